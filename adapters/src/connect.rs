@@ -1,0 +1,114 @@
+//! Picks a backend by URL scheme and opens it: `memory://[NAME]`, `sqlite://PATH`,
+//! `redis://`/`rediss://`, `postgres://`/`postgresql://`. One URL opened twice in a process
+//! shares one store, so broker and backend on the same URL share a connection pool.
+
+use crate::{AdapterError, Broker, ControlPlane, Result, ResultBackend, RevokeStore};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The URL schemes `connect` understands.
+pub const URL_SCHEMES: &[&str] = &[
+    "memory",
+    "sqlite",
+    "redis",
+    "rediss",
+    "postgres",
+    "postgresql",
+];
+
+/// The default when nothing is configured: one SQLite file in the current directory.
+pub const DEFAULT_URL: &str = "sqlite://stem.db";
+
+/// Settings shared by every backend.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Prefix of every key, table set or stream (`STEM_NAMESPACE`, default `stem`).
+    pub namespace: String,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            namespace: "stem".to_string(),
+        }
+    }
+}
+
+/// Everything one backend provides; each backend module's `open` returns one.
+pub trait Store: Broker + ResultBackend + RevokeStore + ControlPlane {}
+impl<T: Broker + ResultBackend + RevokeStore + ControlPlane> Store for T {}
+
+/// The adapters a worker or a CLI command uses.
+#[derive(Clone)]
+pub struct Adapters {
+    pub broker: Arc<dyn Broker>,
+    pub backend: Arc<dyn ResultBackend>,
+    pub revokes: Arc<dyn RevokeStore>,
+    /// Travels over the broker's service.
+    pub control: Arc<dyn ControlPlane>,
+}
+
+/// Opens the broker, result backend and revoke store (which defaults to the backend's URL).
+pub async fn connect(
+    broker_url: &str,
+    backend_url: &str,
+    revoke_url: Option<&str>,
+    options: &ConnectOptions,
+) -> Result<Adapters> {
+    let broker = open(broker_url, options).await?;
+    let backend = open(backend_url, options).await?;
+    let revokes = match revoke_url {
+        Some(url) => open(url, options).await?,
+        None => backend.clone(),
+    };
+    Ok(Adapters {
+        broker: broker.clone(),
+        backend,
+        revokes,
+        control: broker,
+    })
+}
+
+type Cache = Mutex<HashMap<(String, String), Arc<dyn Store>>>;
+
+/// Opens (or reuses) the store for `url`.
+pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (url.to_string(), options.namespace.clone());
+    if let Some(store) = cache.lock().expect("cache lock").get(&key) {
+        return Ok(store.clone());
+    }
+    let store = open_uncached(url, options).await?;
+    cache
+        .lock()
+        .expect("cache lock")
+        .entry(key)
+        .or_insert(store.clone());
+    Ok(store)
+}
+
+async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
+    let scheme = url.split_once("://").map(|(s, _)| s).ok_or_else(|| {
+        AdapterError::config(format!(
+            "invalid URL {url:?}: expected SCHEME://..., with SCHEME one of {}",
+            URL_SCHEMES.join(", ")
+        ))
+    })?;
+    match scheme {
+        "memory" => Ok(crate::memory::open(url, options)),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => crate::sqlite::open(url, options).await,
+        #[cfg(feature = "redis")]
+        "redis" | "rediss" => crate::redis::open(url, options).await,
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => crate::postgres::open(url, options).await,
+        s if URL_SCHEMES.contains(&s) => Err(AdapterError::config(format!(
+            "URL scheme {s:?} is not compiled into this build (cargo feature missing)"
+        ))),
+        s => Err(AdapterError::config(format!(
+            "unknown URL scheme {s:?} in {url:?}: expected one of {}",
+            URL_SCHEMES.join(", ")
+        ))),
+    }
+}

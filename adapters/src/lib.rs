@@ -1,0 +1,29 @@
+//! Stem's storage adapters: small traits (`Broker`, `ResultBackend`, `RevokeStore`,
+//! `ControlPlane`) and one module per backend, chosen by URL scheme with [`connect`].
+//!
+//! The traits hold only the primitives a backend must provide (publish, leased fetch, ack,
+//! release, extend, dead letters, records). Retries, lease-extension policy, DLQ routing and
+//! revokes are supervisor logic written once on top. Every backend runs the one contract suite in
+//! [`contract`].
+
+pub mod backend;
+pub mod broker;
+pub mod connect;
+pub mod contract;
+pub mod control;
+pub mod error;
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+pub mod revoke;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use backend::ResultBackend;
+pub use broker::{Broker, DeadLetter, Delivery, Payload, QueueCounts};
+pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
+pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
+pub use error::{AdapterError, ErrorKind, Result};
+pub use revoke::{Revocation, RevokeStore};

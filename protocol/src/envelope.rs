@@ -1,0 +1,170 @@
+//! The task envelope: what a producer publishes and a broker carries.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, the unit of every timestamp in the protocol.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh, random task id (UUID v4).
+pub fn new_task_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The default queue name.
+pub const DEFAULT_QUEUE: &str = "default";
+
+/// Highest priority value; priorities run from 0 (lowest, the default) to 9 (highest).
+pub const MAX_PRIORITY: u8 = 9;
+
+/// One task as published to a broker. Timestamps are Unix epoch milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEnvelope {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub args: Vec<Value>,
+    #[serde(default)]
+    pub kwargs: Map<String, Value>,
+    #[serde(default = "default_queue")]
+    pub queue: String,
+    /// 0 (lowest, the default) to 9 (highest); higher priorities are fetched first.
+    #[serde(default)]
+    pub priority: u8,
+    /// 1 for the first run, incremented by each retry.
+    #[serde(default = "one")]
+    pub attempt: u32,
+    /// Overrides the manifest's `max_retries` for this task when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Not before this time (epoch ms); `None` means as soon as possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<i64>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub created_at: i64,
+    /// Reserved for workflows: the task that spawned this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Reserved for workflows: the group this task belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+}
+
+fn default_queue() -> String {
+    DEFAULT_QUEUE.to_string()
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl TaskEnvelope {
+    /// A new first-attempt envelope for `name` on the default queue.
+    pub fn new(name: impl Into<String>) -> Self {
+        TaskEnvelope {
+            id: new_task_id(),
+            name: name.into(),
+            args: Vec::new(),
+            kwargs: Map::new(),
+            queue: default_queue(),
+            priority: 0,
+            attempt: 1,
+            max_retries: None,
+            eta: None,
+            headers: BTreeMap::new(),
+            created_at: now_ms(),
+            parent_id: None,
+            group_id: None,
+        }
+    }
+
+    /// Parses an envelope from broker bytes, with a one-line reason on failure.
+    pub fn from_json(raw: &str) -> Result<Self, String> {
+        let env: TaskEnvelope =
+            serde_json::from_str(raw).map_err(|e| format!("malformed task envelope: {e}"))?;
+        env.validate()?;
+        Ok(env)
+    }
+
+    /// Checks the invariants serde cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.is_empty() {
+            return Err("malformed task envelope: empty id".into());
+        }
+        if self.name.is_empty() {
+            return Err(format!(
+                "malformed task envelope {}: empty task name",
+                self.id
+            ));
+        }
+        if self.queue.is_empty() {
+            return Err(format!("malformed task envelope {}: empty queue", self.id));
+        }
+        if self.priority > MAX_PRIORITY {
+            return Err(format!(
+                "malformed task envelope {}: priority {} is above {MAX_PRIORITY}",
+                self.id, self.priority
+            ));
+        }
+        if self.attempt == 0 {
+            return Err(format!("malformed task envelope {}: attempt 0", self.id));
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an envelope always serializes")
+    }
+
+    /// True when the envelope should not run yet at `now` (epoch ms).
+    pub fn is_delayed(&self, now: i64) -> bool {
+        self.eta.is_some_and(|eta| eta > now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_uuid_shaped() {
+        let a = new_task_id();
+        let b = new_task_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+    }
+
+    #[test]
+    fn minimal_envelope_gets_defaults() {
+        let env = TaskEnvelope::from_json(r#"{"id":"t1","name":"add","created_at":1}"#).unwrap();
+        assert_eq!(env.queue, "default");
+        assert_eq!(env.attempt, 1);
+        assert!(env.args.is_empty());
+    }
+
+    #[test]
+    fn malformed_envelope_names_the_problem() {
+        let err = TaskEnvelope::from_json(r#"{"id":"t1"}"#).unwrap_err();
+        assert!(err.contains("missing field `name`"), "{err}");
+        let err = TaskEnvelope::from_json(r#"{"id":"t1","name":"x","priority":12,"created_at":1}"#)
+            .unwrap_err();
+        assert!(err.contains("priority 12"), "{err}");
+    }
+
+    #[test]
+    fn roundtrip_omits_absent_options() {
+        let env = TaskEnvelope::new("add");
+        let json = env.to_json();
+        assert!(!json.contains("eta"));
+        assert_eq!(TaskEnvelope::from_json(&json).unwrap(), env);
+    }
+}

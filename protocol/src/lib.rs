@@ -1,0 +1,17 @@
+//! Stem's wire contract, with no I/O: the task envelope, task states and result records, the
+//! JSON-lines messages between the supervisor and a child, and the `stem.toml` manifest schema.
+//!
+//! Every SDK (Python, Node, anything else) is written against this crate's `PROTOCOL.md` and the
+//! transcripts in `protocol/vectors/`, which the Rust, Python and Node tests all replay.
+
+pub mod duration;
+pub mod envelope;
+pub mod manifest;
+pub mod messages;
+pub mod record;
+pub mod state;
+
+pub use envelope::{new_task_id, now_ms, TaskEnvelope};
+pub use messages::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};
+pub use record::TaskRecord;
+pub use state::TaskState;

@@ -1,0 +1,443 @@
+//! The `stem.toml` manifest schema: runtimes (how a child starts), tasks (which names may run
+//! and with which limits), defaults and `[stem]` settings. Parsing is strict: an unknown key, a
+//! task with both or neither of `runtime`/`exec`, or a missing runtime is an error naming the
+//! file, the line and what is wrong. Only tasks named here ever run.
+
+use crate::duration::deserialize_opt;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub stem: Settings,
+    #[serde(default)]
+    pub defaults: TaskDefaults,
+    #[serde(default)]
+    pub runtimes: BTreeMap<String, Runtime>,
+    #[serde(default)]
+    pub tasks: BTreeMap<String, TaskSpec>,
+}
+
+/// `[stem]`: connection and worker settings (CLI flags and `STEM_*` variables win over these).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub broker: Option<String>,
+    pub backend: Option<String>,
+    pub revoke_store: Option<String>,
+    pub namespace: Option<String>,
+    pub concurrency: Option<usize>,
+    pub queues: Option<Vec<String>>,
+    /// How long a fetched task stays leased before another worker may take it over.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub visibility_timeout: Option<Duration>,
+    /// How long result records are kept.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub result_ttl: Option<Duration>,
+    /// Deliveries of one task beyond this count send it to the dead letters as poison.
+    pub max_deliveries: Option<u32>,
+}
+
+/// `[defaults]`: values every task inherits unless it sets its own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskDefaults {
+    pub queue: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub soft_time_limit: Option<Duration>,
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub time_limit: Option<Duration>,
+    pub max_retries: Option<u32>,
+    pub retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// A fresh process per task.
+    #[default]
+    Process,
+    /// Warm children reused for many tasks.
+    Pool,
+    /// One warm process that forks a fresh child per task (Python SDK).
+    Forkserver,
+}
+
+/// `[runtimes.NAME]`: how a child of this runtime starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// Signal sent to the child's process group at the soft limit (default `SIGUSR1`).
+    pub soft_signal: Option<String>,
+    /// Warm children kept by a pool (default: the worker's concurrency).
+    pub pool_size: Option<usize>,
+    pub max_tasks_per_child: Option<u32>,
+    pub max_memory_mb: Option<u64>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+}
+
+/// `[tasks.NAME]`: one task that may run, via a runtime (an SDK child) or `exec` (any program).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    pub runtime: Option<String>,
+    pub exec: Option<Vec<String>>,
+    pub queue: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub soft_time_limit: Option<Duration>,
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub time_limit: Option<Duration>,
+    pub max_retries: Option<u32>,
+    pub retry: Option<RetryPolicy>,
+    pub soft_signal: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    pub rlimits: Option<Rlimits>,
+}
+
+/// Optional resource limits applied to a task's child.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rlimits {
+    pub memory_mb: Option<u64>,
+    pub cpu_seconds: Option<u64>,
+    pub open_files: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backoff {
+    #[default]
+    Exponential,
+    Fixed,
+}
+
+/// How long to wait before each retry.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// First delay (exponential) or every delay (fixed). Default 1s.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub base: Option<Duration>,
+    /// Growth per attempt (exponential). Default 2.
+    pub factor: Option<f64>,
+    /// Largest delay. Default 10 minutes.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub cap: Option<Duration>,
+    /// Full jitter: a uniform delay in `[0, computed]`. Default true.
+    pub jitter: Option<bool>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            backoff: Backoff::Exponential,
+            base: None,
+            factor: None,
+            cap: None,
+            jitter: None,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `retry` (1 for the first retry), before jitter, and
+    /// whether jitter applies. `unit` in `[0, 1)` picks the jittered point.
+    pub fn delay(&self, retry: u32, unit: f64) -> Duration {
+        let base = self.base.unwrap_or(Duration::from_secs(1));
+        let cap = self.cap.unwrap_or(Duration::from_secs(600));
+        let raw = match self.backoff {
+            Backoff::Fixed => base,
+            Backoff::Exponential => {
+                let factor = self.factor.unwrap_or(2.0).max(1.0);
+                let exp = factor.powi(retry.saturating_sub(1).min(64) as i32);
+                Duration::from_secs_f64((base.as_secs_f64() * exp).min(cap.as_secs_f64()))
+            }
+        };
+        let raw = raw.min(cap);
+        if self.jitter.unwrap_or(true) {
+            raw.mul_f64(unit.clamp(0.0, 1.0))
+        } else {
+            raw
+        }
+    }
+}
+
+/// A task's settings after `[defaults]` are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectiveTask {
+    pub name: String,
+    pub kind: TaskKind,
+    pub queue: String,
+    pub soft_time_limit: Option<Duration>,
+    pub time_limit: Option<Duration>,
+    pub max_retries: u32,
+    pub retry: RetryPolicy,
+    pub soft_signal: String,
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    pub rlimits: Rlimits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskKind {
+    /// Served by a child of the named runtime over the JSON-lines protocol.
+    Runtime(String),
+    /// Any program; the envelope on stdin, the result on stdout.
+    Exec(Vec<String>),
+}
+
+/// A manifest problem: the file, the line (when known) and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ManifestError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Manifest {
+    /// Parses and validates manifest text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ManifestError> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError {
+            file: file.to_string(),
+            line: e.span().map(|s| line_of_offset(text, s.start)),
+            message: e.message().trim().replace('\n', " "),
+        })?;
+        manifest.validate(text, file)?;
+        Ok(manifest)
+    }
+
+    fn validate(&self, text: &str, file: &str) -> Result<(), ManifestError> {
+        let err = |table: &str, message: String| ManifestError {
+            file: file.to_string(),
+            line: line_of_table(text, table),
+            message,
+        };
+        for (name, rt) in &self.runtimes {
+            let table = format!("runtimes.{name}");
+            if rt.command.is_empty() || rt.command[0].is_empty() {
+                return Err(err(&table, format!("{table}: `command` is empty")));
+            }
+            if let Some(sig) = &rt.soft_signal {
+                check_signal(sig).map_err(|m| err(&table, format!("{table}: {m}")))?;
+            }
+        }
+        for (name, task) in &self.tasks {
+            let table = format!("tasks.{name}");
+            match (&task.runtime, &task.exec) {
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        &table,
+                        format!("{table}: set either `runtime` or `exec`, not both"),
+                    ))
+                }
+                (None, None) => {
+                    return Err(err(
+                        &table,
+                        format!(
+                            "{table}: needs `runtime = \"NAME\"` or `exec = [\"program\", ...]`"
+                        ),
+                    ))
+                }
+                (Some(rt), None) if !self.runtimes.contains_key(rt) => {
+                    let known: Vec<&str> = self.runtimes.keys().map(String::as_str).collect();
+                    return Err(err(
+                        &table,
+                        format!(
+                            "{table}: unknown runtime {rt:?} (defined: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                }
+                (None, Some(cmd)) if cmd.is_empty() || cmd[0].is_empty() => {
+                    return Err(err(&table, format!("{table}: `exec` is empty")))
+                }
+                _ => {}
+            }
+            if let Some(sig) = &task.soft_signal {
+                check_signal(sig).map_err(|m| err(&table, format!("{table}: {m}")))?;
+            }
+            if let (Some(soft), Some(hard)) = (task.soft_time_limit, task.time_limit) {
+                if soft > hard {
+                    return Err(err(
+                        &table,
+                        format!("{table}: soft_time_limit is longer than time_limit"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The task's settings with defaults applied, or `None` when the manifest does not name it.
+    pub fn effective(&self, name: &str) -> Option<EffectiveTask> {
+        let spec = self.tasks.get(name)?;
+        let d = &self.defaults;
+        let (kind, runtime) = match (&spec.runtime, &spec.exec) {
+            (Some(rt), _) => (TaskKind::Runtime(rt.clone()), self.runtimes.get(rt)),
+            (None, Some(cmd)) => (TaskKind::Exec(cmd.clone()), None),
+            (None, None) => return None,
+        };
+        let soft_signal = spec
+            .soft_signal
+            .clone()
+            .or_else(|| runtime.and_then(|r| r.soft_signal.clone()))
+            .unwrap_or_else(|| "SIGUSR1".to_string());
+        Some(EffectiveTask {
+            name: name.to_string(),
+            kind,
+            queue: spec
+                .queue
+                .clone()
+                .or_else(|| d.queue.clone())
+                .unwrap_or_else(|| crate::envelope::DEFAULT_QUEUE.to_string()),
+            soft_time_limit: spec.soft_time_limit.or(d.soft_time_limit),
+            time_limit: spec.time_limit.or(d.time_limit),
+            max_retries: spec.max_retries.or(d.max_retries).unwrap_or(0),
+            retry: spec.retry.or(d.retry).unwrap_or_default(),
+            soft_signal,
+            env: spec.env.clone(),
+            cwd: spec.cwd.clone(),
+            rlimits: spec.rlimits.unwrap_or_default(),
+        })
+    }
+
+    /// Every queue some task of the manifest is routed to, sorted, without duplicates.
+    pub fn queues(&self) -> Vec<String> {
+        let mut qs: Vec<String> = self
+            .tasks
+            .keys()
+            .filter_map(|n| self.effective(n).map(|t| t.queue))
+            .collect();
+        qs.sort();
+        qs.dedup();
+        qs
+    }
+}
+
+/// The signals a manifest may name for the soft limit.
+pub const SOFT_SIGNALS: &[&str] = &[
+    "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP", "SIGALRM", "SIGXCPU",
+];
+
+fn check_signal(sig: &str) -> Result<(), String> {
+    if SOFT_SIGNALS.contains(&sig) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown soft_signal {sig:?} (one of {})",
+            SOFT_SIGNALS.join(", ")
+        ))
+    }
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line of the `[table]` header (or of a dotted key starting with it), 1-based.
+fn line_of_table(text: &str, table: &str) -> Option<usize> {
+    let header = format!("[{table}]");
+    let quoted = {
+        let (head, tail) = table.split_once('.').unwrap_or((table, ""));
+        format!("[{head}.\"{tail}\"]")
+    };
+    text.lines()
+        .position(|l| {
+            let l = l.trim();
+            l == header || l == quoted
+        })
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[runtimes.python]
+command = ["python3", "tasks.py"]
+
+[defaults]
+max_retries = 2
+
+[tasks.add]
+runtime = "python"
+soft_time_limit = "5s"
+time_limit = "10s"
+
+[tasks.hello]
+exec = ["sh", "-c", "echo hello"]
+queue = "shell"
+max_retries = 0
+retry = { backoff = "fixed", base = "3s" }
+"#;
+
+    #[test]
+    fn parses_and_applies_defaults() {
+        let m = Manifest::parse(GOOD, "stem.toml").unwrap();
+        let add = m.effective("add").unwrap();
+        assert_eq!(add.kind, TaskKind::Runtime("python".into()));
+        assert_eq!(add.max_retries, 2);
+        assert_eq!(add.time_limit, Some(Duration::from_secs(10)));
+        assert_eq!(add.soft_signal, "SIGUSR1");
+        let hello = m.effective("hello").unwrap();
+        assert_eq!(hello.max_retries, 0);
+        assert_eq!(hello.retry.delay(3, 0.5), Duration::from_millis(1500));
+        assert_eq!(m.queues(), vec!["default".to_string(), "shell".to_string()]);
+        assert!(m.effective("nope").is_none());
+    }
+
+    #[test]
+    fn typo_names_file_line_and_key() {
+        let text = "[tasks.add]\nruntime = \"python\"\ntime_limt = \"5s\"\n";
+        let e = Manifest::parse(text, "x/stem.toml").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().starts_with("x/stem.toml:3: "), "{e}");
+        assert!(e.message.contains("time_limt"), "{e}");
+    }
+
+    #[test]
+    fn unknown_runtime_names_the_table_line() {
+        let text =
+            "[runtimes.python]\ncommand = [\"python3\"]\n\n[tasks.add]\nruntime = \"pyhton\"\n";
+        let e = Manifest::parse(text, "stem.toml").unwrap_err();
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("unknown runtime \"pyhton\""), "{e}");
+    }
+
+    #[test]
+    fn task_needs_exactly_one_way_to_run() {
+        let e = Manifest::parse("[tasks.a]\nqueue = \"q\"\n", "m").unwrap_err();
+        assert!(e.message.contains("needs `runtime"), "{e}");
+    }
+
+    #[test]
+    fn exponential_backoff_is_capped() {
+        let p = RetryPolicy {
+            base: Some(Duration::from_secs(1)),
+            cap: Some(Duration::from_secs(10)),
+            jitter: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(p.delay(1, 0.0), Duration::from_secs(1));
+        assert_eq!(p.delay(3, 0.0), Duration::from_secs(4));
+        assert_eq!(p.delay(30, 0.0), Duration::from_secs(10));
+    }
+}

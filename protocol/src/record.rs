@@ -1,0 +1,70 @@
+//! The result record a backend keeps per task: state, value or error, attempts, timestamps.
+
+use crate::{TaskError, TaskState};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub id: String,
+    pub name: String,
+    pub queue: String,
+    pub state: TaskState,
+    /// The attempt this record describes (1-based).
+    pub attempt: u32,
+    /// The return value, once `state` is `success`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The latest error, when `state` is `retry`, `failure` or `revoked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskError>,
+    /// Every failed attempt's error, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<TaskError>,
+    /// The latest progress the task reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Value>,
+    /// The worker that ran (or runs) the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Tail of the child's stderr, kept for failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl TaskRecord {
+    /// A `pending` record for a task just published.
+    pub fn pending(env: &crate::TaskEnvelope) -> Self {
+        TaskRecord {
+            id: env.id.clone(),
+            name: env.name.clone(),
+            queue: env.queue.clone(),
+            state: TaskState::Pending,
+            attempt: env.attempt,
+            result: None,
+            error: None,
+            errors: Vec::new(),
+            progress: None,
+            worker: None,
+            stderr: None,
+            created_at: env.created_at,
+            started_at: None,
+            finished_at: None,
+            updated_at: crate::now_ms(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a record always serializes")
+    }
+
+    pub fn from_json(raw: &str) -> Result<Self, String> {
+        serde_json::from_str(raw).map_err(|e| format!("malformed task record: {e}"))
+    }
+}

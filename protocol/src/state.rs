@@ -1,0 +1,62 @@
+//! Task states: `pending → received → started → (retry →) success | failure | revoked`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Pending,
+    Received,
+    Started,
+    Retry,
+    Success,
+    Failure,
+    Revoked,
+}
+
+impl TaskState {
+    /// A terminal state never changes again (short of a replay from the dead letters).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Success | TaskState::Failure | TaskState::Revoked
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Received => "received",
+            TaskState::Started => "started",
+            TaskState::Retry => "retry",
+            TaskState::Success => "success",
+            TaskState::Failure => "failure",
+            TaskState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_states() {
+        assert!(TaskState::Success.is_terminal());
+        assert!(TaskState::Revoked.is_terminal());
+        assert!(!TaskState::Retry.is_terminal());
+        assert_eq!(TaskState::parse("started"), Some(TaskState::Started));
+        assert_eq!(TaskState::parse("nope"), None);
+    }
+}
