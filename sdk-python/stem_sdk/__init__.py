@@ -1,0 +1,37 @@
+"""Stem's Python SDK.
+
+Task side (stdlib only; runs inside the child process the Stem worker starts)::
+
+    from stem_sdk import task, run, current
+
+    @task("add")
+    def add(a, b):
+        current.progress({"step": 1})
+        return a + b
+
+    if __name__ == "__main__":
+        run()
+
+Producer side: `stem_sdk.client.Client`, which drives the `stem` CLI.
+"""
+
+from .context import TaskContext, current
+from .errors import Fatal, Retry, SoftTimeLimitExceeded
+from .loop import PROTOCOL_VERSION, SDK_VERSION, run
+from .registry import Registry, default_registry, task
+
+__version__ = SDK_VERSION
+
+__all__ = [
+    "Fatal",
+    "PROTOCOL_VERSION",
+    "Registry",
+    "Retry",
+    "SoftTimeLimitExceeded",
+    "TaskContext",
+    "current",
+    "default_registry",
+    "run",
+    "task",
+    "__version__",
+]

@@ -1,0 +1,104 @@
+"""Fork-server isolation: this warm process has imported the task code once and forks a
+fresh process per task. The fork leads its own process group (so the supervisor's soft
+signal, SIGKILL and revokes reach the task and not the server), runs the task, writes its
+lines to the shared stdout and exits; the server announces it with `forked` first, reaps
+it, and answers `ChildExited` for it if it died without answering."""
+
+import os
+import signal
+import sys
+import traceback
+
+from .errors import plain_error
+from .loop import dispatch, execute, read_messages
+
+
+def serve_forked(registry, channel, reader):
+    """Read task lines and run each in a fork, one at a time, until `shutdown` or EOF."""
+    for message in read_messages(reader):
+        if not dispatch(message, lambda m: run_in_fork(registry, channel, reader, m)):
+            return
+
+
+def run_in_fork(registry, channel, reader, message):
+    if registry.get(message.get("name")) is None:
+        execute(registry, channel, message)  # answers UnknownTask without forking
+        return
+    go_r, go_w = os.pipe()  # server -> fork: `forked` is written, start
+    done_r, done_w = os.pipe()  # fork -> server: the answer is written
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(go_w)
+        os.close(done_r)
+        _become_task_process(registry, channel, reader, message, go_r, done_w)
+    os.close(go_r)
+    os.close(done_w)
+    try:
+        os.setpgid(pid, pid)  # the fork does this too; whichever runs first wins the race
+    except OSError:
+        pass
+    try:
+        channel.send({"type": "forked", "id": message["id"], "pid": pid})
+        os.write(go_w, b"g")
+    finally:
+        os.close(go_w)
+        _, status = os.waitpid(pid, 0)
+    os.set_blocking(done_r, False)
+    try:
+        answered = os.read(done_r, 1) == b"d"
+    except BlockingIOError:  # a grandchild still holds the write end
+        answered = False
+    finally:
+        os.close(done_r)
+    if not answered:
+        failure = plain_error("ChildExited", "forked process %d %s before answering" % (pid, describe(status)), True)
+        channel.send({"type": "error", "id": message["id"], "error": failure})
+
+
+def _become_task_process(registry, channel, reader, message, go_r, done_w):
+    """The fork's whole life; never returns."""
+    code = 1
+    try:
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # The soft-limit handler is inherited from the server and stays installed.
+        reader_fd = reader.fileno()
+        started = os.read(go_r, 1) == b"g"
+        os.close(go_r)
+        os.close(reader_fd)  # the server owns the task stream
+        if started:
+            execute(registry, channel, message)
+            os.write(done_w, b"d")
+            code = 0
+    except BaseException:
+        try:
+            traceback.print_exc()
+        except BaseException:
+            pass
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def describe(status):
+    """`exited with status N` or `was killed by signal N (SIGNAME)`."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = "signal %d" % sig
+        return "was killed by signal %d (%s)" % (sig, name)
+    if os.WIFEXITED(status):
+        return "exited with status %d" % os.WEXITSTATUS(status)
+    return "ended with wait status %d" % status

@@ -1,0 +1,185 @@
+"""The serve loop: claims stdin/stdout for the protocol, says `hello`, then runs each
+`task` line's function and answers with `result` or `error` until `shutdown` or EOF.
+`process` and `pool` isolation both use this loop; `forkserver` reuses its pieces."""
+
+import json
+import os
+import sys
+import threading
+
+from . import context
+from .errors import error_payload, plain_error
+from .registry import default_registry
+from .softlimit import soft_limit
+
+PROTOCOL_VERSION = 1
+SDK_VERSION = "0.1.0"
+SDK_NAME = "stem-python/" + SDK_VERSION
+ISOLATION_MODES = ("process", "pool", "forkserver")
+
+
+def encode(message):
+    """One protocol line as bytes; raises TypeError/ValueError for what JSON can't hold."""
+    text = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8") + b"\n"
+
+
+class Channel:
+    """Writes protocol lines to the private protocol descriptor, whole and unbuffered."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, message):
+        self.write_line(encode(message))
+
+    def write_line(self, data):
+        with soft_limit.writing(), self._lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view):]
+
+
+def claim_stdio():
+    """Keep fds 0 and 1 for the protocol on private descriptors; point fd 1 and
+    `sys.stdout` at stderr (so `print` and C code writing to fd 1 go there) and fd 0 at
+    /dev/null (so a subprocess can't read task lines). Returns (out_fd, in_file)."""
+    sys.stdout.flush()
+    out_fd = os.dup(1)  # os.dup makes non-inheritable descriptors: subprocesses don't get them
+    in_fd = os.dup(0)
+    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdout = sys.stderr
+    return out_fd, os.fdopen(in_fd, "rb")
+
+
+def warn(text):
+    sys.stderr.write("stem_sdk: %s\n" % text)
+    sys.stderr.flush()
+
+
+def read_messages(reader):
+    """Supervisor messages, one per line; a line that isn't a JSON object is reported
+    on stderr and skipped."""
+    for raw in reader:
+        if not raw.strip():
+            continue
+        try:
+            message = json.loads(raw)
+        except ValueError as exc:
+            warn("ignoring a line that is not JSON (%s): %r" % (exc, raw[:200]))
+            continue
+        if not isinstance(message, dict):
+            warn("ignoring a line that is not a JSON object: %r" % (raw[:200],))
+            continue
+        yield message
+
+
+def hello(registry):
+    return {"type": "hello", "protocol": PROTOCOL_VERSION, "sdk": SDK_NAME, "tasks": registry.names()}
+
+
+def check_task(registry, message):
+    """The `error` object for a task line the SDK won't run, or None to run it."""
+    name = message.get("name")
+    if not isinstance(message.get("args", []), list) or not isinstance(message.get("kwargs", {}), dict):
+        return plain_error("ProtocolError", "task %r: args must be an array and kwargs an object" % (name,), False)
+    if registry.get(name) is None:
+        return plain_error("UnknownTask", "no task named %r is registered" % (name,), False)
+    return None
+
+
+def execute(registry, channel, message):
+    """Run one task line's function and write its `result` or `error`."""
+    task_id = message["id"]
+    refusal = check_task(registry, message)
+    if refusal is not None:
+        channel.send({"type": "error", "id": task_id, "error": refusal})
+        return
+    fn = registry.get(message["name"])
+    ctx = context.TaskContext(message, channel)
+    context.activate(ctx)
+    try:
+        try:
+            with soft_limit.armed():
+                value = fn(*ctx.args, **ctx.kwargs)
+        except (Exception, SystemExit) as exc:
+            tb = exc.__traceback__
+            # Start the traceback at the task's frame, not at this call site.
+            if tb is not None and tb.tb_frame.f_code is execute.__code__ and tb.tb_next is not None:
+                tb = tb.tb_next
+            failure = error_payload(exc, tb)
+        else:
+            try:
+                line = encode({"type": "result", "id": task_id, "value": value})
+            except (TypeError, ValueError) as exc:
+                # Deterministic: running the task again would redo its work and fail the same way.
+                failure = plain_error(
+                    type(exc).__name__,
+                    "the result of task %r is not JSON-serializable: %s" % (ctx.name, exc),
+                    False,
+                )
+            else:
+                channel.write_line(line)
+                return
+        channel.send({"type": "error", "id": task_id, "error": failure})
+    finally:
+        context.activate(None)
+        sys.stderr.flush()
+
+
+def dispatch(message, on_task):
+    """Handle one supervisor message; returns False on `shutdown`."""
+    kind = message.get("type")
+    if kind == "shutdown":
+        return False
+    if kind == "task":
+        if not isinstance(message.get("id"), str):
+            warn("ignoring a task line without an id: %r" % (message,))
+        else:
+            on_task(message)
+    else:
+        warn("ignoring a message of unknown type %r" % (kind,))
+    return True
+
+
+def serve(registry, channel, reader):
+    """`process` and `pool` isolation: tasks one after another in this process."""
+    for message in read_messages(reader):
+        if not dispatch(message, lambda m: execute(registry, channel, m)):
+            return
+
+
+def run(registry=None, isolation=None):
+    """Serve the child protocol on stdin/stdout, then exit 0 on `shutdown` or EOF.
+
+    `isolation` defaults to `STEM_ISOLATION` (`process`, `pool` or `forkserver`)."""
+    registry = registry if registry is not None else default_registry
+    isolation = isolation or os.environ.get("STEM_ISOLATION") or "process"
+    if isolation not in ISOLATION_MODES:
+        warn("unknown isolation %r (one of %s)" % (isolation, ", ".join(ISOLATION_MODES)))
+        sys.exit(2)
+    out_fd, reader = claim_stdio()
+    channel = Channel(out_fd)
+    try:
+        soft_limit.install(os.environ.get("STEM_SOFT_SIGNAL"))
+    except ValueError as exc:
+        warn(str(exc))
+        sys.exit(2)
+    try:
+        channel.send(hello(registry))
+        if isolation == "forkserver":
+            from .forkserver import serve_forked
+
+            serve_forked(registry, channel, reader)
+        else:
+            serve(registry, channel, reader)
+    except BrokenPipeError:
+        warn("the supervisor closed the protocol pipe; exiting")
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stderr.flush()
+    sys.exit(0)
