@@ -1,0 +1,15 @@
+// @stem/sdk: the task side (task, run, Retry, Fatal, SoftTimeLimitExceeded) and the
+// producer side (Client) of Stem for Node.
+'use strict';
+
+const { task } = require('./lib/registry');
+const { run } = require('./lib/serve');
+const { Retry, Fatal, SoftTimeLimitExceeded } = require('./lib/errors');
+const { Context } = require('./lib/context');
+const { Client, StemCliError } = require('./lib/client');
+const { redirectStdout } = require('./lib/wire');
+
+// Under a Stem worker, keep stdout for the protocol from the first line a module prints.
+if (process.env.STEM_PROTOCOL) redirectStdout();
+
+module.exports = { task, run, Retry, Fatal, SoftTimeLimitExceeded, Context, Client, StemCliError };

@@ -1,0 +1,157 @@
+// The child's serve loop: announce the registered tasks, run each `task` line through its
+// handler (one at a time), write its `result` or `error`, and exit 0 on `shutdown` or EOF.
+'use strict';
+
+const os = require('node:os');
+const { send, writeLine, redirectStdout } = require('./wire');
+const { Context, finish } = require('./context');
+const { lookup, taskNames } = require('./registry');
+const { SoftTimeLimitExceeded, toErrorPayload } = require('./errors');
+const { readLines, MAX_LINE_BYTES } = require('./lines');
+const { version } = require('../package.json');
+
+const PROTOCOL_VERSION = 1;
+const DEFAULT_SOFT_SIGNAL = 'SIGUSR2';
+
+/** The task being run now: its context and the controller behind `ctx.signal`. */
+let running = null;
+let started = false;
+
+function warn(text) {
+  process.stderr.write(`stem: ${text}\n`);
+}
+
+function errorLine(id, error) {
+  return JSON.stringify({ type: 'error', id, error });
+}
+
+function notSerializable(id, detail) {
+  const message = `task result is not JSON-serializable: ${detail}`;
+  return errorLine(id, { type: 'TypeError', message, traceback: '', retryable: false });
+}
+
+function resultLine(id, value) {
+  let encoded;
+  try {
+    encoded = JSON.stringify(value === undefined ? null : value);
+  } catch (err) {
+    return notSerializable(id, err && err.message ? err.message : String(err));
+  }
+  if (encoded === undefined) return notSerializable(id, `a ${typeof value} has no JSON form`);
+  const line = `{"type":"result","id":${JSON.stringify(id)},"value":${encoded}}`;
+  if (line.length > MAX_LINE_BYTES / 3 && Buffer.byteLength(line) > MAX_LINE_BYTES) {
+    const message = `task result is ${Buffer.byteLength(encoded)} bytes of JSON; the protocol's limit is ${MAX_LINE_BYTES}`;
+    return errorLine(id, { type: 'ResultTooLarge', message, traceback: '', retryable: false });
+  }
+  return line;
+}
+
+async function runTask(message) {
+  if (typeof message.id !== 'string') return warn('ignoring a task line without a string id');
+  const handler = lookup(message.name);
+  if (handler === undefined) {
+    const text = `no task named '${message.name}' is registered`;
+    return writeLine(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
+  }
+  if (message.args !== undefined && !Array.isArray(message.args)) {
+    const text = `task '${message.name}': args must be a JSON array`;
+    return writeLine(errorLine(message.id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
+  }
+  const controller = new AbortController();
+  const ctx = new Context(message, controller.signal);
+  running = { ctx, controller };
+  let outcome;
+  try {
+    outcome = resultLine(ctx.id, await handler(ctx, ...(message.args || [])));
+  } catch (thrown) {
+    outcome = errorLine(ctx.id, toErrorPayload(thrown));
+  }
+  running = null;
+  finish(ctx);
+  writeLine(outcome);
+}
+
+function signalName(raw) {
+  const text = String(raw).trim().toUpperCase();
+  if (/^\d+$/.test(text)) {
+    return Object.keys(os.constants.signals).find((name) => os.constants.signals[name] === Number(text));
+  }
+  const name = text.startsWith('SIG') ? text : `SIG${text}`;
+  return name in os.constants.signals ? name : undefined;
+}
+
+function onSoftLimit() {
+  if (running === null || running.controller.signal.aborted) return;
+  running.controller.abort(new SoftTimeLimitExceeded());
+}
+
+/** Listen for the soft-limit signal named in STEM_SOFT_SIGNAL (SIGUSR2 by default). */
+function installSoftLimit() {
+  const raw = process.env.STEM_SOFT_SIGNAL || DEFAULT_SOFT_SIGNAL;
+  let name = signalName(raw);
+  if (name === undefined) {
+    warn(`STEM_SOFT_SIGNAL=${raw} is not a signal this platform knows; using ${DEFAULT_SOFT_SIGNAL}`);
+    name = DEFAULT_SOFT_SIGNAL;
+  }
+  try {
+    process.on(name, onSoftLimit);
+  } catch (err) {
+    warn(`cannot listen for ${name} (${err.message}); using ${DEFAULT_SOFT_SIGNAL}`);
+    process.on(DEFAULT_SOFT_SIGNAL, onSoftLimit);
+  }
+}
+
+/** A throw outside the handler's promise (a timer, a stray rejection) fails the running task. */
+function installCrashReport() {
+  process.on('uncaughtException', (err, origin) => {
+    const current = running;
+    running = null;
+    if (current !== null) {
+      finish(current.ctx);
+      writeLine(errorLine(current.ctx.id, toErrorPayload(err)));
+      warn(`task ${current.ctx.id} threw outside its handler (${origin}); exiting`);
+    }
+    warn(`uncaught ${origin}: ${err && err.stack ? err.stack : String(err)}`);
+    process.exit(1);
+  });
+}
+
+function parse(line) {
+  try {
+    const message = JSON.parse(line);
+    if (message !== null && typeof message === 'object' && !Array.isArray(message)) return message;
+  } catch {
+    // reported below
+  }
+  warn(`ignoring a stdin line that is not a JSON object: ${line.slice(0, 200)}`);
+  return null;
+}
+
+/**
+ * Serve the protocol on stdin/stdout until `shutdown` or EOF, then exit the process
+ * with status 0. Call it once, after registering the tasks.
+ */
+async function run() {
+  if (started) throw new Error('run() was already called');
+  started = true;
+  redirectStdout();
+  installSoftLimit();
+  installCrashReport();
+  send({ type: 'hello', protocol: PROTOCOL_VERSION, sdk: `stem-node/${version}`, tasks: taskNames() });
+  try {
+    for await (const line of readLines(process.stdin)) {
+      if (line.trim() === '') continue;
+      const message = parse(line);
+      if (message === null) continue;
+      if (message.type === 'shutdown') break;
+      if (message.type === 'task') await runTask(message);
+      else warn(`ignoring a message of unknown type ${JSON.stringify(message.type)}`);
+    }
+  } catch (err) {
+    warn(err.message);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+module.exports = { run };

@@ -1,0 +1,65 @@
+// The protocol's side of stdout: writes whole JSON lines straight to fd 1, and moves
+// everything else that would print to stdout (console.log, process.stdout) to stderr.
+'use strict';
+
+const fs = require('node:fs');
+
+const STDOUT_FD = 1;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Write all of `buffer` to `fd`, waiting out EAGAIN if the fd was made non-blocking. */
+function writeAll(fd, buffer) {
+  let offset = 0;
+  while (offset < buffer.length) {
+    try {
+      offset += fs.writeSync(fd, buffer, offset, buffer.length - offset);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
+/** Write one protocol line. The supervisor gone (EPIPE) ends the child. */
+function writeLine(text) {
+  try {
+    writeAll(STDOUT_FD, Buffer.from(text + '\n', 'utf8'));
+  } catch (err) {
+    if (err.code === 'EPIPE') {
+      process.stderr.write('stem: the supervisor closed the protocol pipe; exiting\n');
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** Write one protocol message (an object that is known to serialize). */
+function send(message) {
+  writeLine(JSON.stringify(message));
+}
+
+let redirected = false;
+
+/**
+ * Send task prints to stderr. `process.stdout` is replaced before Node opens fd 1 as a
+ * stream (which would make it non-blocking), and the console methods that print to
+ * stdout are pointed at a console that writes to stderr.
+ */
+function redirectStdout() {
+  if (redirected) return;
+  redirected = true;
+  const descriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
+  if (descriptor && descriptor.configurable) {
+    Object.defineProperty(process, 'stdout', {
+      configurable: true,
+      enumerable: descriptor.enumerable,
+      get: () => process.stderr,
+    });
+  }
+  const toStderr = new console.Console({ stdout: process.stderr, stderr: process.stderr });
+  for (const method of ['log', 'info', 'debug', 'dir', 'dirxml', 'table']) {
+    console[method] = toStderr[method].bind(toStderr);
+  }
+}
+
+module.exports = { send, writeLine, redirectStdout };

@@ -1,0 +1,73 @@
+// Replays every protocol/vectors/*.jsonl transcript (fork-server ones aside) against a real
+// child running the fixture tasks, comparing what it writes as JSON values.
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { Child } = require('../fixtures/harness');
+
+const VECTORS = path.join(__dirname, '..', '..', 'protocol', 'vectors');
+const ANY = '<any>';
+
+/** Compare `actual` with `expected` where `"<any>"` matches any value; return a mismatch path or null. */
+function mismatch(actual, expected, where = '$') {
+  if (expected === ANY) return null;
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return where;
+    for (let i = 0; i < expected.length; i += 1) {
+      const found = mismatch(actual[i], expected[i], `${where}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (expected !== null && typeof expected === 'object') {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return where;
+    const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+    for (const key of keys) {
+      if (!(key in expected) || !(key in actual)) return `${where}.${key}`;
+      const found = mismatch(actual[key], expected[key], `${where}.${key}`);
+      if (found) return found;
+    }
+    return null;
+  }
+  return Object.is(actual, expected) ? null : where;
+}
+
+const files = fs.readdirSync(VECTORS).filter((name) => name.endsWith('.jsonl') && !name.startsWith('forkserver')).sort();
+
+test('there are vectors to replay', () => {
+  assert.ok(files.length > 0, `no vectors in ${VECTORS}`);
+});
+
+for (const file of files) {
+  test(`vector ${file}`, async () => {
+    const steps = fs
+      .readFileSync(path.join(VECTORS, file), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line));
+    const child = new Child('vector-tasks.js');
+    try {
+      for (const [index, step] of steps.entries()) {
+        if ('to_child' in step) {
+          child.send(step.to_child);
+        } else {
+          const actual = await child.next();
+          const where = mismatch(actual, step.from_child);
+          assert.equal(
+            where,
+            null,
+            `line ${index + 1} differs at ${where}\nexpected ${JSON.stringify(step.from_child)}\nactual   ${JSON.stringify(actual)}`,
+          );
+        }
+      }
+      const { code } = await child.exited();
+      assert.equal(code, 0, `exit status; stderr:\n${child.stderr}`);
+      assert.deepEqual(child.lines.filter((line) => line !== ''), [], 'no stdout lines beyond the transcript');
+    } finally {
+      child.kill();
+    }
+  });
+}
