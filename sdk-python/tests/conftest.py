@@ -17,6 +17,10 @@ FIXTURES = SDK_DIR / "tests" / "fixtures"
 VECTORS_DIR = SDK_DIR.parent / "protocol" / "vectors"
 ANY = "<any>"
 
+# Test the source tree, installed or not.
+if str(SDK_DIR) not in sys.path:
+    sys.path.insert(0, str(SDK_DIR))
+
 
 def matches(expected, actual):
     """JSON-value equality where the string "<any>" in `expected` matches anything."""
