@@ -25,19 +25,30 @@ function errorLine(id, error) {
   return JSON.stringify({ type: 'error', id, error });
 }
 
-function notSerializable(id, detail) {
-  const message = `task result is not JSON-serializable: ${detail}`;
-  return errorLine(id, { type: 'TypeError', message, traceback: '', retryable: false });
+// Deterministic: running the task again would redo its work and fail the same way.
+function notSerializable(ctx, type, detail) {
+  const message = `the result of task '${ctx.name}' is not JSON-serializable: ${detail}`;
+  return errorLine(ctx.id, { type, message, traceback: '', retryable: false });
 }
 
-function resultLine(id, value) {
+// JSON.stringify would quietly write NaN and Infinity as null; refuse them as the other SDKs do.
+function strictNumbers(key, value) {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new RangeError(`${value} is not a JSON number`);
+  }
+  return value;
+}
+
+function resultLine(ctx, value) {
+  const id = ctx.id;
   let encoded;
   try {
-    encoded = JSON.stringify(value === undefined ? null : value);
+    encoded = JSON.stringify(value === undefined ? null : value, strictNumbers);
   } catch (err) {
-    return notSerializable(id, err && err.message ? err.message : String(err));
+    const type = err instanceof Error ? err.name : 'TypeError';
+    return notSerializable(ctx, type, err && err.message ? err.message : String(err));
   }
-  if (encoded === undefined) return notSerializable(id, `a ${typeof value} has no JSON form`);
+  if (encoded === undefined) return notSerializable(ctx, 'TypeError', `a ${typeof value} has no JSON form`);
   const line = `{"type":"result","id":${JSON.stringify(id)},"value":${encoded}}`;
   if (line.length > MAX_LINE_BYTES / 3 && Buffer.byteLength(line) > MAX_LINE_BYTES) {
     const message = `task result is ${Buffer.byteLength(encoded)} bytes of JSON; the protocol's limit is ${MAX_LINE_BYTES}`;
@@ -62,7 +73,7 @@ async function runTask(message) {
   running = { ctx, controller };
   let outcome;
   try {
-    outcome = resultLine(ctx.id, await handler(ctx, ...(message.args || [])));
+    outcome = resultLine(ctx, await handler(ctx, ...(message.args || [])));
   } catch (thrown) {
     outcome = errorLine(ctx.id, toErrorPayload(thrown));
   }
@@ -88,16 +99,27 @@ function onSoftLimit() {
 /** Listen for the soft-limit signal named in STEM_SOFT_SIGNAL (SIGUSR2 by default). */
 function installSoftLimit() {
   const raw = process.env.STEM_SOFT_SIGNAL || DEFAULT_SOFT_SIGNAL;
-  let name = signalName(raw);
-  if (name === undefined) {
-    warn(`STEM_SOFT_SIGNAL=${raw} is not a signal this platform knows; using ${DEFAULT_SOFT_SIGNAL}`);
-    name = DEFAULT_SOFT_SIGNAL;
-  }
+  const name = signalName(raw);
+  if (name === undefined) refuse(`STEM_SOFT_SIGNAL=${raw} is not a signal this platform knows`);
   try {
     process.on(name, onSoftLimit);
   } catch (err) {
-    warn(`cannot listen for ${name} (${err.message}); using ${DEFAULT_SOFT_SIGNAL}`);
-    process.on(DEFAULT_SOFT_SIGNAL, onSoftLimit);
+    refuse(`cannot listen for the soft-limit signal ${name}: ${err.message}`);
+  }
+}
+
+/** A setting this SDK cannot honour: say so and exit before `hello`. */
+function refuse(text) {
+  warn(text);
+  process.exit(2);
+}
+
+/** `process` and `pool` share this loop; a fork server needs fork(), which Node lacks. */
+function checkIsolation() {
+  const isolation = process.env.STEM_ISOLATION || 'process';
+  if (isolation === 'forkserver') refuse('forkserver isolation is not supported by the Node SDK; use process or pool');
+  if (isolation !== 'process' && isolation !== 'pool') {
+    refuse(`unknown STEM_ISOLATION=${isolation} (one of process, pool)`);
   }
 }
 
@@ -135,6 +157,7 @@ async function run() {
   if (started) throw new Error('run() was already called');
   started = true;
   redirectStdout();
+  checkIsolation();
   installSoftLimit();
   installCrashReport();
   send({ type: 'hello', protocol: PROTOCOL_VERSION, sdk: `stem-node/${version}`, tasks: taskNames() });
