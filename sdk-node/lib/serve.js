@@ -64,8 +64,9 @@ async function runTask(message) {
     const text = `no task named '${message.name}' is registered`;
     return writeLine(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
   }
-  if (message.args !== undefined && !Array.isArray(message.args)) {
-    const text = `task '${message.name}': args must be a JSON array`;
+  const { args = [], kwargs = {} } = message;
+  if (!Array.isArray(args) || kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+    const text = `task '${message.name}': args must be an array and kwargs an object`;
     return writeLine(errorLine(message.id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
   }
   const controller = new AbortController();
@@ -73,7 +74,7 @@ async function runTask(message) {
   running = { ctx, controller };
   let outcome;
   try {
-    outcome = resultLine(ctx, await handler(ctx, ...(message.args || [])));
+    outcome = resultLine(ctx, await handler(ctx, ...args));
   } catch (thrown) {
     outcome = errorLine(ctx.id, toErrorPayload(thrown));
   }

@@ -145,3 +145,14 @@ test('forkserver isolation and an unknown soft signal are refused with exit 2', 
     }
   }
 });
+
+test('a task line with malformed args or kwargs gets a ProtocolError', async () => {
+  await withChild({}, async (child) => {
+    child.task('t-args', 'nothing', { not: 'a list' });
+    const args = await child.next();
+    assert.equal(args.error.type, 'ProtocolError');
+    assert.equal(args.error.retryable, false);
+    child.task('t-kwargs', 'nothing', [], { kwargs: [1] });
+    assert.equal((await child.next()).error.type, 'ProtocolError');
+  });
+});

@@ -1,0 +1,79 @@
+// The producer-side Client: its command lines and error handling against a stand-in CLI,
+// and (when STEM_BIN is set) a round trip through the real `stem` binary.
+'use strict';
+
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Client, StemCliError } = require('..');
+
+// A stand-in `stem`: echoes its argv as JSON, or fails as STEM_FAKE_MODE says.
+const FAKE = `#!${process.execPath}
+const mode = process.env.STEM_FAKE_MODE;
+if (mode === 'fail') { process.stderr.write('loading config\\nbroker unreachable: connection refused\\n'); process.exit(3); }
+if (mode === 'garbage') { process.stdout.write('not json\\n'); process.exit(0); }
+process.stdout.write(JSON.stringify({ id: 'fake-id', state: 'pending', argv: process.argv.slice(2) }) + '\\n');
+`;
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'stem-client-test-'));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+function fakeStem() {
+  const bin = path.join(scratch, 'stem');
+  fs.writeFileSync(bin, FAKE, { mode: 0o755 });
+  return bin;
+}
+
+test('enqueue and result build the documented command lines', async () => {
+  const bin = fakeStem();
+  const client = new Client({ bin, broker: 'memory://', backend: 'sqlite://r.db' });
+  const queued = await client.enqueue('add', [2, 3], { kwargs: { x: 'ü' }, queue: 'math', countdown: 1.5, wait: true });
+  assert.equal(queued.id, 'fake-id');
+  assert.deepEqual(queued.argv, [
+    'enqueue', 'add', '--args', '[2,3]', '--kwargs', '{"x":"ü"}', '--queue', 'math', '--countdown', '1.5', '--wait',
+    '--json', '--broker', 'memory://', '--backend', 'sqlite://r.db',
+  ]);
+  const plain = await new Client({ bin }).enqueue('noop');
+  assert.deepEqual(plain.argv, ['enqueue', 'noop', '--args', '[]', '--kwargs', '{}', '--json']);
+  const result = await new Client({ bin }).result('abc', { wait: true });
+  assert.deepEqual(result.argv, ['result', 'abc', '--wait', '--json']);
+});
+
+test('the binary comes from STEM_BIN when no bin is given', async () => {
+  const saved = process.env.STEM_BIN;
+  process.env.STEM_BIN = fakeStem();
+  try {
+    assert.equal((await new Client().result('x')).id, 'fake-id');
+  } finally {
+    if (saved === undefined) delete process.env.STEM_BIN;
+    else process.env.STEM_BIN = saved;
+  }
+});
+
+test('CLI failures reject with StemCliError carrying the reason', async () => {
+  const bin = fakeStem();
+  const failing = new Client({ bin, env: { ...process.env, STEM_FAKE_MODE: 'fail' } });
+  await assert.rejects(failing.enqueue('add', [1, 2]), (err) => {
+    assert.ok(err instanceof StemCliError);
+    assert.equal(err.message, 'stem enqueue failed: broker unreachable: connection refused');
+    assert.equal(err.exitCode, 3);
+    return true;
+  });
+  const garbage = new Client({ bin, env: { ...process.env, STEM_FAKE_MODE: 'garbage' } });
+  await assert.rejects(garbage.result('x'), /printed no JSON/);
+  const missing = new Client({ bin: path.join(os.tmpdir(), 'no-such-stem-binary') });
+  await assert.rejects(missing.result('x'), /stem CLI not found/);
+});
+
+test('round trip through the real stem CLI', { skip: process.env.STEM_BIN ? false : 'STEM_BIN is not set' }, async () => {
+  const dir = fs.mkdtempSync(path.join(scratch, 'real-'));
+  const url = `sqlite://${path.join(dir, 'stem.db')}`;
+  const client = new Client({ broker: url, backend: url, cwd: dir });
+  const queued = await client.enqueue('add', [2, 3], { queue: 'default' });
+  assert.equal(typeof queued.id, 'string');
+  const result = await client.result(queued.id);
+  assert.equal(result.id, queued.id);
+  assert.equal(typeof result.state, 'string');
+});
