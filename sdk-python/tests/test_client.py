@@ -1,0 +1,122 @@
+"""The producer client: its command lines and parsing against a stand-in CLI (always),
+and a round trip through the real `stem` binary and a worker (only when STEM_BIN is set)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import FIXTURES
+from stem_sdk.client import Client, StemCliError, TaskFailed
+
+
+@pytest.fixture
+def fake(tmp_path):
+    script = tmp_path / "stem"
+    script.write_text("#!/bin/sh\nexec %s %s \"$@\"\n" % (sys.executable, FIXTURES / "fake_stem.py"))
+    script.chmod(0o755)
+    log = tmp_path / "argv.log"
+    env = dict(os.environ, FAKE_STEM_LOG=str(log))
+    client = Client(broker="sqlite://b.db", backend="sqlite://r.db", bin=str(script), env=env)
+
+    def calls():
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    client.calls = calls
+    return client
+
+
+def test_enqueue_builds_the_cli_command_and_reads_the_id(fake):
+    result = fake.enqueue("add", [2, 3], {"x": 1}, queue="math", countdown=1.5, priority=3)
+    assert result.id == "fake-add" and result.enqueued["state"] == "pending"
+    assert fake.calls()[0] == [
+        "enqueue", "add", "--args", "[2, 3]", "--kwargs", '{"x": 1}', "--queue", "math",
+        "--countdown", "1.5", "--priority", "3", "--json",
+        "--broker", "sqlite://b.db", "--backend", "sqlite://r.db",
+    ]
+    assert result.get(timeout=10) == 5
+    assert fake.calls()[1][:3] == ["result", "fake-add", "--wait"]
+
+
+def test_a_failed_task_raises_task_failed_with_its_error(fake):
+    result = fake.enqueue("boom", ["disk on fire"])
+    with pytest.raises(TaskFailed, match="BadInput: disk on fire") as caught:
+        result.get(timeout=10)
+    assert caught.value.error["type"] == "BadInput" and caught.value.state == "failure"
+    assert result.get(timeout=10, propagate=False)["state"] == "failure"
+    assert result.ready()
+
+
+def test_get_times_out(fake):
+    result = fake.async_result("fake-pending")
+    assert result.state == "pending" and not result.ready()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        result.get(timeout=0.5)
+    assert time.monotonic() - started < 5
+
+
+def test_cli_failures_carry_the_one_line_reason(fake):
+    with pytest.raises(StemCliError, match="cannot reach the broker") as caught:
+        fake.enqueue("unreachable")
+    assert caught.value.returncode == 1
+    with pytest.raises(StemCliError, match="no task with id nope"):
+        fake.result("nope")
+
+
+def test_a_missing_binary_says_how_to_point_at_one(tmp_path):
+    client = Client(bin=str(tmp_path / "no-such-stem"))
+    with pytest.raises(StemCliError, match="STEM_BIN"):
+        client.enqueue("add", [1, 2])
+
+
+STEM_BIN = os.environ.get("STEM_BIN")
+needs_stem = pytest.mark.skipif(not STEM_BIN, reason="STEM_BIN is not set: the real-CLI client tests need the stem binary")
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """A real `stem worker` on a private SQLite file, serving the vector fixture tasks."""
+    manifest = tmp_path / "stem.toml"
+    manifest.write_text(textwrap.dedent("""
+        [runtimes.python]
+        command = [%s, %s]
+        isolation = "process"
+
+        [tasks.add]
+        runtime = "python"
+
+        [tasks.boom]
+        runtime = "python"
+        max_retries = 0
+    """) % (json.dumps(sys.executable), json.dumps(str(FIXTURES / "vector_tasks.py"))))
+    url = "sqlite://%s" % (tmp_path / "stem.db")
+    env = dict(os.environ, STEM_BROKER_URL=url, STEM_RESULT_BACKEND_URL=url)
+    proc = subprocess.Popen(
+        [STEM_BIN, "worker", "--manifest", str(manifest), "--concurrency", "2"],
+        env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    yield Client(broker=url, backend=url, cwd=str(tmp_path))
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@needs_stem
+def test_real_cli_round_trip(worker):
+    assert worker.enqueue("add", [2, 3]).get(timeout=60) == 5
+
+
+@needs_stem
+def test_real_cli_failure(worker):
+    with pytest.raises(TaskFailed) as caught:
+        worker.enqueue("boom", ["disk on fire"]).get(timeout=60)
+    assert caught.value.error["type"] == "BadInput"
+    assert caught.value.error["message"] == "disk on fire"
