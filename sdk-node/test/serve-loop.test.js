@@ -156,3 +156,18 @@ test('a task line with malformed args or kwargs gets a ProtocolError', async () 
     assert.equal((await child.next()).error.type, 'ProtocolError');
   });
 });
+
+test('a 10 MB result arrives whole; one past the line limit and NaN are refused', async () => {
+  await withChild({}, async (child) => {
+    child.task('t-big', 'big', [10 * 1024 * 1024]);
+    const big = await child.next(10000);
+    assert.equal(big.value.length, 10 * 1024 * 1024);
+    child.task('t-huge', 'big', [17 * 1024 * 1024]);
+    const huge = await child.next(10000);
+    assert.equal(huge.error.type, 'ResultTooLarge');
+    child.task('t-nan', 'not_a_number');
+    const nan = await child.next();
+    assert.equal(nan.error.type, 'RangeError');
+    assert.equal(nan.error.retryable, false);
+  });
+});
