@@ -16,6 +16,7 @@ PROTOCOL_VERSION = 1
 SDK_VERSION = "0.1.0"
 SDK_NAME = "stem-python/" + SDK_VERSION
 ISOLATION_MODES = ("process", "pool", "forkserver")
+MAX_LINE_BYTES = 16 * 1024 * 1024  # the supervisor refuses longer lines
 
 
 def encode(message):
@@ -123,8 +124,15 @@ def execute(registry, channel, message):
                     False,
                 )
             else:
-                channel.write_line(line)
-                return
+                if len(line) - 1 <= MAX_LINE_BYTES:
+                    channel.write_line(line)
+                    return
+                failure = plain_error(
+                    "ResultTooLarge",
+                    "the result of task %r is %d bytes of JSON; a protocol line holds at most %d"
+                    % (ctx.name, len(line) - 1, MAX_LINE_BYTES),
+                    False,
+                )
         channel.send({"type": "error", "id": task_id, "error": failure})
     finally:
         context.activate(None)

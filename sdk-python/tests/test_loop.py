@@ -2,10 +2,13 @@
 raises inside the running task only, bad results and exits are errors that leave the
 loop serving, the context carries the envelope."""
 
+import json
 import os
 import signal
+import subprocess
+import sys
 
-from conftest import task_message, wait_until
+from conftest import FIXTURES, SDK_DIR, task_message, wait_until
 
 
 def test_print_fd1_and_subprocess_output_go_to_stderr(spawn):
@@ -163,3 +166,26 @@ def test_unknown_isolation_is_refused(spawn):
     wait_until(lambda: child.proc.poll() is not None, what="the child to exit")
     assert child.proc.returncode == 2
     assert "threads" in child.drain_stderr()
+
+
+def test_a_result_longer_than_a_protocol_line_is_refused(spawn):
+    child = spawn()
+    child.recv()
+    child.send(task_message("t-huge", "huge", [17]))
+    error = child.expect({"type": "error", "id": "t-huge", "error": "<any>"})["error"]
+    assert error["type"] == "ResultTooLarge" and error["retryable"] is False
+    child.send(task_message("t-fits", "huge", [1]))
+    assert len(child.expect({"type": "result", "id": "t-fits", "value": "<any>"})["value"]) == 1024 * 1024
+    assert child.finish() == 0
+
+
+def test_python_dash_m_imports_task_modules_and_serves():
+    env = dict(os.environ, PYTHONPATH=str(SDK_DIR), STEM_ISOLATION="process")
+    done = subprocess.run(
+        [sys.executable, "-m", "stem_sdk", "vector_tasks"], cwd=str(FIXTURES), env=env,
+        input=json.dumps(task_message("t-1", "add", [2, 3])) + "\n", capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0]["type"] == "hello" and "add" in lines[0]["tasks"]
+    assert lines[1:] == [{"type": "result", "id": "t-1", "value": 5}]
