@@ -1,0 +1,91 @@
+//! One in-memory queue: ready tasks ordered by priority then publish order, delayed tasks ordered
+//! by eta, leased tasks by receipt, and the dead letters.
+
+use crate::{DeadLetter, QueueCounts};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use stem_protocol::TaskEnvelope;
+
+pub(super) struct Item {
+    pub seq: u64,
+    pub env: TaskEnvelope,
+    /// Deliveries so far (0 until first fetched).
+    pub deliveries: u32,
+}
+
+pub(super) struct Lease {
+    pub item: Item,
+    /// Epoch ms after which the next fetch may take the task over.
+    pub until: i64,
+}
+
+#[derive(Default)]
+pub(super) struct Queue {
+    ready: BTreeMap<(Reverse<u8>, u64), Item>,
+    delayed: BTreeMap<(i64, u64), Item>,
+    pub leased: HashMap<String, Lease>,
+    pub dead: VecDeque<DeadLetter>,
+}
+
+impl Queue {
+    /// Adds an item, ready now or at `visible_at` (epoch ms) when that is later than `now`.
+    pub fn put(&mut self, item: Item, visible_at: i64, now: i64) {
+        if visible_at > now {
+            self.delayed.insert((visible_at, item.seq), item);
+        } else {
+            self.ready
+                .insert((Reverse(item.env.priority), item.seq), item);
+        }
+    }
+
+    /// Moves due delayed tasks and lapsed leases back to ready.
+    pub fn promote(&mut self, now: i64) {
+        while let Some(entry) = self.delayed.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let item = entry.remove();
+            self.ready
+                .insert((Reverse(item.env.priority), item.seq), item);
+        }
+        let lapsed: Vec<String> = self
+            .leased
+            .iter()
+            .filter(|(_, lease)| lease.until <= now)
+            .map(|(receipt, _)| receipt.clone())
+            .collect();
+        for receipt in lapsed {
+            if let Some(lease) = self.leased.remove(&receipt) {
+                let item = lease.item;
+                self.ready
+                    .insert((Reverse(item.env.priority), item.seq), item);
+            }
+        }
+    }
+
+    /// Takes the next ready task, highest priority then oldest.
+    pub fn pop_ready(&mut self) -> Option<Item> {
+        self.ready.pop_first().map(|(_, item)| item)
+    }
+
+    /// When something in this queue next becomes fetchable without a publish (epoch ms).
+    pub fn next_wake(&self) -> Option<i64> {
+        let delayed = self.delayed.keys().next().map(|(eta, _)| *eta);
+        let lease = self.leased.values().map(|l| l.until).min();
+        delayed.into_iter().chain(lease).min()
+    }
+
+    pub fn counts(&self, now: i64) -> QueueCounts {
+        let due = self
+            .delayed
+            .keys()
+            .take_while(|(eta, _)| *eta <= now)
+            .count();
+        QueueCounts {
+            ready: (self.ready.len() + due) as u64,
+            delayed: (self.delayed.len() - due) as u64,
+            leased: self.leased.len() as u64,
+            dead: self.dead.len() as u64,
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Everything the in-memory store holds, guarded by its one mutex.
+
+use super::queue::Queue;
+use crate::{ControlReply, ControlRequest, Heartbeat, Revocation, TaskEvent};
+use std::collections::{HashMap, VecDeque};
+use stem_protocol::TaskRecord;
+
+/// How many control requests, replies and events are kept before the oldest are dropped.
+pub(super) const MAX_REQUESTS: usize = 1_000;
+pub(super) const MAX_REPLIES: usize = 10_000;
+pub(super) const MAX_EVENTS: usize = 10_000;
+
+#[derive(Default)]
+pub(super) struct State {
+    /// Publish order across all queues; also makes receipts unique.
+    pub next_seq: u64,
+    pub queues: HashMap<String, Queue>,
+    /// Task records with their expiry (epoch ms).
+    pub results: HashMap<String, (TaskRecord, i64)>,
+    pub sets_since_prune: u32,
+    pub revocations: HashMap<String, Revocation>,
+    pub requests: VecDeque<ControlRequest>,
+    pub replies: VecDeque<ControlReply>,
+    /// Latest heartbeat per worker with its expiry (epoch ms).
+    pub heartbeats: HashMap<String, (Heartbeat, i64)>,
+    /// Events with their sequence number (the cursor), oldest first.
+    pub events: VecDeque<(u64, TaskEvent)>,
+    pub last_event: u64,
+}
+
+impl State {
+    pub fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    pub fn queue(&mut self, name: &str) -> &mut Queue {
+        self.queues.entry(name.to_string()).or_default()
+    }
+}
