@@ -48,7 +48,7 @@ class Child:
 
     def __init__(self, script, isolation="process", env=None):
         full_env = dict(os.environ)
-        full_env.update({"STEM_PROTOCOL": "1", "STEM_ISOLATION": isolation, "PYTHONUNBUFFERED": "0"})
+        full_env.update({"STEM_PROTOCOL": "1", "STEM_ISOLATION": isolation})
         full_env.pop("STEM_SOFT_SIGNAL", None)
         full_env.update(env or {})
         self.proc = subprocess.Popen(
