@@ -1,0 +1,76 @@
+//! Where the broker, result backend and revoke store are: flags, then `STEM_*` variables, then
+//! the manifest's `[stem]` table, then the embedded default (one SQLite file here).
+
+use super::{CliError, CliResult};
+use clap::Args;
+use stem_adapters::connect::DEFAULT_URL;
+use stem_adapters::{connect, Adapters, ConnectOptions};
+use stem_protocol::manifest::Settings;
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct ConnArgs {
+    /// Broker URL (memory://, sqlite://PATH, redis://, rediss://, postgres://).
+    #[arg(long, env = "STEM_BROKER_URL", global = true)]
+    pub broker: Option<String>,
+    /// Result backend URL (default: the broker's URL).
+    #[arg(long, env = "STEM_RESULT_BACKEND_URL", global = true)]
+    pub backend: Option<String>,
+    /// Revoke store URL (default: the result backend's URL).
+    #[arg(long, env = "STEM_REVOKE_STORE_URL", global = true)]
+    pub revoke_store: Option<String>,
+    /// Namespace of every key and table.
+    #[arg(long, env = "STEM_NAMESPACE", global = true)]
+    pub namespace: Option<String>,
+}
+
+/// The resolved URLs.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub broker: String,
+    pub backend: String,
+    pub revoke: Option<String>,
+    pub namespace: String,
+}
+
+impl ConnArgs {
+    pub fn urls(&self, settings: Option<&Settings>) -> Urls {
+        let s = settings.cloned().unwrap_or_default();
+        let broker = self
+            .broker
+            .clone()
+            .or(s.broker)
+            .unwrap_or_else(|| DEFAULT_URL.to_string());
+        let backend = self
+            .backend
+            .clone()
+            .or(s.backend)
+            .unwrap_or_else(|| broker.clone());
+        Urls {
+            revoke: self.revoke_store.clone().or(s.revoke_store),
+            namespace: self
+                .namespace
+                .clone()
+                .or(s.namespace)
+                .unwrap_or_else(|| "stem".into()),
+            broker,
+            backend,
+        }
+    }
+
+    pub async fn connect(&self, settings: Option<&Settings>) -> CliResult<Adapters> {
+        let urls = self.urls(settings);
+        connect(
+            &urls.broker,
+            &urls.backend,
+            urls.revoke.as_deref(),
+            &ConnectOptions {
+                namespace: urls.namespace.clone(),
+            },
+        )
+        .await
+        .map_err(|e| match e.kind() {
+            stem_adapters::ErrorKind::Config => CliError::usage(e.to_string()),
+            _ => CliError::failed(e.to_string()),
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! `stem dlq list|show|replay|purge`: the dead letters of a queue. Replay keeps the task id and
+//! records the replay count and time; destructive commands ask first, and refuse to guess when
+//! there is no terminal to ask on (pass `--yes`).
+
+use super::conn::ConnArgs;
+use super::{CliError, CliResult};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+use stem_adapters::DeadLetter;
+use stem_protocol::now_ms;
+
+#[derive(Args)]
+pub struct DlqCmd {
+    #[command(subcommand)]
+    pub command: DlqSub,
+}
+
+#[derive(Subcommand)]
+pub enum DlqSub {
+    /// List dead letters, oldest first.
+    List {
+        #[arg(long, default_value = "default")]
+        queue: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one dead letter in full.
+    Show {
+        #[arg(long, default_value = "default")]
+        queue: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish dead letters again (same id, attempt 1, replay count + 1).
+    Replay {
+        #[arg(long, default_value = "default")]
+        queue: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Only this dead letter.
+        #[arg(long)]
+        id: Option<String>,
+        /// Only letters that died at or after TIME (epoch ms, or a duration ago like 1h).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every dead letter of a queue.
+    Purge {
+        #[arg(long, default_value = "default")]
+        queue: String,
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
+    let adapters = conn.connect(None).await?;
+    let broker = &adapters.broker;
+    match cmd.command {
+        DlqSub::List { queue, limit, json } => {
+            let letters = broker.dead_letters(&queue, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string(&letters)?);
+            } else if letters.is_empty() {
+                println!("no dead letters in {queue:?}");
+            } else {
+                for l in &letters {
+                    println!("{}", summary(l));
+                }
+            }
+        }
+        DlqSub::Show { queue, id, json } => {
+            let letter = find(broker.as_ref(), &queue, &id).await?;
+            if json {
+                println!("{}", serde_json::to_string(&letter)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&letter)?);
+            }
+        }
+        DlqSub::Replay {
+            queue,
+            limit,
+            id,
+            since,
+            dry_run,
+            yes,
+            json,
+        } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let mut letters = match &id {
+                Some(id) => vec![find(broker.as_ref(), &queue, id).await?],
+                None => broker.dead_letters(&queue, usize::MAX).await?,
+            };
+            letters.retain(|l| since.is_none_or(|s| l.dead_at >= s));
+            letters.truncate(limit);
+            let (replayable, raw): (Vec<_>, Vec<_>) =
+                letters.into_iter().partition(|l| l.envelope.is_some());
+            if dry_run {
+                if json {
+                    println!(
+                        "{}",
+                        json!({"dry_run": true, "would_replay": replayable.iter().map(|l| &l.id).collect::<Vec<_>>(), "not_replayable": raw.iter().map(|l| &l.id).collect::<Vec<_>>()})
+                    );
+                } else {
+                    for l in &replayable {
+                        println!("would replay {}", summary(l));
+                    }
+                    for l in &raw {
+                        println!("cannot replay (malformed payload) {}", summary(l));
+                    }
+                }
+                return Ok(());
+            }
+            if replayable.is_empty() {
+                if json {
+                    println!("{}", json!({"replayed": []}));
+                } else {
+                    println!("nothing to replay in {queue:?}");
+                }
+                return Ok(());
+            }
+            confirm(
+                yes,
+                &format!("replay {} dead letter(s) of {queue:?}?", replayable.len()),
+            )?;
+            let mut done = Vec::new();
+            for l in replayable {
+                let mut env = l.envelope.clone().expect("partitioned");
+                env.attempt = 1;
+                env.eta = None;
+                env.headers
+                    .insert("stem-replays".into(), (l.replay_count + 1).to_string());
+                env.headers
+                    .insert("stem-replayed-at".into(), now_ms().to_string());
+                if broker.replay_dead_letter(&queue, &l.id, &env).await? {
+                    if !json {
+                        println!(
+                            "replayed {} ({}, replay #{})",
+                            l.id,
+                            env.name,
+                            l.replay_count + 1
+                        );
+                    }
+                    done.push(l.id);
+                }
+            }
+            if json {
+                println!("{}", json!({"replayed": done}));
+            }
+        }
+        DlqSub::Purge { queue, yes, json } => {
+            let n = broker.counts(&queue).await?.dead;
+            if n == 0 && !json {
+                println!("no dead letters in {queue:?}");
+                return Ok(());
+            }
+            confirm(
+                yes,
+                &format!("delete {n} dead letter(s) of {queue:?} for good?"),
+            )?;
+            let purged = broker.purge_dead_letters(&queue).await?;
+            if json {
+                println!("{}", json!({"purged": purged}));
+            } else {
+                println!("purged {purged} dead letter(s) from {queue:?}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn find(broker: &dyn stem_adapters::Broker, queue: &str, id: &str) -> CliResult<DeadLetter> {
+    broker
+        .dead_letters(queue, usize::MAX)
+        .await?
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or_else(|| CliError::failed(format!("no dead letter {id:?} in queue {queue:?}")))
+}
+
+fn summary(l: &DeadLetter) -> String {
+    let name = l.envelope.as_ref().map(|e| e.name.as_str()).unwrap_or("?");
+    let err = l
+        .error
+        .as_ref()
+        .map(|e| format!("{}: {}", e.kind, e.message))
+        .unwrap_or_default();
+    let replays = if l.replay_count > 0 {
+        format!(" replays={}", l.replay_count)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}  {name}  {}  {}{replays}  {err}",
+        l.id, l.reason, l.dead_at
+    )
+}
+
+/// `--since`: epoch ms, or a duration ago (`1h`, `30m`).
+fn parse_since(s: &str) -> CliResult<i64> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let ago = stem_protocol::duration::parse_duration(s)
+        .map_err(|e| CliError::usage(format!("--since: {e} (or epoch milliseconds)")))?;
+    Ok(now_ms() - ago.as_millis() as i64)
+}
+
+/// Asks on the terminal unless `--yes`; with no terminal, refuses.
+fn confirm(yes: bool, question: &str) -> CliResult {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(format!(
+            "{question} — no terminal to ask on; pass --yes to proceed"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::failed("cancelled"))
+    }
+}

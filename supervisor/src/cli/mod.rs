@@ -1,0 +1,111 @@
+//! The `stem` command line: one file per command group. Every command prints data with
+//! `--json` when asked, and fails with a one-line reason and a non-zero exit code.
+
+pub mod conn;
+pub mod control;
+pub mod dlq;
+pub mod enqueue;
+pub mod events;
+pub mod health;
+pub mod migrate;
+pub mod observe;
+pub mod output;
+pub mod result;
+pub mod revoke;
+pub mod worker;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for a task that failed (or a check that found something down).
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for bad usage, configuration or input.
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "stem",
+    version,
+    about = "Stem: background jobs in any language, each in its own process",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: conn::ConnArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a worker (or, with a subcommand, talk to running workers).
+    Worker(worker::WorkerCmd),
+    /// Publish a task.
+    Enqueue(enqueue::EnqueueArgs),
+    /// Show a task's state and result.
+    Result(result::ResultArgs),
+    /// Revoke a task: skip it if it has not started; with --terminate, stop it if it runs.
+    Revoke(revoke::RevokeArgs),
+    /// Check the broker, the result backend and live workers.
+    Health(health::HealthArgs),
+    /// Dead letters: list, show, replay, purge.
+    Dlq(dlq::DlqCmd),
+    /// Snapshots: live workers, queue sizes, counters.
+    Observe(observe::ObserveCmd),
+    /// Tail the task event stream.
+    Events(events::EventsArgs),
+    /// Apply the Postgres schema migrations.
+    Migrate(migrate::MigrateArgs),
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+    pub fn failed(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_FAILED,
+            message: message.into(),
+        }
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError::failed(e.to_string())
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Worker(cmd) => worker::run(&cli.conn, cmd).await,
+        Command::Enqueue(args) => enqueue::run(&cli.conn, args).await,
+        Command::Result(args) => result::run(&cli.conn, args).await,
+        Command::Revoke(args) => revoke::run(&cli.conn, args).await,
+        Command::Health(args) => health::run(&cli.conn, args).await,
+        Command::Dlq(cmd) => dlq::run(&cli.conn, cmd).await,
+        Command::Observe(cmd) => observe::run(&cli.conn, cmd).await,
+        Command::Events(args) => events::run(&cli.conn, args).await,
+        Command::Migrate(args) => migrate::run(&cli.conn, args).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let line = e.message.lines().next().unwrap_or("failed").to_string();
+            eprintln!("error: {line}");
+            e.code
+        }
+    }
+}

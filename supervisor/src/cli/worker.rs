@@ -1,0 +1,109 @@
+//! `stem worker`: run a worker on a manifest; `stem worker ping|inspect|stats|shutdown|pause|
+//! resume|revoke` talk to running ones over the control plane.
+
+use super::conn::ConnArgs;
+use super::{CliError, CliResult};
+use crate::manifest::LoadedManifest;
+use crate::worker::{self, WorkerConfig};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WorkerCmd {
+    #[command(subcommand)]
+    pub command: Option<super::control::ControlCmd>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The task manifest.
+    #[arg(long, short, env = "STEM_MANIFEST", default_value = "stem.toml")]
+    pub manifest: PathBuf,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(long, short)]
+    pub concurrency: Option<usize>,
+    /// Queues to consume, comma-separated (default: every queue the manifest routes to).
+    #[arg(long, short, value_delimiter = ',')]
+    pub queues: Option<Vec<String>>,
+    /// This worker's id (default: HOST-PID).
+    #[arg(long, env = "STEM_WORKER_ID")]
+    pub worker_id: Option<String>,
+    /// Lease of a fetched task (visibility timeout), e.g. 30s.
+    #[arg(long, value_parser = parse_duration)]
+    pub visibility_timeout: Option<Duration>,
+    /// Grace between TERM and KILL for revoke --terminate.
+    #[arg(long, value_parser = parse_duration)]
+    pub terminate_grace: Option<Duration>,
+    /// Heartbeat interval.
+    #[arg(long, value_parser = parse_duration)]
+    pub heartbeat: Option<Duration>,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    stem_protocol::duration::parse_duration(s)
+}
+
+pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
+    if let Some(control) = cmd.command {
+        return super::control::run(conn, control).await;
+    }
+    let args = cmd.run;
+    let manifest =
+        LoadedManifest::load(&args.manifest).map_err(|e| CliError::usage(e.to_string()))?;
+    let settings = manifest.manifest.stem.clone();
+    let adapters = conn.connect(Some(&settings)).await?;
+    let queues = args
+        .queues
+        .or(settings.queues.clone())
+        .unwrap_or_else(|| manifest.manifest.queues());
+    if queues.is_empty() {
+        return Err(CliError::usage(format!(
+            "{}: the manifest names no tasks, so there is nothing to consume",
+            args.manifest.display()
+        )));
+    }
+    let concurrency = args
+        .concurrency
+        .or(settings.concurrency)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let host = hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "host".into());
+    let config = WorkerConfig {
+        worker_id: args
+            .worker_id
+            .unwrap_or_else(|| format!("{host}-{}", std::process::id())),
+        manifest: Arc::new(manifest),
+        adapters,
+        queues,
+        concurrency,
+        lease: args
+            .visibility_timeout
+            .or(settings.visibility_timeout)
+            .unwrap_or(WorkerConfig::DEFAULT_LEASE)
+            .max(Duration::from_millis(300)),
+        result_ttl: settings
+            .result_ttl
+            .unwrap_or(WorkerConfig::DEFAULT_RESULT_TTL),
+        max_deliveries: settings
+            .max_deliveries
+            .unwrap_or(WorkerConfig::DEFAULT_MAX_DELIVERIES),
+        terminate_grace: args
+            .terminate_grace
+            .unwrap_or(WorkerConfig::DEFAULT_TERMINATE_GRACE),
+        heartbeat_interval: args.heartbeat.unwrap_or(WorkerConfig::DEFAULT_HEARTBEAT),
+    };
+    worker::run(config)
+        .await
+        .map_err(|e| CliError::failed(e.to_string()))
+}

@@ -1,0 +1,182 @@
+//! `exec` tasks: any program, no SDK. The envelope goes to its stdin as JSON and `STEM_*`
+//! variables describe the task; its stdout (capped) is the result, JSON when it parses; exit 0
+//! is success, anything else a failure carrying the stderr tail.
+
+use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
+use super::session::forced_outcome;
+use super::spawn::{spawn, SpawnSpec};
+use super::stderr::StderrTail;
+use super::unix::{describe_exit, signal_group};
+use super::{EventSink, ExecEvent, RunOutcome};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use stem_protocol::{TaskEnvelope, TaskError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// Bytes of stdout kept as an `exec` task's result; the rest is drained and counted.
+pub const STDOUT_CAP: usize = 1024 * 1024;
+
+/// Runs one `exec` task to completion (or to its limits).
+pub async fn run_exec(
+    mut spec: SpawnSpec,
+    envelope: &TaskEnvelope,
+    limits: Limits,
+    events: &EventSink,
+    stop: &mut StopReceiver,
+) -> RunOutcome {
+    spec.env.insert("STEM_TASK_ID".into(), envelope.id.clone());
+    spec.env
+        .insert("STEM_TASK_NAME".into(), envelope.name.clone());
+    spec.env
+        .insert("STEM_ATTEMPT".into(), envelope.attempt.to_string());
+    spec.env.insert("STEM_QUEUE".into(), envelope.queue.clone());
+    spec.env.insert(
+        "STEM_ARGS".into(),
+        Value::Array(envelope.args.clone()).to_string(),
+    );
+    spec.env.insert(
+        "STEM_KWARGS".into(),
+        Value::Object(envelope.kwargs.clone()).to_string(),
+    );
+    let mut child = match spawn(&spec) {
+        Ok(c) => c,
+        Err(e) => {
+            return RunOutcome {
+                result: Err(TaskError::new("SpawnError", e.to_string())),
+                stderr: String::new(),
+                forced: None,
+                healthy: false,
+            }
+        }
+    };
+    let pid = child.id().unwrap_or(0);
+    events.send(ExecEvent::Started { pid });
+    let stderr = StderrTail::pump(child.stderr.take().expect("piped"), pid);
+    stderr.begin(&envelope.id);
+    let stdout = tokio::spawn(collect_capped(child.stdout.take().expect("piped")));
+    if let Some(mut stdin) = child.stdin.take() {
+        let body = envelope.to_json();
+        // Writing in its own task: a program that never reads stdin must not block us.
+        tokio::spawn(async move {
+            let _ = stdin.write_all(body.as_bytes()).await;
+            let _ = stdin.write_all(b"\n").await;
+        });
+    }
+    let mut soft_sent = false;
+    let mut forced: Option<Forced> = None;
+    let mut kill_at: Option<Instant> = None;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            _ = sleep_until_opt(limits.soft_at), if !soft_sent => {
+                soft_sent = true;
+                signal_group(pid, limits.soft_signal);
+            }
+            _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
+                forced = Some(Forced::HardLimit);
+                signal_group(pid, Signal::SIGKILL);
+            }
+            request = next_stop(stop), if forced.is_none() => match request {
+                StopRequest::Terminate { grace } => {
+                    forced = Some(Forced::Revoked);
+                    signal_group(pid, Signal::SIGTERM);
+                    kill_at = Some(Instant::now() + grace);
+                }
+                _ => {
+                    forced = Some(Forced::Shutdown);
+                    signal_group(pid, Signal::SIGKILL);
+                }
+            },
+            _ = sleep_until_opt(kill_at) => {
+                kill_at = None;
+                signal_group(pid, Signal::SIGKILL);
+            }
+        }
+    };
+    // Whatever the program left running in its group (`sleep 1000 &`) goes with it.
+    signal_group(pid, Signal::SIGKILL);
+    let (out, total) = stdout.await.unwrap_or_default();
+    let tail = stderr.tail();
+    if let Some(f) = forced {
+        return forced_outcome(f, limits, tail);
+    }
+    let result = match status {
+        Ok(s) if s.success() => Ok(parse_output(&out, total)),
+        Ok(s) => {
+            let mut message = format!("`{}` {}", spec.display(), describe_exit(s));
+            if let Some(last) = tail.lines().rev().find(|l| !l.trim().is_empty()) {
+                message.push_str(&format!(": {}", last.trim()));
+            }
+            Err(TaskError::new("ExitStatus", message).with_traceback(tail.clone()))
+        }
+        Err(e) => Err(TaskError::new(
+            "ChildExited",
+            format!("cannot wait for the program: {e}"),
+        )),
+    };
+    RunOutcome {
+        result,
+        stderr: tail,
+        forced: None,
+        healthy: true,
+    }
+}
+
+/// Reads a stream to the end, keeping the first `STDOUT_CAP` bytes; returns them and the total.
+async fn collect_capped<R: tokio::io::AsyncRead + Unpin>(mut reader: R) -> (Vec<u8>, usize) {
+    let mut kept = Vec::new();
+    let mut total = 0;
+    let mut chunk = vec![0u8; 16384];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                total += n;
+                let room = STDOUT_CAP.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+    (kept, total)
+}
+
+/// stdout as a result: JSON when the whole output parses, else the text without its trailing
+/// newline (marked when it was cut at the cap).
+fn parse_output(out: &[u8], total: usize) -> Value {
+    if total <= out.len() {
+        if let Ok(v) = serde_json::from_slice::<Value>(out) {
+            return v;
+        }
+    }
+    let mut text = String::from_utf8_lossy(out).into_owned();
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if total > out.len() {
+        text.push_str(&format!("… [output cut at {} of {total} bytes]", out.len()));
+    }
+    Value::String(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_json_when_it_parses() {
+        assert_eq!(
+            parse_output(b"{\"a\": 1}\n", 9),
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(
+            parse_output(b"hello t1\n", 9),
+            Value::String("hello t1".into())
+        );
+        let cut = parse_output(b"abc", 10);
+        assert!(cut.as_str().unwrap().contains("cut at 3 of 10"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Children of one runtime, by isolation: `process` starts a fresh child per task and ends it
+//! after; `pool` keeps warm children and reuses them, recycling one after `max_tasks_per_child`
+//! tasks or when its RSS passes `max_memory_mb`, and replacing one that a limit or a crash
+//! ended; `forkserver` keeps warm servers that fork per task. A broken child fails only its
+//! current task.
+
+use super::session::Session;
+use super::spawn::SpawnSpec;
+use super::unix::rss_mb;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use stem_protocol::manifest::Isolation;
+
+pub struct RuntimePool {
+    pub name: String,
+    pub isolation: Isolation,
+    spec: SpawnSpec,
+    size: usize,
+    max_tasks: Option<u32>,
+    max_memory_mb: Option<u64>,
+    idle: Mutex<Vec<Session>>,
+    started: AtomicU64,
+    recycled: AtomicU64,
+    replaced: AtomicU64,
+}
+
+/// A pool's state for `stem worker stats`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolState {
+    pub runtime: String,
+    pub isolation: String,
+    pub size: usize,
+    pub idle: usize,
+    pub started: u64,
+    pub recycled: u64,
+    pub replaced: u64,
+}
+
+impl RuntimePool {
+    pub fn new(
+        name: &str,
+        isolation: Isolation,
+        spec: SpawnSpec,
+        size: usize,
+        max_tasks: Option<u32>,
+        max_memory_mb: Option<u64>,
+    ) -> Self {
+        RuntimePool {
+            name: name.to_string(),
+            isolation,
+            spec,
+            size: size.max(1),
+            max_tasks,
+            max_memory_mb,
+            idle: Mutex::new(Vec::new()),
+            started: AtomicU64::new(0),
+            recycled: AtomicU64::new(0),
+            replaced: AtomicU64::new(0),
+        }
+    }
+
+    fn warm(&self) -> bool {
+        self.isolation != Isolation::Process
+    }
+
+    fn start(&self) -> std::io::Result<Session> {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Session::start(&self.spec, self.isolation == Isolation::Forkserver)
+    }
+
+    /// Starts warm children up to the pool size, so the first tasks do not pay start-up.
+    pub fn prewarm(&self) {
+        if !self.warm() {
+            return;
+        }
+        let mut idle = self.idle.lock().expect("pool lock");
+        while idle.len() < self.size {
+            match self.start() {
+                Ok(s) => idle.push(s),
+                Err(e) => {
+                    tracing::error!(runtime = %self.name, "cannot start a pool child: {e}");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// A child ready for one task: an idle warm one, or a new one.
+    pub fn acquire(&self) -> std::io::Result<Session> {
+        if self.warm() {
+            if let Some(s) = self.idle.lock().expect("pool lock").pop() {
+                return Ok(s);
+            }
+        }
+        self.start()
+    }
+
+    /// Gives a child back after a task. Unhealthy children are killed (and replaced at the next
+    /// acquire), worn ones recycled, healthy warm ones kept.
+    pub fn release(&self, session: Session, healthy: bool) {
+        if !self.warm() {
+            tokio::spawn(session.close());
+            return;
+        }
+        if !healthy {
+            self.replaced.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(session.kill());
+            return;
+        }
+        let worn = self.max_tasks.is_some_and(|m| session.served >= m)
+            || self
+                .max_memory_mb
+                .is_some_and(|m| rss_mb(session.pid).is_some_and(|rss| rss > m));
+        if worn {
+            self.recycled.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(runtime = %self.name, pid = session.pid, served = session.served, "recycling pool child");
+            tokio::spawn(session.close());
+            return;
+        }
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < self.size {
+            idle.push(session);
+        } else {
+            drop(idle);
+            tokio::spawn(session.close());
+        }
+    }
+
+    /// Ends every idle child (warm shutdown).
+    pub async fn shutdown(&self) {
+        let sessions: Vec<Session> = std::mem::take(&mut *self.idle.lock().expect("pool lock"));
+        futures::future::join_all(sessions.into_iter().map(Session::close)).await;
+    }
+
+    pub fn state(&self) -> PoolState {
+        PoolState {
+            runtime: self.name.clone(),
+            isolation: format!("{:?}", self.isolation).to_lowercase(),
+            size: self.size,
+            idle: self.idle.lock().expect("pool lock").len(),
+            started: self.started.load(Ordering::Relaxed),
+            recycled: self.recycled.load(Ordering::Relaxed),
+            replaced: self.replaced.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! One child speaking the JSON-lines protocol: started once, then given tasks one at a time.
+//! In `process` isolation a session serves one task; in `pool` many; in `forkserver` the child
+//! is a warm server that forks a process (its own group) per task and names it in `forked`.
+//! Time limits and stop requests signal the group running the task; the session reports
+//! whether the child is still fit to serve another task.
+
+use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
+use super::lines::{LineError, LineReader};
+use super::spawn::{spawn, SpawnSpec};
+use super::stderr::StderrTail;
+use super::unix::{describe_exit, signal_group};
+use super::{EventSink, ExecEvent, RunOutcome};
+use nix::sys::signal::Signal;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use stem_protocol::messages::{quote_bytes, MAX_LINE_BYTES};
+use stem_protocol::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::time::Instant;
+
+/// How long a child may take to exit after its stdin closes before its group is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long to wait for stdout to close after the group was killed.
+const KILL_SETTLE: Duration = Duration::from_secs(5);
+
+pub struct Session {
+    child: Child,
+    pub pid: u32,
+    stdin: Option<ChildStdin>,
+    lines: LineReader<ChildStdout>,
+    stderr: StderrTail,
+    served_tasks: Option<BTreeSet<String>>,
+    /// Tasks this child has run (pool recycling).
+    pub served: u32,
+    forkserver: bool,
+    label: String,
+}
+
+impl Session {
+    pub fn start(spec: &SpawnSpec, forkserver: bool) -> std::io::Result<Session> {
+        let mut child = spawn(spec)?;
+        let pid = child.id().unwrap_or(0);
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = StderrTail::pump(child.stderr.take().expect("stderr is piped"), pid);
+        Ok(Session {
+            child,
+            pid,
+            stdin,
+            lines: LineReader::new(stdout, MAX_LINE_BYTES),
+            stderr,
+            served_tasks: None,
+            served: 0,
+            forkserver,
+            label: spec.display(),
+        })
+    }
+
+    /// Runs one task on this child.
+    pub async fn run(
+        &mut self,
+        req: &TaskRequest,
+        limits: Limits,
+        events: &EventSink,
+        stop: &mut StopReceiver,
+    ) -> RunOutcome {
+        self.served += 1;
+        self.stderr.begin(&req.id);
+        let line = SupervisorMessage::Task(req.clone()).to_line();
+        if let Some(stdin) = self.stdin.as_mut() {
+            // A failed write (EPIPE) means the child is gone; reading stdout tells how.
+            let _ = async {
+                stdin.write_all(line.as_bytes()).await?;
+                stdin.flush().await
+            }
+            .await;
+        }
+        let mut target = (!self.forkserver).then_some(self.pid);
+        if let Some(pid) = target {
+            events.send(ExecEvent::Started { pid });
+        }
+        let mut soft_sent = false;
+        let mut forced: Option<Forced> = None;
+        let mut kill_at: Option<Instant> = None;
+        let mut give_up_at: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                biased;
+                line = self.lines.next_line() => {
+                    let bytes = match line {
+                        Ok(Some(bytes)) => bytes,
+                        Ok(None) => return self.ended_early(forced, limits).await,
+                        Err(LineError::TooLong { max, head }) => {
+                            return self.broken(format!(
+                                "child wrote a line longer than {max} bytes: {}",
+                                quote_bytes(&head, 200)
+                            ));
+                        }
+                        Err(LineError::Io(e)) => {
+                            return self.broken(format!("cannot read the child's stdout: {e}"))
+                        }
+                    };
+                    let msg = match ChildMessage::parse_line(&bytes) {
+                        Ok(msg) => msg,
+                        Err(reason) => return self.broken(reason),
+                    };
+                    match msg {
+                        ChildMessage::Hello { protocol, sdk, tasks } => {
+                            if self.served_tasks.is_some() {
+                                return self.broken("child sent a second hello".into());
+                            }
+                            if protocol != PROTOCOL_VERSION {
+                                return self.broken(format!(
+                                    "child ({sdk}) speaks protocol {protocol}, this supervisor speaks {PROTOCOL_VERSION}"
+                                ));
+                            }
+                            self.served_tasks = Some(tasks.into_iter().collect());
+                        }
+                        ChildMessage::Forked { id, pid } if self.forkserver && id == req.id => {
+                            target = Some(pid);
+                            events.send(ExecEvent::Started { pid });
+                        }
+                        other if other.task_id() != Some(req.id.as_str()) => {
+                            return self.broken(format!(
+                                "child sent {:?} for task {:?} while running {}",
+                                kind_of(&other),
+                                other.task_id().unwrap_or(""),
+                                req.id
+                            ));
+                        }
+                        ChildMessage::Progress { progress, .. } => events.send(ExecEvent::Progress(progress)),
+                        ChildMessage::Heartbeat { .. } => events.send(ExecEvent::Heartbeat),
+                        ChildMessage::Log { level, message, .. } => {
+                            tracing::info!(target: "stem::child", task = %req.id, level, "{message}");
+                        }
+                        ChildMessage::Result { value, .. } => {
+                            return self.answered(Ok(value), forced, limits);
+                        }
+                        ChildMessage::Error { error, .. } => {
+                            return self.answered(Err(error), forced, limits);
+                        }
+                        ChildMessage::Forked { .. } => {
+                            return self.broken("child sent `forked` outside fork-server isolation".into());
+                        }
+                    }
+                    if let Some(tasks) = &self.served_tasks {
+                        if !tasks.contains(&req.name) {
+                            let served: Vec<&str> = tasks.iter().map(String::as_str).collect();
+                            let err = TaskError::new(
+                                "UnknownTask",
+                                format!("`{}` does not serve task {:?} (it serves: {})", self.label, req.name, served.join(", ")),
+                            ).permanent();
+                            // The child never saw a task it knows; it is no longer in step.
+                            return self.broken_with(err);
+                        }
+                    }
+                }
+                _ = sleep_until_opt(limits.soft_at), if !soft_sent && target.is_some() => {
+                    soft_sent = true;
+                    signal_group(target.unwrap_or(self.pid), limits.soft_signal);
+                }
+                _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
+                    forced = Some(Forced::HardLimit);
+                    signal_group(target.unwrap_or(self.pid), Signal::SIGKILL);
+                    give_up_at = Some(Instant::now() + KILL_SETTLE);
+                }
+                request = next_stop(stop), if forced.is_none() => {
+                    let group = target.unwrap_or(self.pid);
+                    match request {
+                        StopRequest::Terminate { grace } => {
+                            forced = Some(Forced::Revoked);
+                            signal_group(group, Signal::SIGTERM);
+                            kill_at = Some(Instant::now() + grace);
+                        }
+                        _ => {
+                            forced = Some(Forced::Shutdown);
+                            signal_group(group, Signal::SIGKILL);
+                            give_up_at = Some(Instant::now() + KILL_SETTLE);
+                        }
+                    }
+                }
+                _ = sleep_until_opt(kill_at) => {
+                    kill_at = None;
+                    signal_group(target.unwrap_or(self.pid), Signal::SIGKILL);
+                    give_up_at = Some(Instant::now() + KILL_SETTLE);
+                }
+                _ = sleep_until_opt(give_up_at) => {
+                    let outcome = forced_outcome(forced.unwrap_or(Forced::Shutdown), limits, self.stderr.tail());
+                    self.kill_now();
+                    return RunOutcome { healthy: false, ..outcome };
+                }
+            }
+        }
+    }
+
+    fn answered(
+        &mut self,
+        result: Result<serde_json::Value, TaskError>,
+        forced: Option<Forced>,
+        limits: Limits,
+    ) -> RunOutcome {
+        let stderr = self.stderr.tail();
+        match forced {
+            // A stopped task is recorded as stopped, whatever it managed to answer.
+            Some(f) => RunOutcome {
+                healthy: self.forkserver,
+                ..forced_outcome(f, limits, stderr)
+            },
+            None => RunOutcome {
+                result,
+                stderr,
+                forced: None,
+                healthy: true,
+            },
+        }
+    }
+
+    /// stdout closed before an answer: the child (or, for a fork server, the server) is gone.
+    async fn ended_early(&mut self, forced: Option<Forced>, limits: Limits) -> RunOutcome {
+        let status = tokio::time::timeout(KILL_SETTLE, self.child.wait()).await;
+        let stderr = self.stderr.tail();
+        if let Some(f) = forced {
+            return RunOutcome {
+                healthy: false,
+                ..forced_outcome(f, limits, stderr)
+            };
+        }
+        let how = match status {
+            Ok(Ok(s)) => describe_exit(s),
+            _ => "closed its stdout".to_string(),
+        };
+        let mut message = format!("child `{}` {how} before answering", self.label);
+        if let Some(last) = stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+            message.push_str(&format!("; last stderr line: {}", last.trim()));
+        }
+        RunOutcome {
+            result: Err(TaskError::new("ChildExited", message).with_traceback(stderr.clone())),
+            stderr,
+            forced: None,
+            healthy: false,
+        }
+    }
+
+    fn broken(&mut self, message: String) -> RunOutcome {
+        let stderr = self.stderr.tail();
+        self.broken_with(TaskError::new("ProtocolError", message).with_traceback(stderr))
+    }
+
+    fn broken_with(&mut self, error: TaskError) -> RunOutcome {
+        self.kill_now();
+        RunOutcome {
+            result: Err(error),
+            stderr: self.stderr.tail(),
+            forced: None,
+            healthy: false,
+        }
+    }
+
+    fn kill_now(&mut self) {
+        signal_group(self.pid, Signal::SIGKILL);
+    }
+
+    /// Ends the child: EOF on stdin, a short grace to exit, then KILL to its whole group (so no
+    /// grandchild survives), then reaped.
+    pub async fn close(mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin
+                .write_all(SupervisorMessage::Shutdown.to_line().as_bytes())
+                .await;
+            drop(stdin);
+        }
+        let exited = tokio::time::timeout(EXIT_GRACE, self.child.wait())
+            .await
+            .is_ok();
+        signal_group(self.pid, Signal::SIGKILL);
+        if !exited {
+            let _ = self.child.wait().await;
+        }
+    }
+
+    /// Ends the child at once (it is broken or the worker is stopping cold).
+    pub async fn kill(mut self) {
+        self.stdin.take();
+        self.kill_now();
+        let _ = self.child.wait().await;
+    }
+}
+
+fn kind_of(msg: &ChildMessage) -> &'static str {
+    match msg {
+        ChildMessage::Hello { .. } => "hello",
+        ChildMessage::Forked { .. } => "forked",
+        ChildMessage::Result { .. } => "result",
+        ChildMessage::Error { .. } => "error",
+        ChildMessage::Progress { .. } => "progress",
+        ChildMessage::Heartbeat { .. } => "heartbeat",
+        ChildMessage::Log { .. } => "log",
+    }
+}
+
+/// The outcome of a run the supervisor ended by force.
+pub fn forced_outcome(forced: Forced, limits: Limits, stderr: String) -> RunOutcome {
+    let error = match forced {
+        Forced::HardLimit => {
+            let limit = limits
+                .hard
+                .map(|d| format!("{:?}", d))
+                .unwrap_or_else(|| "?".into());
+            TaskError::new(
+                "TimeLimitExceeded",
+                format!("killed (SIGKILL to its process group) at its time_limit of {limit}"),
+            )
+        }
+        Forced::Revoked => TaskError::new("Revoked", "terminated by revoke").permanent(),
+        Forced::Shutdown => {
+            TaskError::new("WorkerShutdown", "killed by a cold shutdown of the worker")
+        }
+    };
+    RunOutcome {
+        result: Err(error.with_traceback(stderr.clone())),
+        stderr,
+        forced: Some(forced),
+        healthy: false,
+    }
+}

@@ -1,0 +1,89 @@
+//! Pumping a child's stderr: always drained (a chatty child never blocks), each line logged
+//! with the id of the task it belongs to, and the tail kept so a failed task carries it.
+
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Bytes of stderr kept per task.
+pub const TAIL_BYTES: usize = 8 * 1024;
+
+#[derive(Default)]
+struct State {
+    /// The task the child is running now, for log lines.
+    task_id: Option<String>,
+    /// Last `TAIL_BYTES` bytes since the current task started.
+    tail: Vec<u8>,
+    partial: Vec<u8>,
+}
+
+/// Shared between the pump and the executor.
+#[derive(Clone, Default)]
+pub struct StderrTail {
+    state: Arc<Mutex<State>>,
+}
+
+impl StderrTail {
+    /// Starts the pump for one child.
+    pub fn pump<R: AsyncRead + Unpin + Send + 'static>(reader: R, pid: u32) -> Self {
+        let tail = StderrTail::default();
+        let shared = tail.clone();
+        tokio::spawn(async move {
+            let mut reader = reader;
+            let mut chunk = vec![0u8; 8192];
+            loop {
+                match reader.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => shared.push(&chunk[..n], pid),
+                }
+            }
+            shared.flush(pid);
+        });
+        tail
+    }
+
+    /// A new task starts on this child: forget the previous task's tail.
+    pub fn begin(&self, task_id: &str) {
+        let mut s = self.state.lock().expect("stderr lock");
+        s.task_id = Some(task_id.to_string());
+        s.tail.clear();
+    }
+
+    /// The stderr tail of the current task (lossy UTF-8).
+    pub fn tail(&self) -> String {
+        let s = self.state.lock().expect("stderr lock");
+        let start = s.tail.len().saturating_sub(TAIL_BYTES);
+        String::from_utf8_lossy(&s.tail[start..]).into_owned()
+    }
+
+    fn push(&self, bytes: &[u8], pid: u32) {
+        let mut s = self.state.lock().expect("stderr lock");
+        s.tail.extend_from_slice(bytes);
+        if s.tail.len() > 2 * TAIL_BYTES {
+            let cut = s.tail.len() - TAIL_BYTES;
+            s.tail.drain(..cut);
+        }
+        s.partial.extend_from_slice(bytes);
+        while let Some(pos) = s.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = s.partial.drain(..=pos).collect();
+            log_line(&s.task_id, pid, &line[..line.len() - 1]);
+        }
+        if s.partial.len() > 4096 {
+            let line = std::mem::take(&mut s.partial);
+            log_line(&s.task_id, pid, &line);
+        }
+    }
+
+    fn flush(&self, pid: u32) {
+        let mut s = self.state.lock().expect("stderr lock");
+        if !s.partial.is_empty() {
+            let line = std::mem::take(&mut s.partial);
+            log_line(&s.task_id, pid, &line);
+        }
+    }
+}
+
+fn log_line(task_id: &Option<String>, pid: u32, line: &[u8]) {
+    let text = String::from_utf8_lossy(&line[..line.len().min(2000)]);
+    let task = task_id.as_deref().unwrap_or("-");
+    tracing::info!(target: "stem::child", task, pid, "{text}");
+}

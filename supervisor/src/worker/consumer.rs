@@ -1,0 +1,92 @@
+//! The consumer: leases deliveries while the worker has free capacity and hands each to a
+//! runner. Prefetch equals free capacity, so nothing waits leased in memory while another worker
+//! is idle. Broker errors are logged and retried with backoff; the worker keeps running.
+
+use super::runner;
+use super::state::{Phase, WorkerState};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most deliveries asked for in one fetch.
+const MAX_BATCH: u32 = 64;
+/// How long one fetch may wait for work before looking at the shutdown phase again.
+const FETCH_WAIT: Duration = Duration::from_secs(1);
+
+pub async fn consume(state: Arc<WorkerState>) {
+    let mut phase = state.phase_watch();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        if state.phase() != Phase::Running {
+            break;
+        }
+        // Wait for one free slot, then take every other free one (up to a batch).
+        let first = tokio::select! {
+            p = state.capacity.clone().acquire_owned() => p.expect("semaphore open"),
+            _ = phase.changed() => continue,
+        };
+        let mut permits = first;
+        while permits.num_permits() < MAX_BATCH as usize {
+            match state.capacity.clone().try_acquire_owned() {
+                Ok(p) => permits.merge(p),
+                Err(_) => break,
+            }
+        }
+        let queues = state.active_queues();
+        if queues.is_empty() {
+            drop(permits);
+            tokio::select! {
+                _ = tokio::time::sleep(FETCH_WAIT) => {}
+                _ = phase.changed() => {}
+            }
+            continue;
+        }
+        let fetched = state
+            .adapters()
+            .broker
+            .fetch(
+                &state.config.worker_id,
+                &queues,
+                permits.num_permits(),
+                state.config.lease,
+                FETCH_WAIT,
+            )
+            .await;
+        let deliveries = match fetched {
+            Ok(d) => {
+                backoff = Duration::from_millis(200);
+                d
+            }
+            Err(e) => {
+                drop(permits);
+                tracing::warn!("fetch from the broker failed ({e}); retrying in {backoff:?}");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = phase.changed() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        for delivery in deliveries {
+            if state.phase() != Phase::Running {
+                // Shutdown began while we were fetching: give it straight back.
+                if let Err(e) = state
+                    .adapters()
+                    .broker
+                    .release(&delivery, None, Duration::ZERO)
+                    .await
+                {
+                    tracing::warn!(
+                        "cannot release {} at shutdown ({e}); its lease will expire",
+                        delivery.task_id()
+                    );
+                }
+                continue;
+            }
+            let permit = permits.split(1).expect("one permit per delivery");
+            runner::start(state.clone(), delivery, permit);
+        }
+        drop(permits);
+    }
+    state.notify_progress();
+}

@@ -1,0 +1,412 @@
+//! The runner: one delivery's path through the worker, in one direction — screen it (malformed,
+//! poison, unknown task, revoked), record `started`, run it, record the outcome, and only then
+//! acknowledge it (or release it for a retry, or move it to the dead letters).
+
+use super::events;
+use super::recorder;
+use super::retry::{self, Decision};
+use super::state::{Counters, Phase, Running, WorkerState};
+use crate::exec::limits::{Forced, StopRequest};
+use crate::exec::{EventSink, ExecEvent, RunOutcome};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use stem_adapters::{DeadLetter, Delivery, Payload};
+use stem_protocol::manifest::{EffectiveTask, TaskKind};
+use stem_protocol::{TaskEnvelope, TaskError, TaskRecord, TaskState};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+
+/// Runs one delivery in its own task; the permit is the concurrency slot it holds.
+pub fn start(state: Arc<WorkerState>, delivery: Delivery, permit: OwnedSemaphorePermit) {
+    tokio::spawn(async move {
+        handle(&state, delivery).await;
+        drop(permit);
+        state.notify_progress();
+    });
+}
+
+async fn handle(state: &Arc<WorkerState>, delivery: Delivery) {
+    let envelope = match &delivery.payload {
+        Payload::Task(env) => env.clone(),
+        Payload::Malformed { raw, reason } => {
+            tracing::error!(receipt = %delivery.receipt, "malformed delivery: {reason}");
+            let letter = DeadLetter {
+                id: delivery.task_id(),
+                queue: delivery.queue.clone(),
+                envelope: None,
+                raw: Some(raw.clone()),
+                reason: reason.clone(),
+                error: None,
+                dead_at: stem_protocol::now_ms(),
+                replay_count: 0,
+                replayed_at: None,
+            };
+            dead_letter(state, &delivery, letter).await;
+            return;
+        }
+    };
+    events::push(
+        state,
+        "received",
+        &envelope.id,
+        &envelope.name,
+        &envelope.queue,
+        Value::Null,
+    );
+    let Some(task) = state.config.manifest.effective(&envelope.name) else {
+        let known: Vec<&str> = state
+            .config
+            .manifest
+            .manifest
+            .tasks
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let error = TaskError::new(
+            "UnknownTask",
+            format!(
+                "task {:?} is not in the manifest {} (it names: {}); it was not run",
+                envelope.name,
+                state.config.manifest.path.display(),
+                known.join(", ")
+            ),
+        )
+        .permanent();
+        tracing::error!(task = %envelope.id, "{}", error.message);
+        finish_failed(
+            state,
+            &delivery,
+            &envelope,
+            recorder::initial(state, &envelope).await,
+            error,
+            "unknown task".into(),
+        )
+        .await;
+        return;
+    };
+    if delivery.deliveries > state.config.max_deliveries {
+        let error = TaskError::new(
+            "Poison",
+            format!(
+                "delivered {} times (limit {}) without finishing: the worker running it died each time",
+                delivery.deliveries, state.config.max_deliveries
+            ),
+        )
+        .permanent();
+        tracing::error!(task = %envelope.id, "{}", error.message);
+        let reason = format!("poison: delivered {} times", delivery.deliveries);
+        finish_failed(
+            state,
+            &delivery,
+            &envelope,
+            recorder::initial(state, &envelope).await,
+            error,
+            reason,
+        )
+        .await;
+        return;
+    }
+    if let Some(rev) = state.is_revoked(&envelope.id) {
+        tracing::info!(task = %envelope.id, "revoked before it started: skipped");
+        let mut record = recorder::initial(state, &envelope).await;
+        record.error = Some(
+            TaskError::new(
+                "Revoked",
+                rev.reason
+                    .unwrap_or_else(|| "revoked before it started".into()),
+            )
+            .permanent(),
+        );
+        Counters::bump(&state.counters.revoked);
+        events::push(
+            state,
+            "revoked",
+            &envelope.id,
+            &envelope.name,
+            &envelope.queue,
+            Value::Null,
+        );
+        if recorder::write(state, &mut record, TaskState::Revoked).await {
+            ack(state, &delivery).await;
+        }
+        return;
+    }
+    if envelope.is_delayed(stem_protocol::now_ms()) {
+        let wait = Duration::from_millis(
+            (envelope.eta.unwrap_or(0) - stem_protocol::now_ms()).max(0) as u64,
+        );
+        release(state, &delivery, None, wait).await;
+        return;
+    }
+    run(state, delivery, envelope, task).await;
+}
+
+async fn run(
+    state: &Arc<WorkerState>,
+    delivery: Delivery,
+    envelope: TaskEnvelope,
+    task: EffectiveTask,
+) {
+    let mut record = recorder::initial(state, &envelope).await;
+    record.attempt = envelope.attempt;
+    if !recorder::write(state, &mut record, TaskState::Started).await {
+        release(state, &delivery, None, Duration::from_secs(1)).await;
+        return;
+    }
+    events::push(
+        state,
+        "started",
+        &envelope.id,
+        &envelope.name,
+        &envelope.queue,
+        json!({"attempt": envelope.attempt}),
+    );
+    let (stop_tx, mut stop_rx) = watch::channel(StopRequest::None);
+    if state.phase() == Phase::Cold {
+        let _ = stop_tx.send(StopRequest::Kill);
+    }
+    let runtime = match &task.kind {
+        TaskKind::Runtime(r) => r.clone(),
+        TaskKind::Exec(_) => "exec".to_string(),
+    };
+    state.running.lock().expect("running lock").insert(
+        envelope.id.clone(),
+        Running {
+            delivery: delivery.clone(),
+            name: envelope.name.clone(),
+            queue: envelope.queue.clone(),
+            started_at: stem_protocol::now_ms(),
+            pid: None,
+            runtime,
+            stop: stop_tx,
+        },
+    );
+    // A revoke with terminate may have arrived between the check and the insert.
+    if let Some(rev) = state.is_revoked(&envelope.id) {
+        if rev.terminate {
+            super::revokes::apply(state, rev);
+        }
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let watcher = tokio::spawn(watch_events(
+        state.clone(),
+        envelope.clone(),
+        record.clone(),
+        rx,
+    ));
+    let outcome = state
+        .executor
+        .run(&envelope, &task, &EventSink::new(tx), &mut stop_rx)
+        .await;
+    if let Ok(Some(progress)) = watcher.await {
+        record.progress = Some(progress);
+    }
+    state
+        .running
+        .lock()
+        .expect("running lock")
+        .remove(&envelope.id);
+    settle(state, &delivery, &envelope, &task, record, outcome).await;
+}
+
+/// Records what a run's events say (the pid, progress) while it runs.
+async fn watch_events(
+    state: Arc<WorkerState>,
+    envelope: TaskEnvelope,
+    mut record: TaskRecord,
+    mut rx: mpsc::UnboundedReceiver<ExecEvent>,
+) -> Option<Value> {
+    let mut last_progress = None;
+    while let Some(event) = rx.recv().await {
+        match event {
+            ExecEvent::Started { pid } => {
+                if let Some(r) = state
+                    .running
+                    .lock()
+                    .expect("running lock")
+                    .get_mut(&envelope.id)
+                {
+                    r.pid = Some(pid);
+                }
+            }
+            ExecEvent::Progress(p) => {
+                record.progress = Some(p.clone());
+                last_progress = Some(p.clone());
+                recorder::write(&state, &mut record, TaskState::Started).await;
+                events::push(
+                    &state,
+                    "progress",
+                    &envelope.id,
+                    &envelope.name,
+                    &envelope.queue,
+                    p,
+                );
+            }
+            ExecEvent::Heartbeat => {}
+        }
+    }
+    last_progress
+}
+
+async fn settle(
+    state: &Arc<WorkerState>,
+    delivery: &Delivery,
+    envelope: &TaskEnvelope,
+    task: &EffectiveTask,
+    mut record: TaskRecord,
+    outcome: RunOutcome,
+) {
+    let RunOutcome {
+        result,
+        stderr,
+        forced,
+        ..
+    } = outcome;
+    if forced == Some(Forced::Shutdown) {
+        tracing::warn!(task = %envelope.id, "killed by cold shutdown; released for another worker");
+        release(state, delivery, None, Duration::ZERO).await;
+        return;
+    }
+    Counters::bump(&state.counters.processed);
+    let revoked = forced == Some(Forced::Revoked);
+    match result {
+        Ok(value) if !revoked => {
+            record.result = Some(value);
+            record.error = None;
+            Counters::bump(&state.counters.succeeded);
+            tracing::info!(task = %envelope.id, name = %envelope.name, attempt = envelope.attempt, "succeeded");
+            events::push(
+                state,
+                "succeeded",
+                &envelope.id,
+                &envelope.name,
+                &envelope.queue,
+                Value::Null,
+            );
+            if recorder::write(state, &mut record, TaskState::Success).await {
+                ack(state, delivery).await;
+            }
+        }
+        Ok(_) | Err(_) if revoked => {
+            record.error = Some(TaskError::new("Revoked", "terminated by revoke").permanent());
+            record.stderr = non_empty(stderr);
+            Counters::bump(&state.counters.revoked);
+            tracing::info!(task = %envelope.id, "terminated by revoke");
+            events::push(
+                state,
+                "revoked",
+                &envelope.id,
+                &envelope.name,
+                &envelope.queue,
+                Value::Null,
+            );
+            if recorder::write(state, &mut record, TaskState::Revoked).await {
+                ack(state, delivery).await;
+            }
+        }
+        Ok(_) => unreachable!("handled above"),
+        Err(error) => {
+            record.stderr = non_empty(stderr);
+            match retry::decide(envelope, task, &error) {
+                Decision::Retry { delay } => {
+                    tracing::warn!(task = %envelope.id, attempt = envelope.attempt, "failed ({error}); retrying in {delay:?}");
+                    record.errors.push(error.clone());
+                    record.error = Some(error);
+                    Counters::bump(&state.counters.retried);
+                    events::push(
+                        state,
+                        "retried",
+                        &envelope.id,
+                        &envelope.name,
+                        &envelope.queue,
+                        json!({"attempt": envelope.attempt, "delay_ms": delay.as_millis() as u64}),
+                    );
+                    if recorder::write(state, &mut record, TaskState::Retry).await {
+                        let mut next = envelope.clone();
+                        next.attempt += 1;
+                        next.eta = Some(stem_protocol::now_ms() + delay.as_millis() as i64);
+                        release(state, delivery, Some(&next), delay).await;
+                    }
+                }
+                Decision::GiveUp { reason } => {
+                    finish_failed(state, delivery, envelope, record, error, reason).await;
+                }
+            }
+        }
+    }
+}
+
+/// Records a final failure and moves the delivery to the dead letters.
+async fn finish_failed(
+    state: &WorkerState,
+    delivery: &Delivery,
+    envelope: &TaskEnvelope,
+    mut record: TaskRecord,
+    error: TaskError,
+    reason: String,
+) {
+    tracing::error!(task = %envelope.id, name = %envelope.name, attempt = envelope.attempt, "failed: {error} — {reason}");
+    record.errors.push(error.clone());
+    record.error = Some(error.clone());
+    Counters::bump(&state.counters.failed);
+    events::push(
+        state,
+        "failed",
+        &envelope.id,
+        &envelope.name,
+        &envelope.queue,
+        json!({"reason": reason}),
+    );
+    if !recorder::write(state, &mut record, TaskState::Failure).await {
+        return;
+    }
+    let letter = DeadLetter {
+        id: envelope.id.clone(),
+        queue: envelope.queue.clone(),
+        envelope: Some(envelope.clone()),
+        raw: None,
+        reason,
+        error: Some(error),
+        dead_at: stem_protocol::now_ms(),
+        replay_count: envelope
+            .headers
+            .get("stem-replays")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        replayed_at: None,
+    };
+    dead_letter(state, delivery, letter).await;
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then_some(s)
+}
+
+async fn ack(state: &WorkerState, delivery: &Delivery) {
+    if let Err(e) = state
+        .adapters()
+        .broker
+        .ack(std::slice::from_ref(delivery))
+        .await
+    {
+        tracing::warn!(task = %delivery.task_id(), "ack failed ({e}); the task may run again");
+    }
+}
+
+async fn release(
+    state: &WorkerState,
+    delivery: &Delivery,
+    next: Option<&TaskEnvelope>,
+    delay: Duration,
+) {
+    if let Err(e) = state.adapters().broker.release(delivery, next, delay).await {
+        tracing::warn!(task = %delivery.task_id(), "release failed ({e}); its lease will expire and it will be redelivered");
+    }
+}
+
+async fn dead_letter(state: &WorkerState, delivery: &Delivery, letter: DeadLetter) {
+    Counters::bump(&state.counters.dead_lettered);
+    if let Err(e) = state.adapters().broker.dead_letter(delivery, &letter).await {
+        tracing::error!(task = %letter.id, "cannot move to the dead letters ({e}); it will be redelivered");
+    }
+}
