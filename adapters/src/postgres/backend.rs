@@ -1,0 +1,92 @@
+//! The `ResultBackend` on Postgres: one row per task with the record as JSON and an expiry
+//! (expired rows are invisible at once and deleted by the periodic clean-up). `wait` registers
+//! for the task's notification (sent by a trigger on terminal writes), then reads the row, so a
+//! result written between the two is never missed.
+
+use super::error::corrupt;
+use super::{millis, PgStore};
+use crate::{Result, ResultBackend};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::time::Duration;
+use stem_protocol::{now_ms, TaskRecord};
+use tokio::time::Instant;
+
+#[async_trait]
+impl ResultBackend for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // ON CONFLICT cannot touch one row twice in a statement: keep each id's last record.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            last.insert(r.id.as_str(), i);
+        }
+        let expires = now_ms().saturating_add(millis(ttl));
+        let mut ids = Vec::new();
+        let mut states = Vec::new();
+        let mut bodies = Vec::new();
+        let mut updated = Vec::new();
+        let mut expiry = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            if last[r.id.as_str()] != i {
+                continue;
+            }
+            ids.push(r.id.as_str());
+            states.push(r.state.as_str());
+            bodies.push(r.to_json());
+            updated.push(r.updated_at);
+            expiry.push(expires);
+        }
+        self.execute(
+            "set results",
+            include_str!("sql/set_results.sql"),
+            &[&ids, &states, &bodies, &updated, &expiry],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {
+        let rows = self
+            .query(
+                "get result",
+                include_str!("sql/get_result.sql"),
+                &[&id, &now_ms()],
+            )
+            .await?;
+        rows.first()
+            .map(|row| {
+                TaskRecord::from_json(row.get("record")).map_err(|e| corrupt("get result", e))
+            })
+            .transpose()
+    }
+
+    async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {
+        let deadline = Instant::now() + timeout;
+        let waiter = self.signals.result_waiter(id);
+        loop {
+            let notified = waiter.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let record = self.get(id).await?;
+            let done = record.as_ref().is_some_and(|r| r.state.is_terminal());
+            if done || Instant::now() >= deadline {
+                return Ok(record);
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(self.signals.sleep_until(deadline)) => {}
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.ping_db().await
+    }
+}

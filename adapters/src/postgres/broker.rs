@@ -1,0 +1,280 @@
+//! The `Broker` on Postgres: publish with one UNNEST insert, fetch with one `FOR UPDATE SKIP
+//! LOCKED` CTE that takes the lease in the same statement, ack/extend in one statement per
+//! batch. A receipt is `ROW_ID:LEASE_TOKEN`; a statement only touches a row whose token still
+//! matches, so a stale owner's ack, extend or release is a no-op. Idle fetches sleep on the
+//! listener's task wake-up, capped by the next eta or lease expiry of their queues.
+
+use super::error::corrupt;
+use super::{millis, PgStore};
+use crate::{Broker, DeadLetter, Delivery, Payload, QueueCounts, Result};
+use async_trait::async_trait;
+use std::time::Duration;
+use stem_protocol::{now_ms, TaskEnvelope};
+use tokio::time::Instant;
+
+/// Splits a receipt into (row id, lease token).
+pub(super) fn parse_receipt(receipt: &str) -> Result<(i64, &str)> {
+    receipt
+        .split_once(':')
+        .and_then(|(id, token)| Some((id.parse().ok()?, token)))
+        .ok_or_else(|| corrupt("receipt", format!("{receipt:?} is not a postgres receipt")))
+}
+
+/// The columns a task row stores for an envelope: (ready-at, priority, payload).
+pub(super) fn row_fields(env: &TaskEnvelope, now: i64) -> (i64, i16, String) {
+    (
+        env.eta.unwrap_or(now).max(now),
+        i16::from(env.priority),
+        env.to_json(),
+    )
+}
+
+impl PgStore {
+    async fn try_fetch(
+        &self,
+        consumer: &str,
+        queues: &[String],
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let now = now_ms();
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let until = now.saturating_add(millis(lease));
+        let rows = self
+            .query(
+                "fetch",
+                include_str!("sql/fetch.sql"),
+                &[&queues, &now, &limit, &consumer, &token, &until],
+            )
+            .await?;
+        let mut picked: Vec<(i16, i64, i64, Delivery)> = rows
+            .into_iter()
+            .map(|row| {
+                let id: i64 = row.get("id");
+                let raw: String = row.get("payload");
+                let payload = match TaskEnvelope::from_json(&raw) {
+                    Ok(env) => Payload::Task(env),
+                    Err(reason) => Payload::Malformed { raw, reason },
+                };
+                let delivery = Delivery {
+                    receipt: format!("{id}:{token}"),
+                    queue: row.get("queue"),
+                    deliveries: u32::try_from(row.get::<_, i32>("deliveries")).unwrap_or(0),
+                    payload,
+                };
+                (row.get("priority"), row.get("eta"), id, delivery)
+            })
+            .collect();
+        // UPDATE ... RETURNING does not keep the CTE's order.
+        picked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        Ok(picked.into_iter().map(|p| p.3).collect())
+    }
+
+    /// When the fetch loop should look again if nothing wakes it.
+    async fn next_check(&self, queues: &[String], deadline: Instant) -> Result<Instant> {
+        let mut until = self.signals.sleep_until(deadline);
+        let row = self
+            .query("fetch", include_str!("sql/next_visible.sql"), &[&queues])
+            .await?;
+        if let Some(next) = row.first().and_then(|r| r.get::<_, Option<i64>>("next")) {
+            // At least a few ms: rows locked by another fetch stay visible but skipped.
+            let in_ms = (next - now_ms()).max(5) as u64;
+            until = until.min(Instant::now() + Duration::from_millis(in_ms));
+        }
+        Ok(until)
+    }
+}
+
+#[async_trait]
+impl Broker for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn publish(&self, tasks: &[TaskEnvelope]) -> Result<()> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut ids = Vec::with_capacity(tasks.len());
+        let mut queues = Vec::with_capacity(tasks.len());
+        let mut priorities = Vec::with_capacity(tasks.len());
+        let mut etas = Vec::with_capacity(tasks.len());
+        let mut payloads = Vec::with_capacity(tasks.len());
+        let mut created = Vec::with_capacity(tasks.len());
+        for env in tasks {
+            let (eta, priority, payload) = row_fields(env, now);
+            ids.push(env.id.as_str());
+            queues.push(env.queue.as_str());
+            priorities.push(priority);
+            etas.push(eta);
+            payloads.push(payload);
+            created.push(env.created_at);
+        }
+        self.execute(
+            "publish",
+            include_str!("sql/publish.sql"),
+            &[&ids, &queues, &priorities, &etas, &payloads, &created],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn fetch(
+        &self,
+        consumer: &str,
+        queues: &[String],
+        max: usize,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>> {
+        if max == 0 || queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deadline = Instant::now() + wait;
+        loop {
+            // Registered before looking, so a publish between the look and the sleep wakes us.
+            let notified = self.signals.tasks.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let found = self.try_fetch(consumer, queues, max, lease).await?;
+            if !found.is_empty() || Instant::now() >= deadline {
+                return Ok(found);
+            }
+            let until = self.next_check(queues, deadline).await?;
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(until) => {}
+            }
+        }
+    }
+
+    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let (ids, tokens) = receipts(deliveries)?;
+        self.execute("ack", include_str!("sql/ack.sql"), &[&ids, &tokens])
+            .await
+            .map(|_| ())
+    }
+
+    async fn release(
+        &self,
+        delivery: &Delivery,
+        replacement: Option<&TaskEnvelope>,
+        delay: Duration,
+    ) -> Result<()> {
+        let (id, token) = parse_receipt(&delivery.receipt)?;
+        let now = now_ms();
+        let at = now.saturating_add(millis(delay));
+        let (payload, task_id, queue, priority) = match replacement {
+            Some(env) => {
+                let (_, priority, payload) = row_fields(env, now);
+                (
+                    Some(payload),
+                    Some(env.id.as_str()),
+                    Some(env.queue.as_str()),
+                    Some(priority),
+                )
+            }
+            None => (None, None, None, None),
+        };
+        self.execute(
+            "release",
+            include_str!("sql/release.sql"),
+            &[&id, &token, &at, &payload, &task_id, &queue, &priority],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, tokens) = receipts(deliveries)?;
+        let until = now_ms().saturating_add(millis(lease));
+        let rows = self
+            .query(
+                "extend",
+                include_str!("sql/extend.sql"),
+                &[&ids, &tokens, &until],
+            )
+            .await?;
+        let held: std::collections::HashSet<i64> = rows.iter().map(|r| r.get("id")).collect();
+        Ok(deliveries
+            .iter()
+            .zip(&ids)
+            .filter(|(_, id)| !held.contains(id))
+            .map(|(d, _)| d.receipt.clone())
+            .collect())
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
+        self.bury(delivery, letter).await
+    }
+
+    async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.list_dead(queue, limit).await
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        queue: &str,
+        id: &str,
+        envelope: &TaskEnvelope,
+    ) -> Result<bool> {
+        self.replay(queue, id, envelope).await
+    }
+
+    async fn purge_dead_letters(&self, queue: &str) -> Result<u64> {
+        self.execute(
+            "purge dead letters",
+            include_str!("sql/purge_dead_letters.sql"),
+            &[&queue],
+        )
+        .await
+    }
+
+    async fn counts(&self, queue: &str) -> Result<QueueCounts> {
+        let rows = self
+            .query(
+                "counts",
+                include_str!("sql/counts.sql"),
+                &[&queue, &now_ms()],
+            )
+            .await?;
+        let row = rows.first().ok_or_else(|| corrupt("counts", "no row"))?;
+        let get = |name: &str| u64::try_from(row.get::<_, i64>(name)).unwrap_or(0);
+        Ok(QueueCounts {
+            ready: get("ready"),
+            delayed: get("delayed"),
+            leased: get("leased"),
+            dead: get("dead"),
+        })
+    }
+
+    async fn queues(&self) -> Result<Vec<String>> {
+        let rows = self
+            .query("queues", include_str!("sql/queues.sql"), &[])
+            .await?;
+        Ok(rows.iter().map(|r| r.get("name")).collect())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.ping_db().await
+    }
+}
+
+fn receipts(deliveries: &[Delivery]) -> Result<(Vec<i64>, Vec<&str>)> {
+    let mut ids = Vec::with_capacity(deliveries.len());
+    let mut tokens = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        let (id, token) = parse_receipt(&d.receipt)?;
+        ids.push(id);
+        tokens.push(token);
+    }
+    Ok((ids, tokens))
+}

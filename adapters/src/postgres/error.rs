@@ -1,0 +1,57 @@
+//! Maps tokio-postgres and pool errors to `AdapterError` kinds: anything that says the server or
+//! the connection went away (I/O, admin shutdown, "starting up", serialization failures, pool
+//! timeouts) is transient, so a Postgres restart under load is retried by callers, not fatal.
+
+use crate::AdapterError;
+use deadpool_postgres::PoolError;
+
+/// SQLSTATE classes and codes worth retrying.
+fn is_transient_code(code: &str) -> bool {
+    matches!(&code[..2.min(code.len())], "08" | "40" | "53" | "57") && code != "57014"
+    // query_canceled by a statement timeout is the caller's choice
+}
+
+/// Wraps a tokio-postgres error from operation `what`.
+pub(crate) fn pg(what: &str, e: tokio_postgres::Error) -> AdapterError {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            let message = format!("postgres {what}: {} ({code})", db.message());
+            if is_transient_code(code) {
+                AdapterError::transient(message)
+            } else {
+                AdapterError::permanent(message)
+            }
+        }
+        // No server error: the connection broke, could not be made, or timed out.
+        None => AdapterError::transient(format!("postgres {what}: {e}")),
+    }
+}
+
+/// Wraps an error from taking a connection out of the pool.
+pub(crate) fn pool(what: &str, e: PoolError) -> AdapterError {
+    match e {
+        PoolError::Backend(e) => pg(what, e),
+        other => AdapterError::transient(format!("postgres {what}: connection pool: {other}")),
+    }
+}
+
+/// A receipt or stored row that cannot be read back.
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> AdapterError {
+    AdapterError::permanent(format!("postgres {what}: {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_codes_are_transient() {
+        assert!(is_transient_code("57P01")); // admin_shutdown
+        assert!(is_transient_code("57P03")); // cannot_connect_now
+        assert!(is_transient_code("08006"));
+        assert!(is_transient_code("40001"));
+        assert!(!is_transient_code("57014"));
+        assert!(!is_transient_code("23505"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Versioned schema migrations: `.sql` files in `migrations/`, applied in order, each in its own
+//! transaction and recorded in `schema_migrations`, on a dedicated connection holding a
+//! session advisory lock for the namespace, so concurrent `open`s and `stem migrate` runs apply
+//! each migration exactly once. An up-to-date schema is detected without taking the lock.
+
+use super::error::pg;
+use super::settings::Settings;
+use crate::Result;
+
+/// (version, name, SQL), in order. Append only; never edit a released migration.
+const MIGRATIONS: &[(i32, &str, &str)] =
+    &[(1, "0001_init", include_str!("migrations/0001_init.sql"))];
+
+/// Applies pending migrations; returns the names of those it applied.
+pub(crate) async fn run(settings: &Settings) -> Result<Vec<String>> {
+    let (client, connection) = settings.connect().await?;
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let result = apply(&client, &settings.schema).await;
+    drop(client);
+    let _ = driver.await;
+    result
+}
+
+async fn apply(client: &tokio_postgres::Client, schema: &str) -> Result<Vec<String>> {
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current_version(client, schema).await? >= latest {
+        return Ok(Vec::new());
+    }
+    let key = format!("stem-migrate:{schema}");
+    client
+        .execute("SELECT pg_advisory_lock(hashtext($1))", &[&key])
+        .await
+        .map_err(|e| pg("migrate: lock", e))?;
+    let result = apply_locked(client, schema).await;
+    // Closing the connection would release the lock too; unlock so a pooled caller could reuse it.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
+        .await;
+    result
+}
+
+async fn apply_locked(client: &tokio_postgres::Client, schema: &str) -> Result<Vec<String>> {
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .await
+        .map_err(|e| pg("migrate", e))?
+        .is_some();
+    if !exists {
+        // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+        // the schema is already there (say, made by an administrator).
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await
+            .map_err(|e| pg("migrate: create schema", e))?;
+    }
+    client
+        .batch_execute(&format!(
+            "SET search_path TO {schema};
+             CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    integer PRIMARY KEY,
+                 name       text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );"
+        ))
+        .await
+        .map_err(|e| pg("migrate: create schema_migrations", e))?;
+    let current = current_version(client, schema).await?;
+    let mut applied = Vec::new();
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let script = format!(
+            "BEGIN;\n{sql}\n;INSERT INTO schema_migrations (version, name) VALUES ({version}, '{name}');\nCOMMIT;"
+        );
+        if let Err(e) = client.batch_execute(&script).await {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(pg(&format!("migrate: {name}"), e));
+        }
+        applied.push(name.to_string());
+    }
+    Ok(applied)
+}
+
+/// The highest applied version, 0 when the schema or its migrations table is missing.
+async fn current_version(client: &tokio_postgres::Client, schema: &str) -> Result<i32> {
+    let table = format!("{schema}.schema_migrations");
+    let row = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL AS present", &[&table])
+        .await
+        .map_err(|e| pg("migrate: inspect", e))?;
+    if !row.get::<_, bool>("present") {
+        return Ok(0);
+    }
+    let row = client
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) AS v FROM {table}"),
+            &[],
+        )
+        .await
+        .map_err(|e| pg("migrate: inspect", e))?;
+    Ok(row.get("v"))
+}

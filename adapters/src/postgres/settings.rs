@@ -1,0 +1,216 @@
+//! Turns a `postgres://` URL and the namespace into connection settings: the tokio-postgres
+//! config, the TLS connector for the URL's `sslmode`, and the schema that holds Stem's tables.
+//!
+//! tokio-postgres only knows `sslmode=disable|prefer|require`; libpq's `verify-ca` and
+//! `verify-full` (and `sslrootcert`) are read here and turned into native-tls settings, so the
+//! URLs users already have for `psql` work unchanged.
+
+use crate::{AdapterError, Result};
+use postgres_native_tls::MakeTlsConnector;
+use std::time::Duration;
+use tokio_postgres::config::SslMode;
+
+/// How the server's certificate is checked, after libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// Everything needed to open connections for one namespace.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub config: tokio_postgres::Config,
+    pub tls: MakeTlsConnector,
+    /// The schema holding the tables (the namespace, lowercased, other characters as `_`).
+    pub schema: String,
+}
+
+impl Settings {
+    pub fn parse(url: &str, namespace: &str) -> Result<Settings> {
+        let schema = schema_name(namespace)?;
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut kept = Vec::new();
+        let mut mode = TlsMode::Prefer;
+        let mut root_cert = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslmode" => mode = parse_mode(&percent_decode(value))?,
+                "sslrootcert" => root_cert = Some(percent_decode(value)),
+                _ => kept.push(pair),
+            }
+        }
+        if root_cert.is_some() && mode == TlsMode::Require {
+            // libpq: `require` with a root certificate verifies the chain like `verify-ca`.
+            mode = TlsMode::VerifyCa;
+        }
+        let rebuilt = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let mut config: tokio_postgres::Config = rebuilt
+            .parse()
+            .map_err(|e| AdapterError::config(format!("invalid postgres URL {url:?}: {e}")))?;
+        config.ssl_mode(match mode {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("stem");
+        }
+        let search_path = format!("-c search_path={schema}");
+        let options = match config.get_options() {
+            Some(existing) if !existing.is_empty() => format!("{existing} {search_path}"),
+            _ => search_path,
+        };
+        config.options(options);
+        let tls = tls_connector(mode, root_cert.as_deref())?;
+        Ok(Settings {
+            config,
+            tls,
+            schema,
+        })
+    }
+
+    /// Opens one connection outside the pool (migrations, the listener).
+    pub async fn connect(
+        &self,
+    ) -> Result<(
+        tokio_postgres::Client,
+        tokio_postgres::Connection<
+            tokio_postgres::Socket,
+            postgres_native_tls::TlsStream<tokio_postgres::Socket>,
+        >,
+    )> {
+        self.config
+            .connect(self.tls.clone())
+            .await
+            .map_err(|e| super::error::pg("connect", e))
+    }
+}
+
+/// The schema for a namespace: lowercase letters, digits and `_`, at most 63 bytes.
+pub(crate) fn schema_name(namespace: &str) -> Result<String> {
+    let mut schema: String = namespace
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '_') => c,
+            _ => '_',
+        })
+        .collect();
+    if schema.is_empty() || schema.len() > 63 {
+        return Err(AdapterError::config(format!(
+            "namespace {namespace:?} cannot name a postgres schema (1 to 63 characters)"
+        )));
+    }
+    if schema.starts_with(|c: char| c.is_ascii_digit()) || schema.starts_with("pg_") {
+        schema.insert_str(0, "stem_");
+        schema.truncate(63);
+    }
+    Ok(schema)
+}
+
+fn parse_mode(value: &str) -> Result<TlsMode> {
+    Ok(match value {
+        "disable" | "allow" => TlsMode::Disable,
+        "prefer" => TlsMode::Prefer,
+        "require" => TlsMode::Require,
+        "verify-ca" => TlsMode::VerifyCa,
+        "verify-full" => TlsMode::VerifyFull,
+        other => {
+            return Err(AdapterError::config(format!(
+                "invalid sslmode {other:?}: expected disable, prefer, require, verify-ca or verify-full"
+            )))
+        }
+    })
+}
+
+fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector> {
+    let mut builder = native_tls::TlsConnector::builder();
+    match mode {
+        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => {
+            builder
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true);
+        }
+        TlsMode::VerifyCa => {
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        TlsMode::VerifyFull => {}
+    }
+    if let Some(path) = root_cert.filter(|p| *p != "system") {
+        let pem = std::fs::read(path)
+            .map_err(|e| AdapterError::config(format!("sslrootcert {path:?}: {e}")))?;
+        let cert = native_tls::Certificate::from_pem(&pem)
+            .map_err(|e| AdapterError::config(format!("sslrootcert {path:?}: {e}")))?;
+        builder.add_root_certificate(cert);
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| AdapterError::config(format!("TLS setup failed: {e}")))?;
+    Ok(MakeTlsConnector::new(connector))
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_safe_identifiers() {
+        assert_eq!(schema_name("stem").unwrap(), "stem");
+        assert_eq!(schema_name("My-App.v2").unwrap(), "my_app_v2");
+        assert_eq!(schema_name("1x").unwrap(), "stem_1x");
+        assert!(schema_name("").is_err());
+    }
+
+    #[test]
+    fn libpq_ssl_modes_are_accepted() {
+        let s = Settings::parse(
+            "postgres://u@db.example:5432/app?sslmode=verify-full&application_name=w",
+            "stem",
+        )
+        .unwrap();
+        assert_eq!(s.config.get_ssl_mode(), SslMode::Require);
+        assert_eq!(s.config.get_application_name(), Some("w"));
+        assert_eq!(s.config.get_options(), Some("-c search_path=stem"));
+        let s = Settings::parse("postgresql://u@h/db?sslmode=disable", "ns").unwrap();
+        assert_eq!(s.config.get_ssl_mode(), SslMode::Disable);
+        assert!(Settings::parse("postgres://u@h/db?sslmode=bogus", "ns").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+DELETE FROM heartbeats WHERE expires_at <= $1

@@ -1,0 +1,1 @@
+DELETE FROM results WHERE expires_at <= $1

@@ -1,0 +1,1 @@
+SELECT name FROM queues UNION SELECT DISTINCT queue FROM dead_letters ORDER BY 1
