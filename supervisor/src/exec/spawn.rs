@@ -25,6 +25,7 @@ pub const ENV_ALLOWLIST: &[&str] = &[
     "PYENV_ROOT",
     "PYENV_VERSION",
     "VIRTUAL_ENV",
+    "PYTHONPATH",
     "NODE_PATH",
 ];
 

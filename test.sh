@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: the Rust workspace (unit, contract, end-to-end) with nextest, the
+# Python SDK with pytest and the Node SDK with node --test. Redis and Postgres suites run
+# against STEM_TEST_REDIS_URL / STEM_TEST_POSTGRES_URL; when those are unset and the local
+# services answer on their default ports, they are used; otherwise those suites skip, saying so.
+set -euo pipefail
+root=$(cd "$(dirname "$0")" && pwd)
+cd "$root"
+
+if [ -z "${STEM_TEST_REDIS_URL:-}" ] && command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  export STEM_TEST_REDIS_URL="redis://127.0.0.1:6379/8"
+fi
+if [ -z "${STEM_TEST_POSTGRES_URL:-}" ] && command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
+  export STEM_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test"
+fi
+echo "== Redis tests: ${STEM_TEST_REDIS_URL:-skipped (STEM_TEST_REDIS_URL unset)}"
+echo "== Postgres tests: ${STEM_TEST_POSTGRES_URL:-skipped (STEM_TEST_POSTGRES_URL unset)}"
+
+echo "== building the workspace"
+cargo build --workspace --bins --quiet
+export STEM_BIN="$root/target/debug/stem"
+
+echo "== Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --failure-output final
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+echo "== Python SDK tests"
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+python3 -m pytest sdk-python/tests -q
+
+echo "== Node SDK tests"
+(cd sdk-node && node --test)
+
+echo "== all tests passed"
