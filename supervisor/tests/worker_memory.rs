@@ -49,6 +49,7 @@ async fn start(ns: &str) -> (Adapters, tokio::task::JoinHandle<()>, tempfile::Te
         max_deliveries: 5,
         terminate_grace: Duration::from_millis(500),
         heartbeat_interval: Duration::from_millis(200),
+        burst: false,
     };
     let handle = tokio::spawn(async move {
         worker::run(config).await.unwrap();

@@ -39,6 +39,9 @@ pub struct RunArgs {
     /// Grace between TERM and KILL for revoke --terminate.
     #[arg(long, value_parser = parse_duration)]
     pub terminate_grace: Option<Duration>,
+    /// Drain the queues, then exit (for batch jobs and benchmarks).
+    #[arg(long)]
+    pub burst: bool,
     /// Heartbeat interval.
     #[arg(long, value_parser = parse_duration)]
     pub heartbeat: Option<Duration>,
@@ -102,6 +105,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
             .terminate_grace
             .unwrap_or(WorkerConfig::DEFAULT_TERMINATE_GRACE),
         heartbeat_interval: args.heartbeat.unwrap_or(WorkerConfig::DEFAULT_HEARTBEAT),
+        burst: args.burst,
     };
     worker::run(config)
         .await

@@ -20,6 +20,8 @@ pub struct WorkerConfig {
     /// TERM-to-KILL grace of `revoke --terminate`.
     pub terminate_grace: Duration,
     pub heartbeat_interval: Duration,
+    /// Drain the queues and exit: stop once a fetch finds nothing and no task runs.
+    pub burst: bool,
 }
 
 impl WorkerConfig {

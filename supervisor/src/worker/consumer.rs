@@ -67,6 +67,10 @@ pub async fn consume(state: Arc<WorkerState>) {
                 continue;
             }
         };
+        if deliveries.is_empty() && state.config.burst && state.in_flight() == 0 {
+            tracing::info!("burst mode: the queues are drained; stopping");
+            state.advance(Phase::Warm);
+        }
         for delivery in deliveries {
             if state.phase() != Phase::Running {
                 // Shutdown began while we were fetching: give it straight back.
