@@ -1,0 +1,124 @@
+//! The SQLite `ResultBackend` and `RevokeStore`: rows with an `expires_at`, filtered on read
+//! and deleted by the store's periodic clean-up.
+
+use super::wait::Attempt;
+use super::{db, sql, SqliteStore};
+use crate::{AdapterError, Result, ResultBackend, Revocation, RevokeStore};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::time::Duration;
+use stem_protocol::{now_ms, TaskRecord};
+
+fn get_record(conn: &Connection, ns: &str, id: &str) -> Result<Option<TaskRecord>> {
+    let body: Option<String> = conn
+        .prepare_cached(sql::RESULT_GET)?
+        .query_row(params![ns, id, now_ms()], |r| r.get(0))
+        .optional()?;
+    body.map(|b| TaskRecord::from_json(&b).map_err(AdapterError::permanent))
+        .transpose()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &str) -> Result<T> {
+    serde_json::from_str(body)
+        .map_err(|e| AdapterError::permanent(format!("unreadable {what}: {e}")))
+}
+
+fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| AdapterError::permanent(format!("{what}: {e}")))
+}
+
+#[async_trait]
+impl ResultBackend for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
+        let rows: Vec<(String, String, String)> = records
+            .iter()
+            .map(|r| (r.id.clone(), r.state.as_str().to_string(), r.to_json()))
+            .collect();
+        self.write(move |conn, ns| {
+            let expires = db::after(now_ms(), ttl);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(sql::RESULT_SET)?;
+                for (id, state, body) in &rows {
+                    stmt.execute(params![ns, id, state, body, expires])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+        self.maybe_cleanup().await;
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {
+        let id = id.to_string();
+        self.run(move |conn, ns| get_record(conn, ns, &id)).await
+    }
+
+    async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {
+        let key = id.to_string();
+        let terminal = self
+            .poll(timeout, move |conn, ns| {
+                let record = get_record(conn, ns, &key)?;
+                Ok(Attempt::found(record.filter(|r| r.state.is_terminal())))
+            })
+            .await?;
+        match terminal {
+            Some(record) => Ok(Some(record)),
+            None => ResultBackend::get(self, id).await,
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        crate::Broker::ping(self).await
+    }
+}
+
+#[async_trait]
+impl RevokeStore for SqliteStore {
+    async fn revoke(&self, revocation: &Revocation) -> Result<()> {
+        let r = revocation.clone();
+        let body = encode("revocation", &r)?;
+        self.write(move |conn, ns| {
+            conn.prepare_cached(sql::REVOKE_SET)?.execute(params![
+                ns,
+                r.id,
+                r.revoked_at,
+                r.expires_at,
+                body
+            ])?;
+            Ok(())
+        })
+        .await?;
+        self.maybe_cleanup().await;
+        Ok(())
+    }
+
+    async fn revocations(&self, since: i64) -> Result<Vec<Revocation>> {
+        self.run(move |conn, ns| {
+            let mut stmt = conn.prepare_cached(sql::REVOKE_LIST)?;
+            let bodies = stmt
+                .query_map(params![ns, since, now_ms()], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            bodies.iter().map(|b| decode("revocation", b)).collect()
+        })
+        .await
+    }
+
+    async fn get_revocation(&self, id: &str) -> Result<Option<Revocation>> {
+        let id = id.to_string();
+        self.run(move |conn, ns| {
+            let body: Option<String> = conn
+                .prepare_cached(sql::REVOKE_GET)?
+                .query_row(params![ns, id, now_ms()], |r| r.get(0))
+                .optional()?;
+            body.map(|b| decode("revocation", &b)).transpose()
+        })
+        .await
+    }
+}

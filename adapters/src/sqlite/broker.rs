@@ -1,0 +1,125 @@
+//! The SQLite `Broker`: each call hands its blocking step (in `lease` and `dlq`) to the
+//! connection thread; fetch waits through [`SqliteStore::poll`].
+
+use super::{dlq, lease, ms, SqliteStore};
+use crate::{Broker, DeadLetter, Delivery, QueueCounts, Result};
+use async_trait::async_trait;
+use std::time::Duration;
+use stem_protocol::TaskEnvelope;
+
+#[async_trait]
+impl Broker for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn publish(&self, tasks: &[TaskEnvelope]) -> Result<()> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let tasks = tasks.to_vec();
+        self.write(move |conn, ns| lease::publish(conn, ns, &tasks))
+            .await
+    }
+
+    async fn fetch(
+        &self,
+        consumer: &str,
+        queues: &[String],
+        max: usize,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>> {
+        if max == 0 || queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        let queues = queues.to_vec();
+        let consumer = consumer.to_string();
+        let lease_ms = ms(lease);
+        let got = self
+            .poll(wait, move |conn, ns| {
+                lease::fetch(conn, ns, &queues, max, lease_ms, &consumer)
+            })
+            .await?;
+        Ok(got.unwrap_or_default())
+    }
+
+    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let deliveries = deliveries.to_vec();
+        self.write(move |conn, _| lease::ack(conn, &deliveries))
+            .await
+    }
+
+    async fn release(
+        &self,
+        delivery: &Delivery,
+        replacement: Option<&TaskEnvelope>,
+        delay: Duration,
+    ) -> Result<()> {
+        let delivery = delivery.clone();
+        let replacement = replacement.cloned();
+        let delay_ms = ms(delay);
+        self.write(move |conn, ns| {
+            lease::release(conn, ns, &delivery, replacement.as_ref(), delay_ms)
+        })
+        .await
+    }
+
+    async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {
+        let deliveries = deliveries.to_vec();
+        let lease_ms = ms(lease);
+        self.run(move |conn, _| lease::extend(conn, &deliveries, lease_ms))
+            .await
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
+        let delivery = delivery.clone();
+        let letter = letter.clone();
+        self.write(move |conn, ns| lease::dead_letter(conn, ns, &delivery, &letter))
+            .await
+    }
+
+    async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
+        let queue = queue.to_string();
+        self.run(move |conn, ns| dlq::list(conn, ns, &queue, limit))
+            .await
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        queue: &str,
+        id: &str,
+        envelope: &TaskEnvelope,
+    ) -> Result<bool> {
+        let (queue, id, envelope) = (queue.to_string(), id.to_string(), envelope.clone());
+        self.write(move |conn, ns| dlq::replay(conn, ns, &queue, &id, &envelope))
+            .await
+    }
+
+    async fn purge_dead_letters(&self, queue: &str) -> Result<u64> {
+        let queue = queue.to_string();
+        self.write(move |conn, ns| dlq::purge(conn, ns, &queue))
+            .await
+    }
+
+    async fn counts(&self, queue: &str) -> Result<QueueCounts> {
+        let queue = queue.to_string();
+        self.run(move |conn, ns| dlq::counts(conn, ns, &queue))
+            .await
+    }
+
+    async fn queues(&self) -> Result<Vec<String>> {
+        self.run(dlq::queues).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.run(|conn, _| {
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+        .await
+    }
+}

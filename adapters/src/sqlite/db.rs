@@ -1,0 +1,66 @@
+//! Opening the SQLite file (WAL, `synchronous=NORMAL`, a busy timeout, the schema) and turning
+//! SQLite errors into adapter errors: busy and locked are transient, the rest permanent.
+
+use super::sql;
+use crate::{AdapterError, Result};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a statement waits for another process's write lock before failing as transient.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl From<rusqlite::Error> for AdapterError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                AdapterError::transient(format!("sqlite is busy: {e}"))
+            }
+            Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => {
+                AdapterError::transient(format!("sqlite I/O: {e}"))
+            }
+            _ => AdapterError::permanent(format!("sqlite: {e}")),
+        }
+    }
+}
+
+/// Opens `path` (or a private in-memory database for `:memory:`) ready for Stem.
+pub(super) fn connect(path: &str) -> Result<Connection> {
+    let conn = if path == ":memory:" {
+        Connection::open_in_memory()
+    } else {
+        if let Some(dir) = Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() && !dir.is_dir() {
+                return Err(AdapterError::config(format!(
+                    "sqlite://{path}: directory {} does not exist",
+                    dir.display()
+                )));
+            }
+        }
+        Connection::open(path)
+    }
+    .map_err(|e| AdapterError::config(format!("cannot open sqlite://{path}: {e}")))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if path != ":memory:" && !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path, mode, "sqlite did not switch to WAL mode");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let mut conn = conn;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(sql::SCHEMA)?;
+    tx.commit()?;
+    Ok(conn)
+}
+
+/// SQLite's counter of commits by other connections: a change means another process (or
+/// another store on the same file) wrote something.
+pub(super) fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |row| row.get(0))?)
+}
+
+/// Epoch ms `d` from now, saturating.
+pub(super) fn after(now: i64, d: Duration) -> i64 {
+    now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
+}

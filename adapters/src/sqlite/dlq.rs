@@ -1,0 +1,86 @@
+//! Dead letters in their own table: listing, replay (remove and publish in one transaction)
+//! and purge; plus the queue sizes and names that read across both tables.
+
+use super::lease::insert_envelope;
+use super::sql;
+use crate::{AdapterError, DeadLetter, QueueCounts, Result};
+use rusqlite::{params, Connection, TransactionBehavior};
+use stem_protocol::{now_ms, TaskEnvelope};
+
+pub(super) fn list(
+    conn: &mut Connection,
+    ns: &str,
+    queue: &str,
+    limit: usize,
+) -> Result<Vec<DeadLetter>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(sql::DEAD_LIST)?;
+    let rows = stmt.query_map(params![ns, queue, limit], |r| r.get::<_, String>(0))?;
+    let mut letters = Vec::new();
+    for body in rows {
+        let body = body?;
+        let letter = serde_json::from_str(&body).map_err(|e| {
+            AdapterError::permanent(format!("unreadable dead letter in queue {queue:?}: {e}"))
+        })?;
+        letters.push(letter);
+    }
+    Ok(letters)
+}
+
+pub(super) fn replay(
+    conn: &mut Connection,
+    ns: &str,
+    queue: &str,
+    id: &str,
+    envelope: &TaskEnvelope,
+) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let removed = tx
+        .prepare_cached(sql::DEAD_TAKE)?
+        .execute(params![ns, queue, id])?;
+    if removed == 0 {
+        return Ok(false);
+    }
+    insert_envelope(&tx, ns, envelope, now_ms())?;
+    tx.commit()?;
+    Ok(true)
+}
+
+pub(super) fn purge(conn: &mut Connection, ns: &str, queue: &str) -> Result<u64> {
+    let removed = conn
+        .prepare_cached(sql::DEAD_PURGE)?
+        .execute(params![ns, queue])?;
+    Ok(removed as u64)
+}
+
+pub(super) fn counts(conn: &mut Connection, ns: &str, queue: &str) -> Result<QueueCounts> {
+    // One read transaction, so the task and dead-letter counts agree with each other.
+    let tx = conn.transaction()?;
+    let (ready, delayed, leased) =
+        tx.prepare_cached(sql::TASK_COUNTS)?
+            .query_row(params![ns, queue, now_ms()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+    let dead: i64 = tx
+        .prepare_cached(sql::DEAD_COUNT)?
+        .query_row(params![ns, queue], |r| r.get(0))?;
+    tx.commit()?;
+    Ok(QueueCounts {
+        ready: ready as u64,
+        delayed: delayed as u64,
+        leased: leased as u64,
+        dead: dead as u64,
+    })
+}
+
+pub(super) fn queues(conn: &mut Connection, ns: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(sql::QUEUE_LIST)?;
+    let names = stmt
+        .query_map(params![ns], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(names)
+}

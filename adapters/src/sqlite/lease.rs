@@ -1,0 +1,241 @@
+//! The broker's blocking steps on one connection: publish, the leasing fetch, ack, extend,
+//! release and dead-lettering. Each runs in one transaction; leasing uses `BEGIN IMMEDIATE` so
+//! two processes on one file never lease the same row.
+
+use super::sql;
+use super::wait::Attempt;
+use crate::{AdapterError, DeadLetter, Delivery, Payload, Result};
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use std::cmp::Reverse;
+use stem_protocol::{now_ms, TaskEnvelope};
+
+const READY: i64 = 0;
+const DELAYED: i64 = 1;
+const LEASED: i64 = 2;
+
+fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+fn new_token() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Splits a `ROWID:TOKEN` receipt; `None` for anything else (which then matches nothing).
+fn parse_receipt(receipt: &str) -> Option<(i64, &str)> {
+    let (id, token) = receipt.split_once(':')?;
+    Some((id.parse().ok()?, token))
+}
+
+fn payload(raw: String) -> Payload {
+    match TaskEnvelope::from_json(&raw) {
+        Ok(env) => Payload::Task(env),
+        Err(reason) => Payload::Malformed { raw, reason },
+    }
+}
+
+/// Inserts one task row, ready now or delayed until `visible_at` when that is in the future.
+pub(super) fn insert_task(
+    tx: &Transaction<'_>,
+    ns: &str,
+    queue: &str,
+    priority: i64,
+    visible_at: i64,
+    payload: &str,
+    now: i64,
+) -> Result<()> {
+    let state = if visible_at > now { DELAYED } else { READY };
+    tx.prepare_cached(sql::QUEUE_SEEN)?
+        .execute(params![ns, queue])?;
+    tx.prepare_cached(sql::TASK_INSERT)?
+        .execute(params![ns, queue, priority, state, visible_at, payload])?;
+    Ok(())
+}
+
+pub(super) fn insert_envelope(
+    tx: &Transaction<'_>,
+    ns: &str,
+    env: &TaskEnvelope,
+    now: i64,
+) -> Result<()> {
+    let visible_at = env.eta.unwrap_or(0);
+    let priority = i64::from(env.priority);
+    insert_task(
+        tx,
+        ns,
+        &env.queue,
+        priority,
+        visible_at,
+        &env.to_json(),
+        now,
+    )
+}
+
+pub(super) fn publish(conn: &mut Connection, ns: &str, tasks: &[TaskEnvelope]) -> Result<()> {
+    let now = now_ms();
+    let tx = immediate(conn)?;
+    for env in tasks {
+        insert_envelope(&tx, ns, env, now)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// One leasing try: promotes due rows, leases up to `max`, and when nothing was ready says when
+/// the next delayed task or lease falls due.
+pub(super) fn fetch(
+    conn: &mut Connection,
+    ns: &str,
+    queues: &[String],
+    max: usize,
+    lease_ms: i64,
+    consumer: &str,
+) -> Result<Attempt<Vec<Delivery>>> {
+    let now = now_ms();
+    let token = new_token();
+    let tx = immediate(conn)?;
+    let mut out = Vec::new();
+    for queue in queues {
+        if out.len() >= max {
+            break;
+        }
+        tx.prepare_cached(sql::TASK_PROMOTE)?
+            .execute(params![ns, queue, now])?;
+        let left = (max - out.len()) as i64;
+        let mut rows = tx
+            .prepare_cached(sql::TASK_LEASE)?
+            .query_map(
+                params![ns, queue, left, token, consumer, now + lease_ms],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                    ))
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<(i64, i64, u32, String)>>>()?;
+        rows.sort_by_key(|(id, priority, _, _)| (Reverse(*priority), *id));
+        out.extend(rows.into_iter().map(|(id, _, deliveries, raw)| Delivery {
+            receipt: format!("{id}:{token}"),
+            queue: queue.clone(),
+            deliveries,
+            payload: payload(raw),
+        }));
+    }
+    let mut wake_at = None;
+    if out.is_empty() {
+        let mut next_due = tx.prepare_cached(sql::TASK_NEXT_DUE)?;
+        for queue in queues {
+            for state in [DELAYED, LEASED] {
+                let due: Option<i64> =
+                    next_due.query_row(params![ns, queue, state], |r| r.get(0))?;
+                wake_at = match (wake_at, due) {
+                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(Attempt {
+        value: (!out.is_empty()).then_some(out),
+        wake_at,
+    })
+}
+
+pub(super) fn ack(conn: &mut Connection, deliveries: &[Delivery]) -> Result<()> {
+    let tx = immediate(conn)?;
+    {
+        let mut stmt = tx.prepare_cached(sql::TASK_ACK)?;
+        for (id, token) in deliveries.iter().filter_map(|d| parse_receipt(&d.receipt)) {
+            stmt.execute(params![id, token])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Extends leases; returns the receipts that no longer hold one.
+pub(super) fn extend(
+    conn: &mut Connection,
+    deliveries: &[Delivery],
+    lease_ms: i64,
+) -> Result<Vec<String>> {
+    let until = now_ms() + lease_ms;
+    let tx = immediate(conn)?;
+    let mut lost = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(sql::TASK_EXTEND)?;
+        for d in deliveries {
+            let held = match parse_receipt(&d.receipt) {
+                Some((id, token)) => stmt.execute(params![id, token, until])? > 0,
+                None => false,
+            };
+            if !held {
+                lost.push(d.receipt.clone());
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(lost)
+}
+
+/// Deletes the leased row of `delivery` if its receipt still holds the lease; returns the row's
+/// queue, priority and payload.
+fn take(tx: &Transaction<'_>, delivery: &Delivery) -> Result<Option<(String, i64, String)>> {
+    let Some((id, token)) = parse_receipt(&delivery.receipt) else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(sql::TASK_TAKE)?;
+    let mut rows = stmt.query(params![id, token])?;
+    match rows.next()? {
+        Some(row) => Ok(Some((row.get(0)?, row.get(1)?, row.get(2)?))),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn release(
+    conn: &mut Connection,
+    ns: &str,
+    delivery: &Delivery,
+    replacement: Option<&TaskEnvelope>,
+    delay_ms: i64,
+) -> Result<()> {
+    let now = now_ms();
+    let tx = immediate(conn)?;
+    if let Some((queue, priority, raw)) = take(&tx, delivery)? {
+        let (queue, priority, raw) = match replacement {
+            Some(env) => (env.queue.clone(), i64::from(env.priority), env.to_json()),
+            None => (queue, priority, raw),
+        };
+        insert_task(&tx, ns, &queue, priority, now + delay_ms, &raw, now)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn dead_letter(
+    conn: &mut Connection,
+    ns: &str,
+    delivery: &Delivery,
+    letter: &DeadLetter,
+) -> Result<()> {
+    let mut letter = letter.clone();
+    letter.queue = delivery.queue.clone();
+    let body = serde_json::to_string(&letter)
+        .map_err(|e| AdapterError::permanent(format!("dead letter {}: {e}", letter.id)))?;
+    let tx = immediate(conn)?;
+    if take(&tx, delivery)?.is_some() {
+        tx.prepare_cached(sql::DEAD_INSERT)?.execute(params![
+            ns,
+            letter.queue,
+            letter.id,
+            letter.dead_at,
+            body
+        ])?;
+    }
+    tx.commit()?;
+    Ok(())
+}

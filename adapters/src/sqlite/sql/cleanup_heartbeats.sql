@@ -1,0 +1,1 @@
+DELETE FROM stem_heartbeats WHERE expires_at <= ?1

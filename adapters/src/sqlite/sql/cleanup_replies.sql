@@ -1,0 +1,1 @@
+DELETE FROM stem_replies WHERE at < ?1

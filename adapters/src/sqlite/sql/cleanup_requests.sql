@@ -1,0 +1,1 @@
+DELETE FROM stem_requests WHERE sent_at < ?1

@@ -1,0 +1,1 @@
+DELETE FROM stem_results WHERE expires_at <= ?1

@@ -1,0 +1,1 @@
+DELETE FROM stem_revocations WHERE expires_at <= ?1

@@ -1,0 +1,1 @@
+DELETE FROM stem_dead WHERE ns = ?1 AND queue = ?2

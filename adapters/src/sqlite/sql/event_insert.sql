@@ -1,0 +1,1 @@
+INSERT INTO stem_events (ns, body) VALUES (?1, ?2)

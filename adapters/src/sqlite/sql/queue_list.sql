@@ -1,0 +1,1 @@
+SELECT queue FROM stem_queues WHERE ns = ?1 ORDER BY queue

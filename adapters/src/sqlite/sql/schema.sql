@@ -1,0 +1,93 @@
+-- Stem's tables in one SQLite file. Every row carries its namespace (`ns`), so several
+-- namespaces can share a file. Times are epoch milliseconds.
+
+-- Tasks of every queue. `state` is 0 ready, 1 delayed (until `visible_at`, the eta) or
+-- 2 leased (until `visible_at`, the lease expiry, by `owner` with `token`). `id` gives the
+-- publish order.
+CREATE TABLE IF NOT EXISTS stem_tasks (
+    id          INTEGER PRIMARY KEY,
+    ns          TEXT    NOT NULL,
+    queue       TEXT    NOT NULL,
+    priority    INTEGER NOT NULL DEFAULT 0,
+    state       INTEGER NOT NULL DEFAULT 0,
+    visible_at  INTEGER NOT NULL DEFAULT 0,
+    deliveries  INTEGER NOT NULL DEFAULT 0,
+    token       TEXT,
+    owner       TEXT,
+    payload     TEXT    NOT NULL
+);
+-- Fetch order: highest priority, then oldest, among ready tasks.
+CREATE INDEX IF NOT EXISTS stem_tasks_ready ON stem_tasks (ns, queue, state, priority DESC, id);
+-- Delayed tasks falling due and leases running out.
+CREATE INDEX IF NOT EXISTS stem_tasks_due ON stem_tasks (ns, queue, state, visible_at);
+
+-- Every queue that ever saw a publish.
+CREATE TABLE IF NOT EXISTS stem_queues (
+    ns     TEXT NOT NULL,
+    queue  TEXT NOT NULL,
+    PRIMARY KEY (ns, queue)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stem_dead (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns       TEXT    NOT NULL,
+    queue    TEXT    NOT NULL,
+    id       TEXT    NOT NULL,
+    dead_at  INTEGER NOT NULL,
+    letter   TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stem_dead_queue ON stem_dead (ns, queue, seq);
+CREATE INDEX IF NOT EXISTS stem_dead_id ON stem_dead (ns, queue, id);
+
+CREATE TABLE IF NOT EXISTS stem_results (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    record      TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS stem_results_expiry ON stem_results (expires_at);
+
+CREATE TABLE IF NOT EXISTS stem_revocations (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    revoked_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stem_requests (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns       TEXT    NOT NULL,
+    target   TEXT,
+    sent_at  INTEGER NOT NULL,
+    body     TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stem_requests_sent ON stem_requests (ns, sent_at);
+
+CREATE TABLE IF NOT EXISTS stem_replies (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns          TEXT    NOT NULL,
+    request_id  TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    body        TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stem_replies_request ON stem_replies (ns, request_id, seq);
+
+CREATE TABLE IF NOT EXISTS stem_heartbeats (
+    ns          TEXT    NOT NULL,
+    worker      TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    PRIMARY KEY (ns, worker)
+) WITHOUT ROWID;
+
+-- `seq` is the event cursor; AUTOINCREMENT keeps it from ever going back.
+CREATE TABLE IF NOT EXISTS stem_events (
+    seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns    TEXT NOT NULL,
+    body  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stem_events_ns ON stem_events (ns, seq);

@@ -1,0 +1,1 @@
+DELETE FROM stem_tasks WHERE id = ?1 AND token = ?2
