@@ -1,11 +1,129 @@
-//! The redis backend (being written).
+//! The Redis backend (`redis://`, `rediss://`): broker on Redis Streams, result backend, revoke
+//! store and control plane, all in one [`RedisStore`] on one reconnecting connection.
+//!
+//! Each queue is ten streams, one per priority (`{ns}:q:{queue}:p0`…`p9`), read by one consumer
+//! group per namespace; every `fetch` consumer is a group consumer. A lease is an entry in the
+//! group's pending list plus its expiry in a per-stream sorted set (a lease is per delivery, as the
+//! fetcher or the last `extend` set it): `extend` moves the expiry and re-claims the entry to the
+//! same consumer (XCLAIM JUSTID), and `fetch` takes over entries whose lease expired with XCLAIM,
+//! which counts the delivery. Ordering: higher priority first across
+//! all the queues of a fetch; within one priority, queues in the order given, and within a queue
+//! oldest first (stream order); reclaimed expired leases come before new entries of the same
+//! priority. Delayed tasks wait in a sorted set per queue and move to their stream when due,
+//! inside the fetch script (exactly once). Every multi-step change is one Lua script (`lua/`).
+//! Blocking reads run on dedicated connections ([`blocking`]); everything else shares one
+//! multiplexed `ConnectionManager`, which reconnects after a drop (the command in flight fails
+//! with a transient error; callers retry). `docs/redis.md` describes the layout for operators.
+
+mod backend;
+mod blocking;
+mod broker;
+mod control;
+mod dead_letters;
+mod events;
+mod fetch;
+mod keys;
+mod receipt;
+mod revoke;
+mod scripts;
+mod tls;
 
 use crate::connect::{ConnectOptions, Store};
 use crate::{AdapterError, Result};
-use std::sync::Arc;
+use blocking::BlockingPool;
+use keys::Keys;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::RedisError;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-pub async fn open(url: &str, _options: &ConnectOptions) -> Result<Arc<dyn Store>> {
-    Err(AdapterError::config(format!(
-        "{url}: the redis backend is not available yet"
-    )))
+/// How long to wait for a TCP (and TLS) connection before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a Redis store for `url` under `options.namespace`.
+pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(RedisStore::open(url, options).await?))
+}
+
+/// Broker, result backend, revoke store and control plane on one Redis database.
+pub struct RedisStore {
+    conn: ConnectionManager,
+    blocking: BlockingPool,
+    keys: Keys,
+    /// Queues whose band streams and consumer group are known to exist.
+    grouped: Mutex<HashSet<String>>,
+    /// Consumers that already fetched once through this store (their pending entries were re-read).
+    started: Mutex<HashSet<String>>,
+    /// When fetch last looked for pending entries without a lease record.
+    last_sweep: Mutex<Instant>,
+}
+
+impl RedisStore {
+    pub async fn open(url: &str, options: &ConnectOptions) -> Result<Self> {
+        let url = tls::effective_url(url, |name| std::env::var(name).ok())?;
+        let client = redis::Client::open(url.as_str())
+            .map_err(|e| AdapterError::config(format!("invalid redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_number_of_retries(4)
+            .set_max_delay(2_000);
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(|e| redis_error("connecting to redis", e))?;
+        Ok(RedisStore {
+            conn,
+            blocking: BlockingPool::new(client),
+            keys: Keys::new(&options.namespace),
+            grouped: Mutex::default(),
+            started: Mutex::default(),
+            last_sweep: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// A handle on the shared connection (cheap to clone; clones share the one connection).
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    async fn ping_redis(&self) -> Result<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn())
+            .await
+            .map(drop)
+            .map_err(|e| redis_error("PING", e))
+    }
+}
+
+/// Maps a redis error to an adapter error: connection trouble and a loading or busy server are
+/// transient, the rest permanent.
+pub(crate) fn redis_error(context: &str, e: RedisError) -> AdapterError {
+    let transient = e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            redis::ErrorKind::BusyLoadingError
+                | redis::ErrorKind::TryAgain
+                | redis::ErrorKind::MasterDown
+                | redis::ErrorKind::ClusterDown
+        );
+    let message = format!("redis: {context}: {e}");
+    if transient {
+        AdapterError::transient(message)
+    } else {
+        AdapterError::permanent(message)
+    }
+}
+
+/// Whether `e` says a stream or its consumer group is missing (deleted or flushed under us).
+pub(crate) fn is_nogroup(e: &RedisError) -> bool {
+    let text = e.to_string();
+    e.code() == Some("NOGROUP") || text.contains("NOGROUP") || text.contains("no such key")
+}
+
+/// Milliseconds as a Redis argument, at least 1 (0 means "forever" to BLOCK and is invalid to PX).
+pub(crate) fn millis(d: Duration) -> u64 {
+    (d.as_millis() as u64).max(1)
 }

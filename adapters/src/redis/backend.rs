@@ -1,0 +1,112 @@
+//! `ResultBackend` for Redis: one JSON string per task (`{ns}:r:{id}`) with the TTL, written in
+//! one pipeline per batch. Waiting does not poll: writing a terminal record also pushes a token
+//! onto `{ns}:w:{id}`, and a waiter checks the record first, then blocks on BLPOP of that list on a
+//! dedicated connection. A waiter that woke up puts the token back so every other waiter wakes
+//! too; a non-terminal write clears the token so a replayed task is waited for afresh.
+
+use super::{millis, redis_error, RedisStore};
+use crate::{AdapterError, Result, ResultBackend};
+use async_trait::async_trait;
+use std::time::{Duration, Instant};
+use stem_protocol::TaskRecord;
+
+/// How long a wake-up token outlives the write: long enough for every waiter blocked then.
+const TOKEN_TTL: Duration = Duration::from_secs(60);
+
+impl RedisStore {
+    async fn push_token(&self, id: &str) -> Result<()> {
+        let key = self.keys.waker(id);
+        redis::pipe()
+            .atomic()
+            .lpush(&key, 1)
+            .ignore()
+            .pexpire(&key, millis(TOKEN_TTL) as i64)
+            .ignore()
+            .exec_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("wake result waiters", e))
+    }
+
+    /// Blocks until a token is on `id`'s list or `timeout` passes; true when one was taken.
+    async fn take_token(&self, id: &str, timeout: Duration) -> Result<bool> {
+        let secs = (timeout.as_secs_f64()).max(0.001);
+        let mut cmd = redis::cmd("BLPOP");
+        cmd.arg(self.keys.waker(id)).arg(format!("{secs:.3}"));
+        let popped: Option<(String, String)> = self
+            .blocking
+            .run(&cmd, timeout)
+            .await
+            .map_err(|e| redis_error("wait for result", e))?;
+        Ok(popped.is_some())
+    }
+}
+
+#[async_trait]
+impl ResultBackend for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for record in records {
+            let key = self.keys.record(&record.id);
+            let set = pipe.cmd("SET").arg(&key).arg(record.to_json());
+            if !ttl.is_zero() {
+                set.arg("PX").arg(millis(ttl));
+            }
+            set.ignore();
+            let waker = self.keys.waker(&record.id);
+            pipe.del(&waker).ignore();
+            if record.state.is_terminal() {
+                pipe.lpush(&waker, 1)
+                    .ignore()
+                    .pexpire(&waker, millis(TOKEN_TTL) as i64)
+                    .ignore();
+            }
+        }
+        pipe.exec_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("set results", e))
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {
+        let raw: Option<String> = redis::cmd("GET")
+            .arg(self.keys.record(id))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("get result", e))?;
+        raw.map(|json| {
+            TaskRecord::from_json(&json)
+                .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {
+        let deadline = Instant::now() + timeout;
+        let mut woke = false;
+        loop {
+            let record = self.get(id).await?;
+            if record.as_ref().is_some_and(|r| r.state.is_terminal()) {
+                if woke {
+                    self.push_token(id).await?;
+                }
+                return Ok(record);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(record);
+            }
+            woke = self.take_token(id, deadline - now).await?;
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.ping_redis().await
+    }
+}

@@ -1,0 +1,96 @@
+//! Dead letters per queue: a hash of letters by id plus a sorted set giving their order of
+//! arrival, so list, replay and purge each take one script call and stay atomic.
+
+use super::receipt::Receipt;
+use super::{redis_error, scripts, RedisStore};
+use crate::{AdapterError, DeadLetter, Delivery, Result};
+use stem_protocol::TaskEnvelope;
+
+impl RedisStore {
+    pub(super) async fn move_to_dead_letters(
+        &self,
+        delivery: &Delivery,
+        letter: &DeadLetter,
+    ) -> Result<()> {
+        let receipt = Receipt::parse(&delivery.receipt)?;
+        let json = serde_json::to_string(letter)
+            .map_err(|e| AdapterError::permanent(format!("dead letter {}: {e}", letter.id)))?;
+        let queue = &delivery.queue;
+        let mut call = scripts::DEAD_LETTER.prepare_invoke();
+        call.key(self.keys.stream(queue, receipt.band))
+            .key(self.keys.leases(queue, receipt.band))
+            .key(self.keys.dlq(queue))
+            .key(self.keys.dlq_order(queue))
+            .key(self.keys.dlq_seq(queue))
+            .key(self.keys.queues())
+            .arg(self.keys.group())
+            .arg(&receipt.id)
+            .arg(&receipt.consumer)
+            .arg(receipt.deliveries)
+            .arg(&letter.id)
+            .arg(json)
+            .arg(queue);
+        call.invoke_async::<i64>(&mut self.conn())
+            .await
+            .map(drop)
+            .map_err(|e| redis_error("dead letter", e))
+    }
+
+    pub(super) async fn list_dead_letters(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut call = scripts::DEAD_LETTERS.prepare_invoke();
+        call.key(self.keys.dlq(queue))
+            .key(self.keys.dlq_order(queue))
+            .arg(limit);
+        let raw: Vec<String> = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("dead letters", e))?;
+        raw.iter()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| {
+                    AdapterError::permanent(format!("dead letter in queue {queue:?}: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn replay(
+        &self,
+        queue: &str,
+        id: &str,
+        envelope: &TaskEnvelope,
+    ) -> Result<bool> {
+        let place = self.placement(envelope, envelope.eta);
+        let mut call = scripts::REPLAY.prepare_invoke();
+        call.key(self.keys.dlq(queue))
+            .key(self.keys.dlq_order(queue))
+            .key(&place.key)
+            .key(self.keys.queues())
+            .arg(id)
+            .arg(place.mode)
+            .arg(&place.payload)
+            .arg(place.due)
+            .arg(&envelope.queue);
+        let replayed: i64 = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("replay dead letter", e))?;
+        Ok(replayed == 1)
+    }
+
+    pub(super) async fn purge(&self, queue: &str) -> Result<u64> {
+        let mut call = scripts::PURGE.prepare_invoke();
+        call.key(self.keys.dlq(queue))
+            .key(self.keys.dlq_order(queue));
+        call.invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("purge dead letters", e))
+    }
+}

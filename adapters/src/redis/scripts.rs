@@ -1,0 +1,30 @@
+//! The Lua scripts, one file each under `lua/`, loaded once per process. Scripts that act on a
+//! receipt share the `owned` prelude, which checks that the lease the receipt names is still held.
+//! `Script::invoke_async` sends EVALSHA and loads the script on NOSCRIPT, so a restarted Redis
+//! (which forgot its script cache) just works.
+
+use redis::Script;
+use std::sync::LazyLock;
+
+const OWNED: &str = include_str!("lua/owned.lua");
+
+fn with_owned(body: &str) -> Script {
+    Script::new(&format!("{OWNED}\n{body}"))
+}
+
+pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fetch.lua")));
+pub static ACK: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/ack.lua")));
+pub static EXTEND: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/extend.lua")));
+pub static RELEASE: LazyLock<Script> =
+    LazyLock::new(|| with_owned(include_str!("lua/release.lua")));
+pub static DEAD_LETTER: LazyLock<Script> =
+    LazyLock::new(|| with_owned(include_str!("lua/dead_letter.lua")));
+pub static REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/replay.lua")));
+pub static DEAD_LETTERS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/dead_letters.lua")));
+pub static PURGE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/purge.lua")));
+pub static COUNTS: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/counts.lua")));
+pub static ENSURE_GROUPS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/ensure_groups.lua")));
+pub static REVOCATIONS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/revocations.lua")));
