@@ -11,6 +11,54 @@ use std::collections::HashMap;
 use std::time::Duration;
 use stem_protocol::{now_ms, TaskRecord};
 use tokio::time::Instant;
+use tokio_postgres::types::ToSql;
+
+/// The `set_results.sql` parameters for a batch of records.
+pub(super) struct ResultRows<'a> {
+    ids: Vec<&'a str>,
+    states: Vec<&'static str>,
+    bodies: Vec<String>,
+    updated: Vec<i64>,
+    expiry: Vec<i64>,
+}
+
+impl<'a> ResultRows<'a> {
+    pub fn new(records: &'a [TaskRecord], ttl: Duration) -> Self {
+        // ON CONFLICT cannot touch one row twice in a statement: keep each id's last record.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            last.insert(r.id.as_str(), i);
+        }
+        let expires = now_ms().saturating_add(millis(ttl));
+        let mut rows = ResultRows {
+            ids: Vec::new(),
+            states: Vec::new(),
+            bodies: Vec::new(),
+            updated: Vec::new(),
+            expiry: Vec::new(),
+        };
+        for (i, r) in records.iter().enumerate() {
+            if last[r.id.as_str()] == i {
+                rows.ids.push(r.id.as_str());
+                rows.states.push(r.state.as_str());
+                rows.bodies.push(r.to_json());
+                rows.updated.push(r.updated_at);
+                rows.expiry.push(expires);
+            }
+        }
+        rows
+    }
+
+    pub fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+        [
+            &self.ids,
+            &self.states,
+            &self.bodies,
+            &self.updated,
+            &self.expiry,
+        ]
+    }
+}
 
 #[async_trait]
 impl ResultBackend for PgStore {
@@ -22,31 +70,11 @@ impl ResultBackend for PgStore {
         if records.is_empty() {
             return Ok(());
         }
-        // ON CONFLICT cannot touch one row twice in a statement: keep each id's last record.
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            last.insert(r.id.as_str(), i);
-        }
-        let expires = now_ms().saturating_add(millis(ttl));
-        let mut ids = Vec::new();
-        let mut states = Vec::new();
-        let mut bodies = Vec::new();
-        let mut updated = Vec::new();
-        let mut expiry = Vec::new();
-        for (i, r) in records.iter().enumerate() {
-            if last[r.id.as_str()] != i {
-                continue;
-            }
-            ids.push(r.id.as_str());
-            states.push(r.state.as_str());
-            bodies.push(r.to_json());
-            updated.push(r.updated_at);
-            expiry.push(expires);
-        }
+        let rows = ResultRows::new(records, ttl);
         self.execute(
             "set results",
             include_str!("sql/set_results.sql"),
-            &[&ids, &states, &bodies, &updated, &expiry],
+            &rows.params(),
         )
         .await
         .map(|_| ())

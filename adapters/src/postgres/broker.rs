@@ -268,7 +268,7 @@ impl Broker for PgStore {
     }
 }
 
-fn receipts(deliveries: &[Delivery]) -> Result<(Vec<i64>, Vec<&str>)> {
+pub(super) fn receipts(deliveries: &[Delivery]) -> Result<(Vec<i64>, Vec<&str>)> {
     let mut ids = Vec::with_capacity(deliveries.len());
     let mut tokens = Vec::with_capacity(deliveries.len());
     for d in deliveries {

@@ -10,6 +10,7 @@
 mod backend;
 mod broker;
 mod cleanup;
+mod commit;
 mod control;
 mod dead_letters;
 mod error;
