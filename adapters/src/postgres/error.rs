@@ -23,9 +23,15 @@ pub(crate) fn pg(what: &str, e: tokio_postgres::Error) -> AdapterError {
                 AdapterError::permanent(message)
             }
         }
+        // A certificate the URL's sslmode refuses will be refused again: a setup problem.
+        None if is_tls(&e) => AdapterError::config(format!("postgres {what}: {e}")),
         // No server error: the connection broke, could not be made, or timed out.
         None => AdapterError::transient(format!("postgres {what}: {e}")),
     }
+}
+
+fn is_tls(e: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<native_tls::Error>().is_some())
 }
 
 /// Wraps an error from taking a connection out of the pool.
