@@ -64,6 +64,10 @@ impl Settings {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        // Notice a peer that vanished (a failover, a cut link) in about a minute, not two hours.
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(Duration::from_secs(30));
+        }
         if config.get_application_name().is_none() {
             config.application_name("stem");
         }
