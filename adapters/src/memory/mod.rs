@@ -1,6 +1,7 @@
 //! The in-memory backend (`memory://` or `memory://NAME`): every queue, record and stream lives
 //! in this process behind one mutex, and waiters (fetch, result wait, control and event reads)
-//! sleep on a `Notify` that every change wakes, or until the next lease expiry or eta.
+//! sleep on a `Notify` that every change wakes, or until the next lease expiry or eta. A fetch
+//! over several queues takes them in the order given, highest priority then oldest within each.
 //!
 //! Each [`open`] makes a fresh store; sharing one store between a broker and a backend comes from
 //! the cache in [`crate::connect::open`]. Nothing survives the process: this backend is for tests

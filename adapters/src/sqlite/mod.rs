@@ -5,7 +5,8 @@
 //! waits on SQLite. The file runs in WAL mode with `synchronous=NORMAL` and a busy timeout.
 //! Leases live in the task rows (owner, token, expiry) and are taken inside `BEGIN IMMEDIATE`,
 //! so two processes on one file never lease one task twice; a receipt is `ROWID:TOKEN`, so a
-//! stale owner's ack, extend or release matches nothing.
+//! stale owner's ack, extend or release matches nothing. A fetch over several queues takes them
+//! in the order given, highest priority then oldest within each.
 //!
 //! Waiting (fetch, result wait, control requests and replies, events): SQLite has no
 //! cross-process notification, so a waiter polls cheaply: it reads `PRAGMA data_version`
