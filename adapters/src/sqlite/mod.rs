@@ -131,28 +131,30 @@ impl SqliteStore {
         {
             return;
         }
-        let done = self
-            .run(move |conn, ns| {
-                for stmt in [
-                    sql::CLEANUP_RESULTS,
-                    sql::CLEANUP_REVOCATIONS,
-                    sql::CLEANUP_HEARTBEATS,
-                ] {
-                    conn.prepare_cached(stmt)?.execute([now])?;
-                }
-                for stmt in [sql::CLEANUP_REQUESTS, sql::CLEANUP_REPLIES] {
-                    conn.prepare_cached(stmt)?
-                        .execute([now - CONTROL_KEEP_MS])?;
-                }
-                conn.prepare_cached(sql::EVENT_TRIM)?
-                    .execute(rusqlite::params![ns, MAX_EVENTS])?;
-                Ok(())
-            })
-            .await;
+        let done = self.run(move |conn, ns| cleanup(conn, ns, now)).await;
         if let Err(e) = done {
             tracing::debug!(error = %e, "sqlite clean-up skipped");
         }
     }
+}
+
+/// Deletes expired results, revocations and heartbeats of every namespace, control messages
+/// older than an hour, and all but the newest events of `ns`.
+fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
+    for stmt in [
+        sql::CLEANUP_RESULTS,
+        sql::CLEANUP_REVOCATIONS,
+        sql::CLEANUP_HEARTBEATS,
+    ] {
+        conn.prepare_cached(stmt)?.execute([now])?;
+    }
+    for stmt in [sql::CLEANUP_REQUESTS, sql::CLEANUP_REPLIES] {
+        conn.prepare_cached(stmt)?
+            .execute([now - CONTROL_KEEP_MS])?;
+    }
+    conn.prepare_cached(sql::EVENT_TRIM)?
+        .execute(rusqlite::params![ns, MAX_EVENTS])?;
+    Ok(())
 }
 
 /// One `Notify` per file, shared by every store of this process open on it, so a write through
@@ -191,6 +193,26 @@ mod tests {
         assert_eq!(parse_url("sqlite://:memory:").unwrap(), ":memory:");
         let err = parse_url("sqlite://").unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Config);
+    }
+
+    #[test]
+    fn cleanup_removes_expired_rows_and_old_events() {
+        let mut conn = db::connect(":memory:").unwrap();
+        let now = now_ms();
+        conn.execute(
+            "INSERT INTO stem_results VALUES ('ns', 'old', 'success', '{}', ?1), \
+             ('ns', 'new', 'success', '{}', ?2)",
+            [now - 1, now + 60_000],
+        )
+        .unwrap();
+        for _ in 0..MAX_EVENTS + 5 {
+            conn.execute("INSERT INTO stem_events (ns, body) VALUES ('ns', '{}')", [])
+                .unwrap();
+        }
+        cleanup(&mut conn, "ns", now).unwrap();
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM stem_results"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM stem_events"), MAX_EVENTS);
     }
 
     #[tokio::test]
