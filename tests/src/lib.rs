@@ -1,1 +1,460 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: where the built `stem` binary is, a per-test folder
+//! with its own SQLite file and manifest, a `Worker` guard around a real `stem worker` process,
+//! a runner for one-shot `stem` commands, a deadline-bound `wait_for`, and process inspection
+//! through /proc (children, zombies, processes by command line and working directory).
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The generous deadline for anything a busy two-core machine should do "soon".
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Variables of the test's own environment that would point a `stem` process elsewhere.
+const STEM_VARS: &[&str] = &[
+    "STEM_BROKER_URL",
+    "STEM_RESULT_BACKEND_URL",
+    "STEM_REVOKE_STORE_URL",
+    "STEM_SCHEDULE_STORE_URL",
+    "STEM_NAMESPACE",
+    "STEM_MANIFEST",
+    "STEM_WORKER_ID",
+];
+
+/// The `stem` binary built next to this test executable (`target/debug/stem` for
+/// `target/debug/deps/<test>`), so one `CARGO_TARGET_DIR` serves both.
+pub fn stem_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join("stem");
+    if bin.is_file() {
+        return bin;
+    }
+    panic!(
+        "the stem binary is not built at {}: run `cargo build --workspace --bins` with the same \
+         CARGO_TARGET_DIR before these tests",
+        bin.display()
+    );
+}
+
+/// The repository root (for the examples and the SDKs).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Polls `cond` until it holds or `within` passes; returns whether it held.
+pub fn wait_for(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// Like `wait_for`, but polls for a value.
+pub fn wait_for_value<T>(within: Duration, mut get: impl FnMut() -> Option<T>) -> Option<T> {
+    let mut out = None;
+    wait_for(within, || {
+        out = get();
+        out.is_some()
+    });
+    out
+}
+
+/// What a finished `stem` command printed and how it exited.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: Option<i32>,
+}
+
+impl Output {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// stdout as one JSON value (panics with the whole output when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!("stem printed no JSON ({e}): {self:?}");
+        })
+    }
+
+    /// Panics with the whole output unless the command exited 0.
+    pub fn success(self) -> Self {
+        assert!(self.ok(), "stem failed: {self:?}");
+        self
+    }
+}
+
+/// One test's world: a temporary folder holding a manifest, its SQLite file and whatever the
+/// tasks write. Every `stem` command and worker started from it uses that SQLite file.
+pub struct Env {
+    dir: tempfile::TempDir,
+    workers: AtomicUsize,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("stem-e2e-")
+            .tempdir()
+            .expect("a temporary folder");
+        Env {
+            dir,
+            workers: AtomicUsize::new(0),
+        }
+    }
+
+    /// A world with `stem.toml` holding `manifest`.
+    pub fn with_manifest(manifest: &str) -> Self {
+        let env = Env::new();
+        env.write("stem.toml", manifest);
+        env
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.file("stem.toml")
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        fs::write(self.file(name), text).expect("write a test file");
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    /// `sqlite:///TMP/stem-e2e-XXXX/stem.db`.
+    pub fn broker_url(&self) -> String {
+        format!("sqlite://{}", self.file("stem.db").display())
+    }
+
+    /// A `stem` command run in this folder against this world's SQLite file.
+    pub fn command(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::new(stem_bin());
+        for var in STEM_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("STEM_BROKER_URL", self.broker_url())
+            .env("RUST_LOG", "info")
+            .current_dir(cwd)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `stem ARGS...` in this folder (where `stem.toml` is) and waits for it.
+    pub fn stem(&self, args: &[&str]) -> Output {
+        self.stem_in(self.path(), args)
+    }
+
+    /// Runs `stem ARGS...` in `cwd` (e.g. a folder without a manifest).
+    pub fn stem_in(&self, cwd: &Path, args: &[&str]) -> Output {
+        let out = self
+            .command(cwd)
+            .args(args)
+            .output()
+            .expect("run the stem binary");
+        Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code(),
+        }
+    }
+
+    /// `stem enqueue TASK ARGS... --json`: the new task's id.
+    pub fn enqueue(&self, task: &str, args: &[&str]) -> String {
+        let mut all = vec!["enqueue", task, "--json"];
+        all.extend_from_slice(args);
+        let out = self.stem(&all).success();
+        out.json()["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("enqueue printed no id: {out:?}"))
+            .to_string()
+    }
+
+    /// `stem result ID --json` (the record, or `{"state": "pending"}`).
+    pub fn record(&self, id: &str) -> Value {
+        self.stem(&["result", id, "--json"]).success().json()
+    }
+
+    /// Waits until the task's record is terminal; panics after `PATIENCE`.
+    pub fn outcome(&self, id: &str) -> Value {
+        self.outcome_within(id, PATIENCE)
+    }
+
+    pub fn outcome_within(&self, id: &str, within: Duration) -> Value {
+        let mut last = Value::Null;
+        let done = wait_for(within, || {
+            last = self.record(id);
+            matches!(
+                last["state"].as_str(),
+                Some("success" | "failure" | "revoked")
+            )
+        });
+        assert!(done, "task {id} did not finish within {within:?}: {last}");
+        last
+    }
+
+    /// Waits until the task's record is in `state`.
+    pub fn wait_state(&self, id: &str, state: &str) -> Value {
+        let mut last = Value::Null;
+        let seen = wait_for(PATIENCE, || {
+            last = self.record(id);
+            last["state"] == state
+        });
+        assert!(seen, "task {id} never reached {state}: {last}");
+        last
+    }
+
+    /// `stem observe queues --json` counts of one queue (zeros when the broker has not seen it).
+    pub fn queue_counts(&self, queue: &str) -> Value {
+        let all = self
+            .stem(&["observe", "queues", "--queues", queue, "--json"])
+            .success()
+            .json();
+        all[queue].clone()
+    }
+
+    /// Whether the queue holds nothing ready, delayed or leased.
+    pub fn queue_drained(&self, queue: &str) -> bool {
+        let c = self.queue_counts(queue);
+        ["ready", "delayed", "leased"]
+            .iter()
+            .all(|k| c[k].as_u64().unwrap_or(0) == 0)
+    }
+
+    /// Starts `stem worker --manifest stem.toml EXTRA...` in this folder.
+    pub fn worker(&self, extra: &[&str]) -> Worker {
+        self.worker_with_env(extra, &[])
+    }
+
+    /// Like `worker`, with extra variables in the worker's environment.
+    pub fn worker_with_env(&self, extra: &[&str], vars: &[(&str, &str)]) -> Worker {
+        let n = self.workers.fetch_add(1, Ordering::Relaxed);
+        let log = self.file(&format!("worker-{n}.log"));
+        let stderr = fs::File::create(&log).expect("create the worker log");
+        let stdout = stderr.try_clone().expect("clone the log handle");
+        let mut cmd = self.command(self.path());
+        cmd.arg("worker")
+            .arg("--manifest")
+            .arg(self.manifest())
+            .args(extra)
+            .stdout(stdout)
+            .stderr(stderr);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start stem worker");
+        Worker {
+            child,
+            log,
+            status: None,
+        }
+    }
+}
+
+/// A running `stem worker`; on drop it is stopped (TERM, a second TERM for a cold stop, then
+/// KILL) so no test leaves a worker or its children behind.
+pub struct Worker {
+    child: Child,
+    log: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Worker {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the worker logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        if self.status.is_none() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), sig);
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.try_status().is_none()
+    }
+
+    fn try_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits up to `within` for the worker to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        wait_for(within, || self.try_status().is_some());
+        self.status
+    }
+
+    /// Panics (with the log) unless the worker is still running.
+    pub fn assert_alive(&mut self) {
+        let log = self.log();
+        assert!(
+            self.alive(),
+            "the worker exited ({:?}); its log:\n{log}",
+            self.status
+        );
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+        self.wait_exit(PATIENCE);
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        use nix::sys::signal::Signal;
+        if self.try_status().is_some() {
+            return;
+        }
+        self.signal(Signal::SIGTERM);
+        if self.wait_exit(Duration::from_secs(5)).is_some() {
+            return;
+        }
+        self.signal(Signal::SIGTERM);
+        if self.wait_exit(Duration::from_secs(10)).is_some() {
+            return;
+        }
+        self.kill();
+    }
+}
+
+/// A fake-task runtime table for a manifest: `[runtimes.NAME]` running `program`.
+pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
+    format!("[runtimes.{name}]\ncommand = [{program:?}]\nisolation = {isolation:?}\n")
+}
+
+/// Process inspection through /proc.
+pub mod procs {
+    use std::fs;
+    use std::path::Path;
+
+    /// Direct children of `pid` (every thread's children list).
+    pub fn children(pid: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            return out;
+        };
+        for task in tasks.flatten() {
+            let list = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            out.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every descendant of `pid`, depth first.
+    pub fn descendants(pid: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut stack = children(pid);
+        while let Some(p) = stack.pop() {
+            out.push(p);
+            stack.extend(children(p));
+        }
+        out
+    }
+
+    /// The one-letter state of a process (`R`, `S`, `Z`...), None when it is gone.
+    pub fn state(pid: u32) -> Option<char> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name may hold spaces and parentheses: the state follows the last `)`.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        rest.trim_start().chars().next()
+    }
+
+    /// Children of `pid` that are zombies (exited, not reaped).
+    pub fn zombie_children(pid: u32) -> Vec<u32> {
+        children(pid)
+            .into_iter()
+            .filter(|c| state(*c) == Some('Z'))
+            .collect()
+    }
+
+    /// A process's command line, arguments joined by spaces.
+    pub fn cmdline(pid: u32) -> String {
+        let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&raw)
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn all_pids() -> Vec<u32> {
+        fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Live (non-zombie) processes whose command line contains `needle` and whose working
+    /// directory is under `dir` — the tasks of one test's folder, not another test's.
+    pub fn matching(needle: &str, dir: &Path) -> Vec<u32> {
+        let me = std::process::id();
+        let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        all_pids()
+            .into_iter()
+            .filter(|&p| p != me)
+            .filter(|&p| state(p).is_some_and(|s| s != 'Z'))
+            .filter(|&p| cmdline(p).contains(needle))
+            .filter(|&p| {
+                fs::read_link(format!("/proc/{p}/cwd")).is_ok_and(|cwd| cwd.starts_with(&dir))
+            })
+            .collect()
+    }
+
+    /// Whether the process exists and is not a zombie.
+    pub fn alive(pid: u32) -> bool {
+        state(pid).is_some_and(|s| s != 'Z')
+    }
+}

@@ -5,7 +5,9 @@
 //! soft signal, then hangs), `soft_partial` (returns "partial" once the soft signal arrives),
 //! `grandchild` (starts `sleep 1000` in its group, then hangs), `huge_stdout` (10 MB on stdout
 //! without a newline), `huge_stderr` (10 MB on stderr, then a result), `flaky` (fails while the
-//! attempt is below args[0], then succeeds), `retry_me` (asks for a retry with a countdown).
+//! attempt is below args[0], then succeeds), `retry_me` (asks for a retry with a countdown),
+//! `hang_first` (hangs on attempt 1, returns its attempt on later ones), `stubborn_grandchild`
+//! (starts `sleep 1000` in its group, ignores TERM, then hangs), `whoami` (returns its pid).
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +29,9 @@ fn main() {
         "huge_stderr",
         "flaky",
         "retry_me",
+        "hang_first",
+        "stubborn_grandchild",
+        "whoami",
     ];
     let hello =
         serde_json::json!({"type": "hello", "protocol": 1, "sdk": "fake/1", "tasks": tasks});
@@ -85,6 +90,8 @@ fn main() {
                     out.write_all(&chunk).unwrap();
                 }
                 out.flush().unwrap();
+                // Only reached when the supervisor drained all 10 MB.
+                eprintln!("wrote 10 MB to stdout");
                 hang()
             }
             "huge_stderr" => {
@@ -104,6 +111,17 @@ fn main() {
                     answer(serde_json::json!({"attempt": attempt}))
                 }
             }
+            "hang_first" if attempt == 1 => hang(),
+            "hang_first" => answer(serde_json::json!({"attempt": attempt})),
+            "stubborn_grandchild" => {
+                std::process::Command::new("sleep")
+                    .arg("1000")
+                    .spawn()
+                    .unwrap();
+                ignore(signal_hook::consts::SIGTERM);
+                hang()
+            }
+            "whoami" => answer(serde_json::json!(std::process::id())),
             "retry_me" => {
                 serde_json::json!({"type": "error", "id": id, "error": {"type": "Retry", "message": "later", "traceback": "", "retryable": true, "countdown": 0.2}})
             }
