@@ -103,6 +103,8 @@ impl Session {
                     };
                     let msg = match ChildMessage::parse_line(&bytes) {
                         Ok(msg) => msg,
+                        // Half a line cut off by a kill is the kill's doing, not a protocol error.
+                        Err(_) if forced.is_some() => return self.ended_early(forced, limits).await,
                         Err(reason) => return self.broken(reason),
                     };
                     match msg {
