@@ -78,10 +78,7 @@ fn main() {
                 answer(serde_json::json!("partial"))
             }
             "grandchild" => {
-                std::process::Command::new("sleep")
-                    .arg("1000")
-                    .spawn()
-                    .unwrap();
+                spawn_grandchild();
                 hang()
             }
             "huge_stdout" => {
@@ -114,10 +111,7 @@ fn main() {
             "hang_first" if attempt == 1 => hang(),
             "hang_first" => answer(serde_json::json!({"attempt": attempt})),
             "stubborn_grandchild" => {
-                std::process::Command::new("sleep")
-                    .arg("1000")
-                    .spawn()
-                    .unwrap();
+                spawn_grandchild();
                 ignore(signal_hook::consts::SIGTERM);
                 hang()
             }
@@ -141,4 +135,14 @@ fn hang() -> ! {
 fn ignore(sig: i32) {
     // Registering a flag handler means the default action (terminate) no longer happens.
     signal_hook::flag::register(sig, Arc::new(AtomicBool::new(false))).unwrap();
+}
+
+// The grandchild is meant to outlive this process's attention: the supervisor's kill of the
+// whole process group is what must end it, so it is never waited for here.
+#[allow(clippy::zombie_processes)]
+fn spawn_grandchild() {
+    std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
 }
