@@ -64,6 +64,19 @@ impl RedisStore {
         let url = tls::effective_url(url, |name| std::env::var(name).ok())?;
         let client = redis::Client::open(url.as_str())
             .map_err(|e| AdapterError::config(format!("invalid redis URL: {e}")))?;
+        // One plain attempt first, so a wrong address or certificate fails at once instead of
+        // after the connection manager's retries.
+        let probe = redis::AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT);
+        client
+            .get_multiplexed_async_connection_with_config(&probe)
+            .await
+            .map_err(|e| match e.to_string() {
+                text if text.contains("certificate") => AdapterError::config(format!(
+                    "redis: TLS: {text} (see STEM_TLS_ALLOW_INSECURE, or SSL_CERT_FILE for a \
+                     private CA)"
+                )),
+                _ => redis_error("connecting to redis", e),
+            })?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_number_of_retries(4)
