@@ -1,5 +1,6 @@
 //! Logging to stderr with `tracing`; `STEM_LOG` (or `RUST_LOG`) sets the filter, default `info`.
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -10,5 +11,6 @@ pub fn init() {
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
