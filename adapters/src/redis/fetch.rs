@@ -54,7 +54,12 @@ impl RedisStore {
         self.ensure_groups(queues).await?;
         let mut regrouped = false;
         loop {
-            let reread = !self.started.lock().expect("lock").contains(consumer);
+            // Claimed before the script runs, so concurrent first fetches re-read only once.
+            let reread = self
+                .started
+                .lock()
+                .expect("lock")
+                .insert(consumer.to_string());
             let sweep = reread || self.sweep_due();
             let found = match self
                 .fetch_script(consumer, queues, max, lease, reread, sweep)
@@ -68,10 +73,6 @@ impl RedisStore {
                 }
                 other => other.map_err(|e| redis_error("fetch", e))?,
             };
-            if reread {
-                let mut started = self.started.lock().expect("lock");
-                started.insert(consumer.to_string());
-            }
             if !found.deliveries.is_empty() {
                 return Ok(found.deliveries);
             }
