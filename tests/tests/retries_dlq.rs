@@ -3,7 +3,7 @@
 //! `dlq replay` refuses without `--yes` and no terminal, and with `--yes` runs it again.
 
 use serde_json::Value;
-use stem_e2e::{fake_runtime, wait_for_value, Env, PATIENCE};
+use stem_e2e::{fake_runtime, repo_root, wait_for_value, Env, PATIENCE};
 
 const FAKE: &str = env!("CARGO_BIN_EXE_stem-fake-task");
 
@@ -37,10 +37,37 @@ fn dead_letter(env: &Env, id: &str) -> Option<Value> {
 
 #[test]
 fn an_always_failing_task_is_dead_lettered_then_replayed() {
-    let env = Env::with_manifest(
-        "[tasks.fragile]\nexec = [\"sh\", \"-c\", \"if [ -f ok ]; then echo fixed; else \
-         echo \\\"failing attempt $STEM_ATTEMPT\\\" >&2; exit 1; fi\"]\nmax_retries = 2\n\
-         retry = { backoff = \"fixed\", base = \"100ms\", jitter = false }\n",
+    let sdk = repo_root().join("sdk-python");
+    let env = Env::with_manifest(&format!(
+        "[runtimes.python]\ncommand = [\"python3\", \"tasks.py\"]\nenv = {{ PYTHONPATH = {:?} }}\n\n\
+         [tasks.fragile]\nruntime = \"python\"\ntime_limit = \"60s\"\nmax_retries = 2\n\
+         retry = {{ backoff = \"fixed\", base = \"100ms\", jitter = false }}\n",
+        sdk.display().to_string()
+    ));
+    env.write(
+        "tasks.py",
+        r#"import os
+from stem_sdk import current, run, task
+
+
+class StockError(Exception):
+    pass
+
+
+def check_stock():
+    raise StockError("failing attempt %d" % current.attempt)
+
+
+@task("fragile")
+def fragile():
+    if os.path.exists("ok"):
+        return "fixed"
+    check_stock()
+
+
+if __name__ == "__main__":
+    run()
+"#,
     );
     let _worker = env.worker(&[]);
     let id = env.enqueue("fragile", &[]);
