@@ -41,7 +41,7 @@ pub(super) fn connect(path: &str) -> Result<Connection> {
     }
     .map_err(|e| AdapterError::config(format!("cannot open sqlite://{path}: {e}")))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    let mode = switch_to_wal(&conn)?;
     if path != ":memory:" && !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path, mode, "sqlite did not switch to WAL mode");
     }
@@ -52,6 +52,33 @@ pub(super) fn connect(path: &str) -> Result<Connection> {
     tx.execute_batch(sql::SCHEMA)?;
     tx.commit()?;
     Ok(conn)
+}
+
+/// Switches the file to WAL. The switch takes an exclusive lock and SQLite does not run the
+/// busy handler for it, so when another process opens the same new file at the same moment we
+/// retry here (for up to the busy timeout) instead of failing at once.
+fn switch_to_wal(conn: &Connection) -> Result<String> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let current: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if current.eq_ignore_ascii_case("wal") {
+            return Ok(current);
+        }
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(mode) => return Ok(mode),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// SQLite's counter of commits by other connections: a change means another process (or
