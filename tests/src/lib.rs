@@ -156,6 +156,21 @@ impl Env {
         fs::read_to_string(self.file(name)).unwrap_or_default()
     }
 
+    /// The tail of every worker log of this world, for failure messages.
+    pub fn worker_logs(&self) -> String {
+        let mut out = String::new();
+        for n in 0..self.workers.load(Ordering::Relaxed) {
+            let name = format!("worker-{n}.log");
+            let log = self.read(&name);
+            let cut = log.len().saturating_sub(4000);
+            let start = (cut..log.len())
+                .find(|&i| log.is_char_boundary(i))
+                .unwrap_or(cut);
+            out.push_str(&format!("--- {name} (tail) ---\n{}\n", &log[start..]));
+        }
+        out
+    }
+
     /// `sqlite:///TMP/stem-e2e-XXXX/stem.db`.
     pub fn broker_url(&self) -> String {
         format!("sqlite://{}", self.file("stem.db").display())
@@ -223,7 +238,11 @@ impl Env {
                 Some("success" | "failure" | "revoked")
             )
         });
-        assert!(done, "task {id} did not finish within {within:?}: {last}");
+        assert!(
+            done,
+            "task {id} did not finish within {within:?}: {last}\n{}",
+            self.worker_logs()
+        );
         last
     }
 
@@ -234,7 +253,11 @@ impl Env {
             last = self.record(id);
             last["state"] == state
         });
-        assert!(seen, "task {id} never reached {state}: {last}");
+        assert!(
+            seen,
+            "task {id} never reached {state}: {last}\n{}",
+            self.worker_logs()
+        );
         last
     }
 
