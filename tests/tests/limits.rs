@@ -170,7 +170,7 @@ fn ten_megabytes_of_output_neither_deadlock_nor_are_kept_whole() {
 }
 
 #[test]
-#[ignore = "bug: exec_task.rs reads the stderr tail before the stderr pump reaches EOF, so a failed exec task sometimes carries an empty tail"]
+
 fn exec_failure_carries_its_stderr_tail() {
     let env = Env::with_manifest(
         "[tasks.oops]\nexec = [\"sh\", \"-c\", \"echo last words >&2; exit 4\"]\nmax_retries = 0\n",

@@ -97,6 +97,7 @@ pub async fn run_exec(
     // Whatever the program left running in its group (`sleep 1000 &`) goes with it.
     signal_group(pid, Signal::SIGKILL);
     let (out, total) = stdout.await.unwrap_or_default();
+    stderr.wait_closed(std::time::Duration::from_secs(2)).await;
     let tail = stderr.tail();
     if let Some(f) = forced {
         return forced_outcome(f, limits, tail);

@@ -221,6 +221,7 @@ impl Session {
     /// stdout closed before an answer: the child (or, for a fork server, the server) is gone.
     async fn ended_early(&mut self, forced: Option<Forced>, limits: Limits) -> RunOutcome {
         let status = tokio::time::timeout(KILL_SETTLE, self.child.wait()).await;
+        self.stderr.wait_closed(Duration::from_secs(1)).await;
         let stderr = self.stderr.tail();
         if let Some(f) = forced {
             return RunOutcome {

@@ -9,6 +9,8 @@ pub const TAIL_BYTES: usize = 8 * 1024;
 
 #[derive(Default)]
 struct State {
+    /// The pump reached the end of the stream.
+    closed: bool,
     /// The task the child is running now, for log lines.
     task_id: Option<String>,
     /// Last `TAIL_BYTES` bytes since the current task started.
@@ -20,6 +22,7 @@ struct State {
 #[derive(Clone, Default)]
 pub struct StderrTail {
     state: Arc<Mutex<State>>,
+    closed: Arc<tokio::sync::Notify>,
 }
 
 impl StderrTail {
@@ -37,8 +40,25 @@ impl StderrTail {
                 }
             }
             shared.flush(pid);
+            shared.state.lock().expect("stderr lock").closed = true;
+            shared.closed.notify_waiters();
         });
         tail
+    }
+
+    /// Waits (up to `limit`) until the child's stderr is fully read, so the tail is complete
+    /// after the child has exited.
+    pub async fn wait_closed(&self, limit: std::time::Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                let notified = self.closed.notified();
+                if self.state.lock().expect("stderr lock").closed {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
     }
 
     /// A new task starts on this child: forget the previous task's tail.
