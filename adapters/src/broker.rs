@@ -15,7 +15,7 @@ use crate::Result;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use stem_protocol::{TaskEnvelope, TaskError};
+use stem_protocol::{TaskEnvelope, TaskError, TaskRecord};
 
 /// One leased task as fetched.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,4 +149,18 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Cheap liveness check for `stem health`.
     async fn ping(&self) -> Result<()>;
+
+    /// When this store is also the result backend (one database for both): writes `records`
+    /// (kept for `ttl`) and acknowledges `deliveries` in one transaction, and returns true.
+    /// Backends that cannot return false (the default); the caller then writes and acks in two
+    /// steps, records first.
+    async fn record_and_ack(
+        &self,
+        records: &[TaskRecord],
+        ttl: Duration,
+        deliveries: &[Delivery],
+    ) -> Result<bool> {
+        let _ = (records, ttl, deliveries);
+        Ok(false)
+    }
 }

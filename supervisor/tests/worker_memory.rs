@@ -50,6 +50,7 @@ async fn start(ns: &str) -> (Adapters, tokio::task::JoinHandle<()>, tempfile::Te
         terminate_grace: Duration::from_millis(500),
         heartbeat_interval: Duration::from_millis(200),
         burst: false,
+        shared_store: true,
     };
     let handle = tokio::spawn(async move {
         worker::run(config).await.unwrap();

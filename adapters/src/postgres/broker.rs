@@ -266,6 +266,16 @@ impl Broker for PgStore {
     async fn ping(&self) -> Result<()> {
         self.ping_db().await
     }
+
+    async fn record_and_ack(
+        &self,
+        records: &[stem_protocol::TaskRecord],
+        ttl: Duration,
+        deliveries: &[Delivery],
+    ) -> Result<bool> {
+        PgStore::record_and_ack(self, records, ttl, deliveries).await?;
+        Ok(true)
+    }
 }
 
 pub(super) fn receipts(deliveries: &[Delivery]) -> Result<(Vec<i64>, Vec<&str>)> {

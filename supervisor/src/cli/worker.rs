@@ -60,6 +60,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         LoadedManifest::load(&args.manifest).map_err(|e| CliError::usage(e.to_string()))?;
     let settings = manifest.manifest.stem.clone();
     let adapters = conn.connect(Some(&settings)).await?;
+    let urls = conn.urls(Some(&settings));
     let queues = args
         .queues
         .or(settings.queues.clone())
@@ -106,6 +107,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
             .unwrap_or(WorkerConfig::DEFAULT_TERMINATE_GRACE),
         heartbeat_interval: args.heartbeat.unwrap_or(WorkerConfig::DEFAULT_HEARTBEAT),
         burst: args.burst,
+        shared_store: urls.broker == urls.backend,
     };
     worker::run(config)
         .await

@@ -153,7 +153,7 @@ impl Executor {
                     soft_deadline: task.soft_time_limit.map(|d| now + d.as_millis() as i64),
                     headers: envelope.headers.clone(),
                 };
-                let mut session = match pool.acquire() {
+                let mut session = match pool.acquire(task.rlimits) {
                     Ok(s) => s,
                     Err(e) => {
                         return RunOutcome {

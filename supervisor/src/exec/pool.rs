@@ -10,7 +10,7 @@ use super::unix::rss_mb;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use stem_protocol::manifest::Isolation;
+use stem_protocol::manifest::{Isolation, Rlimits};
 
 pub struct RuntimePool {
     pub name: String,
@@ -69,6 +69,18 @@ impl RuntimePool {
         Session::start(&self.spec, self.isolation == Isolation::Forkserver)
     }
 
+    /// A fresh child for one task, with that task's rlimits (`process` isolation only: warm
+    /// children are shared by tasks and keep the runtime's own limits).
+    fn start_with(&self, rlimits: Rlimits) -> std::io::Result<Session> {
+        if rlimits == Rlimits::default() {
+            return self.start();
+        }
+        self.started.fetch_add(1, Ordering::Relaxed);
+        let mut spec = self.spec.clone();
+        spec.rlimits = rlimits;
+        Session::start(&spec, false)
+    }
+
     /// Starts warm children up to the pool size, so the first tasks do not pay start-up.
     pub fn prewarm(&self) {
         if !self.warm() {
@@ -87,11 +99,12 @@ impl RuntimePool {
     }
 
     /// A child ready for one task: an idle warm one, or a new one.
-    pub fn acquire(&self) -> std::io::Result<Session> {
-        if self.warm() {
-            if let Some(s) = self.idle.lock().expect("pool lock").pop() {
-                return Ok(s);
-            }
+    pub fn acquire(&self, rlimits: Rlimits) -> std::io::Result<Session> {
+        if !self.warm() {
+            return self.start_with(rlimits);
+        }
+        if let Some(s) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(s);
         }
         self.start()
     }

@@ -22,6 +22,8 @@ pub struct WorkerConfig {
     pub heartbeat_interval: Duration,
     /// Drain the queues and exit: stop once a fetch finds nothing and no task runs.
     pub burst: bool,
+    /// Broker and result backend are one store (same URL): outcomes and acks can commit together.
+    pub shared_store: bool,
 }
 
 impl WorkerConfig {

@@ -3,6 +3,7 @@
 
 use super::state::WorkerState;
 use std::time::Duration;
+use stem_adapters::Delivery;
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 
 /// The record a run starts from: a fresh one for a first attempt, else the stored one (which
@@ -19,8 +20,7 @@ pub async fn initial(state: &WorkerState, envelope: &TaskEnvelope) -> TaskRecord
     record
 }
 
-/// Stores `record` in state `new_state`, retrying transient failures for a while.
-pub async fn write(state: &WorkerState, record: &mut TaskRecord, new_state: TaskState) -> bool {
+fn advance(record: &mut TaskRecord, new_state: TaskState) {
     let now = stem_protocol::now_ms();
     record.state = new_state;
     record.updated_at = now;
@@ -29,6 +29,49 @@ pub async fn write(state: &WorkerState, record: &mut TaskRecord, new_state: Task
         s if s.is_terminal() || s == TaskState::Retry => record.finished_at = Some(now),
         _ => {}
     }
+}
+
+/// Stores `record` in its final state and acknowledges `delivery`: in one transaction when
+/// the broker is also the result backend and can do it, else record first, then ack.
+pub async fn finish(
+    state: &WorkerState,
+    record: &mut TaskRecord,
+    new_state: TaskState,
+    delivery: &Delivery,
+) {
+    if state.config.shared_store {
+        advance(record, new_state);
+        let broker = &state.adapters().broker;
+        match broker
+            .record_and_ack(
+                std::slice::from_ref(record),
+                state.config.result_ttl,
+                std::slice::from_ref(delivery),
+            )
+            .await
+        {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(task = %record.id, "cannot record and ack in one step ({e}); trying in two")
+            }
+        }
+    }
+    if write(state, record, new_state).await {
+        if let Err(e) = state
+            .adapters()
+            .broker
+            .ack(std::slice::from_ref(delivery))
+            .await
+        {
+            tracing::warn!(task = %record.id, "ack failed ({e}); the task may run again");
+        }
+    }
+}
+
+/// Stores `record` in state `new_state`, retrying transient failures for a while.
+pub async fn write(state: &WorkerState, record: &mut TaskRecord, new_state: TaskState) -> bool {
+    advance(record, new_state);
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=8 {
         match state

@@ -16,6 +16,9 @@ use stem_protocol::manifest::{EffectiveTask, TaskKind};
 use stem_protocol::{TaskEnvelope, TaskError, TaskRecord, TaskState};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
+/// Shortest time between two progress writes of one task.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
 /// Runs one delivery in its own task; the permit is the concurrency slot it holds.
 pub fn start(state: Arc<WorkerState>, delivery: Delivery, permit: OwnedSemaphorePermit) {
     tokio::spawn(async move {
@@ -217,6 +220,7 @@ async fn watch_events(
     mut rx: mpsc::UnboundedReceiver<ExecEvent>,
 ) -> Option<Value> {
     let mut last_progress = None;
+    let mut last_write: Option<std::time::Instant> = None;
     while let Some(event) = rx.recv().await {
         match event {
             ExecEvent::Started { pid } => {
@@ -232,7 +236,12 @@ async fn watch_events(
             ExecEvent::Progress(p) => {
                 record.progress = Some(p.clone());
                 last_progress = Some(p.clone());
-                recorder::write(&state, &mut record, TaskState::Started).await;
+                // At most a few writes a second, however fast a task reports; the final
+                // record carries the latest progress anyway.
+                if last_write.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                    last_write = Some(std::time::Instant::now());
+                    recorder::write(&state, &mut record, TaskState::Started).await;
+                }
                 events::push(
                     &state,
                     "progress",
