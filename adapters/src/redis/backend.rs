@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use stem_protocol::TaskRecord;
 
 /// How long a wake-up token outlives the write: long enough for every waiter blocked then.
-const TOKEN_TTL: Duration = Duration::from_secs(60);
+pub(super) const TOKEN_TTL: Duration = Duration::from_secs(60);
 
 impl RedisStore {
     async fn push_token(&self, id: &str) -> Result<()> {

@@ -113,6 +113,34 @@ impl Broker for RedisStore {
             .map_err(|e| redis_error("ack", e))
     }
 
+    async fn record_and_ack(
+        &self,
+        records: &[stem_protocol::TaskRecord],
+        ttl: Duration,
+        deliveries: &[Delivery],
+    ) -> Result<bool> {
+        let (mut keys, receipt_args) = self.receipt_args(deliveries)?;
+        for record in records {
+            keys.push(self.keys.record(&record.id));
+            keys.push(self.keys.waker(&record.id));
+        }
+        let mut call = scripts::RECORD_AND_ACK.prepare_invoke();
+        call.key(keys)
+            .arg(self.keys.group())
+            .arg(deliveries.len())
+            .arg(receipt_args)
+            .arg(ttl.as_millis() as u64)
+            .arg(super::backend::TOKEN_TTL.as_millis() as u64);
+        for record in records {
+            call.arg(record.to_json())
+                .arg(if record.state.is_terminal() { "1" } else { "0" });
+        }
+        call.invoke_async::<i64>(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("record and ack", e))?;
+        Ok(true)
+    }
+
     async fn release(
         &self,
         delivery: &Delivery,

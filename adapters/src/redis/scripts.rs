@@ -14,6 +14,8 @@ fn with_owned(body: &str) -> Script {
 
 pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fetch.lua")));
 pub static ACK: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/ack.lua")));
+pub static RECORD_AND_ACK: LazyLock<Script> =
+    LazyLock::new(|| with_owned(include_str!("lua/record_and_ack.lua")));
 pub static EXTEND: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/extend.lua")));
 pub static RELEASE: LazyLock<Script> =
     LazyLock::new(|| with_owned(include_str!("lua/release.lua")));

@@ -19,6 +19,9 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 /// Shortest time between two progress writes of one task.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
+/// A task still running after this long gets a `started` record.
+const STARTED_RECORD_AFTER: Duration = Duration::from_millis(100);
+
 /// Runs one delivery in its own task; the permit is the concurrency slot it holds.
 pub fn start(state: Arc<WorkerState>, delivery: Delivery, permit: OwnedSemaphorePermit) {
     tokio::spawn(async move {
@@ -152,10 +155,8 @@ async fn run(
 ) {
     let mut record = recorder::initial(state, &envelope).await;
     record.attempt = envelope.attempt;
-    if !recorder::write(state, &mut record, TaskState::Started).await {
-        release(state, &delivery, None, Duration::from_secs(1)).await;
-        return;
-    }
+    record.state = TaskState::Started;
+    record.started_at = Some(stem_protocol::now_ms());
     events::push(
         state,
         "started",
@@ -197,10 +198,20 @@ async fn run(
         record.clone(),
         rx,
     ));
-    let outcome = state
-        .executor
-        .run(&envelope, &task, &EventSink::new(tx), &mut stop_rx)
-        .await;
+    let outcome = {
+        let sink = EventSink::new(tx);
+        let execution = state.executor.run(&envelope, &task, &sink, &mut stop_rx);
+        tokio::pin!(execution);
+        // Short tasks go straight to their outcome; a task still running after a moment gets a
+        // `started` record, so `stem result` shows it. This saves a write per short task.
+        tokio::select! {
+            outcome = &mut execution => outcome,
+            _ = tokio::time::sleep(STARTED_RECORD_AFTER) => {
+                recorder::write(state, &mut record.clone(), TaskState::Started).await;
+                execution.await
+            }
+        }
+    };
     if let Ok(Some(progress)) = watcher.await {
         record.progress = Some(progress);
     }
