@@ -2,14 +2,19 @@
 //!
 //! Semantics every backend keeps (the contract suite checks them):
 //! - `publish` makes a task ready at once, or delayed until its `eta` when that is in the future.
-//! - `fetch` leases up to `max` ready tasks: higher `priority` first, then oldest first. A leased
+//! - `fetch` leases up to `max` ready tasks: higher `priority` first, then oldest first (across
+//!   several queues, backends may serve them in the order given within a priority). A leased
 //!   task is invisible to other fetches until its lease expires, then it is delivered again with
 //!   `deliveries` incremented. Due delayed tasks become ready exactly once.
 //! - `ack` removes a delivery for good; `release` puts it back (optionally as a replacement
 //!   envelope, e.g. the next attempt) after a delay, atomically with removing the delivery;
 //!   `dead_letter` moves it to the queue's dead letters, atomically with removing the delivery.
 //! - A receipt whose lease was lost (expired and taken by another worker) no longer acks,
-//!   extends or releases anything: those calls are no-ops for it (and `extend` reports it).
+//!   extends, releases or dead-letters anything: those calls are no-ops for it (and `extend`
+//!   reports it).
+//! - `release` republishes: the released task's `deliveries` count starts again. Poison
+//!   detection counts deliveries that ended without an outcome (a worker died), which are
+//!   redeliveries after lease expiry, not releases.
 
 use crate::Result;
 use async_trait::async_trait;

@@ -11,9 +11,9 @@ use std::time::Duration;
 pub struct HealthArgs {
     #[arg(long)]
     pub json: bool,
-    /// Also fail when no worker has sent a heartbeat recently.
+    /// Do not fail when no worker has sent a heartbeat recently (check the services only).
     #[arg(long)]
-    pub require_workers: bool,
+    pub no_workers_ok: bool,
     /// A worker is live if its last heartbeat is younger than this.
     #[arg(long, default_value = "10s", value_parser = super::worker::parse_duration)]
     pub lapse: Duration,
@@ -43,7 +43,7 @@ pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
             .partition::<Vec<_>, _>(|w| now - w.at <= a.lapse.as_millis() as i64),
         Err(_) => (vec![], vec![]),
     };
-    let workers_ok = !a.require_workers || !live.is_empty();
+    let workers_ok = a.no_workers_ok || !live.is_empty();
     let ok = broker.is_ok() && backend.is_ok() && workers_ok;
     let status = |r: &Result<(), stem_adapters::AdapterError>| match r {
         Ok(()) => json!({"ok": true}),
