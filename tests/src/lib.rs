@@ -109,6 +109,16 @@ impl Output {
 pub struct Env {
     dir: tempfile::TempDir,
     workers: AtomicUsize,
+    service: Option<Service>,
+}
+
+/// Where a world lives when it runs on Redis or Postgres instead of its SQLite file: the broker,
+/// an optional separate result backend, and the test's own namespace.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub broker: String,
+    pub backend: Option<String>,
+    pub namespace: String,
 }
 
 impl Default for Env {
@@ -126,7 +136,33 @@ impl Env {
         Env {
             dir,
             workers: AtomicUsize::new(0),
+            service: None,
         }
+    }
+
+    /// A world with `stem.toml` holding `manifest` whose commands and workers use the broker at
+    /// `url` (and, unless `with_backend` says otherwise, its result backend) in `namespace`.
+    pub fn with_broker(manifest: &str, url: &str, namespace: &str) -> Self {
+        let mut env = Env::with_manifest(manifest);
+        env.service = Some(Service {
+            broker: url.to_string(),
+            backend: None,
+            namespace: namespace.to_string(),
+        });
+        env
+    }
+
+    /// The result backend at `url` instead of the broker's (only for `with_broker` worlds).
+    pub fn with_backend(mut self, url: &str) -> Self {
+        if let Some(s) = self.service.as_mut() {
+            s.backend = Some(url.to_string());
+        }
+        self
+    }
+
+    /// The namespace of a `with_broker` world.
+    pub fn namespace(&self) -> Option<&str> {
+        self.service.as_ref().map(|s| s.namespace.as_str())
     }
 
     /// A world with `stem.toml` holding `manifest`.
@@ -171,9 +207,12 @@ impl Env {
         out
     }
 
-    /// `sqlite:///TMP/stem-e2e-XXXX/stem.db`.
+    /// `sqlite:///TMP/stem-e2e-XXXX/stem.db`, or the service's broker URL.
     pub fn broker_url(&self) -> String {
-        format!("sqlite://{}", self.file("stem.db").display())
+        match &self.service {
+            Some(s) => s.broker.clone(),
+            None => format!("sqlite://{}", self.file("stem.db").display()),
+        }
     }
 
     /// A `stem` command run in this folder against this world's SQLite file.
@@ -186,6 +225,12 @@ impl Env {
             .env("RUST_LOG", "info")
             .current_dir(cwd)
             .stdin(Stdio::null());
+        if let Some(s) = &self.service {
+            cmd.env("STEM_NAMESPACE", &s.namespace);
+            if let Some(backend) = &s.backend {
+                cmd.env("STEM_RESULT_BACKEND_URL", backend);
+            }
+        }
         cmd
     }
 
@@ -285,6 +330,12 @@ impl Env {
 
     /// Like `worker`, with extra variables in the worker's environment.
     pub fn worker_with_env(&self, extra: &[&str], vars: &[(&str, &str)]) -> Worker {
+        self.worker_on(&self.manifest(), extra, vars)
+    }
+
+    /// Starts `stem worker --manifest MANIFEST EXTRA...` in this folder: another manifest (in a
+    /// subfolder, say) runs its `exec` tasks there, so each worker's tasks write their own files.
+    pub fn worker_on(&self, manifest: &Path, extra: &[&str], vars: &[(&str, &str)]) -> Worker {
         let n = self.workers.fetch_add(1, Ordering::Relaxed);
         let log = self.file(&format!("worker-{n}.log"));
         let stderr = fs::File::create(&log).expect("create the worker log");
@@ -292,7 +343,7 @@ impl Env {
         let mut cmd = self.command(self.path());
         cmd.arg("worker")
             .arg("--manifest")
-            .arg(self.manifest())
+            .arg(manifest)
             .args(extra)
             .stdout(stdout)
             .stderr(stderr);
@@ -304,6 +355,29 @@ impl Env {
             child,
             log,
             status: None,
+        }
+    }
+}
+
+/// A service world removes its namespace when it ends (best effort, through `redis-cli` or
+/// `psql`), so repeated runs do not pile up keys or schemas.
+impl Drop for Env {
+    fn drop(&mut self) {
+        let Some(s) = &self.service else { return };
+        for url in std::iter::once(&s.broker).chain(s.backend.as_ref()) {
+            let script = if url.starts_with("redis") {
+                "redis-cli -u \"$1\" --scan --pattern \"$2:*\" | xargs -r redis-cli -u \"$1\" unlink"
+            } else if url.starts_with("postgres") {
+                "psql -q \"$1\" -c \"DROP SCHEMA IF EXISTS $2 CASCADE\""
+            } else {
+                continue;
+            };
+            let _ = Command::new("sh")
+                .args(["-c", script, "sh", url, &s.namespace])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
@@ -383,6 +457,34 @@ impl Drop for Worker {
         }
         self.kill();
     }
+}
+
+/// The URL in `var` (`STEM_TEST_REDIS_URL`, `STEM_TEST_POSTGRES_URL`), or None after saying that
+/// `test` skips.
+pub fn service_url(var: &str, test: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
+        _ => {
+            eprintln!("{test}: {var} is not set: skipping");
+            None
+        }
+    }
+}
+
+/// A namespace no other test (or earlier run) uses: `e2e_` and a unique lowercase suffix, valid
+/// as a Redis key prefix and unchanged as a Postgres schema name.
+pub fn unique_namespace() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "e2e_{:x}_{:x}_{}",
+        std::process::id(),
+        nanos & 0xffff_ffff_ffff,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A fake-task runtime table for a manifest: `[runtimes.NAME]` running `program`.
