@@ -45,9 +45,11 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let mut call = scripts::DEAD_LETTERS.prepare_invoke();
+        // Lua numbers are doubles: a limit like usize::MAX ("all of them") would reach ZRANGE
+        // as `1.8e+19` and be refused as not an integer, so cap it at an exact one.
         call.key(self.keys.dlq(queue))
             .key(self.keys.dlq_order(queue))
-            .arg(limit);
+            .arg(limit.min(1 << 50));
         let raw: Vec<String> = call
             .invoke_async(&mut self.conn())
             .await
