@@ -27,6 +27,9 @@ pub struct RunArgs {
     /// Tasks run at once (default: the number of cores).
     #[arg(long, short)]
     pub concurrency: Option<usize>,
+    /// Deliveries leased ahead of free slots (default: the concurrency; 0 fetches only for free slots).
+    #[arg(long)]
+    pub prefetch: Option<usize>,
     /// Queues to consume, comma-separated (default: every queue the manifest routes to).
     #[arg(long, short, value_delimiter = ',')]
     pub queues: Option<Vec<String>>,
@@ -91,6 +94,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         adapters,
         queues,
         concurrency,
+        prefetch: args.prefetch.unwrap_or(concurrency),
         lease: args
             .visibility_timeout
             .or(settings.visibility_timeout)

@@ -12,6 +12,8 @@ pub struct WorkerConfig {
     pub worker_id: String,
     pub queues: Vec<String>,
     pub concurrency: usize,
+    /// Deliveries leased ahead of free run slots (held reserved, leases kept alive).
+    pub prefetch: usize,
     /// Lease (visibility timeout) of a fetched task; extended every third of it while running.
     pub lease: Duration,
     pub result_ttl: Duration,

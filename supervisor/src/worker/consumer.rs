@@ -1,6 +1,6 @@
-//! The consumer: leases deliveries while the worker has free capacity and hands each to a
-//! runner. Prefetch equals free capacity, so nothing waits leased in memory while another worker
-//! is idle. Broker errors are logged and retried with backoff; the worker keeps running.
+//! The consumer: leases deliveries while the prefetch window (run slots plus `prefetch`) has
+//! room, in batches, and hands each to a runner, which waits reserved for a run slot. Broker
+//! errors are logged and retried with backoff; the worker keeps running.
 
 use super::runner;
 use super::state::{Phase, WorkerState};
@@ -67,7 +67,10 @@ pub async fn consume(state: Arc<WorkerState>) {
                 continue;
             }
         };
-        if deliveries.is_empty() && state.config.burst && state.in_flight() == 0 {
+        if deliveries.is_empty()
+            && state.config.burst
+            && state.active.load(std::sync::atomic::Ordering::SeqCst) == 0
+        {
             tracing::info!("burst mode: the queues are drained; stopping");
             state.advance(Phase::Warm);
         }

@@ -132,8 +132,7 @@ pub fn inspect(state: &WorkerState) -> Value {
         .collect();
     json!({
         "running": running,
-        // Prefetch equals free capacity, so nothing is ever held leased without running.
-        "reserved": [],
+        "reserved": state.reserved.lock().expect("reserved lock").values().map(|d| json!({"id": d.task_id(), "queue": d.queue, "deliveries": d.deliveries})).collect::<Vec<_>>(),
         "revoked": revoked,
         "paused": paused,
         "queues": state.config.queues,
@@ -151,6 +150,8 @@ pub fn stats(state: &WorkerState) -> Value {
         "revoked": load(&c.revoked),
         "dead_lettered": load(&c.dead_lettered),
         "in_flight": state.in_flight(),
+        "reserved": state.reserved.lock().expect("reserved lock").len(),
+        "prefetch": state.config.prefetch,
         "concurrency": state.config.concurrency,
         "uptime_s": (stem_protocol::now_ms() - state.started_at) / 1000,
         "rss_mb": crate::exec::unix::rss_mb(std::process::id()),

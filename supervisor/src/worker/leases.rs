@@ -11,13 +11,21 @@ pub async fn extend_loop(state: Arc<WorkerState>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let deliveries: Vec<_> = state
+        let mut deliveries: Vec<_> = state
             .running
             .lock()
             .expect("running lock")
             .values()
             .map(|r| r.delivery.clone())
             .collect();
+        deliveries.extend(
+            state
+                .reserved
+                .lock()
+                .expect("reserved lock")
+                .values()
+                .cloned(),
+        );
         if deliveries.is_empty() {
             continue;
         }

@@ -10,6 +10,7 @@
 //!                                  +--> recorder --> result backend, then ack --> broker
 //! ```
 
+pub mod completer;
 pub mod config;
 pub mod consumer;
 pub mod control;
@@ -36,7 +37,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         config.concurrency,
         &config.worker_id,
     ));
-    let state = Arc::new(WorkerState::new(config, executor.clone()));
+    let (completions, completions_rx) = completer::channel();
+    let state = Arc::new(WorkerState::new(config, executor.clone(), completions));
     tracing::info!(
         worker = %state.config.worker_id,
         queues = %state.config.queues.join(","),
@@ -49,6 +51,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     executor.prewarm();
 
     let mut tasks = tokio::task::JoinSet::new();
+    let completer = tokio::spawn(completer::run(state.clone(), completions_rx));
     tasks.spawn(shutdown::watch_signals(state.clone()));
     tasks.spawn(leases::extend_loop(state.clone()));
     tasks.spawn(revokes::watch(state.clone()));
@@ -63,6 +66,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     heartbeat::goodbye(&state).await;
     executor.shutdown().await;
     tasks.abort_all();
+    completer.abort();
     tracing::info!(worker = %state.config.worker_id, "worker stopped");
     Ok(())
 }

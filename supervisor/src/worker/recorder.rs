@@ -31,41 +31,23 @@ fn advance(record: &mut TaskRecord, new_state: TaskState) {
     }
 }
 
-/// Stores `record` in its final state and acknowledges `delivery`: in one transaction when
-/// the broker is also the result backend and can do it, else record first, then ack.
+/// Stores `record` in its final state and acknowledges `delivery` (batched with other
+/// outcomes by the completer); returns once both are done.
 pub async fn finish(
     state: &WorkerState,
     record: &mut TaskRecord,
     new_state: TaskState,
     delivery: &Delivery,
 ) {
-    if state.config.shared_store {
-        advance(record, new_state);
-        let broker = &state.adapters().broker;
-        match broker
-            .record_and_ack(
-                std::slice::from_ref(record),
-                state.config.result_ttl,
-                std::slice::from_ref(delivery),
-            )
-            .await
-        {
-            Ok(true) => return,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(task = %record.id, "cannot record and ack in one step ({e}); trying in two")
-            }
-        }
-    }
-    if write(state, record, new_state).await {
-        if let Err(e) = state
-            .adapters()
-            .broker
-            .ack(std::slice::from_ref(delivery))
-            .await
-        {
-            tracing::warn!(task = %record.id, "ack failed ({e}); the task may run again");
-        }
+    advance(record, new_state);
+    let (done, wait) = tokio::sync::oneshot::channel();
+    let completion = super::completer::Completion {
+        record: record.clone(),
+        delivery: delivery.clone(),
+        done,
+    };
+    if state.completions.send(completion).is_ok() {
+        let _ = wait.await;
     }
 }
 

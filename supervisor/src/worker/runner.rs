@@ -9,6 +9,7 @@ use super::state::{Counters, Phase, Running, WorkerState};
 use crate::exec::limits::{Forced, StopRequest};
 use crate::exec::{EventSink, ExecEvent, RunOutcome};
 use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use stem_adapters::{DeadLetter, Delivery, Payload};
@@ -22,13 +23,52 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// A task still running after this long gets a `started` record.
 const STARTED_RECORD_AFTER: Duration = Duration::from_millis(100);
 
-/// Runs one delivery in its own task; the permit is the concurrency slot it holds.
-pub fn start(state: Arc<WorkerState>, delivery: Delivery, permit: OwnedSemaphorePermit) {
+/// Takes one fetched delivery through the worker in its own task. `reservation` is its place
+/// in the prefetch window; it waits (reserved, lease kept alive) for a run slot, in fetch order.
+pub fn start(state: Arc<WorkerState>, delivery: Delivery, reservation: OwnedSemaphorePermit) {
+    state.active.fetch_add(1, Ordering::SeqCst);
     tokio::spawn(async move {
-        handle(&state, delivery).await;
-        drop(permit);
+        if let Some(slot) = wait_for_slot(&state, &delivery).await {
+            handle(&state, delivery).await;
+            drop(slot);
+        }
+        drop(reservation);
+        state.active.fetch_sub(1, Ordering::SeqCst);
         state.notify_progress();
     });
+}
+
+/// Waits for a run slot while the delivery is reserved; at shutdown gives the delivery back.
+async fn wait_for_slot(
+    state: &Arc<WorkerState>,
+    delivery: &Delivery,
+) -> Option<OwnedSemaphorePermit> {
+    let slot = match state.run_slots.clone().try_acquire_owned() {
+        Ok(slot) => Some(slot),
+        Err(_) => {
+            state
+                .reserved
+                .lock()
+                .expect("reserved lock")
+                .insert(delivery.receipt.clone(), delivery.clone());
+            let mut phase = state.phase_watch();
+            let slot = tokio::select! {
+                slot = state.run_slots.clone().acquire_owned() => slot.ok(),
+                _ = phase.wait_for(|p| *p != Phase::Running) => None,
+            };
+            state
+                .reserved
+                .lock()
+                .expect("reserved lock")
+                .remove(&delivery.receipt);
+            slot
+        }
+    };
+    if slot.is_none() || state.phase() != Phase::Running {
+        release(state, delivery, None, Duration::ZERO).await;
+        return None;
+    }
+    slot
 }
 
 async fn handle(state: &Arc<WorkerState>, delivery: Delivery) {
@@ -132,9 +172,7 @@ async fn handle(state: &Arc<WorkerState>, delivery: Delivery) {
             &envelope.queue,
             Value::Null,
         );
-        if recorder::write(state, &mut record, TaskState::Revoked).await {
-            ack(state, &delivery).await;
-        }
+        recorder::finish(state, &mut record, TaskState::Revoked, &delivery).await;
         return;
     }
     if envelope.is_delayed(stem_protocol::now_ms()) {
@@ -303,9 +341,7 @@ async fn settle(
                 &envelope.queue,
                 Value::Null,
             );
-            if recorder::write(state, &mut record, TaskState::Success).await {
-                ack(state, delivery).await;
-            }
+            recorder::finish(state, &mut record, TaskState::Success, delivery).await;
         }
         Ok(_) | Err(_) if revoked => {
             record.error = Some(TaskError::new("Revoked", "terminated by revoke").permanent());
@@ -320,9 +356,7 @@ async fn settle(
                 &envelope.queue,
                 Value::Null,
             );
-            if recorder::write(state, &mut record, TaskState::Revoked).await {
-                ack(state, delivery).await;
-            }
+            recorder::finish(state, &mut record, TaskState::Revoked, delivery).await;
         }
         Ok(_) => unreachable!("handled above"),
         Err(error) => {
@@ -400,17 +434,6 @@ async fn finish_failed(
 
 fn non_empty(s: String) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
-}
-
-async fn ack(state: &WorkerState, delivery: &Delivery) {
-    if let Err(e) = state
-        .adapters()
-        .broker
-        .ack(std::slice::from_ref(delivery))
-        .await
-    {
-        tracing::warn!(task = %delivery.task_id(), "ack failed ({e}); the task may run again");
-    }
 }
 
 async fn release(

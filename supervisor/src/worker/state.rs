@@ -1,12 +1,13 @@
 //! The worker's shared state: running tasks, revocations, paused queues, counters, the
 //! shutdown phase and the capacity semaphore.
 
+use super::completer::CompletionSender;
 use super::config::WorkerConfig;
 use crate::exec::limits::StopRequest;
 use crate::exec::Executor;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use stem_adapters::{Adapters, Delivery, Revocation, TaskEvent};
 use tokio::sync::{watch, Notify, Semaphore};
@@ -56,16 +57,33 @@ pub struct WorkerState {
     pub paused: Mutex<HashSet<String>>,
     pub counters: Counters,
     pub events: Mutex<Vec<TaskEvent>>,
+    /// The prefetch window: deliveries leased and not yet finished (running or reserved).
     pub capacity: Arc<Semaphore>,
+    /// Run slots: tasks running at once.
+    pub run_slots: Arc<Semaphore>,
+    /// Deliveries leased and waiting for a run slot, by receipt.
+    pub reserved: Mutex<HashMap<String, Delivery>>,
+    /// Runner tasks alive (reserved, running or recording).
+    pub active: AtomicUsize,
+    pub completions: CompletionSender,
     pub started_at: i64,
     phase: watch::Sender<Phase>,
     idle: Notify,
 }
 
 impl WorkerState {
-    pub fn new(config: WorkerConfig, executor: Arc<Executor>) -> Self {
-        let capacity = Arc::new(Semaphore::new(config.concurrency));
+    pub fn new(
+        config: WorkerConfig,
+        executor: Arc<Executor>,
+        completions: CompletionSender,
+    ) -> Self {
+        let capacity = Arc::new(Semaphore::new(config.concurrency + config.prefetch));
+        let run_slots = Arc::new(Semaphore::new(config.concurrency));
         WorkerState {
+            run_slots,
+            reserved: Mutex::new(HashMap::new()),
+            active: AtomicUsize::new(0),
+            completions,
             config,
             executor,
             running: Mutex::new(HashMap::new()),
@@ -119,11 +137,12 @@ impl WorkerState {
         self.idle.notify_waiters();
     }
 
-    /// Waits until shutdown was asked and no task runs.
+    /// Waits until shutdown was asked and no runner is left (every outcome recorded, every
+    /// reserved delivery given back).
     pub async fn wait_idle(&self) {
         loop {
             let notified = self.idle.notified();
-            if self.phase() != Phase::Running && self.in_flight() == 0 {
+            if self.phase() != Phase::Running && self.active.load(Ordering::SeqCst) == 0 {
                 return;
             }
             notified.await;
