@@ -29,8 +29,7 @@ pub fn start(state: Arc<WorkerState>, delivery: Delivery, reservation: OwnedSema
     state.active.fetch_add(1, Ordering::SeqCst);
     tokio::spawn(async move {
         if let Some(slot) = wait_for_slot(&state, &delivery).await {
-            handle(&state, delivery).await;
-            drop(slot);
+            handle(&state, delivery, slot).await;
         }
         drop(reservation);
         state.active.fetch_sub(1, Ordering::SeqCst);
@@ -71,7 +70,9 @@ async fn wait_for_slot(
     slot
 }
 
-async fn handle(state: &Arc<WorkerState>, delivery: Delivery) {
+/// `slot` is the run slot; it is given up as soon as the child is done, so the next task runs
+/// while this one's outcome is being recorded (the reservation still holds its place).
+async fn handle(state: &Arc<WorkerState>, delivery: Delivery, slot: OwnedSemaphorePermit) {
     let envelope = match &delivery.payload {
         Payload::Task(env) => env.clone(),
         Payload::Malformed { raw, reason } => {
@@ -182,7 +183,7 @@ async fn handle(state: &Arc<WorkerState>, delivery: Delivery) {
         release(state, &delivery, None, wait).await;
         return;
     }
-    run(state, delivery, envelope, task).await;
+    run(state, delivery, envelope, task, slot).await;
 }
 
 async fn run(
@@ -190,6 +191,7 @@ async fn run(
     delivery: Delivery,
     envelope: TaskEnvelope,
     task: EffectiveTask,
+    slot: OwnedSemaphorePermit,
 ) {
     let mut record = recorder::initial(state, &envelope).await;
     record.attempt = envelope.attempt;
@@ -258,6 +260,7 @@ async fn run(
         .lock()
         .expect("running lock")
         .remove(&envelope.id);
+    drop(slot);
     settle(state, &delivery, &envelope, &task, record, outcome).await;
 }
 
