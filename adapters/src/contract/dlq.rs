@@ -39,6 +39,16 @@ async fn dead_letter_n(store: &Arc<dyn Store>, queue: &str, n: usize) -> Vec<Dea
     letters
 }
 
+/// Asking for "all of them" (`usize::MAX`, as the CLI does) works on every backend.
+pub async fn dead_letters_unbounded_limit(store: Arc<dyn Store>) {
+    dead_letter_n(&store, "q", 3).await;
+    let listed = store
+        .dead_letters("q", usize::MAX)
+        .await
+        .expect("dead_letters with usize::MAX");
+    assert_eq!(listed.len(), 3, "every dead letter listed");
+}
+
 /// A dead-lettered delivery leaves the queue and is listed with everything it was given.
 pub async fn dead_letter_is_listed(store: Arc<dyn Store>) {
     let letters = dead_letter_n(&store, "q", 1).await;

@@ -60,6 +60,7 @@ macro_rules! contract_tests {
             concurrent_consumers_exactly_once,
             dead_letter_is_listed,
             dead_letters_oldest_first_with_limit,
+            dead_letters_unbounded_limit,
             replay_dead_letter,
             purge_dead_letters,
             result_set_get_overwrite,
