@@ -27,7 +27,8 @@ pub struct RunArgs {
     /// Tasks run at once (default: the number of cores).
     #[arg(long, short)]
     pub concurrency: Option<usize>,
-    /// Deliveries leased ahead of free slots (default: the concurrency; 0 fetches only for free slots).
+    /// Deliveries leased ahead of free slots (default: 4 × concurrency, as Celery's prefetch
+    /// multiplier; 0 fetches only for free slots — fairest for long tasks).
     #[arg(long)]
     pub prefetch: Option<usize>,
     /// Queues to consume, comma-separated (default: every queue the manifest routes to).
@@ -94,7 +95,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         adapters,
         queues,
         concurrency,
-        prefetch: args.prefetch.unwrap_or(concurrency),
+        prefetch: args.prefetch.unwrap_or(4 * concurrency),
         lease: args
             .visibility_timeout
             .or(settings.visibility_timeout)
