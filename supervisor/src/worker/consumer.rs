@@ -2,7 +2,7 @@
 //! room, in batches, and hands each to a runner, which waits reserved for a run slot. Broker
 //! errors are logged and retried with backoff; the worker keeps running.
 
-use super::runner;
+use super::dispatch;
 use super::state::{Phase, WorkerState};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +91,7 @@ pub async fn consume(state: Arc<WorkerState>) {
                 continue;
             }
             let permit = permits.split(1).expect("one permit per delivery");
-            runner::start(state.clone(), delivery, permit);
+            dispatch::reserve(&state, delivery, permit);
         }
         drop(permits);
     }

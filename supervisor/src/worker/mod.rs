@@ -14,6 +14,7 @@ pub mod completer;
 pub mod config;
 pub mod consumer;
 pub mod control;
+pub mod dispatch;
 pub mod events;
 pub mod heartbeat;
 pub mod leases;
@@ -38,7 +39,13 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         &config.worker_id,
     ));
     let (completions, completions_rx) = completer::channel();
-    let state = Arc::new(WorkerState::new(config, executor.clone(), completions));
+    let (dispatch_tx, dispatch_rx) = dispatch::channel();
+    let state = Arc::new(WorkerState::new(
+        config,
+        executor.clone(),
+        completions,
+        dispatch_tx,
+    ));
     tracing::info!(
         worker = %state.config.worker_id,
         queues = %state.config.queues.join(","),
@@ -52,6 +59,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
 
     let mut tasks = tokio::task::JoinSet::new();
     let completer = tokio::spawn(completer::run(state.clone(), completions_rx));
+    let dispatcher = tokio::spawn(dispatch::run(state.clone(), dispatch_rx));
     tasks.spawn(shutdown::watch_signals(state.clone()));
     tasks.spawn(leases::extend_loop(state.clone()));
     tasks.spawn(revokes::watch(state.clone()));
@@ -67,6 +75,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     executor.shutdown().await;
     tasks.abort_all();
     completer.abort();
+    dispatcher.abort();
     tracing::info!(worker = %state.config.worker_id, "worker stopped");
     Ok(())
 }

@@ -23,51 +23,30 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// A task still running after this long gets a `started` record.
 const STARTED_RECORD_AFTER: Duration = Duration::from_millis(100);
 
-/// Takes one fetched delivery through the worker in its own task. `reservation` is its place
-/// in the prefetch window; it waits (reserved, lease kept alive) for a run slot, in fetch order.
-pub fn start(state: Arc<WorkerState>, delivery: Delivery, reservation: OwnedSemaphorePermit) {
-    state.active.fetch_add(1, Ordering::SeqCst);
+/// Runs one delivery that has a run slot, in its own task. `reservation` is its place in the
+/// prefetch window, held until its outcome is recorded and acked.
+pub fn start(
+    state: Arc<WorkerState>,
+    delivery: Delivery,
+    reservation: OwnedSemaphorePermit,
+    slot: OwnedSemaphorePermit,
+) {
     tokio::spawn(async move {
-        if let Some(slot) = wait_for_slot(&state, &delivery).await {
-            handle(&state, delivery, slot).await;
-        }
+        handle(&state, delivery, slot).await;
         drop(reservation);
         state.active.fetch_sub(1, Ordering::SeqCst);
         state.notify_progress();
     });
 }
 
-/// Waits for a run slot while the delivery is reserved; at shutdown gives the delivery back.
-async fn wait_for_slot(
-    state: &Arc<WorkerState>,
-    delivery: &Delivery,
-) -> Option<OwnedSemaphorePermit> {
-    let slot = match state.run_slots.clone().try_acquire_owned() {
-        Ok(slot) => Some(slot),
-        Err(_) => {
-            state
-                .reserved
-                .lock()
-                .expect("reserved lock")
-                .insert(delivery.receipt.clone(), delivery.clone());
-            let mut phase = state.phase_watch();
-            let slot = tokio::select! {
-                slot = state.run_slots.clone().acquire_owned() => slot.ok(),
-                _ = phase.wait_for(|p| *p != Phase::Running) => None,
-            };
-            state
-                .reserved
-                .lock()
-                .expect("reserved lock")
-                .remove(&delivery.receipt);
-            slot
-        }
-    };
-    if slot.is_none() || state.phase() != Phase::Running {
-        release(state, delivery, None, Duration::ZERO).await;
-        return None;
-    }
-    slot
+/// Gives a reserved delivery back to the broker (shutdown began before it could run).
+pub fn give_back(state: Arc<WorkerState>, delivery: Delivery, reservation: OwnedSemaphorePermit) {
+    tokio::spawn(async move {
+        release(&state, &delivery, None, Duration::ZERO).await;
+        drop(reservation);
+        state.active.fetch_sub(1, Ordering::SeqCst);
+        state.notify_progress();
+    });
 }
 
 /// `slot` is the run slot; it is given up as soon as the child is done, so the next task runs

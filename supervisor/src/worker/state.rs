@@ -3,6 +3,7 @@
 
 use super::completer::CompletionSender;
 use super::config::WorkerConfig;
+use super::dispatch::ReservedSender;
 use crate::exec::limits::StopRequest;
 use crate::exec::Executor;
 use serde::Serialize;
@@ -66,6 +67,8 @@ pub struct WorkerState {
     /// Runner tasks alive (reserved, running or recording).
     pub active: AtomicUsize,
     pub completions: CompletionSender,
+    /// Fetched deliveries waiting, in order, for a run slot.
+    pub dispatch: ReservedSender,
     pub started_at: i64,
     phase: watch::Sender<Phase>,
     idle: Notify,
@@ -76,6 +79,7 @@ impl WorkerState {
         config: WorkerConfig,
         executor: Arc<Executor>,
         completions: CompletionSender,
+        dispatch: ReservedSender,
     ) -> Self {
         let capacity = Arc::new(Semaphore::new(config.concurrency + config.prefetch));
         let run_slots = Arc::new(Semaphore::new(config.concurrency));
@@ -84,6 +88,7 @@ impl WorkerState {
             reserved: Mutex::new(HashMap::new()),
             active: AtomicUsize::new(0),
             completions,
+            dispatch,
             config,
             executor,
             running: Mutex::new(HashMap::new()),
