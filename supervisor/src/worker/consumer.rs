@@ -19,9 +19,18 @@ pub async fn consume(state: Arc<WorkerState>) {
         if state.phase() != Phase::Running {
             break;
         }
-        // Wait for one free slot, then take every other free one (up to a batch).
+        // While enough work waits reserved to keep every run slot busy, let the window drain to
+        // half before fetching again, so each fetch brings a batch rather than a task or two;
+        // otherwise fetch as soon as one place is free. Then take every other free place.
+        let window = (state.config.concurrency + state.config.prefetch) as u32;
+        let buffered = state.reserved.lock().expect("reserved lock").len();
+        let wanted = if buffered >= state.config.concurrency {
+            (window / 2).max(1)
+        } else {
+            1
+        };
         let first = tokio::select! {
-            p = state.capacity.clone().acquire_owned() => p.expect("semaphore open"),
+            p = state.capacity.clone().acquire_many_owned(wanted) => p.expect("semaphore open"),
             _ = phase.changed() => continue,
         };
         let mut permits = first;
