@@ -22,6 +22,7 @@ pub mod recorder;
 pub mod retry;
 pub mod revokes;
 pub mod runner;
+pub mod settle;
 pub mod shutdown;
 pub mod state;
 
