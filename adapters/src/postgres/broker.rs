@@ -86,6 +86,9 @@ impl PgStore {
     }
 }
 
+/// Publishes at least this large refresh the tasks table's planner statistics.
+const ANALYZE_AFTER_BATCH: usize = 500;
+
 #[async_trait]
 impl Broker for PgStore {
     fn backend(&self) -> &'static str {
@@ -117,8 +120,14 @@ impl Broker for PgStore {
             include_str!("sql/publish.sql"),
             &[&ids, &queues, &priorities, &etas, &payloads, &created],
         )
-        .await
-        .map(|_| ())
+        .await?;
+        if tasks.len() >= ANALYZE_AFTER_BATCH {
+            // A burst can grow the table far past what the planner's statistics (refreshed by
+            // autovacuum only every minute or so) say; with stale ones the fetch plan sorts the
+            // whole backlog on every fetch instead of walking the fetch index.
+            self.execute("analyze", "ANALYZE tasks", &[]).await?;
+        }
+        Ok(())
     }
 
     async fn fetch(
