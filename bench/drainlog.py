@@ -1,4 +1,4 @@
-"""Reads one burst worker's log (STEM_LOG=info) and its start and exit times (epoch seconds),
+"""Reads one burst worker's log (STEM_LOG=info,stem::worker::settle=debug: one line per outcome) and its start and exit times (epoch seconds),
 and prints tab-separated: drain tasks/s (worker start to the last task recorded), wall
 tasks/s (worker start to exit), tasks succeeded, tasks failed, seconds from the last task to
 the exit.
@@ -31,7 +31,7 @@ def main():
         for line in f:
             line = ANSI.sub("", line)
             words = line.split()
-            if len(words) < 3 or words[1] not in ("INFO", "WARN", "ERROR"):
+            if len(words) < 3 or words[1] not in ("DEBUG", "INFO", "WARN", "ERROR"):
                 continue
             kind = words[2].rstrip(":")
             if kind not in ("succeeded", "failed"):

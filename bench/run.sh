@@ -224,7 +224,7 @@ drain() {
   record enqueue "$mode" "$broker" "$n" "$enq_rate" ""
   local t0 t1 rc=0
   t0=$(now)
-  env "${envs[@]}" STEM_LOG=info timeout "${DRAIN_TIMEOUT:-600}" \
+  env "${envs[@]}" STEM_LOG=info,stem::worker::settle=debug timeout "${DRAIN_TIMEOUT:-600}" \
     "$stem" worker --manifest "$manifest" --concurrency "$C" --burst >>"$log" 2>&1 || rc=$?
   t1=$(now)
   local d drate wrate ok failed tail

@@ -68,14 +68,22 @@ impl Session {
         self.served += 1;
         self.stderr.begin(&req.id);
         let line = SupervisorMessage::Task(req.clone()).to_line();
-        if let Some(stdin) = self.stdin.as_mut() {
-            // A failed write (EPIPE) means the child is gone; reading stdout tells how.
-            let _ = async {
+        // The task line is written inside the loop below, so a child that never reads its stdin
+        // (with a line bigger than the pipe buffer) still meets its limits. A failed write
+        // (EPIPE) means the child is gone; reading stdout tells how.
+        let stdin = self.stdin.take();
+        let write = async move {
+            let mut stdin = stdin?;
+            let ok = async {
                 stdin.write_all(line.as_bytes()).await?;
                 stdin.flush().await
             }
-            .await;
-        }
+            .await
+            .is_ok();
+            ok.then_some(stdin)
+        };
+        tokio::pin!(write);
+        let mut writing = true;
         let mut target = (!self.forkserver).then_some(self.pid);
         if let Some(pid) = target {
             events.send(ExecEvent::Started { pid });
@@ -87,6 +95,11 @@ impl Session {
         loop {
             tokio::select! {
                 biased;
+                stdin = &mut write, if writing => {
+                    writing = false;
+                    self.stdin = stdin;
+                    continue;
+                }
                 line = self.lines.next_line() => {
                     let bytes = match line {
                         Ok(Some(bytes)) => bytes,
@@ -206,14 +219,14 @@ impl Session {
         match forced {
             // A stopped task is recorded as stopped, whatever it managed to answer.
             Some(f) => RunOutcome {
-                healthy: self.forkserver,
+                healthy: self.forkserver && self.stdin.is_some(),
                 ..forced_outcome(f, limits, stderr)
             },
             None => RunOutcome {
                 result,
                 stderr,
                 forced: None,
-                healthy: true,
+                healthy: self.stdin.is_some(),
             },
         }
     }
