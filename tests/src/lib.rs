@@ -494,3 +494,5 @@ pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
 
 /// Process inspection through /proc.
 pub mod procs;
+
+pub mod chaos;

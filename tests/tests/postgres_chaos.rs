@@ -4,44 +4,13 @@
 //! would disturb other tests sharing the cluster) reconnect and finish every task.
 //! Runs when `STEM_TEST_POSTGRES_URL` is set; says it skips otherwise.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
+use stem_e2e::chaos::{counts, note_manifest, subfolder, worker_args};
 use stem_e2e::{service_url, unique_namespace, wait_for, Env, PATIENCE};
 
 const POSTGRES: &str = "STEM_TEST_POSTGRES_URL";
-
-fn note_manifest(sleep: &str) -> String {
-    format!(
-        "[tasks.note]\nexec = [\"sh\", \"-c\", \"echo $STEM_TASK_ID >> ran.txt; sleep {sleep}\"]\n\
-         max_retries = 0\ntime_limit = \"60s\"\n"
-    )
-}
-
-fn counts(env: &Env, file: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for id in env.read(file).lines().filter(|l| !l.is_empty()) {
-        *out.entry(id.to_string()).or_default() += 1;
-    }
-    out
-}
-
-fn subfolder(env: &Env, name: &str, manifest: &str) -> std::path::PathBuf {
-    std::fs::create_dir_all(env.file(name)).expect("create a subfolder");
-    env.write(&format!("{name}/stem.toml"), manifest);
-    env.file(&format!("{name}/stem.toml"))
-}
-
-fn worker_args<'a>(id: &'a str, concurrency: &'a str) -> [&'a str; 6] {
-    [
-        "--worker-id",
-        id,
-        "--concurrency",
-        concurrency,
-        "--visibility-timeout",
-        "2s",
-    ]
-}
 
 #[test]
 fn postgres_two_workers_run_each_of_1000_tasks_exactly_once() {

@@ -4,48 +4,14 @@
 //! up, and a private Redis killed and restarted under load loses no enqueued task.
 //! Runs when `STEM_TEST_REDIS_URL` is set; says it skips otherwise.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use stem_e2e::chaos::{counts, note_manifest, subfolder, worker_args};
 use stem_e2e::{service_url, unique_namespace, wait_for, Env, Worker, PATIENCE};
 
 const REDIS: &str = "STEM_TEST_REDIS_URL";
-
-/// A task that notes its id in `ran.txt` (beside the manifest), then runs for a while.
-fn note_manifest(sleep: &str) -> String {
-    format!(
-        "[tasks.note]\nexec = [\"sh\", \"-c\", \"echo $STEM_TASK_ID >> ran.txt; sleep {sleep}\"]\n\
-         max_retries = 0\ntime_limit = \"60s\"\n"
-    )
-}
-
-/// How many times each id was noted in `file`.
-fn counts(env: &Env, file: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for id in env.read(file).lines().filter(|l| !l.is_empty()) {
-        *out.entry(id.to_string()).or_default() += 1;
-    }
-    out
-}
-
-/// A subfolder with the same manifest, so a worker started on it notes its tasks apart.
-fn subfolder(env: &Env, name: &str, manifest: &str) -> std::path::PathBuf {
-    std::fs::create_dir_all(env.file(name)).expect("create a subfolder");
-    env.write(&format!("{name}/stem.toml"), manifest);
-    env.file(&format!("{name}/stem.toml"))
-}
-
-fn worker_args<'a>(id: &'a str, concurrency: &'a str) -> [&'a str; 6] {
-    [
-        "--worker-id",
-        id,
-        "--concurrency",
-        concurrency,
-        "--visibility-timeout",
-        "2s",
-    ]
-}
 
 /// The task ids `consumer` holds un-acknowledged in the default queue (priority 0): the
 /// deliveries a worker killed now leaves behind, which alone may run again.
