@@ -14,7 +14,9 @@ work=$(mktemp -d)
 trap 'kill "$worker" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"   # the SQLite file stem.db is created here
 
-"$stem" worker --manifest "$here/stem.toml" --concurrency 4 2>"$work/worker.log" &
+# One log line per outcome (success lines are debug-level by default).
+STEM_LOG=${STEM_LOG:-info,stem::worker::settle=debug} \
+  "$stem" worker --manifest "$here/stem.toml" --concurrency 4 2>"$work/worker.log" &
 worker=$!
 
 run() {
