@@ -171,7 +171,9 @@ impl Session {
                         }
                     }
                 }
-                _ = sleep_until_opt(limits.soft_at), if !soft_sent && target.is_some() => {
+                // Not before `hello`: until then the SDK may not have installed its handler, and
+                // the signal's default action would kill the child instead of warning the task.
+                _ = sleep_until_opt(limits.soft_at), if !soft_sent && target.is_some() && self.served_tasks.is_some() => {
                     soft_sent = true;
                     signal_group(target.unwrap_or(self.pid), limits.soft_signal);
                 }

@@ -1,5 +1,5 @@
-//! The lease extender: every third of the lease, extends the leases of all running tasks so a
-//! live long task is never taken over by another worker.
+//! The lease extender: every third of the lease, extends the leases of every delivery this
+//! worker holds (running, reserved, or settling its outcome), so none is taken over while alive.
 
 use super::state::WorkerState;
 use std::sync::Arc;
@@ -23,6 +23,14 @@ pub async fn extend_loop(state: Arc<WorkerState>) {
                 .reserved
                 .lock()
                 .expect("reserved lock")
+                .values()
+                .cloned(),
+        );
+        deliveries.extend(
+            state
+                .settling
+                .lock()
+                .expect("settling lock")
                 .values()
                 .cloned(),
         );

@@ -240,7 +240,19 @@ async fn run(
         .expect("running lock")
         .remove(&envelope.id);
     drop(slot);
+    // Until its outcome is stored and acked the delivery keeps its lease alive, also while the
+    // backend is retried through an outage.
+    state
+        .settling
+        .lock()
+        .expect("settling lock")
+        .insert(delivery.receipt.clone(), delivery.clone());
     settle(state, &delivery, &envelope, &task, record, outcome).await;
+    state
+        .settling
+        .lock()
+        .expect("settling lock")
+        .remove(&delivery.receipt);
 }
 
 /// Records what a run's events say (the pid, progress) while it runs.

@@ -64,6 +64,8 @@ pub struct WorkerState {
     pub run_slots: Arc<Semaphore>,
     /// Deliveries leased and waiting for a run slot, by receipt.
     pub reserved: Mutex<HashMap<String, Delivery>>,
+    /// Deliveries whose child is done and whose outcome is being stored, by receipt.
+    pub settling: Mutex<HashMap<String, Delivery>>,
     /// Runner tasks alive (reserved, running or recording).
     pub active: AtomicUsize,
     pub completions: CompletionSender,
@@ -86,6 +88,7 @@ impl WorkerState {
         WorkerState {
             run_slots,
             reserved: Mutex::new(HashMap::new()),
+            settling: Mutex::new(HashMap::new()),
             active: AtomicUsize::new(0),
             completions,
             dispatch,
