@@ -28,11 +28,12 @@ def run_in_fork(registry, channel, reader, message):
     done_r, done_w = os.pipe()  # fork -> server: the answer is written
     sys.stdout.flush()
     sys.stderr.flush()
+    server_pid = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(go_w)
         os.close(done_r)
-        _become_task_process(registry, channel, reader, message, go_r, done_w)
+        _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid)
     os.close(go_r)
     os.close(done_w)
     try:
@@ -57,7 +58,20 @@ def run_in_fork(registry, channel, reader, message):
         channel.send({"type": "error", "id": message["id"], "error": failure})
 
 
-def _become_task_process(registry, channel, reader, message, go_r, done_w):
+def _die_with_server(server_pid):
+    """Ask Linux to SIGKILL this fork when the server dies (the server dies with its worker), so
+    no task outlives its worker. Linux only; elsewhere a no-op."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != server_pid:  # the server died before the request took effect
+        os._exit(1)
+
+
+def _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid):
     """The fork's whole life; never returns."""
     code = 1
     try:
@@ -65,6 +79,7 @@ def _become_task_process(registry, channel, reader, message, go_r, done_w):
             os.setpgid(0, 0)
         except OSError:
             pass
+        _die_with_server(server_pid)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -72,6 +72,23 @@ def test_a_fork_killed_with_sigkill_is_child_exited_and_is_reaped(spawn):
     assert child.finish() == 0
 
 
+def test_a_running_fork_dies_with_its_server(spawn):
+    child = start(spawn)
+    child.send(task_message("t-orphan", "sleepy", [30]))
+    pid = child.expect({"type": "forked", "id": "t-orphan", "pid": "<any>"})["pid"]
+    child.expect({"type": "progress", "id": "t-orphan", "progress": "sleeping"})
+    os.kill(child.pid, signal.SIGKILL)  # the server dies (as it would with its worker)
+
+    def gone():
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().split(")")[-1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    wait_until(gone, what="the fork to die with its server")
+
+
 def test_a_fork_that_exits_without_answering_is_child_exited(spawn):
     child = start(spawn)
     _, answer = run_task(child, "t-die", "dies")
