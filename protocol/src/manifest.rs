@@ -82,6 +82,8 @@ pub struct Runtime {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     pub cwd: Option<String>,
+    /// Resource limits of every child of this runtime (warm ones included).
+    pub rlimits: Option<Rlimits>,
 }
 
 /// `[tasks.NAME]`: one task that may run, via a runtime (an SDK child) or `exec` (any program).

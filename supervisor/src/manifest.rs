@@ -65,6 +65,7 @@ impl LoadedManifest {
         spec.program = self.program(&rt.command[0]);
         spec.cwd = Some(self.cwd(&rt.cwd));
         spec.env = rt.env.clone();
+        spec.rlimits = rt.rlimits.unwrap_or_default();
         spec.env.insert(
             "STEM_PROTOCOL".into(),
             stem_protocol::PROTOCOL_VERSION.to_string(),

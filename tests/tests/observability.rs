@@ -104,3 +104,26 @@ fn health_reports_services_and_live_workers() {
         "{up}"
     );
 }
+
+#[test]
+fn runtime_rlimits_apply_to_warm_children() {
+    let env = Env::with_manifest(
+        "[runtimes.sh]\ncommand = [\"sh\", \"child.sh\"]\nisolation = \"pool\"\n\
+         rlimits = { open_files = 48 }\n\n[tasks.nofile]\nruntime = \"sh\"\n",
+    );
+    // A protocol child in shell: says hello, answers one task with its open-files limit.
+    env.write(
+        "child.sh",
+        r#"echo '{"type":"hello","protocol":1,"sdk":"sh","tasks":["nofile"]}'
+read -r line
+id=$(printf '%s' "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+printf '{"type":"result","id":"%s","value":%s}\n' "$id" "$(ulimit -n)"
+read -r line
+"#,
+    );
+    let _worker = env.worker(&["--concurrency", "1"]);
+    let id = env.enqueue("nofile", &[]);
+    let record = env.outcome(&id);
+    assert_eq!(record["state"], "success", "{record}");
+    assert_eq!(record["result"], 48, "{record}");
+}

@@ -69,15 +69,20 @@ impl RuntimePool {
         Session::start(&self.spec, self.isolation == Isolation::Forkserver)
     }
 
-    /// A fresh child for one task, with that task's rlimits (`process` isolation only: warm
-    /// children are shared by tasks and keep the runtime's own limits).
+    /// A fresh child for one task, with that task's rlimits over the runtime's (`process`
+    /// isolation only: warm children are shared by tasks and keep the runtime's limits).
     fn start_with(&self, rlimits: Rlimits) -> std::io::Result<Session> {
         if rlimits == Rlimits::default() {
             return self.start();
         }
         self.started.fetch_add(1, Ordering::Relaxed);
         let mut spec = self.spec.clone();
-        spec.rlimits = rlimits;
+        let runtime = self.spec.rlimits;
+        spec.rlimits = Rlimits {
+            memory_mb: rlimits.memory_mb.or(runtime.memory_mb),
+            cpu_seconds: rlimits.cpu_seconds.or(runtime.cpu_seconds),
+            open_files: rlimits.open_files.or(runtime.open_files),
+        };
         Session::start(&spec, false)
     }
 
