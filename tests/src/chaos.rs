@@ -2,7 +2,7 @@
 //! counting the notes, per-worker subfolders, and worker flags with a short lease.
 
 use crate::Env;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// A task that notes its id in `ran.txt` (beside the manifest), then runs for a while.
@@ -39,4 +39,37 @@ pub fn worker_args<'a>(id: &'a str, concurrency: &'a str) -> [&'a str; 6] {
         "--visibility-timeout",
         "2s",
     ]
+}
+
+/// The at-least-once verdict after killing worker `a` while `b` ran on: neither ran a task
+/// twice by itself, every one of `total` tasks ran, and the tasks that ran on both are all among
+/// the deliveries `a` left un-acknowledged when it was killed (`left_behind`, read from the
+/// broker at the kill) — and there was at least one.
+pub fn assert_only_left_behind_ran_twice(
+    env: &Env,
+    total: usize,
+    ran: &BTreeSet<String>,
+    left_behind: &BTreeSet<String>,
+) {
+    let on_a = counts(env, "a/ran.txt");
+    let on_b = counts(env, "b/ran.txt");
+    assert!(
+        on_a.values().all(|&n| n == 1),
+        "a ran a task twice: {on_a:?}"
+    );
+    assert!(
+        on_b.values().all(|&n| n == 1),
+        "b ran a task twice: {on_b:?}"
+    );
+    assert_eq!(ran.len(), total, "tasks lost or invented: {ran:?}");
+    let twice: BTreeSet<String> = on_a
+        .keys()
+        .filter(|id| on_b.contains_key(*id))
+        .cloned()
+        .collect();
+    assert!(
+        !twice.is_empty() && twice.is_subset(left_behind),
+        "only tasks the killed worker left un-acknowledged may run twice: ran twice {twice:?}, \
+         left behind {left_behind:?}"
+    );
 }

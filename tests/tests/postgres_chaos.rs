@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
-use stem_e2e::chaos::{counts, note_manifest, subfolder, worker_args};
+use stem_e2e::chaos::{
+    assert_only_left_behind_ran_twice, counts, note_manifest, subfolder, worker_args,
+};
 use stem_e2e::{service_url, unique_namespace, wait_for, Env, PATIENCE};
 
 const POSTGRES: &str = "STEM_TEST_POSTGRES_URL";
@@ -93,27 +95,7 @@ fn postgres_a_killed_workers_tasks_are_reclaimed_after_the_lease() {
         env.queue_counts("default"),
         env.worker_logs()
     );
-    let on_a = counts(&env, "a/ran.txt");
-    let on_b = counts(&env, "b/ran.txt");
-    assert!(
-        on_a.values().all(|&n| n == 1),
-        "a ran a task twice: {on_a:?}"
-    );
-    assert!(
-        on_b.values().all(|&n| n == 1),
-        "b ran a task twice: {on_b:?}"
-    );
-    assert_eq!(union().len(), 100, "tasks lost: {:?}", union());
-    let twice: BTreeSet<String> = on_a
-        .keys()
-        .filter(|id| on_b.contains_key(*id))
-        .cloned()
-        .collect();
-    assert!(
-        !twice.is_empty() && twice.is_subset(&left_behind),
-        "only tasks the killed worker left leased may run twice: ran twice {twice:?}, \
-         left behind {left_behind:?}"
-    );
+    assert_only_left_behind_ran_twice(&env, 100, &union().into_keys().collect(), &left_behind);
     b.assert_alive();
 }
 

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use stem_e2e::chaos::{counts, note_manifest, subfolder, worker_args};
+use stem_e2e::chaos::{
+    assert_only_left_behind_ran_twice, counts, note_manifest, subfolder, worker_args,
+};
 use stem_e2e::{service_url, unique_namespace, wait_for, Env, Worker, PATIENCE};
 
 const REDIS: &str = "STEM_TEST_REDIS_URL";
@@ -75,27 +77,7 @@ fn redis_a_killed_workers_tasks_are_finished_by_another_and_only_they_run_twice(
         env.worker_logs()
     );
 
-    let on_a = counts(&env, "a/ran.txt");
-    let on_b = counts(&env, "b/ran.txt");
-    assert!(
-        on_a.values().all(|&n| n == 1),
-        "a ran a task twice: {on_a:?}"
-    );
-    assert!(
-        on_b.values().all(|&n| n == 1),
-        "b ran a task twice: {on_b:?}"
-    );
-    assert_eq!(all().len(), 60, "tasks lost or invented: {:?}", all());
-    let twice: BTreeSet<String> = on_a
-        .keys()
-        .filter(|id| on_b.contains_key(*id))
-        .cloned()
-        .collect();
-    assert!(
-        !twice.is_empty() && twice.is_subset(&left_behind),
-        "only tasks the killed worker left un-acknowledged may run twice: ran twice {twice:?}, \
-         left behind {left_behind:?}"
-    );
+    assert_only_left_behind_ran_twice(&env, 60, &all(), &left_behind);
     b.assert_alive();
 }
 
