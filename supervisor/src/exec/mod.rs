@@ -17,7 +17,7 @@ use pool::{PoolState, RuntimePool};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use stem_protocol::manifest::{EffectiveTask, Isolation, TaskKind};
+use stem_protocol::manifest::{EffectiveTask, TaskKind};
 use stem_protocol::{TaskEnvelope, TaskError, TaskRequest};
 use tokio::sync::mpsc;
 
@@ -39,9 +39,6 @@ pub struct EventSink(Option<mpsc::UnboundedSender<ExecEvent>>);
 impl EventSink {
     pub fn new(tx: mpsc::UnboundedSender<ExecEvent>) -> Self {
         EventSink(Some(tx))
-    }
-    pub fn discard() -> Self {
-        EventSink(None)
     }
     pub fn send(&self, event: ExecEvent) {
         if let Some(tx) = &self.0 {
@@ -65,7 +62,6 @@ pub struct RunOutcome {
 pub struct Executor {
     manifest: Arc<LoadedManifest>,
     pools: BTreeMap<String, RuntimePool>,
-    worker_id: String,
 }
 
 impl Executor {
@@ -88,11 +84,7 @@ impl Executor {
                 ),
             );
         }
-        Executor {
-            manifest,
-            pools,
-            worker_id: worker_id.to_string(),
-        }
+        Executor { manifest, pools }
     }
 
     /// Starts warm children of pool and fork-server runtimes.
@@ -100,10 +92,6 @@ impl Executor {
         for pool in self.pools.values() {
             pool.prewarm();
         }
-    }
-
-    pub fn worker_id(&self) -> &str {
-        &self.worker_id
     }
 
     /// Runs `envelope` as the manifest's `task` says, to completion or its limits.
@@ -180,9 +168,5 @@ impl Executor {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
-    }
-
-    pub fn isolation_of(&self, runtime: &str) -> Option<Isolation> {
-        self.pools.get(runtime).map(|p| p.isolation)
     }
 }
