@@ -4,12 +4,11 @@
 //! The traits hold only the primitives a backend must provide (publish, leased fetch, ack,
 //! release, extend, dead letters, records). Retries, lease-extension policy, DLQ routing and
 //! revokes are supervisor logic written once on top. Every backend runs the one contract suite in
-//! [`contract`].
+//! the `stem-contract` crate (`adapters/contract`), a dev-dependency, not part of this library.
 
 pub mod backend;
 pub mod broker;
 pub mod connect;
-pub mod contract;
 pub mod control;
 pub mod error;
 pub mod memory;

@@ -2,7 +2,7 @@
 
 use stem_adapters::connect::ConnectOptions;
 
-stem_adapters::contract_tests!(async {
+stem_contract::contract_tests!(async {
     Some(stem_adapters::memory::open(
         "memory://contract",
         &ConnectOptions::default(),

@@ -43,7 +43,7 @@ async fn sweep_old_test_schemas(url: &str) {
     }
 }
 
-stem_adapters::contract_tests!(async {
+stem_contract::contract_tests!(async {
     let Ok(url) = std::env::var("STEM_TEST_POSTGRES_URL") else {
         eprintln!("contract_postgres: STEM_TEST_POSTGRES_URL is not set: skipping");
         return None;

@@ -5,7 +5,7 @@
 
 mod redis_support;
 
-stem_adapters::contract_tests!(async {
+stem_contract::contract_tests!(async {
     let url = redis_support::redis_url("contract_redis")?;
     Some(redis_support::open(&url, &redis_support::fresh_namespace()).await)
 });

@@ -21,4 +21,4 @@ async fn fresh_store() -> Option<Arc<dyn Store>> {
     )
 }
 
-stem_adapters::contract_tests!(fresh_store());
+stem_contract::contract_tests!(fresh_store());

@@ -1,9 +1,9 @@
 //! Contract cases for the control plane: commands and replies, heartbeats, and the task event
 //! stream with its cursors.
 
-use super::util::*;
-use crate::connect::Store;
-use crate::{ControlReply, ControlRequest, Heartbeat, TaskEvent};
+use crate::util::*;
+use stem_adapters::connect::Store;
+use stem_adapters::{ControlReply, ControlRequest, Heartbeat, TaskEvent};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

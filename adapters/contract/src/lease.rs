@@ -1,8 +1,8 @@
 //! Contract cases for leases: expiry and redelivery, extension, stale receipts, and release.
 
-use super::util::*;
-use crate::connect::Store;
-use crate::Payload;
+use crate::util::*;
+use stem_adapters::connect::Store;
+use stem_adapters::Payload;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

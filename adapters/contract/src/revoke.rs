@@ -1,8 +1,8 @@
 //! Contract cases for the revoke store: revoke, get, list since a time, replace, expiry.
 
-use super::util::*;
-use crate::connect::Store;
-use crate::Revocation;
+use crate::util::*;
+use stem_adapters::connect::Store;
+use stem_adapters::Revocation;
 use std::sync::Arc;
 use stem_protocol::now_ms;
 

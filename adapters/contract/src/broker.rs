@@ -1,9 +1,9 @@
 //! Contract cases for the basic broker path: publish, fetch order and limits, ack, waiting
 //! fetches, queue sizes and the list of queues.
 
-use super::util::*;
-use crate::connect::Store;
-use crate::{Payload, QueueCounts};
+use crate::util::*;
+use stem_adapters::connect::Store;
+use stem_adapters::{Payload, QueueCounts};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -252,7 +252,7 @@ pub async fn queues_lists_known(store: Arc<dyn Store>) {
         !names.contains(&"gamma".to_string()),
         "queues() must not invent queues, got {names:?}"
     );
-    crate::Broker::ping(store.as_ref())
+    stem_adapters::Broker::ping(store.as_ref())
         .await
         .expect("broker ping");
 }

@@ -1,8 +1,8 @@
 //! Contract cases for the result backend: set, get, overwrite, waiting for a terminal state,
 //! and expiry after the TTL.
 
-use super::util::*;
-use crate::connect::Store;
+use crate::util::*;
+use stem_adapters::connect::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stem_protocol::{now_ms, TaskEnvelope, TaskRecord, TaskState};
@@ -55,7 +55,7 @@ pub async fn result_set_get_overwrite(store: Arc<dyn Store>) {
         None,
         "unknown id"
     );
-    crate::ResultBackend::ping(store.as_ref())
+    stem_adapters::ResultBackend::ping(store.as_ref())
         .await
         .expect("result backend ping");
 }

@@ -1,8 +1,8 @@
 //! Contract cases for dead letters: moving a delivery there, listing, replay and purge.
 
-use super::util::*;
-use crate::connect::Store;
-use crate::{DeadLetter, Delivery, Payload};
+use crate::util::*;
+use stem_adapters::connect::Store;
+use stem_adapters::{DeadLetter, Delivery, Payload};
 use std::sync::Arc;
 use stem_protocol::{now_ms, TaskError};
 

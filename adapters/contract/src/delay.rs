@@ -1,9 +1,9 @@
 //! Contract cases for delayed tasks: a task with a future `eta` is not fetched early, is fetched
 //! once when due, and goes to exactly one of several consumers.
 
-use super::util::*;
-use crate::connect::Store;
-use crate::Payload;
+use crate::util::*;
+use stem_adapters::connect::Store;
+use stem_adapters::Payload;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

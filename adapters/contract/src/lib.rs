@@ -1,6 +1,6 @@
-//! The adapter contract suite: one `pub async fn` per rule of the traits, each given a fresh,
+//! The adapter contract suite (a crate of its own, not shipped in `stem-adapters`): one `pub async fn` per rule of the traits, each given a fresh,
 //! isolated store and panicking with the rule it saw broken. Every backend runs all of them
-//! through [`contract_tests!`](crate::contract_tests), which makes one test per case.
+//! through [`contract_tests!`], which makes one test per case.
 //!
 //! Cases use short leases and delays (a few hundred milliseconds) and poll with deadlines, so the
 //! whole suite runs in seconds. Behaviour that cannot be reached through the traits (a malformed
@@ -30,7 +30,7 @@ pub use revoke::*;
 /// store. `None` skips the case (the factory should print why, e.g. an unset URL variable).
 ///
 /// ```ignore
-/// stem_adapters::contract_tests!(async {
+/// stem_contract::contract_tests!(async {
 ///     Some(stem_adapters::memory::open("memory://", &Default::default()))
 /// });
 /// ```
@@ -82,10 +82,10 @@ macro_rules! contract_tests {
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let store: ::std::option::Option<
-                    ::std::sync::Arc<dyn $crate::connect::Store>,
+                    ::std::sync::Arc<dyn ::stem_adapters::connect::Store>,
                 > = $factory.await;
                 match store {
-                    ::std::option::Option::Some(store) => $crate::contract::$case(store).await,
+                    ::std::option::Option::Some(store) => $crate::$case(store).await,
                     ::std::option::Option::None => ::std::eprintln!(
                         "contract case {}: no store (the factory returned None): skipping",
                         ::std::stringify!($case)

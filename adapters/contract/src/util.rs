@@ -1,8 +1,8 @@
 //! Helpers shared by the contract cases: envelope builders, polling with a deadline, and the
 //! assertion messages that say which rule a backend broke.
 
-use crate::connect::Store;
-use crate::Delivery;
+use stem_adapters::connect::Store;
+use stem_adapters::Delivery;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Contract case for many consumers at once: every task is delivered exactly once.
 
-use super::util::*;
-use crate::connect::Store;
+use crate::util::*;
+use stem_adapters::connect::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
