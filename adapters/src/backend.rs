@@ -10,8 +10,10 @@ use stem_protocol::TaskRecord;
 pub trait ResultBackend: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 
-    /// Upserts records (whole records replace older ones), each kept for `ttl`.
-    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()>;
+    /// Upserts records (whole records replace older ones), each kept for `ttl`, fenced by
+    /// generation: a record is written only over one whose `generation` is no greater. Returns,
+    /// per record in order, whether it was written.
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<Vec<bool>>;
 
     async fn get(&self, id: &str) -> Result<Option<TaskRecord>>;
 

@@ -1,4 +1,5 @@
-//! The `Broker` trait: queues of task envelopes with leased delivery, delays and dead letters.
+//! The `Broker` trait: the hot path of queues of task envelopes with leased delivery — publish,
+//! fetch, extend and commit (the admin surface is [`crate::BrokerAdmin`]).
 //!
 //! Semantics every backend keeps (the contract suite checks them):
 //! - `publish` makes a task ready at once, or delayed until its `eta` when that is in the future.
@@ -6,21 +7,24 @@
 //!   several queues, backends may serve them in the order given within a priority). A leased
 //!   task is invisible to other fetches until its lease expires, then it is delivered again with
 //!   `deliveries` incremented. Due delayed tasks become ready exactly once.
-//! - `ack` removes a delivery for good; `release` puts it back (optionally as a replacement
-//!   envelope, e.g. the next attempt) after a delay, atomically with removing the delivery;
-//!   `dead_letter` moves it to the queue's dead letters, atomically with removing the delivery.
-//! - A receipt whose lease was lost (expired and taken by another worker) no longer acks,
-//!   extends, releases or dead-letters anything: those calls are no-ops for it (and `extend`
-//!   reports it).
+//! - `commit` applies each outcome's action — ack (remove for good), release (put back,
+//!   optionally as a replacement envelope, after a delay) or dead-letter — atomically with
+//!   removing the delivery, with its follow-up publishes, and, when the store is also the result
+//!   backend, with its record. `ack`, `release` and `dead_letter` are single commits.
+//! - A receipt whose lease was lost (expired and taken by another worker) commits nothing: its
+//!   commit is rejected whole as stale (and `extend` reports it).
+//! - Every delivery carries a `generation` that only grows from one lease of a task to the next
+//!   (the lease grant time on the broker's clock, in µs); records carry it for fencing.
 //! - `release` republishes: the released task's `deliveries` count starts again. Poison
 //!   detection counts deliveries that ended without an outcome (a worker died), which are
 //!   redeliveries after lease expiry, not releases.
 
+use crate::commit::{Action, Commit, Verdict};
 use crate::Result;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use stem_protocol::{TaskEnvelope, TaskError, TaskRecord};
+use stem_protocol::{TaskEnvelope, TaskError};
 
 /// One leased task as fetched.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +34,8 @@ pub struct Delivery {
     pub queue: String,
     /// How many times this task has been delivered, this delivery included (1 the first time).
     pub deliveries: u32,
+    /// The fencing token of this lease: greater than that of every earlier lease of the task.
+    pub generation: u64,
     pub payload: Payload,
 }
 
@@ -112,8 +118,27 @@ pub trait Broker: Send + Sync + 'static {
         wait: Duration,
     ) -> Result<Vec<Delivery>>;
 
-    /// Removes deliveries for good (after their outcome was recorded).
-    async fn ack(&self, deliveries: &[Delivery]) -> Result<()>;
+    /// Extends the leases of running deliveries to `lease` from now. Returns the receipts whose
+    /// lease was already lost (taken over by another consumer, or committed).
+    async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>>;
+
+    /// Applies `commits` in one round trip, each whole or not at all, fenced by its lease: one
+    /// verdict per commit, in order. With `records: Some(ttl)` this store is also the result
+    /// backend, and each commit's record is written (kept for `ttl`) in the same atomic step as
+    /// its action; with `None` records are ignored (the caller wrote them elsewhere).
+    async fn commit(&self, commits: &[Commit], records: Option<Duration>) -> Result<Vec<Verdict>>;
+
+    /// Cheap liveness check for `stem health`.
+    async fn ping(&self) -> Result<()>;
+
+    /// Removes deliveries for good: one `Ack` commit each, without records.
+    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
+        let commits: Vec<Commit> = deliveries
+            .iter()
+            .map(|d| Commit::new(d.clone(), None, Action::Ack))
+            .collect();
+        self.commit(&commits, None).await.map(drop)
+    }
 
     /// Gives a delivery back: removes it and makes `replacement` (or the same envelope when
     /// `None`) ready after `delay`, in one atomic step.
@@ -122,50 +147,26 @@ pub trait Broker: Send + Sync + 'static {
         delivery: &Delivery,
         replacement: Option<&TaskEnvelope>,
         delay: Duration,
-    ) -> Result<()>;
-
-    /// Extends the leases of running deliveries to `lease` from now. Returns the receipts whose
-    /// lease was already lost (taken over by another consumer, or acked).
-    async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>>;
+    ) -> Result<()> {
+        let action = Action::Release {
+            replacement: replacement.cloned().map(Box::new),
+            delay,
+        };
+        let commit = Commit::new(delivery.clone(), None, action);
+        self.commit(std::slice::from_ref(&commit), None)
+            .await
+            .map(drop)
+    }
 
     /// Moves a delivery to its queue's dead letters, atomically with removing it.
-    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()>;
-
-    /// Dead letters of `queue`, oldest first, at most `limit`.
-    async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>>;
-
-    /// Removes the dead letter `id` of `queue` and publishes `envelope` in one atomic step.
-    /// Returns false when there is no such dead letter.
-    async fn replay_dead_letter(
-        &self,
-        queue: &str,
-        id: &str,
-        envelope: &TaskEnvelope,
-    ) -> Result<bool>;
-
-    /// Deletes every dead letter of `queue`; returns how many.
-    async fn purge_dead_letters(&self, queue: &str) -> Result<u64>;
-
-    /// Sizes of `queue`.
-    async fn counts(&self, queue: &str) -> Result<QueueCounts>;
-
-    /// Every queue the broker knows of (has seen a publish or holds dead letters).
-    async fn queues(&self) -> Result<Vec<String>>;
-
-    /// Cheap liveness check for `stem health`.
-    async fn ping(&self) -> Result<()>;
-
-    /// When this store is also the result backend (one database for both): writes `records`
-    /// (kept for `ttl`) and acknowledges `deliveries` in one transaction, and returns true.
-    /// Backends that cannot return false (the default); the caller then writes and acks in two
-    /// steps, records first.
-    async fn record_and_ack(
-        &self,
-        records: &[TaskRecord],
-        ttl: Duration,
-        deliveries: &[Delivery],
-    ) -> Result<bool> {
-        let _ = (records, ttl, deliveries);
-        Ok(false)
+    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
+        let commit = Commit::new(
+            delivery.clone(),
+            None,
+            Action::DeadLetter(Box::new(letter.clone())),
+        );
+        self.commit(std::slice::from_ref(&commit), None)
+            .await
+            .map(drop)
     }
 }

@@ -2,7 +2,7 @@
 //! `redis://`/`rediss://`, `postgres://`/`postgresql://`. One URL opened twice in a process
 //! shares one store, so broker and backend on the same URL share a connection pool.
 
-use crate::{AdapterError, Broker, ControlPlane, Result, ResultBackend, RevokeStore};
+use crate::{AdapterError, Broker, BrokerAdmin, ControlPlane, Result, ResultBackend, RevokeStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -35,17 +35,22 @@ impl Default for ConnectOptions {
 }
 
 /// Everything one backend provides; each backend module's `open` returns one.
-pub trait Store: Broker + ResultBackend + RevokeStore + ControlPlane {}
-impl<T: Broker + ResultBackend + RevokeStore + ControlPlane> Store for T {}
+pub trait Store: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane {}
+impl<T: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane> Store for T {}
 
 /// The adapters a worker or a CLI command uses.
 #[derive(Clone)]
 pub struct Adapters {
+    /// The hot path: publish, fetch, extend, commit.
     pub broker: Arc<dyn Broker>,
+    /// The broker's admin surface: dead letters, counts, queues.
+    pub admin: Arc<dyn BrokerAdmin>,
     pub backend: Arc<dyn ResultBackend>,
     pub revokes: Arc<dyn RevokeStore>,
     /// Travels over the broker's service.
     pub control: Arc<dyn ControlPlane>,
+    /// Broker and result backend are one store: a commit writes record and action atomically.
+    pub shared: bool,
 }
 
 /// Opens the broker, result backend and revoke store (which defaults to the backend's URL).
@@ -57,15 +62,18 @@ pub async fn connect(
 ) -> Result<Adapters> {
     let broker = open(broker_url, options).await?;
     let backend = open(backend_url, options).await?;
+    let shared = Arc::ptr_eq(&broker, &backend);
     let revokes = match revoke_url {
         Some(url) => open(url, options).await?,
         None => backend.clone(),
     };
     Ok(Adapters {
         broker: broker.clone(),
+        admin: broker.clone(),
         backend,
         revokes,
         control: broker,
+        shared,
     })
 }
 

@@ -1,13 +1,18 @@
 //! Stem's storage adapters: small traits (`Broker`, `ResultBackend`, `RevokeStore`,
 //! `ControlPlane`) and one module per backend, chosen by URL scheme with [`connect`].
 //!
-//! The traits hold only the primitives a backend must provide (publish, leased fetch, ack,
-//! release, extend, dead letters, records). Retries, lease-extension policy, DLQ routing and
+//! The traits hold only the primitives a backend must provide: the hot path (publish, leased
+//! fetch, extend, and one fenced [`commit`](commit::Commit) per outcome), the admin surface
+//! ([`BrokerAdmin`]: dead letters, counts, queues), records, revocations and control. Envelopes
+//! and records go through the one [`codec`]. Retries, lease-extension policy, DLQ routing and
 //! revokes are supervisor logic written once on top. Every backend runs the one contract suite in
 //! the `stem-contract` crate (`adapters/contract`), a dev-dependency, not part of this library.
 
+pub mod admin;
 pub mod backend;
 pub mod broker;
+pub mod codec;
+pub mod commit;
 pub mod connect;
 pub mod control;
 pub mod error;
@@ -20,8 +25,10 @@ pub mod revoke;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+pub use admin::BrokerAdmin;
 pub use backend::ResultBackend;
 pub use broker::{Broker, DeadLetter, Delivery, Payload, QueueCounts};
+pub use commit::{Action, Commit, Verdict};
 pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
 pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
 pub use error::{AdapterError, ErrorKind, Result};

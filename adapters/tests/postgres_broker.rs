@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stem_adapters::connect::Store;
-use stem_adapters::{postgres, Broker, ConnectOptions, Payload, ResultBackend};
+use stem_adapters::{postgres, ConnectOptions, Payload};
 use stem_protocol::{now_ms, TaskEnvelope, TaskRecord, TaskState};
 
 struct Fixture {
@@ -224,34 +224,5 @@ async fn a_result_wait_wakes_on_a_terminal_write_from_another_store() {
     let got = wait.await.unwrap().unwrap().unwrap();
     assert_eq!(got.state, TaskState::Success);
     assert!(started.elapsed() < Duration::from_secs(2));
-    fx.cleanup().await;
-}
-
-#[tokio::test]
-async fn record_and_ack_commit_together() {
-    let Some(fx) = Fixture::new() else { return };
-    let store = postgres::PgStore::open(&fx.url, &fx.options).await.unwrap();
-    let env = task("q");
-    store.publish(std::slice::from_ref(&env)).await.unwrap();
-    let got = store
-        .fetch(
-            "w",
-            &["q".to_string()],
-            1,
-            Duration::from_secs(60),
-            Duration::ZERO,
-        )
-        .await
-        .unwrap();
-    let mut record = TaskRecord::pending(&env);
-    record.state = TaskState::Success;
-    store
-        .record_and_ack(&[record], Duration::from_secs(60), &got)
-        .await
-        .unwrap();
-    assert_eq!(store.counts("q").await.unwrap().leased, 0);
-    let stored = store.get(&env.id).await.unwrap().unwrap();
-    assert_eq!(stored.state, TaskState::Success);
-    drop(store);
     fx.cleanup().await;
 }

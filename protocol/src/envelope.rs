@@ -13,6 +13,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Microseconds since the Unix epoch (lease generations).
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
 /// A fresh, random task id (UUID v4).
 pub fn new_task_id() -> String {
     uuid::Uuid::new_v4().to_string()

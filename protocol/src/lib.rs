@@ -11,7 +11,7 @@ pub mod messages;
 pub mod record;
 pub mod state;
 
-pub use envelope::{new_task_id, now_ms, TaskEnvelope};
+pub use envelope::{new_task_id, now_ms, now_us, TaskEnvelope};
 pub use messages::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};
 pub use record::TaskRecord;
 pub use state::TaskState;

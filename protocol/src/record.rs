@@ -6,6 +6,13 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRecord {
+    /// The fencing token of the delivery that wrote this record: the broker's lease grant time
+    /// (µs on the broker's clock), which only grows from one owner of a task to the next. A
+    /// backend writes a record only over one with a generation no newer, so a stale worker
+    /// cannot overwrite what a newer owner recorded. 0 for records no delivery wrote. Serialized
+    /// first, so a store can read it off the front of the JSON without decoding the rest.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub generation: u64,
     pub id: String,
     pub name: String,
     pub queue: String,
@@ -38,10 +45,15 @@ pub struct TaskRecord {
     pub updated_at: i64,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl TaskRecord {
     /// A `pending` record for a task just published.
     pub fn pending(env: &crate::TaskEnvelope) -> Self {
         TaskRecord {
+            generation: 0,
             id: env.id.clone(),
             name: env.name.clone(),
             queue: env.queue.clone(),

@@ -5,4 +5,5 @@ pub mod cli;
 pub mod exec;
 pub mod logging;
 pub mod manifest;
+pub mod observe;
 pub mod worker;

@@ -120,7 +120,7 @@ async fn tasks_run_and_outcomes_are_recorded() {
         "every failed attempt's error is kept: {r:?}"
     );
 
-    let dead = ad.broker.dead_letters("default", 10).await.unwrap();
+    let dead = ad.admin.dead_letters("default", 10).await.unwrap();
     let ids: Vec<&str> = dead.iter().map(|d| d.id.as_str()).collect();
     assert!(
         ids.contains(&broken.as_str()) && ids.contains(&unknown.as_str()),

@@ -2,9 +2,9 @@
 //! and expiry after the TTL.
 
 use crate::util::*;
-use stem_adapters::connect::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
 use stem_protocol::{now_ms, TaskEnvelope, TaskRecord, TaskState};
 
 const KEEP: Duration = Duration::from_secs(3600);

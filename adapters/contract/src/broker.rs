@@ -2,10 +2,10 @@
 //! fetches, queue sizes and the list of queues.
 
 use crate::util::*;
-use stem_adapters::connect::Store;
-use stem_adapters::{Payload, QueueCounts};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
+use stem_adapters::{Payload, QueueCounts};
 
 /// A published task is fetched once with its envelope intact, and gone after its ack.
 pub async fn publish_fetch_ack(store: Arc<dyn Store>) {

@@ -1,10 +1,10 @@
 //! Contract case for many consumers at once: every task is delivered exactly once.
 
 use crate::util::*;
-use stem_adapters::connect::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
 
 const TASKS: usize = 200;
 const CONSUMERS: usize = 8;

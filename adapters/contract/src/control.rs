@@ -2,11 +2,11 @@
 //! stream with its cursors.
 
 use crate::util::*;
-use stem_adapters::connect::Store;
-use stem_adapters::{ControlReply, ControlRequest, Heartbeat, TaskEvent};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
+use stem_adapters::{ControlReply, ControlRequest, Heartbeat, TaskEvent};
 use stem_protocol::now_ms;
 
 fn request(command: &str, target: Option<&str>, sent_at: i64) -> ControlRequest {

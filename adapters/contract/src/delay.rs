@@ -2,11 +2,11 @@
 //! once when due, and goes to exactly one of several consumers.
 
 use crate::util::*;
-use stem_adapters::connect::Store;
-use stem_adapters::Payload;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
+use stem_adapters::Payload;
 
 /// A task published with a future eta waits for it, then is delivered exactly once.
 pub async fn delayed_publish_waits_for_eta(store: Arc<dyn Store>) {

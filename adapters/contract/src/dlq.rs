@@ -1,9 +1,9 @@
 //! Contract cases for dead letters: moving a delivery there, listing, replay and purge.
 
 use crate::util::*;
+use std::sync::Arc;
 use stem_adapters::connect::Store;
 use stem_adapters::{DeadLetter, Delivery, Payload};
-use std::sync::Arc;
 use stem_protocol::{now_ms, TaskError};
 
 /// The dead letter a supervisor would write for `delivery`.

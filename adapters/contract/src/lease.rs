@@ -1,10 +1,10 @@
 //! Contract cases for leases: expiry and redelivery, extension, stale receipts, and release.
 
 use crate::util::*;
-use stem_adapters::connect::Store;
-use stem_adapters::Payload;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
+use stem_adapters::Payload;
 
 /// A lease that runs out makes the task fetchable again, with `deliveries` incremented.
 pub async fn expired_lease_redelivered(store: Arc<dyn Store>) {

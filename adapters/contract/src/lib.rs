@@ -8,6 +8,7 @@
 
 mod backend;
 mod broker;
+mod commit;
 mod concurrency;
 mod control;
 mod delay;
@@ -18,6 +19,7 @@ mod util;
 
 pub use backend::*;
 pub use broker::*;
+pub use commit::*;
 pub use concurrency::*;
 pub use control::*;
 pub use delay::*;
@@ -63,6 +65,12 @@ macro_rules! contract_tests {
             dead_letters_unbounded_limit,
             replay_dead_letter,
             purge_dead_letters,
+            commit_records_and_acks,
+            stale_commit_is_rejected_whole,
+            commit_release_dead_letter_follow_ups,
+            records_fenced_by_generation,
+            generations_grow,
+            split_store_commit_is_fenced,
             result_set_get_overwrite,
             result_wait_wakes_on_terminal,
             result_wait_timeout,

@@ -1,9 +1,9 @@
 //! Contract cases for the revoke store: revoke, get, list since a time, replace, expiry.
 
 use crate::util::*;
+use std::sync::Arc;
 use stem_adapters::connect::Store;
 use stem_adapters::Revocation;
-use std::sync::Arc;
 use stem_protocol::now_ms;
 
 fn revocation(id: &str, revoked_at: i64, ttl_ms: i64) -> Revocation {

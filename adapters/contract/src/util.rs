@@ -1,11 +1,11 @@
 //! Helpers shared by the contract cases: envelope builders, polling with a deadline, and the
 //! assertion messages that say which rule a backend broke.
 
-use stem_adapters::connect::Store;
-use stem_adapters::Delivery;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::connect::Store;
+use stem_adapters::Delivery;
 use stem_protocol::{now_ms, TaskEnvelope};
 
 /// How long any single expectation may take before the case fails.

@@ -1,6 +1,7 @@
 //! The in-memory `ResultBackend` and `RevokeStore`: maps with an expiry per entry, filtered on
 //! read and pruned now and then on write.
 
+use super::state::State;
 use super::MemoryStore;
 use crate::{Result, ResultBackend, Revocation, RevokeStore};
 use async_trait::async_trait;
@@ -10,27 +11,40 @@ use stem_protocol::{now_ms, TaskRecord};
 /// Expired records are dropped after this many `set` calls.
 const PRUNE_EVERY: u32 = 256;
 
+/// Stores `record` unless a newer generation's record is there; true when written.
+pub(super) fn put_record(state: &mut State, record: &TaskRecord, ttl: Duration, now: i64) -> bool {
+    let newer = state
+        .results
+        .get(&record.id)
+        .is_some_and(|(old, expires)| *expires > now && old.generation > record.generation);
+    if newer {
+        return false;
+    }
+    let expires = now.saturating_add(ttl.as_millis().min(i64::MAX as u128) as i64);
+    state
+        .results
+        .insert(record.id.clone(), (record.clone(), expires));
+    state.sets_since_prune += 1;
+    if state.sets_since_prune >= PRUNE_EVERY {
+        state.sets_since_prune = 0;
+        state.results.retain(|_, (_, expires)| *expires > now);
+    }
+    true
+}
+
 #[async_trait]
 impl ResultBackend for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
     }
 
-    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
-        self.change(|state, now| {
-            let expires = now.saturating_add(ttl.as_millis().min(i64::MAX as u128) as i64);
-            for record in records {
-                state
-                    .results
-                    .insert(record.id.clone(), (record.clone(), expires));
-            }
-            state.sets_since_prune += 1;
-            if state.sets_since_prune >= PRUNE_EVERY {
-                state.sets_since_prune = 0;
-                state.results.retain(|_, (_, expires)| *expires > now);
-            }
-        });
-        Ok(())
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<Vec<bool>> {
+        Ok(self.change(|state, now| {
+            records
+                .iter()
+                .map(|r| put_record(state, r, ttl, now))
+                .collect()
+        }))
     }
 
     async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {

@@ -1,10 +1,15 @@
-//! The in-memory `Broker`: leases are entries in the queue's lease map, keyed by a receipt that
-//! is never reused, so a lapsed receipt simply finds nothing to ack, extend or release.
+//! The in-memory `Broker` and `BrokerAdmin`: leases are entries in the queue's lease map, keyed
+//! by a receipt that is never reused, so a lapsed receipt simply finds nothing to commit or
+//! extend. A commit is applied under the store's one lock, so it is atomic with its record.
 
+use super::backend::put_record;
 use super::queue::{Item, Lease};
 use super::state::State;
 use super::MemoryStore;
-use crate::{Broker, DeadLetter, Delivery, Payload, QueueCounts, Result};
+use crate::{
+    Action, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, Payload, QueueCounts, Result,
+    Verdict,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 use stem_protocol::TaskEnvelope;
@@ -25,6 +30,7 @@ fn publish_one(state: &mut State, env: &TaskEnvelope, visible_at: i64, now: i64)
 
 fn lease_batch(
     state: &mut State,
+    consumer: &str,
     queues: &[String],
     max: usize,
     lease: Duration,
@@ -34,6 +40,7 @@ fn lease_batch(
     let mut wake: Option<i64> = None;
     // Receipts come from the same counter as publish order, so none is ever reused.
     let mut counter = state.next_seq;
+    let generation = state.next_generation();
     for name in queues {
         let Some(queue) = state.queues.get_mut(name) else {
             continue;
@@ -50,10 +57,12 @@ fn lease_batch(
                 receipt: receipt.clone(),
                 queue: name.clone(),
                 deliveries: item.deliveries,
+                generation,
                 payload: Payload::Task(item.env.clone()),
             });
             let until = now + ms(lease);
-            queue.leased.insert(receipt, Lease { item, until });
+            let owner = consumer.to_string();
+            queue.leased.insert(receipt, Lease { item, until, owner });
         }
         if let Some(at) = queue.next_wake() {
             wake = Some(wake.map_or(at, |w| w.min(at)));
@@ -61,6 +70,41 @@ fn lease_batch(
     }
     state.next_seq = counter;
     (out, wake)
+}
+
+/// Applies one commit if its lease is still held.
+fn apply(state: &mut State, c: &Commit, records: Option<Duration>, now: i64) -> Verdict {
+    let d = &c.delivery;
+    let Some(queue) = state.queues.get_mut(&d.queue) else {
+        return Verdict::Stale { owner: None };
+    };
+    let Some(lease) = queue.leased.remove(&d.receipt) else {
+        let owner = queue
+            .leased
+            .values()
+            .find(|l| Some(&l.item.env.id) == d.task().map(|t| &t.id))
+            .map(|l| l.owner.clone());
+        return Verdict::Stale { owner };
+    };
+    match &c.action {
+        Action::Ack => {}
+        Action::Release { replacement, delay } => {
+            let env = replacement.as_deref().unwrap_or(&lease.item.env).clone();
+            publish_one(state, &env, now + ms(*delay), now);
+        }
+        Action::DeadLetter(letter) => {
+            let mut letter = (**letter).clone();
+            letter.queue = d.queue.clone();
+            queue.dead.push_back(letter);
+        }
+    }
+    for env in &c.follow_ups {
+        publish_one(state, env, env.eta.unwrap_or(now), now);
+    }
+    if let (Some(ttl), Some(record)) = (records, &c.record) {
+        put_record(state, record, ttl, now);
+    }
+    Verdict::Applied
 }
 
 #[async_trait]
@@ -80,7 +124,7 @@ impl Broker for MemoryStore {
 
     async fn fetch(
         &self,
-        _consumer: &str,
+        consumer: &str,
         queues: &[String],
         max: usize,
         lease: Duration,
@@ -91,41 +135,20 @@ impl Broker for MemoryStore {
         }
         let got = self
             .wait_for(wait, |state, now| {
-                let (batch, wake) = lease_batch(state, queues, max, lease, now);
+                let (batch, wake) = lease_batch(state, consumer, queues, max, lease, now);
                 ((!batch.is_empty()).then_some(batch), wake)
             })
             .await;
         Ok(got.unwrap_or_default())
     }
 
-    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
-        self.change(|state, _| {
-            for d in deliveries {
-                if let Some(queue) = state.queues.get_mut(&d.queue) {
-                    queue.leased.remove(&d.receipt);
-                }
-            }
-        });
-        Ok(())
-    }
-
-    async fn release(
-        &self,
-        delivery: &Delivery,
-        replacement: Option<&TaskEnvelope>,
-        delay: Duration,
-    ) -> Result<()> {
-        self.change(|state, now| {
-            let Some(queue) = state.queues.get_mut(&delivery.queue) else {
-                return;
-            };
-            let Some(lease) = queue.leased.remove(&delivery.receipt) else {
-                return;
-            };
-            let env = replacement.unwrap_or(&lease.item.env).clone();
-            publish_one(state, &env, now + ms(delay), now);
-        });
-        Ok(())
+    async fn commit(&self, commits: &[Commit], records: Option<Duration>) -> Result<Vec<Verdict>> {
+        Ok(self.change(|state, now| {
+            commits
+                .iter()
+                .map(|c| apply(state, c, records, now))
+                .collect()
+        }))
     }
 
     async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {
@@ -146,20 +169,13 @@ impl Broker for MemoryStore {
         Ok(lost)
     }
 
-    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
-        self.change(|state, _| {
-            let Some(queue) = state.queues.get_mut(&delivery.queue) else {
-                return;
-            };
-            if queue.leased.remove(&delivery.receipt).is_some() {
-                let mut letter = letter.clone();
-                letter.queue = delivery.queue.clone();
-                queue.dead.push_back(letter);
-            }
-        });
+    async fn ping(&self) -> Result<()> {
         Ok(())
     }
+}
 
+#[async_trait]
+impl BrokerAdmin for MemoryStore {
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         let state = self.lock();
         Ok(state
@@ -212,9 +228,5 @@ impl Broker for MemoryStore {
         let mut names: Vec<String> = self.lock().queues.keys().cloned().collect();
         names.sort();
         Ok(names)
-    }
-
-    async fn ping(&self) -> Result<()> {
-        Ok(())
     }
 }

@@ -17,6 +17,8 @@ pub(super) struct Lease {
     pub item: Item,
     /// Epoch ms after which the next fetch may take the task over.
     pub until: i64,
+    /// The consumer holding it.
+    pub owner: String,
 }
 
 #[derive(Default)]

@@ -26,12 +26,21 @@ pub(super) struct State {
     /// Events with their sequence number (the cursor), oldest first.
     pub events: VecDeque<(u64, TaskEvent)>,
     pub last_event: u64,
+    /// The last lease generation handed out (µs, strictly increasing).
+    pub last_generation: u64,
 }
 
 impl State {
     pub fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
+    }
+
+    /// A lease generation greater than every earlier one: the clock in µs, or one more than the
+    /// last when the clock has not moved on.
+    pub fn next_generation(&mut self) -> u64 {
+        self.last_generation = stem_protocol::now_us().max(self.last_generation + 1);
+        self.last_generation
     }
 
     pub fn queue(&mut self, name: &str) -> &mut Queue {

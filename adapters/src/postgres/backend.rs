@@ -3,9 +3,8 @@
 //! for the task's notification (sent by a trigger on terminal writes), then reads the row, so a
 //! result written between the two is never missed.
 
-use super::error::corrupt;
 use super::{millis, PgStore};
-use crate::{Result, ResultBackend};
+use crate::{codec, Result, ResultBackend};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,12 +13,14 @@ use tokio::time::Instant;
 use tokio_postgres::types::ToSql;
 
 /// The `set_results.sql` parameters for a batch of records.
-pub(super) struct ResultRows<'a> {
+struct ResultRows<'a> {
     ids: Vec<&'a str>,
     states: Vec<&'static str>,
     bodies: Vec<String>,
     updated: Vec<i64>,
     expiry: Vec<i64>,
+    generation: Vec<i64>,
+    now: i64,
 }
 
 impl<'a> ResultRows<'a> {
@@ -29,19 +30,23 @@ impl<'a> ResultRows<'a> {
         for (i, r) in records.iter().enumerate() {
             last.insert(r.id.as_str(), i);
         }
-        let expires = now_ms().saturating_add(millis(ttl));
+        let now = now_ms();
+        let expires = now.saturating_add(millis(ttl));
         let mut rows = ResultRows {
             ids: Vec::new(),
             states: Vec::new(),
             bodies: Vec::new(),
             updated: Vec::new(),
             expiry: Vec::new(),
+            generation: Vec::new(),
+            now,
         };
         for (i, r) in records.iter().enumerate() {
             if last[r.id.as_str()] == i {
                 rows.ids.push(r.id.as_str());
                 rows.states.push(r.state.as_str());
-                rows.bodies.push(r.to_json());
+                rows.bodies.push(codec::encode_record(r));
+                rows.generation.push(r.generation as i64);
                 rows.updated.push(r.updated_at);
                 rows.expiry.push(expires);
             }
@@ -49,13 +54,15 @@ impl<'a> ResultRows<'a> {
         rows
     }
 
-    pub fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+    pub fn params(&self) -> [&(dyn ToSql + Sync); 7] {
         [
             &self.ids,
             &self.states,
             &self.bodies,
             &self.updated,
             &self.expiry,
+            &self.generation,
+            &self.now,
         ]
     }
 }
@@ -66,18 +73,22 @@ impl ResultBackend for PgStore {
         "postgres"
     }
 
-    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<Vec<bool>> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let rows = ResultRows::new(records, ttl);
-        self.execute(
-            "set results",
-            include_str!("sql/set_results.sql"),
-            &rows.params(),
-        )
-        .await
-        .map(|_| ())
+        let written: std::collections::HashSet<String> = self
+            .query(
+                "set results",
+                include_str!("sql/set_results.sql"),
+                &rows.params(),
+            )
+            .await?
+            .iter()
+            .map(|r| r.get("id"))
+            .collect();
+        Ok(records.iter().map(|r| written.contains(&r.id)).collect())
     }
 
     async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {
@@ -89,9 +100,7 @@ impl ResultBackend for PgStore {
             )
             .await?;
         rows.first()
-            .map(|row| {
-                TaskRecord::from_json(row.get("record")).map_err(|e| corrupt("get result", e))
-            })
+            .map(|row| codec::decode_record(id, row.get("record")))
             .transpose()
     }
 

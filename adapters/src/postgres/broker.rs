@@ -1,12 +1,15 @@
-//! The `Broker` on Postgres: publish with one UNNEST insert, fetch with one `FOR UPDATE SKIP
-//! LOCKED` CTE that takes the lease in the same statement, ack/extend in one statement per
-//! batch. A receipt is `ROW_ID:LEASE_TOKEN`; a statement only touches a row whose token still
-//! matches, so a stale owner's ack, extend or release is a no-op. Idle fetches sleep on the
+//! The `Broker` and `BrokerAdmin` on Postgres: publish with one UNNEST insert, fetch with one
+//! `FOR UPDATE SKIP LOCKED` CTE that takes the lease in the same statement, extend and commit
+//! (see [`super::commit`]) in one statement per batch. A receipt is `ROW_ID:LEASE_TOKEN`; a
+//! statement only touches a row whose token still matches, so a stale owner's commit or extend
+//! changes nothing. Idle fetches sleep on the
 //! listener's task wake-up, capped by the next eta or lease expiry of their queues.
 
 use super::error::corrupt;
 use super::{millis, PgStore};
-use crate::{Broker, DeadLetter, Delivery, Payload, QueueCounts, Result};
+use crate::{
+    codec, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 use stem_protocol::{now_ms, TaskEnvelope};
@@ -25,7 +28,7 @@ pub(super) fn row_fields(env: &TaskEnvelope, now: i64) -> (i64, i16, String) {
     (
         env.eta.unwrap_or(now).max(now),
         i16::from(env.priority),
-        env.to_json(),
+        codec::encode_envelope(env),
     )
 }
 
@@ -53,14 +56,12 @@ impl PgStore {
             .map(|row| {
                 let id: i64 = row.get("id");
                 let raw: String = row.get("payload");
-                let payload = match TaskEnvelope::from_json(&raw) {
-                    Ok(env) => Payload::Task(env),
-                    Err(reason) => Payload::Malformed { raw, reason },
-                };
+                let payload = codec::decode_payload(raw);
                 let delivery = Delivery {
                     receipt: format!("{id}:{token}"),
                     queue: row.get("queue"),
                     deliveries: u32::try_from(row.get::<_, i32>("deliveries")).unwrap_or(0),
+                    generation: u64::try_from(row.get::<_, i64>("generation")).unwrap_or(0),
                     payload,
                 };
                 (row.get("priority"), row.get("eta"), id, delivery)
@@ -159,46 +160,6 @@ impl Broker for PgStore {
         }
     }
 
-    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let (ids, tokens) = receipts(deliveries)?;
-        self.execute("ack", include_str!("sql/ack.sql"), &[&ids, &tokens])
-            .await
-            .map(|_| ())
-    }
-
-    async fn release(
-        &self,
-        delivery: &Delivery,
-        replacement: Option<&TaskEnvelope>,
-        delay: Duration,
-    ) -> Result<()> {
-        let (id, token) = parse_receipt(&delivery.receipt)?;
-        let now = now_ms();
-        let at = now.saturating_add(millis(delay));
-        let (payload, task_id, queue, priority) = match replacement {
-            Some(env) => {
-                let (_, priority, payload) = row_fields(env, now);
-                (
-                    Some(payload),
-                    Some(env.id.as_str()),
-                    Some(env.queue.as_str()),
-                    Some(priority),
-                )
-            }
-            None => (None, None, None, None),
-        };
-        self.execute(
-            "release",
-            include_str!("sql/release.sql"),
-            &[&id, &token, &at, &payload, &task_id, &queue, &priority],
-        )
-        .await
-        .map(|_| ())
-    }
-
     async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {
         if deliveries.is_empty() {
             return Ok(Vec::new());
@@ -221,10 +182,17 @@ impl Broker for PgStore {
             .collect())
     }
 
-    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
-        self.bury(delivery, letter).await
+    async fn commit(&self, commits: &[Commit], records: Option<Duration>) -> Result<Vec<Verdict>> {
+        self.commit_batch(commits, records).await
     }
 
+    async fn ping(&self) -> Result<()> {
+        self.ping_db().await
+    }
+}
+
+#[async_trait]
+impl BrokerAdmin for PgStore {
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         self.list_dead(queue, limit).await
     }
@@ -270,20 +238,6 @@ impl Broker for PgStore {
             .query("queues", include_str!("sql/queues.sql"), &[])
             .await?;
         Ok(rows.iter().map(|r| r.get("name")).collect())
-    }
-
-    async fn ping(&self) -> Result<()> {
-        self.ping_db().await
-    }
-
-    async fn record_and_ack(
-        &self,
-        records: &[stem_protocol::TaskRecord],
-        ttl: Duration,
-        deliveries: &[Delivery],
-    ) -> Result<bool> {
-        PgStore::record_and_ack(self, records, ttl, deliveries).await?;
-        Ok(true)
     }
 }
 

@@ -2,32 +2,13 @@
 //! JSON. Moving a delivery in and replaying one out are single statements (a DELETE in a CTE
 //! feeding the INSERT), so a task is never in both places or in neither.
 
-use super::broker::{parse_receipt, row_fields};
+use super::broker::row_fields;
 use super::error::corrupt;
 use super::PgStore;
-use crate::{DeadLetter, Delivery, Result};
+use crate::{DeadLetter, Result};
 use stem_protocol::{now_ms, TaskEnvelope};
 
 impl PgStore {
-    pub(super) async fn bury(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
-        let (row, token) = parse_receipt(&delivery.receipt)?;
-        let body = serde_json::to_string(letter).map_err(|e| corrupt("dead letter", e))?;
-        self.execute(
-            "dead letter",
-            include_str!("sql/dead_letter.sql"),
-            &[
-                &row,
-                &token,
-                &letter.queue,
-                &letter.id,
-                &body,
-                &letter.dead_at,
-            ],
-        )
-        .await
-        .map(|_| ())
-    }
-
     pub(super) async fn list_dead(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self

@@ -8,8 +8,14 @@ use super::settings::Settings;
 use crate::Result;
 
 /// (version, name, SQL), in order. Append only; never edit a released migration.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "0001_init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "0001_init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "0002_generation",
+        include_str!("migrations/0002_generation.sql"),
+    ),
+];
 
 /// Applies pending migrations; returns the names of those it applied.
 pub(crate) async fn run(settings: &Settings) -> Result<Vec<String>> {

@@ -1,11 +1,11 @@
-//! `ResultBackend` for Redis: one JSON string per task (`{ns}:r:{id}`) with the TTL, written in
-//! one pipeline per batch. Waiting does not poll: writing a terminal record also pushes a token
+//! `ResultBackend` for Redis: one JSON string per task (`{ns}:r:{id}`) with the TTL, written by
+//! one script call per batch, fenced by generation (see [`super::commit`]). Waiting does not poll: writing a terminal record also pushes a token
 //! onto `{ns}:w:{id}`, and a waiter checks the record first, then blocks on BLPOP of that list on a
 //! dedicated connection. A waiter that woke up puts the token back so every other waiter wakes
 //! too; a non-terminal write clears the token so a replayed task is waited for afresh.
 
 use super::{millis, redis_error, RedisStore};
-use crate::{AdapterError, Result, ResultBackend};
+use crate::{codec, Result, ResultBackend};
 use async_trait::async_trait;
 use std::time::{Duration, Instant};
 use stem_protocol::TaskRecord;
@@ -47,31 +47,8 @@ impl ResultBackend for RedisStore {
         "redis"
     }
 
-    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for record in records {
-            let key = self.keys.record(&record.id);
-            let set = pipe.cmd("SET").arg(&key).arg(record.to_json());
-            if !ttl.is_zero() {
-                set.arg("PX").arg(millis(ttl));
-            }
-            set.ignore();
-            let waker = self.keys.waker(&record.id);
-            pipe.del(&waker).ignore();
-            if record.state.is_terminal() {
-                pipe.lpush(&waker, 1)
-                    .ignore()
-                    .pexpire(&waker, millis(TOKEN_TTL) as i64)
-                    .ignore();
-            }
-        }
-        pipe.exec_async(&mut self.conn())
-            .await
-            .map_err(|e| redis_error("set results", e))
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<Vec<bool>> {
+        self.set_records(records, ttl).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {
@@ -80,11 +57,7 @@ impl ResultBackend for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(|e| redis_error("get result", e))?;
-        raw.map(|json| {
-            TaskRecord::from_json(&json)
-                .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}")))
-        })
-        .transpose()
+        raw.map(|json| codec::decode_record(id, &json)).transpose()
     }
 
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {

@@ -1,10 +1,13 @@
-//! `Broker` for Redis: publish in one pipeline, leased fetch (see [`super::fetch`]), and the
-//! receipt operations (ack, extend, release), each one script call for the whole batch.
+//! `Broker` and `BrokerAdmin` for Redis: publish in one pipeline, leased fetch (see
+//! [`super::fetch`]), extend and commit (see [`super::commit`]), each one script call for the
+//! whole batch; dead letters in [`super::dead_letters`].
 
 use super::keys::delayed_member;
 use super::receipt::Receipt;
 use super::{millis, redis_error, scripts, RedisStore};
-use crate::{Broker, DeadLetter, Delivery, QueueCounts, Result};
+use crate::{
+    codec, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 use stem_protocol::envelope::MAX_PRIORITY;
@@ -23,7 +26,7 @@ pub(super) struct Placement {
 impl RedisStore {
     /// Places `env`, ready at `due` (epoch ms) when that is in the future.
     pub(super) fn placement(&self, env: &TaskEnvelope, due: Option<i64>) -> Placement {
-        let json = env.to_json();
+        let json = codec::encode_envelope(env);
         match due.filter(|&due| due > now_ms()) {
             Some(due) => Placement {
                 key: self.keys.delayed(&env.queue),
@@ -100,88 +103,6 @@ impl Broker for RedisStore {
         self.fetch_leased(consumer, queues, max, lease, wait).await
     }
 
-    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let (keys, args) = self.receipt_args(deliveries)?;
-        let mut call = scripts::ACK.prepare_invoke();
-        call.key(keys).arg(self.keys.group()).arg(args);
-        call.invoke_async::<i64>(&mut self.conn())
-            .await
-            .map(drop)
-            .map_err(|e| redis_error("ack", e))
-    }
-
-    async fn record_and_ack(
-        &self,
-        records: &[stem_protocol::TaskRecord],
-        ttl: Duration,
-        deliveries: &[Delivery],
-    ) -> Result<bool> {
-        let (mut keys, receipt_args) = self.receipt_args(deliveries)?;
-        for record in records {
-            keys.push(self.keys.record(&record.id));
-            keys.push(self.keys.waker(&record.id));
-        }
-        let mut call = scripts::RECORD_AND_ACK.prepare_invoke();
-        call.key(keys)
-            .arg(self.keys.group())
-            .arg(deliveries.len())
-            .arg(receipt_args)
-            .arg(ttl.as_millis() as u64)
-            .arg(super::backend::TOKEN_TTL.as_millis() as u64);
-        for record in records {
-            call.arg(record.to_json())
-                .arg(if record.state.is_terminal() { "1" } else { "0" });
-        }
-        call.invoke_async::<i64>(&mut self.conn())
-            .await
-            .map_err(|e| redis_error("record and ack", e))?;
-        Ok(true)
-    }
-
-    async fn release(
-        &self,
-        delivery: &Delivery,
-        replacement: Option<&TaskEnvelope>,
-        delay: Duration,
-    ) -> Result<()> {
-        let receipt = Receipt::parse(&delivery.receipt)?;
-        let env = match (replacement, delivery.task()) {
-            (Some(env), _) | (None, Some(env)) => env,
-            (None, None) => {
-                return Err(crate::AdapterError::permanent(format!(
-                    "cannot release malformed delivery {} without a replacement envelope",
-                    delivery.receipt
-                )))
-            }
-        };
-        let due = if delay.is_zero() {
-            env.eta
-        } else {
-            Some(now_ms() + millis(delay) as i64)
-        };
-        let place = self.placement(env, due);
-        let mut call = scripts::RELEASE.prepare_invoke();
-        call.key(self.keys.stream(&delivery.queue, receipt.band))
-            .key(self.keys.leases(&delivery.queue, receipt.band))
-            .key(&place.key)
-            .key(self.keys.queues())
-            .arg(self.keys.group())
-            .arg(&receipt.id)
-            .arg(&receipt.consumer)
-            .arg(receipt.deliveries)
-            .arg(place.mode)
-            .arg(&place.payload)
-            .arg(place.due)
-            .arg(&env.queue);
-        call.invoke_async::<i64>(&mut self.conn())
-            .await
-            .map(drop)
-            .map_err(|e| redis_error("release", e))
-    }
-
     async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {
         if deliveries.is_empty() {
             return Ok(Vec::new());
@@ -203,10 +124,17 @@ impl Broker for RedisStore {
             .collect())
     }
 
-    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
-        self.move_to_dead_letters(delivery, letter).await
+    async fn commit(&self, commits: &[Commit], records: Option<Duration>) -> Result<Vec<Verdict>> {
+        self.commit_batch(commits, records).await
     }
 
+    async fn ping(&self) -> Result<()> {
+        self.ping_redis().await
+    }
+}
+
+#[async_trait]
+impl BrokerAdmin for RedisStore {
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         self.list_dead_letters(queue, limit).await
     }
@@ -252,9 +180,5 @@ impl Broker for RedisStore {
             .map_err(|e| redis_error("queues", e))?;
         queues.sort();
         Ok(queues)
-    }
-
-    async fn ping(&self) -> Result<()> {
-        self.ping_redis().await
     }
 }

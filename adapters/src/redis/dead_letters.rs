@@ -1,41 +1,11 @@
 //! Dead letters per queue: a hash of letters by id plus a sorted set giving their order of
 //! arrival, so list, replay and purge each take one script call and stay atomic.
 
-use super::receipt::Receipt;
 use super::{redis_error, scripts, RedisStore};
-use crate::{AdapterError, DeadLetter, Delivery, Result};
+use crate::{AdapterError, DeadLetter, Result};
 use stem_protocol::TaskEnvelope;
 
 impl RedisStore {
-    pub(super) async fn move_to_dead_letters(
-        &self,
-        delivery: &Delivery,
-        letter: &DeadLetter,
-    ) -> Result<()> {
-        let receipt = Receipt::parse(&delivery.receipt)?;
-        let json = serde_json::to_string(letter)
-            .map_err(|e| AdapterError::permanent(format!("dead letter {}: {e}", letter.id)))?;
-        let queue = &delivery.queue;
-        let mut call = scripts::DEAD_LETTER.prepare_invoke();
-        call.key(self.keys.stream(queue, receipt.band))
-            .key(self.keys.leases(queue, receipt.band))
-            .key(self.keys.dlq(queue))
-            .key(self.keys.dlq_order(queue))
-            .key(self.keys.dlq_seq(queue))
-            .key(self.keys.queues())
-            .arg(self.keys.group())
-            .arg(&receipt.id)
-            .arg(&receipt.consumer)
-            .arg(receipt.deliveries)
-            .arg(&letter.id)
-            .arg(json)
-            .arg(queue);
-        call.invoke_async::<i64>(&mut self.conn())
-            .await
-            .map(drop)
-            .map_err(|e| redis_error("dead letter", e))
-    }
-
     pub(super) async fn list_dead_letters(
         &self,
         queue: &str,

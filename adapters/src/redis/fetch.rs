@@ -9,10 +9,10 @@
 
 use super::receipt::Receipt;
 use super::{is_nogroup, millis, redis_error, scripts, RedisStore};
-use crate::{Delivery, Payload, Result};
+use crate::{codec, Delivery, Payload, Result};
 use redis::RedisResult;
 use std::time::{Duration, Instant};
-use stem_protocol::{now_ms, TaskEnvelope};
+use stem_protocol::now_ms;
 
 /// Longest single blocking wait. Delayed tasks published while a fetch waits are noticed within
 /// this time.
@@ -185,8 +185,13 @@ impl RedisStore {
             .arg(u8::from(reread))
             .arg(u8::from(sweep))
             .arg(queues.len());
-        let (next_due, next_expiry, entries, last_ids): (i64, i64, Vec<ScriptEntry>, Vec<String>) =
-            call.invoke_async(&mut self.conn()).await?;
+        let (next_due, next_expiry, entries, last_ids, generation): (
+            i64,
+            i64,
+            Vec<ScriptEntry>,
+            Vec<String>,
+            u64,
+        ) = call.invoke_async(&mut self.conn()).await?;
         let deliveries = entries
             .into_iter()
             .map(|(q, band, id, deliveries, fields)| {
@@ -205,6 +210,7 @@ impl RedisStore {
                     receipt: receipt.encode(),
                     queue: queues[q - 1].clone(),
                     deliveries,
+                    generation,
                     payload,
                 }
             })
@@ -225,19 +231,7 @@ fn payload(fields: &[(&[u8], Option<&[u8]>)]) -> Payload {
         .find(|(k, _)| *k == b"e")
         .and_then(|(_, v)| *v);
     match field {
-        Some(bytes) => match std::str::from_utf8(bytes) {
-            Ok(raw) => match TaskEnvelope::from_json(raw) {
-                Ok(env) => Payload::Task(env),
-                Err(reason) => Payload::Malformed {
-                    raw: raw.to_string(),
-                    reason,
-                },
-            },
-            Err(_) => Payload::Malformed {
-                raw: String::from_utf8_lossy(bytes).into_owned(),
-                reason: "malformed task envelope: not UTF-8".to_string(),
-            },
-        },
+        Some(bytes) => codec::decode_payload_bytes(bytes),
         None => Payload::Malformed {
             raw: describe_fields(fields),
             reason: "malformed stream entry: no `e` field holding a task envelope".to_string(),

@@ -18,6 +18,7 @@
 mod backend;
 mod blocking;
 mod broker;
+mod commit;
 mod control;
 mod dead_letters;
 mod events;

@@ -13,14 +13,10 @@ fn with_owned(body: &str) -> Script {
 }
 
 pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fetch.lua")));
-pub static ACK: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/ack.lua")));
-pub static RECORD_AND_ACK: LazyLock<Script> =
-    LazyLock::new(|| with_owned(include_str!("lua/record_and_ack.lua")));
+pub static COMMIT: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/commit.lua")));
+pub static SET_RECORDS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/set_records.lua")));
 pub static EXTEND: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/extend.lua")));
-pub static RELEASE: LazyLock<Script> =
-    LazyLock::new(|| with_owned(include_str!("lua/release.lua")));
-pub static DEAD_LETTER: LazyLock<Script> =
-    LazyLock::new(|| with_owned(include_str!("lua/dead_letter.lua")));
 pub static REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/replay.lua")));
 pub static DEAD_LETTERS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/dead_letters.lua")));

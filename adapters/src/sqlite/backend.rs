@@ -1,9 +1,11 @@
 //! The SQLite `ResultBackend` and `RevokeStore`: rows with an `expires_at`, filtered on read
 //! and deleted by the store's periodic clean-up.
 
+use super::commit::write_record;
 use super::wait::Attempt;
 use super::{db, sql, SqliteStore};
-use crate::{AdapterError, Result, ResultBackend, Revocation, RevokeStore};
+use crate::codec::{self, decode, encode};
+use crate::{Result, ResultBackend, Revocation, RevokeStore};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::time::Duration;
@@ -14,17 +16,7 @@ fn get_record(conn: &Connection, ns: &str, id: &str) -> Result<Option<TaskRecord
         .prepare_cached(sql::RESULT_GET)?
         .query_row(params![ns, id, now_ms()], |r| r.get(0))
         .optional()?;
-    body.map(|b| TaskRecord::from_json(&b).map_err(AdapterError::permanent))
-        .transpose()
-}
-
-fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &str) -> Result<T> {
-    serde_json::from_str(body)
-        .map_err(|e| AdapterError::permanent(format!("unreadable {what}: {e}")))
-}
-
-fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| AdapterError::permanent(format!("{what}: {e}")))
+    body.map(|b| codec::decode_record(id, &b)).transpose()
 }
 
 #[async_trait]
@@ -33,26 +25,26 @@ impl ResultBackend for SqliteStore {
         "sqlite"
     }
 
-    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<()> {
-        let rows: Vec<(String, String, String)> = records
-            .iter()
-            .map(|r| (r.id.clone(), r.state.as_str().to_string(), r.to_json()))
-            .collect();
-        self.write(move |conn, ns| {
-            let expires = db::after(now_ms(), ttl);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut stmt = tx.prepare_cached(sql::RESULT_SET)?;
-                for (id, state, body) in &rows {
-                    stmt.execute(params![ns, id, state, body, expires])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    async fn set(&self, records: &[TaskRecord], ttl: Duration) -> Result<Vec<bool>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = records.to_vec();
+        let written = self
+            .write(move |conn, ns| {
+                let now = now_ms();
+                let expires = db::after(now, ttl);
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let written = records
+                    .iter()
+                    .map(|r| write_record(&tx, ns, r, expires, now))
+                    .collect::<Result<Vec<bool>>>()?;
+                tx.commit()?;
+                Ok(written)
+            })
+            .await?;
         self.maybe_cleanup().await;
-        Ok(())
+        Ok(written)
     }
 
     async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {

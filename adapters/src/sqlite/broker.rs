@@ -1,8 +1,8 @@
-//! The SQLite `Broker`: each call hands its blocking step (in `lease` and `dlq`) to the
-//! connection thread; fetch waits through [`SqliteStore::poll`].
+//! The SQLite `Broker` and `BrokerAdmin`: each call hands its blocking step (in `lease`,
+//! `commit` and `dlq`) to the connection thread; fetch waits through [`SqliteStore::poll`].
 
-use super::{dlq, lease, ms, SqliteStore};
-use crate::{Broker, DeadLetter, Delivery, QueueCounts, Result};
+use super::{commit, db, dlq, lease, ms, SqliteStore};
+use crate::{Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict};
 use async_trait::async_trait;
 use std::time::Duration;
 use stem_protocol::TaskEnvelope;
@@ -44,30 +44,6 @@ impl Broker for SqliteStore {
         Ok(got.unwrap_or_default())
     }
 
-    async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let deliveries = deliveries.to_vec();
-        self.write(move |conn, _| lease::ack(conn, &deliveries))
-            .await
-    }
-
-    async fn release(
-        &self,
-        delivery: &Delivery,
-        replacement: Option<&TaskEnvelope>,
-        delay: Duration,
-    ) -> Result<()> {
-        let delivery = delivery.clone();
-        let replacement = replacement.cloned();
-        let delay_ms = ms(delay);
-        self.write(move |conn, ns| {
-            lease::release(conn, ns, &delivery, replacement.as_ref(), delay_ms)
-        })
-        .await
-    }
-
     async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {
         let deliveries = deliveries.to_vec();
         let lease_ms = ms(lease);
@@ -75,13 +51,32 @@ impl Broker for SqliteStore {
             .await
     }
 
-    async fn dead_letter(&self, delivery: &Delivery, letter: &DeadLetter) -> Result<()> {
-        let delivery = delivery.clone();
-        let letter = letter.clone();
-        self.write(move |conn, ns| lease::dead_letter(conn, ns, &delivery, &letter))
-            .await
+    async fn commit(&self, commits: &[Commit], records: Option<Duration>) -> Result<Vec<Verdict>> {
+        if commits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let commits = commits.to_vec();
+        let expires = records.map(|ttl| db::after(stem_protocol::now_ms(), ttl));
+        let verdicts = self
+            .write(move |conn, ns| commit::commit(conn, ns, &commits, expires))
+            .await?;
+        if records.is_some() {
+            self.maybe_cleanup().await;
+        }
+        Ok(verdicts)
     }
 
+    async fn ping(&self) -> Result<()> {
+        self.run(|conn, _| {
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl BrokerAdmin for SqliteStore {
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         let queue = queue.to_string();
         self.run(move |conn, ns| dlq::list(conn, ns, &queue, limit))
@@ -113,13 +108,5 @@ impl Broker for SqliteStore {
 
     async fn queues(&self) -> Result<Vec<String>> {
         self.run(dlq::queues).await
-    }
-
-    async fn ping(&self) -> Result<()> {
-        self.run(|conn, _| {
-            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
-            Ok(())
-        })
-        .await
     }
 }

@@ -1,10 +1,10 @@
-//! The broker's blocking steps on one connection: publish, the leasing fetch, ack, extend,
-//! release and dead-lettering. Each runs in one transaction; leasing uses `BEGIN IMMEDIATE` so
+//! The broker's blocking steps on one connection: publish, the leasing fetch and extend (the
+//! commit is in `commit.rs`). Each runs in one transaction; leasing uses `BEGIN IMMEDIATE` so
 //! two processes on one file never lease the same row.
 
 use super::sql;
 use super::wait::Attempt;
-use crate::{AdapterError, DeadLetter, Delivery, Payload, Result};
+use crate::{codec, Delivery, Result};
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use std::cmp::Reverse;
 use stem_protocol::{now_ms, TaskEnvelope};
@@ -13,7 +13,7 @@ const READY: i64 = 0;
 const DELAYED: i64 = 1;
 const LEASED: i64 = 2;
 
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+pub(super) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
 
@@ -22,16 +22,9 @@ fn new_token() -> String {
 }
 
 /// Splits a `ROWID:TOKEN` receipt; `None` for anything else (which then matches nothing).
-fn parse_receipt(receipt: &str) -> Option<(i64, &str)> {
+pub(super) fn parse_receipt(receipt: &str) -> Option<(i64, &str)> {
     let (id, token) = receipt.split_once(':')?;
     Some((id.parse().ok()?, token))
-}
-
-fn payload(raw: String) -> Payload {
-    match TaskEnvelope::from_json(&raw) {
-        Ok(env) => Payload::Task(env),
-        Err(reason) => Payload::Malformed { raw, reason },
-    }
 }
 
 /// Inserts one task row, ready now or delayed until `visible_at` when that is in the future.
@@ -66,7 +59,7 @@ pub(super) fn insert_envelope(
         &env.queue,
         priority,
         visible_at,
-        &env.to_json(),
+        &codec::encode_envelope(env),
         now,
     )
 }
@@ -94,6 +87,8 @@ pub(super) fn fetch(
     let now = now_ms();
     let token = new_token();
     let tx = immediate(conn)?;
+    // Taken inside the write lock, so leases of one file get growing generations.
+    let generation = stem_protocol::now_us();
     let mut out = Vec::new();
     for queue in queues {
         if out.len() >= max {
@@ -121,7 +116,8 @@ pub(super) fn fetch(
             receipt: format!("{id}:{token}"),
             queue: queue.clone(),
             deliveries,
-            payload: payload(raw),
+            generation,
+            payload: codec::decode_payload(raw),
         }));
     }
     let mut wake_at = None;
@@ -143,18 +139,6 @@ pub(super) fn fetch(
         value: (!out.is_empty()).then_some(out),
         wake_at,
     })
-}
-
-pub(super) fn ack(conn: &mut Connection, deliveries: &[Delivery]) -> Result<()> {
-    let tx = immediate(conn)?;
-    {
-        let mut stmt = tx.prepare_cached(sql::TASK_ACK)?;
-        for (id, token) in deliveries.iter().filter_map(|d| parse_receipt(&d.receipt)) {
-            stmt.execute(params![id, token])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 /// Extends leases; returns the receipts that no longer hold one.
@@ -184,7 +168,10 @@ pub(super) fn extend(
 
 /// Deletes the leased row of `delivery` if its receipt still holds the lease; returns the row's
 /// queue, priority and payload.
-fn take(tx: &Transaction<'_>, delivery: &Delivery) -> Result<Option<(String, i64, String)>> {
+pub(super) fn take(
+    tx: &Transaction<'_>,
+    delivery: &Delivery,
+) -> Result<Option<(String, i64, String)>> {
     let Some((id, token)) = parse_receipt(&delivery.receipt) else {
         return Ok(None);
     };
@@ -194,48 +181,4 @@ fn take(tx: &Transaction<'_>, delivery: &Delivery) -> Result<Option<(String, i64
         Some(row) => Ok(Some((row.get(0)?, row.get(1)?, row.get(2)?))),
         None => Ok(None),
     }
-}
-
-pub(super) fn release(
-    conn: &mut Connection,
-    ns: &str,
-    delivery: &Delivery,
-    replacement: Option<&TaskEnvelope>,
-    delay_ms: i64,
-) -> Result<()> {
-    let now = now_ms();
-    let tx = immediate(conn)?;
-    if let Some((queue, priority, raw)) = take(&tx, delivery)? {
-        let (queue, priority, raw) = match replacement {
-            Some(env) => (env.queue.clone(), i64::from(env.priority), env.to_json()),
-            None => (queue, priority, raw),
-        };
-        insert_task(&tx, ns, &queue, priority, now + delay_ms, &raw, now)?;
-    }
-    tx.commit()?;
-    Ok(())
-}
-
-pub(super) fn dead_letter(
-    conn: &mut Connection,
-    ns: &str,
-    delivery: &Delivery,
-    letter: &DeadLetter,
-) -> Result<()> {
-    let mut letter = letter.clone();
-    letter.queue = delivery.queue.clone();
-    let body = serde_json::to_string(&letter)
-        .map_err(|e| AdapterError::permanent(format!("dead letter {}: {e}", letter.id)))?;
-    let tx = immediate(conn)?;
-    if take(&tx, delivery)?.is_some() {
-        tx.prepare_cached(sql::DEAD_INSERT)?.execute(params![
-            ns,
-            letter.queue,
-            letter.id,
-            letter.dead_at,
-            body
-        ])?;
-    }
-    tx.commit()?;
-    Ok(())
 }

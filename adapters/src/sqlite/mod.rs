@@ -16,6 +16,7 @@
 
 mod backend;
 mod broker;
+mod commit;
 mod control;
 mod db;
 mod dlq;

@@ -68,7 +68,7 @@ pub enum DlqSub {
 
 pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
     let adapters = conn.connect(None).await?;
-    let broker = &adapters.broker;
+    let broker = &adapters.admin;
     match cmd.command {
         DlqSub::List { queue, limit, json } => {
             let letters = broker.dead_letters(&queue, limit).await?;
@@ -182,7 +182,11 @@ pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
     Ok(())
 }
 
-async fn find(broker: &dyn stem_adapters::Broker, queue: &str, id: &str) -> CliResult<DeadLetter> {
+async fn find(
+    broker: &dyn stem_adapters::BrokerAdmin,
+    queue: &str,
+    id: &str,
+) -> CliResult<DeadLetter> {
     broker
         .dead_letters(queue, usize::MAX)
         .await?

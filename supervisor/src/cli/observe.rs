@@ -80,11 +80,11 @@ pub async fn run(conn: &ConnArgs, cmd: ObserveCmd) -> CliResult {
         ObserveSub::Queues { queues, json } => {
             let names = match queues {
                 Some(q) => q,
-                None => adapters.broker.queues().await?,
+                None => adapters.admin.queues().await?,
             };
             let mut rows = serde_json::Map::new();
             for q in &names {
-                let c = adapters.broker.counts(q).await?;
+                let c = adapters.admin.counts(q).await?;
                 rows.insert(q.clone(), serde_json::to_value(c)?);
                 if !json {
                     println!(

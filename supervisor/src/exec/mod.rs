@@ -12,6 +12,7 @@ pub mod stderr;
 pub mod unix;
 
 use crate::manifest::LoadedManifest;
+use crate::observe::Observer;
 use limits::{Forced, Limits, StopReceiver};
 use pool::{PoolState, RuntimePool};
 use serde_json::Value;
@@ -66,7 +67,12 @@ pub struct Executor {
 
 impl Executor {
     /// Builds one pool per runtime; `concurrency` is the default pool size.
-    pub fn new(manifest: Arc<LoadedManifest>, concurrency: usize, worker_id: &str) -> Self {
+    pub fn new(
+        manifest: Arc<LoadedManifest>,
+        concurrency: usize,
+        worker_id: &str,
+        observer: Observer,
+    ) -> Self {
         let mut pools = BTreeMap::new();
         for (name, rt) in &manifest.manifest.runtimes {
             let mut spec = manifest.runtime_spec(name, rt);
@@ -81,6 +87,7 @@ impl Executor {
                     rt.pool_size.unwrap_or(concurrency),
                     rt.max_tasks_per_child,
                     rt.max_memory_mb,
+                    observer.clone(),
                 ),
             );
         }
@@ -125,8 +132,10 @@ impl Executor {
                         healthy: true,
                     };
                 };
-                let retries_left = task
+                // The envelope's own `max_retries` (`enqueue --max-retries`) overrides the manifest.
+                let retries_left = envelope
                     .max_retries
+                    .unwrap_or(task.max_retries)
                     .saturating_sub(envelope.attempt.saturating_sub(1));
                 let now = stem_protocol::now_ms();
                 let request = TaskRequest {

@@ -7,6 +7,7 @@
 use super::session::Session;
 use super::spawn::SpawnSpec;
 use super::unix::rss_mb;
+use crate::observe::{Lifecycle, Observer};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -23,6 +24,7 @@ pub struct RuntimePool {
     started: AtomicU64,
     recycled: AtomicU64,
     replaced: AtomicU64,
+    observer: Observer,
 }
 
 /// A pool's state for `stem worker stats`.
@@ -45,6 +47,7 @@ impl RuntimePool {
         size: usize,
         max_tasks: Option<u32>,
         max_memory_mb: Option<u64>,
+        observer: Observer,
     ) -> Self {
         RuntimePool {
             name: name.to_string(),
@@ -57,7 +60,27 @@ impl RuntimePool {
             started: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
             replaced: AtomicU64::new(0),
+            observer,
         }
+    }
+
+    /// Reports a child that started.
+    fn spawned(&self, started: std::io::Result<Session>) -> std::io::Result<Session> {
+        if let Ok(s) = &started {
+            self.observer.emit(Lifecycle::ChildSpawned {
+                runtime: self.name.clone(),
+                pid: s.pid,
+            });
+        }
+        started
+    }
+
+    fn retired(&self, session: &Session, why: &str) {
+        self.observer.emit(Lifecycle::ChildRecycled {
+            runtime: self.name.clone(),
+            pid: session.pid,
+            why: why.to_string(),
+        });
     }
 
     fn warm(&self) -> bool {
@@ -66,7 +89,10 @@ impl RuntimePool {
 
     fn start(&self) -> std::io::Result<Session> {
         self.started.fetch_add(1, Ordering::Relaxed);
-        Session::start(&self.spec, self.isolation == Isolation::Forkserver)
+        self.spawned(Session::start(
+            &self.spec,
+            self.isolation == Isolation::Forkserver,
+        ))
     }
 
     /// A fresh child for one task, with that task's rlimits over the runtime's (`process`
@@ -83,7 +109,7 @@ impl RuntimePool {
             cpu_seconds: rlimits.cpu_seconds.or(runtime.cpu_seconds),
             open_files: rlimits.open_files.or(runtime.open_files),
         };
-        Session::start(&spec, false)
+        self.spawned(Session::start(&spec, false))
     }
 
     /// Starts warm children up to the pool size, so the first tasks do not pay start-up.
@@ -123,6 +149,7 @@ impl RuntimePool {
         }
         if !healthy {
             self.replaced.fetch_add(1, Ordering::Relaxed);
+            self.retired(&session, "broken by its last task; replaced");
             tokio::spawn(session.kill());
             return;
         }
@@ -132,7 +159,13 @@ impl RuntimePool {
                 .is_some_and(|m| rss_mb(session.pid).is_some_and(|rss| rss > m));
         if worn {
             self.recycled.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(runtime = %self.name, pid = session.pid, served = session.served, "recycling pool child");
+            self.retired(
+                &session,
+                &format!(
+                    "worn after {} task(s) or over its memory cap",
+                    session.served
+                ),
+            );
             tokio::spawn(session.close());
             return;
         }

@@ -1,82 +1,102 @@
-//! The worker: one `stem worker` process. A consumer leases deliveries from the broker while
-//! there is capacity; each delivery runs in a runner (revoke check, executor, recorder, then
-//! ack); around them, a lease extender, a revoke watcher, the control plane, heartbeats and the
-//! event flusher. SIGTERM/SIGINT: warm shutdown (stop fetching, finish running tasks); a second
-//! signal: cold (kill the children, release their tasks to the broker).
+//! The worker: one `stem worker` process. One dispatcher owns every delivery's state and talks
+//! to the tasks around it through channels: the fetcher (leases batches from the broker), one
+//! execution per running delivery (a child through the executor), the commit loop (one fenced
+//! commit per outcome, batched), and the control, revoke, heartbeat, signal and event-flush
+//! tasks. Lifecycle steps are reported to one observer. SIGTERM/SIGINT: warm shutdown (stop
+//! fetching, finish running tasks); a second signal: cold (kill the children, give their tasks
+//! back).
 //!
 //! ```text
-//! broker --fetch--> consumer --> runner --> executor --> child
-//!                                  |
-//!                                  +--> recorder --> result backend, then ack --> broker
+//! broker --fetch--> fetcher --Fetched--> DISPATCHER --run--> execution --> executor --> child
+//!                                          ^   |                 |
+//!                                          |   +--Commit--> commit loop --> broker/backend
+//!                                          +------- events (Finished, Committed, Extended, ...)
 //! ```
 
-pub mod completer;
+pub mod commits;
 pub mod config;
-pub mod consumer;
 pub mod control;
-pub mod dispatch;
-pub mod events;
+pub mod delivery;
+pub mod dispatcher;
+pub mod execution;
+pub mod fetcher;
 pub mod heartbeat;
-pub mod leases;
-pub mod recorder;
+pub mod outcome;
 pub mod retry;
 pub mod revokes;
-pub mod runner;
-pub mod settle;
-pub mod shutdown;
-pub mod state;
+pub mod screen;
+pub mod signals;
 
 pub use config::WorkerConfig;
-pub use state::WorkerState;
 
 use crate::exec::Executor;
+use crate::observe::counters::Counters;
+use crate::observe::events::EventSink;
+use crate::observe::log::LogSink;
+use crate::observe::{Observer, Sink};
+use dispatcher::Dispatcher;
+use execution::RunContext;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 
-/// Runs a worker until it is shut down; returns when every task is finished or released.
+/// Runs a worker until it is shut down; returns when every task is finished or given back.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let counters = Arc::new(Counters::default());
+    let events_sink = Arc::new(EventSink::default());
+    let sinks: Vec<Arc<dyn Sink>> = vec![counters.clone(), events_sink.clone(), Arc::new(LogSink)];
+    let observer = Observer::new(&config.worker_id, sinks);
     let executor = Arc::new(Executor::new(
         config.manifest.clone(),
         config.concurrency,
         &config.worker_id,
-    ));
-    let (completions, completions_rx) = completer::channel();
-    let (dispatch_tx, dispatch_rx) = dispatch::channel();
-    let state = Arc::new(WorkerState::new(
-        config,
-        executor.clone(),
-        completions,
-        dispatch_tx,
+        observer.clone(),
     ));
     tracing::info!(
-        worker = %state.config.worker_id,
-        queues = %state.config.queues.join(","),
-        concurrency = state.config.concurrency,
-        broker = state.adapters().broker.backend(),
-        backend = state.adapters().backend.backend(),
+        worker = %config.worker_id,
+        queues = %config.queues.join(","),
+        concurrency = config.concurrency,
+        broker = config.adapters.broker.backend(),
+        backend = config.adapters.backend.backend(),
         "worker starting"
     );
-    revokes::load(&state).await;
+    let revoked = revokes::load(config.adapters.revokes.as_ref()).await;
     executor.prewarm();
 
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
+    let (commit_tx, commit_rx) = mpsc::unbounded_channel();
+    let ctx = Arc::new(RunContext {
+        config: config.clone(),
+        executor: executor.clone(),
+        observer,
+        events: events_tx.clone(),
+    });
     let mut tasks = tokio::task::JoinSet::new();
-    let completer = tokio::spawn(completer::run(state.clone(), completions_rx));
-    let dispatcher = tokio::spawn(dispatch::run(state.clone(), dispatch_rx));
-    tasks.spawn(shutdown::watch_signals(state.clone()));
-    tasks.spawn(leases::extend_loop(state.clone()));
-    tasks.spawn(revokes::watch(state.clone()));
-    tasks.spawn(control::serve(state.clone()));
-    tasks.spawn(heartbeat::beat(state.clone()));
-    tasks.spawn(events::flush_loop(state.clone()));
-    tracing::info!(worker = %state.config.worker_id, "worker ready");
-    consumer::consume(state.clone()).await;
+    tasks.spawn(fetcher::run(config.clone(), fetch_rx, events_tx.clone()));
+    tasks.spawn(commits::run(config.clone(), commit_rx, events_tx.clone()));
+    tasks.spawn(signals::forward(events_tx.clone()));
+    tasks.spawn(revokes::watch(
+        config.adapters.revokes.clone(),
+        events_tx.clone(),
+    ));
+    tasks.spawn(control::serve(config.clone(), events_tx.clone()));
+    tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone()));
+    tasks.spawn(
+        events_sink
+            .clone()
+            .flush_loop(config.adapters.control.clone()),
+    );
+    drop(events_tx);
+    tracing::info!(worker = %config.worker_id, "worker ready");
+    Dispatcher::new(ctx, counters, fetch_tx, commit_tx, revoked)
+        .run(events_rx)
+        .await;
 
-    state.wait_idle().await;
-    events::flush(&state).await;
-    heartbeat::goodbye(&state).await;
+    events_sink.flush(config.adapters.control.as_ref()).await;
+    heartbeat::goodbye(&config).await;
     executor.shutdown().await;
     tasks.abort_all();
-    completer.abort();
-    dispatcher.abort();
-    tracing::info!(worker = %state.config.worker_id, "worker stopped");
+    tracing::info!(worker = %config.worker_id, "worker stopped");
     Ok(())
 }

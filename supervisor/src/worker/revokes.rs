@@ -1,63 +1,44 @@
 //! Revocations: loaded from the revoke store when the worker starts, then followed every half
-//! second. A revoked task that has not started is skipped; with `terminate`, a running one is
-//! stopped (TERM to its process group, KILL after the grace period).
+//! second and handed to the dispatcher, which skips a revoked task that has not started and,
+//! with `terminate`, stops a running one (TERM to its process group, KILL after the grace).
 
-use super::state::WorkerState;
-use crate::exec::limits::StopRequest;
-use std::sync::Arc;
+use super::dispatcher::Event;
+use std::collections::HashMap;
 use std::time::Duration;
-use stem_adapters::Revocation;
+use stem_adapters::{Revocation, RevokeStore};
+use tokio::sync::mpsc;
 
 const POLL: Duration = Duration::from_millis(500);
 
-pub async fn load(state: &WorkerState) {
-    match state.adapters().revokes.revocations(0).await {
+pub async fn load(store: &dyn RevokeStore) -> HashMap<String, Revocation> {
+    match store.revocations(0).await {
         Ok(list) => {
-            let n = list.len();
-            for r in list {
-                apply(state, r);
+            if !list.is_empty() {
+                tracing::info!("loaded {} revocation(s)", list.len());
             }
-            if n > 0 {
-                tracing::info!("loaded {n} revocation(s)");
-            }
+            list.into_iter().map(|r| (r.id.clone(), r)).collect()
         }
-        Err(e) => tracing::warn!("cannot load revocations ({e}); will retry"),
+        Err(e) => {
+            tracing::warn!("cannot load revocations ({e}); will follow new ones");
+            HashMap::new()
+        }
     }
 }
 
-pub async fn watch(state: Arc<WorkerState>) {
+pub async fn watch(store: std::sync::Arc<dyn RevokeStore>, events: mpsc::UnboundedSender<Event>) {
     let mut since = stem_protocol::now_ms() - 60_000;
     loop {
         tokio::time::sleep(POLL).await;
-        match state.adapters().revokes.revocations(since).await {
+        match store.revocations(since).await {
             Ok(list) => {
                 for r in list {
                     since = since.max(r.revoked_at);
-                    apply(&state, r);
+                    if events.send(Event::Revoked(r)).is_err() {
+                        return;
+                    }
                 }
             }
             Err(e) => tracing::debug!("cannot read revocations ({e})"),
         }
-    }
-}
-
-/// Remembers a revocation and stops the task if it runs here and `terminate` is set.
-pub fn apply(state: &WorkerState, revocation: Revocation) {
-    let id = revocation.id.clone();
-    let terminate = revocation.terminate;
-    let known = state
-        .revoked
-        .lock()
-        .expect("revoked lock")
-        .insert(id.clone(), revocation)
-        .is_some_and(|old| old.terminate == terminate);
-    if known || !terminate {
-        return;
-    }
-    if let Some(r) = state.running.lock().expect("running lock").get(&id) {
-        tracing::info!(task = %id, pid = ?r.pid, "revoked with terminate: stopping its process group");
-        let _ = r.stop.send(StopRequest::Terminate {
-            grace: state.config.terminate_grace,
-        });
     }
 }

@@ -19,4 +19,6 @@ UPDATE tasks AS t
 SET lease_owner = $4, lease_token = $5, visible_at = $6, deliveries = t.deliveries + 1
 FROM picked
 WHERE t.id = picked.id
-RETURNING t.id, t.queue, t.priority, t.eta, t.deliveries, t.payload
+RETURNING t.id, t.queue, t.priority, t.eta, t.deliveries, t.payload,
+    -- The lease's generation: the statement's start on the server clock, in µs.
+    (extract(epoch FROM statement_timestamp()) * 1000000)::bigint AS generation

@@ -15,7 +15,8 @@
 --    Every entry taken gets a lease until server time + lease.
 -- Returns {ms until the next delayed task is due or -1, ms until the next lease expires or -1,
 --   {{queue index, band, id, deliveries, fields}}, {last delivered id per stream} when nothing
---   was taken (for the caller's blocking XREAD that waits for new entries)}.
+--   was taken (for the caller's blocking XREAD that waits for new entries), the generation of
+--   the leases taken (server time in µs: later than every earlier lease's)}.
 local group, consumer = ARGV[1], ARGV[2]
 local remaining = tonumber(ARGV[3])
 local lease, now = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -24,6 +25,7 @@ local nq = tonumber(ARGV[8])
 local BANDS, PER_QUEUE = 10, 21
 local t = redis.call('TIME')
 local server_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local generation = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out = {}
 
 local function delayed_key(q) return KEYS[(q - 1) * PER_QUEUE + 1] end
@@ -144,4 +146,4 @@ if #out == 0 then
     end
   end
 end
-return {next_due, next_expiry, out, last_ids}
+return {next_due, next_expiry, out, last_ids, generation}

@@ -1,0 +1,85 @@
+-- Commits a batch of outcomes in one statement (so no transaction is ever left open by a
+-- worker that freezes between round trips), each whole or not at all, fenced by its lease.
+-- Per commit (arrays, in order): $1 row id, $2 lease token, $3 op ('ack'|'release'|'dead');
+--   record (null id: none) $4 id, $5 state, $6 JSON, $7 updated_at, $8 generation;
+--   release: $11 ready-at, $12 payload (null: the same), $13 task id, $14 queue, $15 priority;
+--   dead letter: $16 queue, $17 letter id, $18 letter JSON, $19 dead_at.
+-- $9 record expires_at, $10 now. Follow-ups (arrays): $20 commit index (1-based), $21 task id,
+--   $22 queue, $23 priority, $24 eta, $25 payload, $26 created_at.
+-- Returns per commit its index, whether it was applied, and the lease owner now when not.
+WITH c AS (
+    SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[],
+                         $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
+                         $11::bigint[], $12::text[], $13::text[], $14::text[], $15::smallint[],
+                         $16::text[], $17::text[], $18::text[], $19::bigint[])
+        WITH ORDINALITY AS c(row_id, token, op, rec_id, rec_state, rec_json, rec_updated,
+                             rec_gen, rel_at, rel_payload, rel_task, rel_queue, rel_priority,
+                             dead_queue, dead_id, dead_json, dead_at, n)
+),
+held AS (
+    SELECT c.* FROM c JOIN tasks t ON t.id = c.row_id AND t.lease_token = c.token
+    FOR UPDATE OF t
+),
+removed AS (
+    DELETE FROM tasks t USING held h
+    WHERE t.id = h.row_id AND h.op IN ('ack', 'dead')
+),
+released AS (
+    UPDATE tasks t
+    SET lease_owner = NULL,
+        lease_token = NULL,
+        eta = h.rel_at,
+        visible_at = h.rel_at,
+        deliveries = 0,
+        payload = coalesce(h.rel_payload, t.payload),
+        task_id = coalesce(h.rel_task, t.task_id),
+        queue = coalesce(h.rel_queue, t.queue),
+        priority = coalesce(h.rel_priority, t.priority)
+    FROM held h
+    WHERE t.id = h.row_id AND h.op = 'release'
+),
+buried AS (
+    INSERT INTO dead_letters (queue, id, dead_at, letter)
+    SELECT DISTINCT ON (h.dead_queue, h.dead_id) h.dead_queue, h.dead_id, h.dead_at, h.dead_json
+    FROM held h WHERE h.op = 'dead'
+    ORDER BY h.dead_queue, h.dead_id, h.n DESC
+    ON CONFLICT (queue, id) DO UPDATE SET dead_at = EXCLUDED.dead_at, letter = EXCLUDED.letter
+),
+recorded AS (
+    INSERT INTO results (id, state, record, updated_at, expires_at, generation)
+    SELECT DISTINCT ON (h.rec_id) h.rec_id, h.rec_state, h.rec_json, h.rec_updated, $9::bigint,
+           h.rec_gen
+    FROM held h WHERE h.rec_id IS NOT NULL
+    ORDER BY h.rec_id, h.n DESC
+    ON CONFLICT (id) DO UPDATE
+    SET state = EXCLUDED.state,
+        record = EXCLUDED.record,
+        updated_at = EXCLUDED.updated_at,
+        expires_at = EXCLUDED.expires_at,
+        generation = EXCLUDED.generation
+    WHERE results.generation <= EXCLUDED.generation OR results.expires_at <= $10::bigint
+),
+f AS (
+    SELECT * FROM UNNEST($20::bigint[], $21::text[], $22::text[], $23::smallint[], $24::bigint[],
+                         $25::text[], $26::bigint[])
+        WITH ORDINALITY AS f(n, task_id, queue, priority, eta, payload, created_at, k)
+),
+followed AS (
+    INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at)
+    SELECT f.task_id, f.queue, f.priority, f.eta, f.eta, f.payload, f.created_at
+    FROM f JOIN held h ON h.n = f.n
+    ORDER BY f.k
+),
+known AS (
+    INSERT INTO queues (name)
+    SELECT DISTINCT q FROM (
+        SELECT f.queue AS q FROM f JOIN held h ON h.n = f.n
+        UNION SELECT h.rel_queue FROM held h WHERE h.rel_queue IS NOT NULL
+    ) AS names
+    ON CONFLICT (name) DO NOTHING
+)
+SELECT c.n, (h.n IS NOT NULL) AS applied, t.lease_owner AS owner
+FROM c
+LEFT JOIN held h ON h.n = c.n
+LEFT JOIN tasks t ON t.id = c.row_id
+ORDER BY c.n

@@ -1,0 +1,98 @@
+-- Commits a batch of outcomes, each whole or not at all, fenced by its lease: a commit whose
+-- entry is no longer pending for its consumer with its delivery count is stale and changes
+-- nothing. A held one removes its entry (XACK, XDEL, lease), writes its record when asked,
+-- applies its action and publishes its follow-ups. Redis runs a script alone, so the batch is
+-- atomic as a whole too.
+-- KEYS[1] the queues set, then per commit, in order: stream, lease zset; record key and waker
+-- key when it has a record; one target key per follow-up; for a release its target (stream or
+-- delayed zset); for a dead letter the dlq hash, order zset and sequence.
+-- ARGV: group, record ttl ms, waker ttl ms, number of commits, then per commit:
+--   op ('ack'|'release'|'dead'), entry id, consumer, delivery count,
+--   has record ('1'|'0') [, record json, terminal ('1'|'0')],
+--   number of follow-ups [, per follow-up: mode ('ready'|'delayed'), payload, due, queue],
+--   for a release: mode, payload, due, queue; for a dead letter: letter id, letter json, queue.
+-- Returns per commit '+' (applied) or '-' followed by the consumer now holding the entry.
+local group = ARGV[1]
+local ttl, waker_ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = tonumber(ARGV[4])
+local queues = KEYS[1]
+local k, a = 2, 5
+local out = {}
+
+local function arg()
+  local v = ARGV[a]
+  a = a + 1
+  return v
+end
+
+local function key()
+  local v = KEYS[k]
+  k = k + 1
+  return v
+end
+
+local function place(target, mode, payload, due, queue)
+  if mode == 'delayed' then
+    redis.call('ZADD', target, due, payload)
+  else
+    redis.call('XADD', target, '*', 'e', payload)
+  end
+  redis.call('SADD', queues, queue)
+end
+
+local function holder(stream, id)
+  local p = redis.pcall('XPENDING', stream, group, id, id, 1)
+  if type(p) == 'table' and not p.err and #p > 0 then return p[1][2] end
+  return ''
+end
+
+for _ = 1, n do
+  local op, id, consumer, count = arg(), arg(), arg(), arg()
+  local stream, leases = key(), key()
+  local rec, rkey, wkey, terminal
+  if arg() == '1' then
+    rec, terminal = arg(), arg()
+    rkey, wkey = key(), key()
+  end
+  local follow = {}
+  for _ = 1, tonumber(arg()) do
+    follow[#follow + 1] = {key(), arg(), arg(), arg(), arg()}
+  end
+  local action = {}
+  if op == 'release' then
+    action = {key(), arg(), arg(), arg(), arg()}
+  elseif op == 'dead' then
+    action = {key(), key(), key(), arg(), arg(), arg()}
+  end
+  if not owned(stream, group, id, consumer, count) then
+    out[#out + 1] = '-' .. holder(stream, id)
+  else
+    redis.call('XACK', stream, group, id)
+    redis.call('XDEL', stream, id)
+    redis.call('ZREM', leases, id)
+    if rec then
+      if ttl > 0 then
+        redis.call('SET', rkey, rec, 'PX', ttl)
+      else
+        redis.call('SET', rkey, rec)
+      end
+      redis.call('DEL', wkey)
+      if terminal == '1' then
+        redis.call('LPUSH', wkey, 1)
+        redis.call('PEXPIRE', wkey, waker_ttl)
+      end
+    end
+    if op == 'release' then
+      place(action[1], action[2], action[3], action[4], action[5])
+    elseif op == 'dead' then
+      redis.call('HSET', action[1], action[4], action[5])
+      redis.call('ZADD', action[2], redis.call('INCR', action[3]), action[4])
+      redis.call('SADD', queues, action[6])
+    end
+    for _, f in ipairs(follow) do
+      place(f[1], f[2], f[3], f[4], f[5])
+    end
+    out[#out + 1] = '+'
+  end
+end
+return out

@@ -1,1 +1,0 @@
-DELETE FROM stem_tasks WHERE id = ?1 AND token = ?2

@@ -1,0 +1,471 @@
+//! The dispatcher: one task, one `select!`, the one owner of every delivery's state. Fetched
+//! batches, executor updates, commit verdicts, the lease tick, revocations, control commands and
+//! signals all arrive here as events; the dispatcher decides and sends work out (fetch requests
+//! to the fetcher, runs to executions, outcomes to the commit loop). Nothing else changes
+//! delivery state.
+//!
+//! Order: deliveries wait `Reserved` in fetch order (so priority order holds with prefetch) and
+//! start as run slots free up; a slot frees as soon as the child is done, while its outcome
+//! commits. At shutdown, reserved deliveries are given back; the loop ends when the map is empty.
+
+use super::commits::Committed;
+use super::delivery::{task_ref, Entry, Outcome, Stage};
+use super::execution::{self, Finished, RunContext};
+use super::fetcher::FetchRequest;
+use super::screen::{screen, Screened};
+use super::{outcome, WorkerConfig};
+use crate::exec::limits::StopRequest;
+use crate::observe::counters::Counters;
+use crate::observe::{Lifecycle, Observer};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use stem_adapters::{Commit, ControlRequest, Delivery, Revocation, Verdict};
+use stem_protocol::manifest::TaskKind;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most deliveries asked for in one fetch.
+const MAX_FETCH: usize = 64;
+
+/// Shutdown phases, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Running,
+    /// Stop fetching; finish running tasks; give reserved ones back.
+    Warm,
+    /// Kill running children and give their tasks back.
+    Cold,
+}
+
+pub enum ExecUpdate {
+    Pid(u32),
+    Finished(Box<Finished>),
+}
+
+/// Everything the dispatcher reacts to.
+pub enum Event {
+    Fetched(Result<Vec<Delivery>, String>),
+    Exec {
+        receipt: String,
+        update: ExecUpdate,
+    },
+    Committed(Committed),
+    Extended {
+        lost: Result<Vec<String>, String>,
+    },
+    Revoked(Revocation),
+    Control(ControlRequest, oneshot::Sender<Value>),
+    /// Stats for a heartbeat.
+    Snapshot(oneshot::Sender<Value>),
+    /// SIGTERM or SIGINT: the first starts a warm shutdown, the next a cold one.
+    Signal,
+}
+
+pub struct Dispatcher {
+    pub(super) config: Arc<WorkerConfig>,
+    pub(super) ctx: Arc<RunContext>,
+    pub(super) counters: Arc<Counters>,
+    pub(super) entries: HashMap<String, Entry>,
+    waiting: VecDeque<String>,
+    running: usize,
+    pub(super) revoked: HashMap<String, Revocation>,
+    pub(super) paused: HashSet<String>,
+    pub(super) phase: Phase,
+    pub(super) started_at: i64,
+    fetching: bool,
+    extending: bool,
+    fetch_tx: mpsc::UnboundedSender<FetchRequest>,
+    commit_tx: mpsc::UnboundedSender<Commit>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        ctx: Arc<RunContext>,
+        counters: Arc<Counters>,
+        fetch_tx: mpsc::UnboundedSender<FetchRequest>,
+        commit_tx: mpsc::UnboundedSender<Commit>,
+        revoked: HashMap<String, Revocation>,
+    ) -> Self {
+        Dispatcher {
+            config: ctx.config.clone(),
+            ctx,
+            counters,
+            entries: HashMap::new(),
+            waiting: VecDeque::new(),
+            running: 0,
+            revoked,
+            paused: HashSet::new(),
+            phase: Phase::Running,
+            started_at: stem_protocol::now_ms(),
+            fetching: false,
+            extending: false,
+            fetch_tx,
+            commit_tx,
+        }
+    }
+
+    fn observer(&self) -> &Observer {
+        &self.ctx.observer
+    }
+
+    /// Runs until shutdown was asked and every delivery is done.
+    pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
+        let mut tick = tokio::time::interval(self.config.lease / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut paused_retry = tokio::time::interval(Duration::from_secs(1));
+        self.fetch_more();
+        loop {
+            if self.phase != Phase::Running && self.entries.is_empty() && !self.fetching {
+                return;
+            }
+            tokio::select! {
+                biased;
+                Some(event) = events.recv() => self.handle(event),
+                _ = tick.tick() => self.extend_leases(),
+                _ = paused_retry.tick() => self.fetch_more(),
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Fetched(got) => {
+                self.fetching = false;
+                let got = got.unwrap_or_default();
+                if got.is_empty() && self.config.burst && self.entries.is_empty() {
+                    tracing::info!("burst mode: the queues are drained; stopping");
+                    self.advance(Phase::Warm);
+                }
+                for d in got {
+                    self.reserve(d);
+                }
+            }
+            Event::Exec { receipt, update } => self.exec_update(receipt, update),
+            Event::Committed(results) => self.committed(results),
+            Event::Extended { lost } => self.leases_lost(lost),
+            Event::Revoked(r) => self.apply_revocation(r),
+            Event::Control(request, reply) => {
+                let _ = reply.send(self.answer(&request));
+            }
+            Event::Snapshot(reply) => {
+                let _ = reply.send(self.stats());
+            }
+            Event::Signal => {
+                if self.phase == Phase::Running {
+                    tracing::info!(
+                        running = self.running,
+                        "warm shutdown: no new tasks; waiting for running ones (signal again for a cold shutdown)"
+                    );
+                    self.advance(Phase::Warm);
+                } else {
+                    tracing::warn!(
+                        running = self.running,
+                        "cold shutdown: killing children and releasing their tasks"
+                    );
+                    self.advance(Phase::Cold);
+                }
+            }
+        }
+        self.start_waiting();
+        self.fetch_more();
+    }
+
+    /// Moves to a later phase (never back). Warm gives reserved deliveries back; cold also kills
+    /// every running child.
+    pub(super) fn advance(&mut self, to: Phase) {
+        if to <= self.phase {
+            return;
+        }
+        self.phase = to;
+        while let Some(receipt) = self.waiting.pop_front() {
+            if let Some(d) = self.entries.get(&receipt).map(|e| e.delivery.clone()) {
+                self.send_commit(outcome::give_back(&d, true));
+            }
+        }
+        if to == Phase::Cold {
+            for e in self.entries.values() {
+                if let Stage::Running(r) = &e.stage {
+                    let _ = r.stop.send(StopRequest::Kill);
+                }
+            }
+        }
+    }
+
+    fn reserve(&mut self, d: Delivery) {
+        if self.phase != Phase::Running {
+            let receipt = d.receipt.clone();
+            self.entries.insert(receipt, reserved(d.clone()));
+            self.send_commit(outcome::give_back(&d, true));
+            return;
+        }
+        self.observer().emit(Lifecycle::Received(task_ref(&d)));
+        self.waiting.push_back(d.receipt.clone());
+        self.entries.insert(d.receipt.clone(), reserved(d));
+    }
+
+    /// Asks for more deliveries when the prefetch window has room: at once while few wait
+    /// reserved, else once it has drained to half, so each fetch brings a batch.
+    fn fetch_more(&mut self) {
+        if self.fetching || self.phase != Phase::Running {
+            return;
+        }
+        let window = self.config.concurrency + self.config.prefetch;
+        let free = window.saturating_sub(self.entries.len());
+        let wanted = if self.waiting.len() >= self.config.concurrency {
+            (window / 2).max(1)
+        } else {
+            1
+        };
+        if free < wanted {
+            return;
+        }
+        let queues: Vec<String> = self
+            .config
+            .queues
+            .iter()
+            .filter(|q| !self.paused.contains(*q))
+            .cloned()
+            .collect();
+        if queues.is_empty() {
+            return;
+        }
+        let max = free.min(MAX_FETCH);
+        if self.fetch_tx.send(FetchRequest { max, queues }).is_ok() {
+            self.fetching = true;
+        }
+    }
+
+    /// Starts reserved deliveries, in fetch order, while run slots are free.
+    fn start_waiting(&mut self) {
+        while self.running < self.config.concurrency && self.phase == Phase::Running {
+            let Some(receipt) = self.waiting.pop_front() else {
+                return;
+            };
+            let Some(d) = self.entries.get(&receipt).map(|e| e.delivery.clone()) else {
+                continue;
+            };
+            match screen(&self.config, &self.revoked, &d) {
+                Screened::Commit(c, o) => self.send_commit((*c, o)),
+                Screened::Run(env, task) => {
+                    let runtime = match &task.kind {
+                        TaskKind::Runtime(r) => r.clone(),
+                        TaskKind::Exec(_) => "exec".to_string(),
+                    };
+                    let (stop, stop_rx) = watch::channel(StopRequest::None);
+                    let terminate = self.revoked.get(&env.id).is_some_and(|r| r.terminate);
+                    if terminate {
+                        let grace = self.config.terminate_grace;
+                        let _ = stop.send(StopRequest::Terminate { grace });
+                    }
+                    if let Some(e) = self.entries.get_mut(&receipt) {
+                        e.stage = Stage::Running(super::delivery::Running {
+                            task: task_ref(&d),
+                            runtime,
+                            started_at: stem_protocol::now_ms(),
+                            pid: None,
+                            stop,
+                        });
+                    }
+                    self.running += 1;
+                    tokio::spawn(execution::run(self.ctx.clone(), d, env, task, stop_rx));
+                }
+            }
+        }
+    }
+
+    fn exec_update(&mut self, receipt: String, update: ExecUpdate) {
+        let Some(entry) = self.entries.get_mut(&receipt) else {
+            return;
+        };
+        match update {
+            ExecUpdate::Pid(pid) => {
+                if let Stage::Running(r) = &mut entry.stage {
+                    r.pid = Some(pid);
+                }
+            }
+            ExecUpdate::Finished(f) => {
+                self.running = self.running.saturating_sub(1);
+                let d = entry.delivery.clone();
+                let Finished {
+                    envelope,
+                    task,
+                    record,
+                    outcome,
+                } = *f;
+                let done = outcome::settle(&d, &envelope, &task, record, outcome);
+                self.send_commit(done);
+            }
+        }
+    }
+
+    /// Hands an outcome to the commit loop; the delivery is `Committing` until its verdict.
+    fn send_commit(&mut self, (commit, outcome): (Commit, Outcome)) {
+        let receipt = commit.delivery.receipt.clone();
+        match self.entries.get_mut(&receipt) {
+            Some(e) => e.stage = Stage::Committing(outcome),
+            None => return,
+        }
+        if self.commit_tx.send(commit).is_err() {
+            self.entries.remove(&receipt);
+        }
+    }
+
+    fn committed(&mut self, results: Committed) {
+        for (receipt, verdict) in results {
+            let Some(entry) = self.entries.remove(&receipt) else {
+                continue;
+            };
+            let Stage::Committing(outcome) = entry.stage else {
+                continue;
+            };
+            match verdict {
+                Ok(Verdict::Applied) => self.report(outcome),
+                Ok(Verdict::Stale { owner }) => self.observer().emit(Lifecycle::StaleCommit {
+                    task: outcome.task().clone(),
+                    owner,
+                }),
+                Err(e) => tracing::error!(
+                    task = %outcome.task().id,
+                    "cannot commit its outcome: {e}; leaving it unacknowledged (it runs again after its lease)"
+                ),
+            }
+        }
+    }
+
+    /// Reports an applied outcome.
+    fn report(&self, outcome: Outcome) {
+        let event = match outcome {
+            Outcome::Succeeded(t) => Lifecycle::Succeeded(t),
+            Outcome::Retried {
+                task,
+                error,
+                delay_ms,
+            } => Lifecycle::Retried {
+                task,
+                error,
+                delay_ms,
+            },
+            Outcome::Failed {
+                task,
+                error,
+                reason,
+            } => {
+                let dead = Lifecycle::DeadLettered {
+                    task: task.clone(),
+                    reason: reason.clone(),
+                };
+                self.observer().emit(Lifecycle::Failed {
+                    task,
+                    error,
+                    reason,
+                });
+                dead
+            }
+            Outcome::Malformed { task, reason } => Lifecycle::DeadLettered { task, reason },
+            Outcome::Revoked { task, before_start } => Lifecycle::Revoked { task, before_start },
+            Outcome::Released { task, at_shutdown } => {
+                if !at_shutdown {
+                    return;
+                }
+                Lifecycle::GivenBack(task)
+            }
+        };
+        self.observer().emit(event);
+    }
+
+    /// Every third of the lease: extends the leases of every delivery held (reserved, running
+    /// or committing), one call at a time.
+    fn extend_leases(&mut self) {
+        if self.extending || self.entries.is_empty() {
+            return;
+        }
+        self.extending = true;
+        let deliveries: Vec<Delivery> = self.entries.values().map(|e| e.delivery.clone()).collect();
+        let config = self.config.clone();
+        let events = self.ctx.events.clone();
+        tokio::spawn(async move {
+            let lost = config
+                .adapters
+                .broker
+                .extend(&deliveries, config.lease)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = events.send(Event::Extended { lost });
+        });
+    }
+
+    /// Acts on leases the broker says are lost. A committing delivery's may simply have been
+    /// committed meanwhile (its verdict tells); a reserved one is dropped (its new owner runs
+    /// it); a running one is marked, and its commit will be refused as stale.
+    fn leases_lost(&mut self, lost: Result<Vec<String>, String>) {
+        self.extending = false;
+        let lost = match lost {
+            Ok(lost) => lost,
+            Err(e) => {
+                tracing::warn!("cannot extend leases ({e}); will retry");
+                return;
+            }
+        };
+        for receipt in lost {
+            let Some(entry) = self.entries.get_mut(&receipt) else {
+                continue;
+            };
+            match &entry.stage {
+                Stage::Committing(_) => {}
+                Stage::Reserved => {
+                    let task = task_ref(&entry.delivery);
+                    self.entries.remove(&receipt);
+                    self.observer().emit(Lifecycle::LeaseLost {
+                        task,
+                        running: false,
+                    });
+                }
+                Stage::Running(r) if !entry.lease_lost => {
+                    entry.lease_lost = true;
+                    let task = r.task.clone();
+                    self.observer().emit(Lifecycle::LeaseLost {
+                        task,
+                        running: true,
+                    });
+                }
+                Stage::Running(_) => {}
+            }
+        }
+    }
+
+    /// Remembers a revocation; with `terminate`, stops the task if it runs here.
+    pub(super) fn apply_revocation(&mut self, r: Revocation) {
+        let known = self
+            .revoked
+            .get(&r.id)
+            .is_some_and(|old| old.terminate == r.terminate);
+        let (id, terminate) = (r.id.clone(), r.terminate);
+        self.revoked.insert(r.id.clone(), r);
+        if known || !terminate {
+            return;
+        }
+        for e in self.entries.values() {
+            if let Stage::Running(run) = &e.stage {
+                if run.task.id == id {
+                    tracing::info!(task = %id, pid = ?run.pid, "revoked with terminate: stopping its process group");
+                    let grace = self.config.terminate_grace;
+                    let _ = run.stop.send(StopRequest::Terminate { grace });
+                }
+            }
+        }
+    }
+
+    pub(super) fn in_flight(&self) -> usize {
+        self.running
+    }
+}
+
+fn reserved(delivery: Delivery) -> Entry {
+    Entry {
+        delivery,
+        stage: Stage::Reserved,
+        lease_lost: false,
+    }
+}

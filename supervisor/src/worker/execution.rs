@@ -1,0 +1,157 @@
+//! One run, in its own task: the record it starts from (an attempt after the first carries the
+//! earlier attempts' errors), a `started` record for a task still running after a moment,
+//! progress records (throttled), the executor, and the result sent back to the dispatcher. Its
+//! only writes are records, fenced by the delivery's generation; its outcome is committed by the
+//! dispatcher.
+
+use super::config::WorkerConfig;
+use super::dispatcher::{Event, ExecUpdate};
+use super::outcome::{advance, fresh_record};
+use crate::exec::limits::StopReceiver;
+use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome};
+use crate::observe::{Lifecycle, Observer, TaskRef};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use stem_adapters::Delivery;
+use stem_protocol::manifest::EffectiveTask;
+use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
+use tokio::sync::mpsc;
+
+/// Shortest time between two progress writes of one task.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// A task still running after this long gets a `started` record.
+const STARTED_RECORD_AFTER: Duration = Duration::from_millis(100);
+
+/// What a run needs besides its delivery.
+pub struct RunContext {
+    pub config: Arc<WorkerConfig>,
+    pub executor: Arc<Executor>,
+    pub observer: Observer,
+    pub events: mpsc::UnboundedSender<Event>,
+}
+
+/// A finished run, for the dispatcher to commit.
+pub struct Finished {
+    pub envelope: TaskEnvelope,
+    pub task: Box<EffectiveTask>,
+    pub record: TaskRecord,
+    pub outcome: RunOutcome,
+}
+
+pub async fn run(
+    ctx: Arc<RunContext>,
+    delivery: Delivery,
+    envelope: TaskEnvelope,
+    task: Box<EffectiveTask>,
+    mut stop: StopReceiver,
+) {
+    let receipt = delivery.receipt.clone();
+    let mut record = initial(&ctx, &delivery, &envelope).await;
+    record.attempt = envelope.attempt;
+    advance(&mut record, TaskState::Started);
+    let t = TaskRef {
+        id: envelope.id.clone(),
+        name: envelope.name.clone(),
+        queue: envelope.queue.clone(),
+        attempt: envelope.attempt,
+    };
+    ctx.observer.emit(Lifecycle::Started(t.clone()));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let watcher = tokio::spawn(watch(ctx.clone(), receipt.clone(), t, record.clone(), rx));
+    let outcome = {
+        let sink = EventSink::new(tx);
+        let execution = ctx.executor.run(&envelope, &task, &sink, &mut stop);
+        tokio::pin!(execution);
+        // Short tasks go straight to their outcome; a task still running after a moment gets a
+        // `started` record, so `stem result` shows it. This saves a write per short task.
+        tokio::select! {
+            outcome = &mut execution => outcome,
+            _ = tokio::time::sleep(STARTED_RECORD_AFTER) => {
+                write(&ctx, &record).await;
+                execution.await
+            }
+        }
+    };
+    if let Ok(Some(progress)) = watcher.await {
+        record.progress = Some(progress);
+    }
+    let finished = Finished {
+        envelope,
+        task,
+        record,
+        outcome,
+    };
+    let _ = ctx.events.send(Event::Exec {
+        receipt,
+        update: ExecUpdate::Finished(Box::new(finished)),
+    });
+}
+
+/// The record a run starts from: fresh for a first attempt, else carrying the stored errors.
+async fn initial(ctx: &RunContext, d: &Delivery, env: &TaskEnvelope) -> TaskRecord {
+    let mut record = fresh_record(d, env, &ctx.config.worker_id);
+    if env.attempt > 1 {
+        if let Ok(Some(previous)) = ctx.config.adapters.backend.get(&env.id).await {
+            record.errors = previous.errors;
+            record.created_at = previous.created_at;
+        }
+    }
+    record
+}
+
+/// Writes a non-final record (started, progress); a refused write (a newer owner's record is
+/// there) or a failed one is only logged: the outcome's commit is what counts.
+async fn write(ctx: &RunContext, record: &TaskRecord) {
+    let ttl = ctx.config.result_ttl;
+    match ctx
+        .config
+        .adapters
+        .backend
+        .set(std::slice::from_ref(record), ttl)
+        .await
+    {
+        Ok(w) if w.first() == Some(&false) => {
+            tracing::debug!(task = %record.id, "a newer owner's record stands; {} not recorded", record.state)
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(task = %record.id, "cannot record {} ({e})", record.state),
+    }
+}
+
+/// Follows a run's events: the pid goes to the dispatcher, progress to the record and the
+/// observer. Returns the latest progress.
+async fn watch(
+    ctx: Arc<RunContext>,
+    receipt: String,
+    task: TaskRef,
+    mut record: TaskRecord,
+    mut rx: mpsc::UnboundedReceiver<ExecEvent>,
+) -> Option<serde_json::Value> {
+    let mut last_progress = None;
+    let mut last_write: Option<Instant> = None;
+    while let Some(event) = rx.recv().await {
+        match event {
+            ExecEvent::Started { pid } => {
+                let _ = ctx.events.send(Event::Exec {
+                    receipt: receipt.clone(),
+                    update: ExecUpdate::Pid(pid),
+                });
+            }
+            ExecEvent::Progress(p) => {
+                record.progress = Some(p.clone());
+                last_progress = Some(p.clone());
+                // At most a few writes a second, however fast a task reports; the final
+                // record carries the latest progress anyway.
+                if last_write.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                    last_write = Some(Instant::now());
+                    record.updated_at = stem_protocol::now_ms();
+                    write(&ctx, &record).await;
+                }
+                ctx.observer.emit(Lifecycle::Progress(task.clone(), p));
+            }
+            ExecEvent::Heartbeat => {}
+        }
+    }
+    last_progress
+}
