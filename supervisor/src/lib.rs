@@ -1,9 +1,11 @@
 //! Stem's supervisor: the worker runtime (consumer, dispatcher, executor, recorder), the control
-//! plane and the CLI. `main.rs` only parses arguments and calls into this library.
+//! plane, the operations behind every command (`ops`) and the CLI. `main.rs` only parses
+//! arguments and calls into this library.
 
 pub mod cli;
 pub mod exec;
 pub mod logging;
 pub mod manifest;
 pub mod observe;
+pub mod ops;
 pub mod worker;

@@ -63,10 +63,12 @@ impl RedisStore {
                 Action::Release { replacement, delay } => {
                     let env = match (replacement.as_deref(), d.task()) {
                         (Some(env), _) | (None, Some(env)) => env,
-                        (None, None) => return Err(crate::AdapterError::permanent(format!(
+                        (None, None) => {
+                            return Err(crate::AdapterError::permanent(format!(
                             "cannot release malformed delivery {} without a replacement envelope",
                             d.receipt
-                        ))),
+                        )))
+                        }
                     };
                     let due = if delay.is_zero() {
                         env.eta

@@ -1,12 +1,13 @@
 //! `stem worker ping|inspect|stats|shutdown|pause|resume|revoke`: commands to running workers
-//! over the control plane; replies are gathered for `--timeout`.
+//! over the control plane (see [`crate::ops::control`]); replies are gathered for `--timeout`.
 
 use super::conn::ConnArgs;
 use super::{CliError, CliResult};
+use crate::ops::control::{self, WorkerCommand};
+use crate::ops::revoke::RevokeRequest;
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
-use stem_adapters::ControlRequest;
 
 #[derive(Args, Clone)]
 pub struct Target {
@@ -57,61 +58,46 @@ pub enum ControlCmd {
 
 pub async fn run(conn: &ConnArgs, cmd: ControlCmd) -> CliResult {
     let adapters = conn.connect(None).await?;
-    let (command, args, target) = match cmd {
-        ControlCmd::Ping(t) => ("ping", Value::Null, t),
-        ControlCmd::Inspect(t) => ("inspect", Value::Null, t),
-        ControlCmd::Stats(t) => ("stats", Value::Null, t),
-        ControlCmd::Shutdown(t) => ("shutdown", Value::Null, t),
-        ControlCmd::Pause { queue, target } => ("pause", json!({"queue": queue}), target),
-        ControlCmd::Resume { queue, target } => ("resume", json!({"queue": queue}), target),
+    let (command, target) = match cmd {
+        ControlCmd::Ping(t) => (WorkerCommand::Ping, t),
+        ControlCmd::Inspect(t) => (WorkerCommand::Inspect, t),
+        ControlCmd::Stats(t) => (WorkerCommand::Stats, t),
+        ControlCmd::Shutdown(t) => (WorkerCommand::Shutdown, t),
+        ControlCmd::Pause { queue, target } => (WorkerCommand::Pause { queue }, target),
+        ControlCmd::Resume { queue, target } => (WorkerCommand::Resume { queue }, target),
         ControlCmd::Revoke {
             task,
             terminate,
             json,
         } => {
-            return super::revoke::revoke(
-                &adapters,
-                &task,
+            let request = RevokeRequest {
                 terminate,
-                None,
-                Duration::from_secs(86400),
-                json,
-            )
-            .await;
+                ..RevokeRequest::new(task)
+            };
+            return super::revoke::revoke_and_print(&adapters, &request, json).await;
         }
     };
-    let request = ControlRequest {
-        id: stem_protocol::new_task_id(),
-        command: command.into(),
-        args,
-        target: target.worker.clone(),
-        sent_at: stem_protocol::now_ms(),
-    };
-    adapters.control.send(&request).await?;
-    let expect = target.worker.as_ref().map(|_| 1);
-    let mut replies = adapters
-        .control
-        .replies(&request.id, expect, target.timeout)
-        .await?;
-    replies.sort_by(|a, b| a.worker.cmp(&b.worker));
+    let answers = control::send(
+        &adapters,
+        &command,
+        target.worker.as_deref(),
+        target.timeout,
+    )
+    .await?;
     if target.json {
-        let map: serde_json::Map<String, Value> = replies
-            .iter()
-            .map(|r| (r.worker.clone(), r.reply.clone()))
-            .collect();
-        println!("{}", Value::Object(map));
+        println!("{}", Value::Object(answers.by_worker()));
     } else {
-        for r in &replies {
+        for r in &answers.replies {
             match command {
-                "ping" => println!("{}: pong", r.worker),
+                WorkerCommand::Ping => println!("{}: pong", r.worker),
                 _ => println!("{}: {}", r.worker, serde_json::to_string_pretty(&r.reply)?),
             }
         }
     }
-    if replies.is_empty() {
+    if answers.replies.is_empty() {
         return Err(CliError::failed(format!(
-            "no worker answered {command} within {:?}",
-            target.timeout
+            "no worker answered {} within {:?}",
+            answers.command, target.timeout
         )));
     }
     Ok(())

@@ -1,9 +1,10 @@
-//! `stem dlq list|show|replay|purge`: the dead letters of a queue. Replay keeps the task id and
-//! records the replay count and time; destructive commands ask first, and refuse to guess when
-//! there is no terminal to ask on (pass `--yes`).
+//! `stem dlq list|show|replay|purge`: the dead letters of a queue (see [`crate::ops::dlq`]).
+//! Destructive commands ask here first, and refuse to guess when there is no terminal to ask on
+//! (pass `--yes`).
 
 use super::conn::ConnArgs;
 use super::{CliError, CliResult};
+use crate::ops::dlq::{self, ReplaySelection};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
@@ -68,10 +69,9 @@ pub enum DlqSub {
 
 pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
     let adapters = conn.connect(None).await?;
-    let broker = &adapters.admin;
     match cmd.command {
         DlqSub::List { queue, limit, json } => {
-            let letters = broker.dead_letters(&queue, limit).await?;
+            let letters = dlq::list(&adapters, &queue, limit).await?;
             if json {
                 println!("{}", serde_json::to_string(&letters)?);
             } else if letters.is_empty() {
@@ -83,7 +83,7 @@ pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
             }
         }
         DlqSub::Show { queue, id, json } => {
-            let letter = find(broker.as_ref(), &queue, &id).await?;
+            let letter = dlq::show(&adapters, &queue, &id).await?;
             if json {
                 println!("{}", serde_json::to_string(&letter)?);
             } else {
@@ -99,32 +99,33 @@ pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
             yes,
             json,
         } => {
-            let since = since.as_deref().map(parse_since).transpose()?;
-            let mut letters = match &id {
-                Some(id) => vec![find(broker.as_ref(), &queue, id).await?],
-                None => broker.dead_letters(&queue, usize::MAX).await?,
+            let selection = ReplaySelection {
+                since: since.as_deref().map(parse_since).transpose()?,
+                queue,
+                limit,
+                id,
             };
-            letters.retain(|l| since.is_none_or(|s| l.dead_at >= s));
-            letters.truncate(limit);
-            let (replayable, raw): (Vec<_>, Vec<_>) =
-                letters.into_iter().partition(|l| l.envelope.is_some());
+            let plan = dlq::plan_replay(&adapters, &selection).await?;
+            let queue = &plan.queue;
             if dry_run {
                 if json {
+                    let ids =
+                        |ls: &[DeadLetter]| ls.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
                     println!(
                         "{}",
-                        json!({"dry_run": true, "would_replay": replayable.iter().map(|l| &l.id).collect::<Vec<_>>(), "not_replayable": raw.iter().map(|l| &l.id).collect::<Vec<_>>()})
+                        json!({"dry_run": true, "would_replay": ids(&plan.replayable), "not_replayable": ids(&plan.not_replayable)})
                     );
                 } else {
-                    for l in &replayable {
+                    for l in &plan.replayable {
                         println!("would replay {}", summary(l));
                     }
-                    for l in &raw {
+                    for l in &plan.not_replayable {
                         println!("cannot replay (malformed payload) {}", summary(l));
                     }
                 }
                 return Ok(());
             }
-            if replayable.is_empty() {
+            if plan.replayable.is_empty() {
                 if json {
                     println!("{}", json!({"replayed": []}));
                 } else {
@@ -134,35 +135,28 @@ pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
             }
             confirm(
                 yes,
-                &format!("replay {} dead letter(s) of {queue:?}?", replayable.len()),
+                &format!(
+                    "replay {} dead letter(s) of {queue:?}?",
+                    plan.replayable.len()
+                ),
             )?;
+            // One at a time, so each replay is reported as it happens.
             let mut done = Vec::new();
-            for l in replayable {
-                let mut env = l.envelope.clone().expect("partitioned");
-                env.attempt = 1;
-                env.eta = None;
-                env.headers
-                    .insert("stem-replays".into(), (l.replay_count + 1).to_string());
-                env.headers
-                    .insert("stem-replayed-at".into(), now_ms().to_string());
-                if broker.replay_dead_letter(&queue, &l.id, &env).await? {
-                    if !json {
-                        println!(
-                            "replayed {} ({}, replay #{})",
-                            l.id,
-                            env.name,
-                            l.replay_count + 1
-                        );
-                    }
-                    done.push(l.id);
+            for letter in &plan.replayable {
+                let Some(r) = dlq::replay_letter(&adapters, queue, letter).await? else {
+                    continue;
+                };
+                if !json {
+                    println!("replayed {} ({}, replay #{})", r.id, r.name, r.replay);
                 }
+                done.push(r.id);
             }
             if json {
                 println!("{}", json!({"replayed": done}));
             }
         }
         DlqSub::Purge { queue, yes, json } => {
-            let n = broker.counts(&queue).await?.dead;
+            let n = dlq::purge(&adapters, &queue, true).await?.count;
             if n == 0 && !json {
                 println!("no dead letters in {queue:?}");
                 return Ok(());
@@ -171,7 +165,7 @@ pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
                 yes,
                 &format!("delete {n} dead letter(s) of {queue:?} for good?"),
             )?;
-            let purged = broker.purge_dead_letters(&queue).await?;
+            let purged = dlq::purge(&adapters, &queue, false).await?.count;
             if json {
                 println!("{}", json!({"purged": purged}));
             } else {
@@ -180,19 +174,6 @@ pub async fn run(conn: &ConnArgs, cmd: DlqCmd) -> CliResult {
         }
     }
     Ok(())
-}
-
-async fn find(
-    broker: &dyn stem_adapters::BrokerAdmin,
-    queue: &str,
-    id: &str,
-) -> CliResult<DeadLetter> {
-    broker
-        .dead_letters(queue, usize::MAX)
-        .await?
-        .into_iter()
-        .find(|l| l.id == id)
-        .ok_or_else(|| CliError::failed(format!("no dead letter {id:?} in queue {queue:?}")))
 }
 
 fn summary(l: &DeadLetter) -> String {

@@ -3,8 +3,9 @@
 
 use super::conn::ConnArgs;
 use super::CliResult;
+use crate::ops::events::{self, EventFeed};
 use clap::Args;
-use std::time::Duration;
+use stem_adapters::TaskEvent;
 
 #[derive(Args)]
 pub struct EventsArgs {
@@ -23,41 +24,33 @@ pub struct EventsArgs {
 
 pub async fn run(conn: &ConnArgs, a: EventsArgs) -> CliResult {
     let adapters = conn.connect(None).await?;
-    let mut cursor: Option<String> = if a.from_start || !a.follow {
-        Some("0".into())
-    } else {
-        None
-    };
-    let mut printed = 0;
-    loop {
-        let wait = if a.follow {
-            Duration::from_secs(5)
-        } else {
-            Duration::ZERO
-        };
-        let (events, next) = adapters
-            .control
-            .events(cursor.as_deref(), a.limit.min(1000), wait)
-            .await?;
-        cursor = Some(next);
-        for e in &events {
-            if a.json {
-                println!("{}", serde_json::to_string(e)?);
-            } else {
-                let data = if e.data.is_null() {
-                    String::new()
-                } else {
-                    format!(" {}", e.data)
-                };
-                println!(
-                    "{}  {:<9} {}  {}  queue={} worker={}{data}",
-                    e.at, e.kind, e.task_id, e.name, e.queue, e.worker
-                );
-            }
+    if !a.follow {
+        for e in &events::read(&adapters, a.limit).await? {
+            print_event(e, a.json)?;
         }
-        printed += events.len();
-        if !a.follow && (events.is_empty() || printed >= a.limit) {
-            return Ok(());
+        return Ok(());
+    }
+    let mut feed = EventFeed::follow(&adapters, a.from_start, a.limit);
+    loop {
+        for e in &feed.next_page().await? {
+            print_event(e, a.json)?;
         }
     }
+}
+
+fn print_event(e: &TaskEvent, json: bool) -> CliResult {
+    if json {
+        println!("{}", serde_json::to_string(e)?);
+    } else {
+        let data = if e.data.is_null() {
+            String::new()
+        } else {
+            format!(" {}", e.data)
+        };
+        println!(
+            "{}  {:<9} {}  {}  queue={} worker={}{data}",
+            e.at, e.kind, e.task_id, e.name, e.queue, e.worker
+        );
+    }
+    Ok(())
 }

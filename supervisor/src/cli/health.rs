@@ -2,7 +2,9 @@
 //! non-zero when something is down.
 
 use super::conn::ConnArgs;
+use super::output::print_json;
 use super::{CliError, CliResult};
+use crate::ops::health::{self, ComponentHealth, Endpoints, HealthOptions};
 use clap::Args;
 use serde_json::json;
 use std::time::Duration;
@@ -33,74 +35,40 @@ pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
             return Err(e);
         }
     };
-    let broker = adapters.broker.ping().await;
-    let backend = adapters.backend.ping().await;
-    let workers = adapters.control.workers().await;
-    let now = stem_protocol::now_ms();
-    let (live, lapsed) = match &workers {
-        Ok(ws) => ws
-            .iter()
-            .partition::<Vec<_>, _>(|w| now - w.at <= a.lapse.as_millis() as i64),
-        Err(_) => (vec![], vec![]),
+    let endpoints = Endpoints {
+        broker: &urls.broker,
+        backend: &urls.backend,
     };
-    let workers_ok = a.no_workers_ok || !live.is_empty();
-    let ok = broker.is_ok() && backend.is_ok() && workers_ok;
-    let status = |r: &Result<(), stem_adapters::AdapterError>| match r {
-        Ok(()) => json!({"ok": true}),
-        Err(e) => json!({"ok": false, "error": e.to_string()}),
+    let options = HealthOptions {
+        lapse: a.lapse,
+        no_workers_ok: a.no_workers_ok,
     };
+    let report = health::check(&adapters, endpoints, options).await;
     if a.json {
-        println!(
-            "{}",
-            json!({
-                "ok": ok,
-                "broker": {"url": redact(&urls.broker), "backend": adapters.broker.backend(), "status": status(&broker)},
-                "result_backend": {"url": redact(&urls.backend), "backend": adapters.backend.backend(), "status": status(&backend)},
-                "workers": {"live": live.iter().map(|w| &w.worker).collect::<Vec<_>>(), "lapsed": lapsed.iter().map(|w| &w.worker).collect::<Vec<_>>()},
-            })
-        );
+        print_json(&report)?;
     } else {
-        let line = |name: &str, url: &str, r: &Result<(), stem_adapters::AdapterError>| match r {
-            Ok(()) => println!("{name:<15} ok    {}", redact(url)),
-            Err(e) => println!("{name:<15} DOWN  {}  ({e})", redact(url)),
+        let line = |name: &str, c: &ComponentHealth| match &c.status.error {
+            None => println!("{name:<15} ok    {}", c.url),
+            Some(e) => println!("{name:<15} DOWN  {}  ({e})", c.url),
         };
-        line("broker", &urls.broker, &broker);
-        line("result backend", &urls.backend, &backend);
+        line("broker", &report.broker);
+        line("result backend", &report.result_backend);
+        let workers = &report.workers;
         println!(
             "{:<15} {}  {} live, {} lapsed",
             "workers",
-            if live.is_empty() { "none " } else { "ok   " },
-            live.len(),
-            lapsed.len()
+            if workers.live.is_empty() {
+                "none "
+            } else {
+                "ok   "
+            },
+            workers.live.len(),
+            workers.lapsed.len()
         );
     }
-    if ok {
+    if report.ok {
         Ok(())
     } else {
-        Err(CliError::failed(
-            [
-                broker.err().map(|e| format!("broker down: {e}")),
-                backend.err().map(|e| format!("result backend down: {e}")),
-                (!workers_ok).then(|| "no live worker".to_string()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("; "),
-        ))
-    }
-}
-
-/// Hides a password in a URL.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
+        Err(CliError::failed(report.problems().join("; ")))
     }
 }

@@ -1,5 +1,6 @@
-//! The `stem` command line: one file per command group. Every command prints data with
-//! `--json` when asked, and fails with a one-line reason and a non-zero exit code.
+//! The `stem` command line: one file per command group, each parsing its arguments, calling
+//! the operation in [`crate::ops`] and printing what it returns (as JSON with `--json`). Every
+//! command fails with a one-line reason and a non-zero exit code.
 
 pub mod conn;
 pub mod control;
@@ -14,6 +15,7 @@ pub mod result;
 pub mod revoke;
 pub mod worker;
 
+use crate::ops::{OpsError, OpsErrorKind};
 use clap::{Parser, Subcommand};
 
 /// Exit code for a task that failed (or a check that found something down).
@@ -79,8 +81,21 @@ impl CliError {
     }
 }
 
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
+impl From<OpsError> for CliError {
+    fn from(e: OpsError) -> Self {
+        let code = match e.kind() {
+            OpsErrorKind::BadInput => EXIT_USAGE,
+            OpsErrorKind::NotFound | OpsErrorKind::Unavailable => EXIT_FAILED,
+        };
+        CliError {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(e: serde_json::Error) -> Self {
         CliError::failed(e.to_string())
     }
 }

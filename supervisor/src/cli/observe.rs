@@ -1,10 +1,14 @@
 //! `stem observe workers|queues|metrics`: snapshots of live workers (lapsed ones flagged),
-//! queue sizes, and the workers' counters summed.
+//! queue sizes, and the workers' counters summed (see [`crate::ops::workers`] and
+//! [`crate::ops::queues`]).
 
 use super::conn::ConnArgs;
+use super::output::print_json;
 use super::CliResult;
+use crate::ops::queues::{self, QueueSize};
+use crate::ops::workers;
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 #[derive(Args)]
@@ -41,84 +45,54 @@ pub async fn run(conn: &ConnArgs, cmd: ObserveCmd) -> CliResult {
     let adapters = conn.connect(None).await?;
     match cmd.command {
         ObserveSub::Workers { lapse, json } => {
-            let now = stem_protocol::now_ms();
-            let mut workers = adapters.control.workers().await?;
-            workers.sort_by(|a, b| a.worker.cmp(&b.worker));
+            let workers = workers::list(&adapters, lapse).await?;
             if json {
-                let list: Vec<Value> = workers
-                    .iter()
-                    .map(|w| {
-                        let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
-                        v["lapsed"] = json!(now - w.at > lapse.as_millis() as i64);
-                        v["age_ms"] = json!(now - w.at);
-                        v
-                    })
-                    .collect();
-                println!("{}", Value::Array(list));
+                print_json(&workers)?;
             } else if workers.is_empty() {
                 println!("no workers");
             } else {
-                for w in workers {
-                    let age = now - w.at;
-                    let flag = if age > lapse.as_millis() as i64 {
-                        "LAPSED"
-                    } else {
-                        "live"
-                    };
+                for w in &workers {
+                    let h = &w.heartbeat;
                     println!(
-                        "{}  {flag}  host={} pid={} queues={} in_flight={} last_seen={}ms ago",
-                        w.worker,
-                        w.host,
-                        w.pid,
-                        w.queues.join(","),
-                        w.in_flight,
-                        age
+                        "{}  {}  host={} pid={} queues={} in_flight={} last_seen={}ms ago",
+                        h.worker,
+                        if w.lapsed { "LAPSED" } else { "live" },
+                        h.host,
+                        h.pid,
+                        h.queues.join(","),
+                        h.in_flight,
+                        w.age_ms
                     );
                 }
             }
         }
-        ObserveSub::Queues { queues, json } => {
-            let names = match queues {
-                Some(q) => q,
-                None => adapters.admin.queues().await?,
-            };
-            let mut rows = serde_json::Map::new();
-            for q in &names {
-                let c = adapters.admin.counts(q).await?;
-                rows.insert(q.clone(), serde_json::to_value(c)?);
-                if !json {
+        ObserveSub::Queues {
+            queues: names,
+            json,
+        } => {
+            let sizes = queues::sizes(&adapters, names).await?;
+            if json {
+                let rows: Map<String, Value> = sizes
+                    .iter()
+                    .map(|s| Ok((s.queue.clone(), serde_json::to_value(s.counts)?)))
+                    .collect::<Result<_, serde_json::Error>>()?;
+                println!("{}", Value::Object(rows));
+            } else if sizes.is_empty() {
+                println!("no queues");
+            } else {
+                for QueueSize { queue, counts: c } in &sizes {
                     println!(
-                        "{q:<20} ready={} delayed={} leased={} dead={}",
+                        "{queue:<20} ready={} delayed={} leased={} dead={}",
                         c.ready, c.delayed, c.leased, c.dead
                     );
                 }
             }
-            if json {
-                println!("{}", Value::Object(rows));
-            } else if names.is_empty() {
-                println!("no queues");
-            }
         }
         ObserveSub::Metrics { json } => {
-            let workers = adapters.control.workers().await?;
-            let mut totals = serde_json::Map::new();
-            for w in &workers {
-                if let Some(stats) = w.stats.as_object() {
-                    for (k, v) in stats {
-                        if let Some(n) = v.as_u64() {
-                            if k == "pid" || k == "rss_mb" || k == "uptime_s" {
-                                continue;
-                            }
-                            let cur = totals.get(k).and_then(Value::as_u64).unwrap_or(0);
-                            totals.insert(k.clone(), json!(cur + n));
-                        }
-                    }
-                }
-            }
-            totals.insert("workers".into(), json!(workers.len()));
+            let metrics = serde_json::to_value(workers::metrics(&adapters).await?)?;
             if json {
-                println!("{}", Value::Object(totals));
-            } else {
+                println!("{metrics}");
+            } else if let Value::Object(totals) = metrics {
                 for (k, v) in totals {
                     println!("{k:<15} {v}");
                 }

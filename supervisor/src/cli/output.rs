@@ -1,16 +1,13 @@
-//! Printing task records for people (and as JSON for programs).
+//! Printing for people, and as JSON for programs. JSON goes through `serde_json::Value`, whose
+//! maps are sorted, so every object prints with its keys in alphabetical order.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use stem_protocol::{TaskRecord, TaskState};
 
-/// The `--json` form: the record with `id`, `state` and `result` or `error` on top.
-pub fn record_json(record: &TaskRecord) -> Value {
-    serde_json::to_value(record).unwrap_or(Value::Null)
-}
-
-/// The form for an id with no record yet.
-pub fn pending_json(id: &str) -> Value {
-    json!({"id": id, "state": "pending"})
+/// Prints `value` as one line of JSON, keys sorted.
+pub fn print_json<T: Serialize>(value: &T) -> Result<(), serde_json::Error> {
+    println!("{}", serde_json::to_value(value)?);
+    Ok(())
 }
 
 pub fn print_record(record: &TaskRecord) {

@@ -1,12 +1,15 @@
 //! `stem result ID`: a task's state, result or error (with traceback); `--wait` blocks until it
-//! finishes, woken by the backend rather than polling.
+//! finishes (see [`crate::ops::results`]) and exits non-zero unless it succeeded.
 
 use super::conn::ConnArgs;
-use super::enqueue::{outcome_code, wait_record};
-use super::output::{pending_json, print_record, record_json};
+use super::enqueue::parse_timeout;
+use super::output::{print_json, print_record};
 use super::{CliError, CliResult};
+use crate::ops::results::{self, TaskStatus, WaitOutcome};
 use clap::Args;
+use std::time::Duration;
 use stem_adapters::Adapters;
+use stem_protocol::TaskState;
 
 #[derive(Args)]
 pub struct ResultArgs {
@@ -24,55 +27,46 @@ pub struct ResultArgs {
 pub async fn run(conn: &ConnArgs, a: ResultArgs) -> CliResult {
     let adapters = conn.connect(None).await?;
     if a.wait {
-        return wait_and_print(&adapters, &a.id, a.timeout, a.json).await;
+        return wait_and_print(&adapters, &a.id, parse_timeout(a.timeout), a.json).await;
     }
-    match adapters.backend.get(&a.id).await? {
-        Some(record) => {
-            if a.json {
-                println!("{}", record_json(&record));
-            } else {
-                print_record(&record);
-            }
+    match results::status(&adapters, &a.id).await? {
+        status if a.json => print_json(&status)?,
+        TaskStatus::Recorded(record) => print_record(&record),
+        TaskStatus::Pending { id, .. } => {
+            println!("{id}  pending  (no record yet: not started, unknown, or expired)")
         }
-        None if a.json => println!("{}", pending_json(&a.id)),
-        None => println!(
-            "{}  pending  (no record yet: not started, unknown, or expired)",
-            a.id
-        ),
     }
     Ok(())
 }
 
+/// Waits for `id`, prints its record, and fails unless it succeeded in time.
 pub async fn wait_and_print(
     adapters: &Adapters,
     id: &str,
-    timeout: Option<f64>,
+    timeout: Option<Duration>,
     json: bool,
 ) -> CliResult {
-    let record = wait_record(adapters, id, timeout).await?;
-    match record {
-        Some(r) => {
-            if json {
-                println!("{}", record_json(&r));
-            } else {
-                print_record(&r);
-            }
-            if r.state.is_terminal() {
-                outcome_code(r.state)
-            } else {
-                Err(CliError::failed(format!(
-                    "timed out waiting for {id} (state {})",
-                    r.state
-                )))
-            }
-        }
-        None => {
-            if json {
-                println!("{}", pending_json(id));
-            }
-            Err(CliError::failed(format!(
-                "timed out waiting for {id} (still pending: is a worker consuming its queue?)"
-            )))
-        }
+    let outcome = results::wait(adapters, id, timeout).await?;
+    match outcome.status() {
+        status if json => print_json(&status)?,
+        TaskStatus::Recorded(record) => print_record(&record),
+        TaskStatus::Pending { .. } => {}
+    }
+    match outcome {
+        WaitOutcome::Finished { record } if record.state == TaskState::Success => Ok(()),
+        WaitOutcome::Finished { record } => Err(CliError::failed(format!(
+            "task ended in state {}",
+            record.state
+        ))),
+        WaitOutcome::TimedOut {
+            record: Some(record),
+            ..
+        } => Err(CliError::failed(format!(
+            "timed out waiting for {id} (state {})",
+            record.state
+        ))),
+        WaitOutcome::TimedOut { record: None, .. } => Err(CliError::failed(format!(
+            "timed out waiting for {id} (still pending: is a worker consuming its queue?)"
+        ))),
     }
 }

@@ -2,11 +2,12 @@
 //! later) and tell live workers at once; with `--terminate` the worker running it stops it.
 
 use super::conn::ConnArgs;
+use super::output::print_json;
 use super::CliResult;
+use crate::ops::revoke::{self, RevokeRequest};
 use clap::Args;
-use serde_json::json;
 use std::time::Duration;
-use stem_adapters::{Adapters, ControlRequest, Revocation};
+use stem_adapters::Adapters;
 
 #[derive(Args)]
 pub struct RevokeArgs {
@@ -26,69 +27,35 @@ pub struct RevokeArgs {
 
 pub async fn run(conn: &ConnArgs, a: RevokeArgs) -> CliResult {
     let adapters = conn.connect(None).await?;
-    revoke(
-        &adapters,
-        &a.id,
-        a.terminate,
-        a.reason.clone(),
-        a.ttl,
-        a.json,
-    )
-    .await
+    let request = RevokeRequest {
+        id: a.id,
+        terminate: a.terminate,
+        reason: a.reason,
+        ttl: a.ttl,
+    };
+    revoke_and_print(&adapters, &request, a.json).await
 }
 
-pub async fn revoke(
+/// Revokes and prints where the task was running.
+pub async fn revoke_and_print(
     adapters: &Adapters,
-    id: &str,
-    terminate: bool,
-    reason: Option<String>,
-    ttl: Duration,
+    request: &RevokeRequest,
     as_json: bool,
 ) -> CliResult {
-    let now = stem_protocol::now_ms();
-    adapters
-        .revokes
-        .revoke(&Revocation {
-            id: id.to_string(),
-            terminate,
-            reason,
-            revoked_at: now,
-            expires_at: now + ttl.as_millis() as i64,
-        })
-        .await?;
-    let request = ControlRequest {
-        id: stem_protocol::new_task_id(),
-        command: "revoke".into(),
-        args: json!({"id": id, "terminate": terminate}),
-        target: None,
-        sent_at: now,
-    };
-    adapters.control.send(&request).await?;
-    let replies = adapters
-        .control
-        .replies(&request.id, None, Duration::from_millis(1500))
-        .await
-        .unwrap_or_default();
-    let running_on: Vec<&str> = replies
-        .iter()
-        .filter(|r| r.reply.get("running_here").and_then(|v| v.as_bool()) == Some(true))
-        .map(|r| r.worker.as_str())
-        .collect();
+    let revoked = revoke::revoke(adapters, request).await?;
+    let id = &revoked.id;
     if as_json {
-        println!(
-            "{}",
-            json!({"id": id, "revoked": true, "terminate": terminate, "running_on": running_on, "workers_told": replies.len()})
-        );
-    } else if running_on.is_empty() {
+        print_json(&revoked)?;
+    } else if revoked.running_on.is_empty() {
         println!(
             "revoked {id} ({} live worker(s) told; not running anywhere)",
-            replies.len()
+            revoked.workers_told
         );
     } else {
         println!(
             "revoked {id}; running on {}{}",
-            running_on.join(", "),
-            if terminate {
+            revoked.running_on.join(", "),
+            if revoked.terminate {
                 " — terminating"
             } else {
                 " (not terminated: use --terminate)"

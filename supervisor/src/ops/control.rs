@@ -1,0 +1,138 @@
+//! Commands to running workers over the control plane (ping, inspect, stats, shutdown, pause
+//! and resume a queue): send one request to a worker or to all, then gather the replies until
+//! the timeout or, for one worker, its answer.
+
+use super::OpsResult;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+use stem_adapters::{Adapters, ControlReply, ControlRequest};
+use stem_protocol::{new_task_id, now_ms};
+
+/// What to ask of workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerCommand {
+    /// Which workers answer.
+    Ping,
+    /// Running tasks (with runtime and pid), reserved tasks, revoked ids.
+    Inspect,
+    /// Counters, uptime, pool state, RSS.
+    Stats,
+    /// Warm shutdown.
+    Shutdown,
+    /// Stop fetching from a queue.
+    Pause { queue: String },
+    /// Fetch from a paused queue again.
+    Resume { queue: String },
+}
+
+impl WorkerCommand {
+    /// The command's name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            WorkerCommand::Ping => "ping",
+            WorkerCommand::Inspect => "inspect",
+            WorkerCommand::Stats => "stats",
+            WorkerCommand::Shutdown => "shutdown",
+            WorkerCommand::Pause { .. } => "pause",
+            WorkerCommand::Resume { .. } => "resume",
+        }
+    }
+
+    fn args(&self) -> Value {
+        match self {
+            WorkerCommand::Pause { queue } | WorkerCommand::Resume { queue } => {
+                json!({"queue": queue})
+            }
+            _ => Value::Null,
+        }
+    }
+}
+
+/// The replies to one command, by worker id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerReplies {
+    pub command: &'static str,
+    /// Sorted by worker id.
+    pub replies: Vec<ControlReply>,
+}
+
+impl WorkerReplies {
+    /// Each worker's reply, keyed by its id.
+    pub fn by_worker(&self) -> Map<String, Value> {
+        self.replies
+            .iter()
+            .map(|r| (r.worker.clone(), r.reply.clone()))
+            .collect()
+    }
+}
+
+/// Sends `command` to `worker` (or every worker when `None`) and gathers replies for `timeout`,
+/// or until the one addressed worker answered. No reply is not an error: it is an empty list.
+pub async fn send(
+    adapters: &Adapters,
+    command: &WorkerCommand,
+    worker: Option<&str>,
+    timeout: Duration,
+) -> OpsResult<WorkerReplies> {
+    let request = ControlRequest {
+        id: new_task_id(),
+        command: command.name().into(),
+        args: command.args(),
+        target: worker.map(str::to_string),
+        sent_at: now_ms(),
+    };
+    adapters.control.send(&request).await?;
+    let expect = worker.map(|_| 1);
+    let mut replies = adapters
+        .control
+        .replies(&request.id, expect, timeout)
+        .await?;
+    replies.sort_by(|a, b| a.worker.cmp(&b.worker));
+    Ok(WorkerReplies {
+        command: command.name(),
+        replies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::tests::{answer_one, memory};
+
+    #[tokio::test]
+    async fn a_command_gathers_the_addressed_workers_reply() {
+        let adapters = memory("control-pause").await;
+        let worker = tokio::spawn(answer_one(adapters.clone(), "w1", json!({"paused": "q"})));
+        let pause = WorkerCommand::Pause { queue: "q".into() };
+        let got = send(&adapters, &pause, Some("w1"), Duration::from_secs(10))
+            .await
+            .expect("send");
+        let request = worker.await.expect("worker");
+        assert_eq!(
+            (request.command.as_str(), &request.args),
+            ("pause", &json!({"queue": "q"}))
+        );
+        assert_eq!(
+            got.by_worker(),
+            json!({"w1": {"paused": "q"}})
+                .as_object()
+                .cloned()
+                .expect("map")
+        );
+    }
+
+    #[tokio::test]
+    async fn no_worker_is_an_empty_answer() {
+        let adapters = memory("control-none").await;
+        let got = send(
+            &adapters,
+            &WorkerCommand::Ping,
+            None,
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("send");
+        assert!(got.replies.is_empty());
+    }
+}

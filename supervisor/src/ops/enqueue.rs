@@ -1,0 +1,293 @@
+//! Publishing tasks: an envelope built from typed options (routed, and its name checked, by the
+//! manifest when there is one), one publish, or many copies in batches for load tests. Waiting
+//! for the outcome is [`super::results::wait`].
+
+use super::{OpsError, OpsResult};
+use crate::manifest::LoadedManifest;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use stem_adapters::Adapters;
+use stem_protocol::envelope::DEFAULT_QUEUE;
+use stem_protocol::{new_task_id, now_ms, TaskEnvelope, TaskState};
+
+/// The manifest looked at when none is named.
+pub const DEFAULT_MANIFEST: &str = "stem.toml";
+
+/// Copies published per round trip by [`publish_copies`].
+const BATCH: usize = 1000;
+
+/// When a task may start.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Start {
+    #[default]
+    Now,
+    /// This long after it is enqueued.
+    After(Duration),
+    /// Not before this time (epoch ms).
+    At(i64),
+}
+
+/// Everything a producer says about one task.
+#[derive(Debug, Clone, Default)]
+pub struct EnqueueOptions {
+    /// The task name, as in the manifest.
+    pub task: String,
+    pub args: Vec<Value>,
+    pub kwargs: Map<String, Value>,
+    /// The queue; default: the manifest's queue for the task, else `default`.
+    pub queue: Option<String>,
+    pub start: Start,
+    /// 0 (lowest) to 9 (highest).
+    pub priority: u8,
+    /// Overrides the manifest's `max_retries` for this task.
+    pub max_retries: Option<u32>,
+    pub headers: BTreeMap<String, String>,
+    /// The task id; default: a fresh one.
+    pub id: Option<String>,
+}
+
+impl EnqueueOptions {
+    pub fn new(task: impl Into<String>) -> Self {
+        EnqueueOptions {
+            task: task.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A published task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Enqueued {
+    pub id: String,
+    pub queue: String,
+    /// Always `pending`: no worker has seen it yet.
+    pub state: TaskState,
+}
+
+/// What [`publish_copies`] did, and how fast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BulkPublished {
+    pub published: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+}
+
+/// The manifest at `path`, or `./stem.toml` when no path is given and that file exists, or none.
+pub fn find_manifest(path: Option<&Path>) -> OpsResult<Option<LoadedManifest>> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(DEFAULT_MANIFEST).exists() => PathBuf::from(DEFAULT_MANIFEST),
+        None => return Ok(None),
+    };
+    LoadedManifest::load(&path)
+        .map(Some)
+        .map_err(|e| OpsError::Manifest(e.to_string()))
+}
+
+/// The queue `task` goes to by the manifest, or [`OpsError::UnknownTask`] when the manifest
+/// does not name it (workers would dead-letter it: better to refuse it here).
+pub fn route(manifest: &LoadedManifest, task: &str) -> OpsResult<String> {
+    match manifest.effective(task) {
+        Some(t) => Ok(t.queue),
+        None => Err(OpsError::UnknownTask {
+            task: task.to_string(),
+            manifest: manifest.path.clone(),
+            known: manifest.manifest.tasks.keys().cloned().collect(),
+        }),
+    }
+}
+
+/// The envelope for `options`, checked against `manifest` when one is given and against the
+/// protocol's invariants.
+pub fn envelope(
+    options: &EnqueueOptions,
+    manifest: Option<&LoadedManifest>,
+) -> OpsResult<TaskEnvelope> {
+    let routed = manifest.map(|m| route(m, &options.task)).transpose()?;
+    let mut env = TaskEnvelope::new(&options.task);
+    env.args = options.args.clone();
+    env.kwargs = options.kwargs.clone();
+    env.queue = options
+        .queue
+        .clone()
+        .or(routed)
+        .unwrap_or_else(|| DEFAULT_QUEUE.into());
+    env.priority = options.priority;
+    env.max_retries = options.max_retries;
+    if let Some(id) = &options.id {
+        env.id = id.clone();
+    }
+    env.headers = options.headers.clone();
+    env.eta = match options.start {
+        Start::Now => None,
+        Start::After(delay) => Some(now_ms().saturating_add(millis(delay))),
+        Start::At(at) => Some(at),
+    };
+    env.validate().map_err(OpsError::InvalidEnvelope)?;
+    Ok(env)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Publishes one task.
+pub async fn publish(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Enqueued> {
+    adapters.broker.publish(std::slice::from_ref(env)).await?;
+    Ok(Enqueued {
+        id: env.id.clone(),
+        queue: env.queue.clone(),
+        state: TaskState::Pending,
+    })
+}
+
+/// Publishes `n` copies of `template`, each with a fresh id, in batches of a thousand.
+pub async fn publish_copies(
+    adapters: &Adapters,
+    template: &TaskEnvelope,
+    n: usize,
+) -> OpsResult<BulkPublished> {
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < n {
+        let batch: Vec<TaskEnvelope> = (0..(n - sent).min(BATCH))
+            .map(|_| TaskEnvelope {
+                id: new_task_id(),
+                created_at: now_ms(),
+                ..template.clone()
+            })
+            .collect();
+        adapters.broker.publish(&batch).await?;
+        sent += batch.len();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(BulkPublished {
+        published: n,
+        seconds,
+        per_second: n as f64 / seconds.max(1e-9),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::results::{self, WaitOutcome};
+    use crate::ops::tests::memory;
+    use crate::ops::OpsErrorKind;
+    use stem_protocol::TaskRecord;
+
+    fn manifest(dir: &Path) -> LoadedManifest {
+        let path = dir.join("stem.toml");
+        std::fs::write(
+            &path,
+            "[tasks.mail]\nexec = [\"true\"]\nqueue = \"emails\"\n\n[tasks.other]\nexec = [\"true\"]\n",
+        )
+        .expect("write manifest");
+        LoadedManifest::load(&path).expect("manifest loads")
+    }
+
+    #[test]
+    fn the_manifest_routes_and_refuses_unknown_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = manifest(dir.path());
+        let env = envelope(&EnqueueOptions::new("mail"), Some(&m)).expect("known task");
+        assert_eq!(env.queue, "emails");
+        let mut options = EnqueueOptions::new("mail");
+        options.queue = Some("urgent".into());
+        assert_eq!(envelope(&options, Some(&m)).expect("ok").queue, "urgent");
+
+        let err = envelope(&EnqueueOptions::new("nope"), Some(&m)).expect_err("unknown");
+        assert_eq!(err.kind(), OpsErrorKind::BadInput);
+        let text = err.to_string();
+        assert!(text.starts_with("unknown task \"nope\": "), "{text}");
+        assert!(text.ends_with("names mail, other"), "{text}");
+        // Without a manifest any name goes, to the default queue.
+        assert_eq!(
+            envelope(&EnqueueOptions::new("nope"), None)
+                .expect("no manifest")
+                .queue,
+            "default"
+        );
+    }
+
+    #[test]
+    fn options_become_the_envelope() {
+        let mut options = EnqueueOptions::new("t");
+        options.id = Some("fixed".into());
+        options.priority = 7;
+        options.start = Start::After(Duration::from_secs(60));
+        options.headers.insert("k".into(), "v".into());
+        let before = now_ms();
+        let env = envelope(&options, None).expect("valid");
+        assert_eq!((env.id.as_str(), env.priority), ("fixed", 7));
+        assert_eq!(env.headers.get("k").map(String::as_str), Some("v"));
+        let eta = env.eta.expect("delayed");
+        assert!(eta >= before + 60_000 && eta <= now_ms() + 60_000, "{eta}");
+
+        options.priority = 10;
+        let err = envelope(&options, None).expect_err("priority above 9");
+        assert!(matches!(err, OpsError::InvalidEnvelope(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_published_task_is_fetched_and_its_result_awaited() {
+        let adapters = memory("enqueue-publish").await;
+        let env = envelope(&EnqueueOptions::new("t"), None).expect("valid");
+        let sent = publish(&adapters, &env).await.expect("published");
+        assert_eq!(sent.state, TaskState::Pending);
+        assert_eq!(results::get(&adapters, &sent.id).await.expect("get"), None);
+
+        let got = adapters
+            .broker
+            .fetch(
+                "w",
+                &["default".into()],
+                10,
+                Duration::from_secs(30),
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("fetch");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].task().map(|t| t.id.as_str()), Some(sent.id.as_str()));
+
+        // A worker finishing the task wakes the waiter.
+        let worker = adapters.clone();
+        let finisher = tokio::spawn(async move {
+            let mut record = TaskRecord::pending(&env);
+            record.state = TaskState::Success;
+            record.result = Some(serde_json::json!(42));
+            worker
+                .backend
+                .set(&[record], Duration::from_secs(60))
+                .await
+                .expect("set");
+        });
+        let outcome = results::wait(&adapters, &sent.id, Some(Duration::from_secs(10)))
+            .await
+            .expect("wait");
+        finisher.await.expect("finisher");
+        match outcome {
+            WaitOutcome::Finished { record } => {
+                assert_eq!(record.state, TaskState::Success);
+                assert_eq!(record.result, Some(serde_json::json!(42)));
+            }
+            other => panic!("not finished: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn copies_get_fresh_ids() {
+        let adapters = memory("enqueue-copies").await;
+        let env = envelope(&EnqueueOptions::new("t"), None).expect("valid");
+        let done = publish_copies(&adapters, &env, 1500)
+            .await
+            .expect("published");
+        assert_eq!(done.published, 1500);
+        let counts = adapters.admin.counts("default").await.expect("counts");
+        assert_eq!(counts.ready, 1500);
+    }
+}

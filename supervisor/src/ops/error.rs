@@ -1,0 +1,70 @@
+//! What can go wrong in an operation, sorted by [`OpsError::kind`] so each caller answers in its
+//! own terms: the CLI turns bad input into exit code 2 and the rest into 1; an HTTP API would
+//! answer 400, 404 and 503.
+
+use std::path::PathBuf;
+use stem_adapters::AdapterError;
+
+/// The three answers a caller gives to a failed operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpsErrorKind {
+    /// The request is wrong as made (unknown task, invalid envelope, unusable manifest or URL):
+    /// asking again unchanged will fail again.
+    BadInput,
+    /// The thing asked about does not exist (a dead letter that is not there).
+    NotFound,
+    /// A store (broker, result backend, revoke store, control plane) failed or refused the call.
+    Unavailable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// The manifest could not be read or parsed; the message names the file and line.
+    #[error("{0}")]
+    Manifest(String),
+
+    #[error("unknown task {task:?}: {} names {}", manifest.display(), known.join(", "))]
+    UnknownTask {
+        task: String,
+        manifest: PathBuf,
+        /// The task names the manifest does have.
+        known: Vec<String>,
+    },
+
+    /// The envelope breaks an invariant of the protocol (empty name, priority above 9, ...).
+    #[error("{0}")]
+    InvalidEnvelope(String),
+
+    #[error("no dead letter {id:?} in queue {queue:?}")]
+    DeadLetterNotFound { queue: String, id: String },
+
+    #[error(
+        "migrations are for Postgres; {url:?} is not a postgres:// URL (SQLite and Redis need none)"
+    )]
+    NotPostgres { url: String },
+
+    #[error("this build has no Postgres support (cargo feature `postgres`)")]
+    NoPostgresSupport,
+
+    /// A store call failed. Even a configuration fault of the store is the operator's, not the
+    /// caller's, so this is always [`OpsErrorKind::Unavailable`].
+    #[error(transparent)]
+    Store(#[from] AdapterError),
+}
+
+impl OpsError {
+    pub fn kind(&self) -> OpsErrorKind {
+        match self {
+            OpsError::Manifest(_)
+            | OpsError::UnknownTask { .. }
+            | OpsError::InvalidEnvelope(_)
+            | OpsError::NotPostgres { .. }
+            | OpsError::NoPostgresSupport => OpsErrorKind::BadInput,
+            OpsError::DeadLetterNotFound { .. } => OpsErrorKind::NotFound,
+            OpsError::Store(_) => OpsErrorKind::Unavailable,
+        }
+    }
+}
+
+pub type OpsResult<T> = Result<T, OpsError>;
