@@ -1,9 +1,11 @@
-//! Helpers for the kill-and-restart tests on Redis and Postgres: a task that notes its id,
-//! counting the notes, per-worker subfolders, and worker flags with a short lease.
+//! Helpers for the kill, freeze and restart tests: a task that notes its id, counting the
+//! notes, per-worker subfolders, worker flags with a short lease, and a small random source for
+//! picking kill and freeze moments.
 
 use crate::Env;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A task that notes its id in `ran.txt` (beside the manifest), then runs for a while.
 pub fn note_manifest(sleep: &str) -> String {
@@ -72,4 +74,33 @@ pub fn assert_only_left_behind_ran_twice(
         "only tasks the killed worker left un-acknowledged may run twice: ran twice {twice:?}, \
          left behind {left_behind:?}"
     );
+}
+
+/// A small xorshift generator seeded from the clock and the pid (no dependency); its seed is
+/// printed so a failing run can be told apart from the next.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn seeded(test: &str) -> Rng {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default();
+        let seed = (nanos ^ (u64::from(std::process::id()) << 32)) | 1;
+        eprintln!("{test}: random seed {seed:#x}");
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A duration in `[0, max)`, to the millisecond.
+    pub fn below(&mut self, max: Duration) -> Duration {
+        let ms = max.as_millis().max(1) as u64;
+        Duration::from_millis(self.next_u64() % ms)
+    }
 }

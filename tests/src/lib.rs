@@ -382,8 +382,9 @@ impl Drop for Env {
     }
 }
 
-/// A running `stem worker`; on drop it is stopped (TERM, a second TERM for a cold stop, then
-/// KILL) so no test leaves a worker or its children behind.
+/// A running `stem worker`; on drop it is stopped (TERM — and CONT, should a test have frozen
+/// it — a second TERM for a cold stop, then KILL) so no test leaves a worker or its children
+/// behind.
 pub struct Worker {
     child: Child,
     log: PathBuf,
@@ -447,7 +448,9 @@ impl Drop for Worker {
         if self.try_status().is_some() {
             return;
         }
+        // A worker a test froze (SIGSTOP) acts on TERM only once continued.
         self.signal(Signal::SIGTERM);
+        self.signal(Signal::SIGCONT);
         if self.wait_exit(Duration::from_secs(5)).is_some() {
             return;
         }
@@ -496,3 +499,15 @@ pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
 pub mod procs;
 
 pub mod chaos;
+
+/// The stores a scenario runs on (SQLite, Redis, Postgres, Redis with Postgres records).
+pub mod stores;
+
+/// Dead letters, events, stats, `stale commit` lines, and the records/queue/dead-letter verdict.
+pub mod outcomes;
+
+/// The frozen-worker scenario (SIGSTOP past the lease, a takeover, SIGCONT).
+pub mod frozen;
+
+/// Postgres through `psql`: connections named by `application_name`, their transactions.
+pub mod pg;

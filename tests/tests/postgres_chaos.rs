@@ -10,6 +10,7 @@ use std::time::Duration;
 use stem_e2e::chaos::{
     assert_only_left_behind_ran_twice, counts, note_manifest, subfolder, worker_args,
 };
+use stem_e2e::pg::with_application_name;
 use stem_e2e::{service_url, unique_namespace, wait_for, Env, PATIENCE};
 
 const POSTGRES: &str = "STEM_TEST_POSTGRES_URL";
@@ -97,12 +98,6 @@ fn postgres_a_killed_workers_tasks_are_reclaimed_after_the_lease() {
     );
     assert_only_left_behind_ran_twice(&env, 100, &union().into_keys().collect(), &left_behind);
     b.assert_alive();
-}
-
-/// `url` with `application_name=NAME`, so this test's connections can be told apart.
-fn with_application_name(url: &str, name: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}application_name={name}")
 }
 
 /// Terminates every backend named `name` except psql's own; how many it ended.

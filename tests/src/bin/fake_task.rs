@@ -7,7 +7,8 @@
 //! without a newline), `huge_stderr` (10 MB on stderr, then a result), `flaky` (fails while the
 //! attempt is below args[0], then succeeds), `retry_me` (asks for a retry with a countdown),
 //! `hang_first` (hangs on attempt 1, returns its attempt on later ones), `stubborn_grandchild`
-//! (starts `sleep 1000` in its group, ignores TERM, then hangs), `whoami` (returns its pid).
+//! (starts `sleep 1000` in its group, ignores TERM, then hangs), `whoami` (returns its pid),
+//! `retries_left` (returns the request's `retries_left`, null when it has none).
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,7 @@ fn main() {
         "hang_first",
         "stubborn_grandchild",
         "whoami",
+        "retries_left",
     ];
     let hello =
         serde_json::json!({"type": "hello", "protocol": 1, "sdk": "fake/1", "tasks": tasks});
@@ -116,6 +118,7 @@ fn main() {
                 hang()
             }
             "whoami" => answer(serde_json::json!(std::process::id())),
+            "retries_left" => answer(msg["retries_left"].clone()),
             "retry_me" => {
                 serde_json::json!({"type": "error", "id": id, "error": {"type": "Retry", "message": "later", "traceback": "", "retryable": true, "countdown": 0.2}})
             }
