@@ -80,7 +80,9 @@ pub async fn commit(
         return Ok(Vec::new());
     }
     if adapters.shared {
-        return adapters.broker.commit(commits, Some(ttl)).await;
+        let mut out = adapters.broker.commit(commits, Some(ttl)).await?;
+        name_owners(adapters, commits, &mut out).await;
+        return Ok(out);
     }
     // Two stores. Leases first, so a commit known to be stale writes no record at all.
     let deliveries: Vec<Delivery> = commits.iter().map(|c| c.delivery.clone()).collect();
@@ -133,18 +135,23 @@ pub async fn commit(
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
-    // Name the newer owner from its record where the broker could not.
-    for (i, v) in out.iter_mut().enumerate() {
+    name_owners(adapters, commits, &mut out).await;
+    Ok(out)
+}
+
+/// Names the newer owner of a stale commit from its record where the broker could not (the
+/// task was already committed and is gone from the broker). Best effort, on a rare path.
+async fn name_owners(adapters: &Adapters, commits: &[Commit], verdicts: &mut [Verdict]) {
+    for (c, v) in commits.iter().zip(verdicts.iter_mut()) {
         if let Verdict::Stale {
             owner: owner @ None,
         } = v
         {
-            if let Ok(Some(r)) = adapters.backend.get(&commits[i].delivery.task_id()).await {
+            if let Ok(Some(r)) = adapters.backend.get(&c.delivery.task_id()).await {
                 *owner = r.worker;
             }
         }
     }
-    Ok(out)
 }
 
 impl Default for Verdict {

@@ -10,6 +10,11 @@ use postgres_native_tls::MakeTlsConnector;
 use std::time::Duration;
 use tokio_postgres::config::SslMode;
 
+/// The server ends a transaction left idle this long (ms).
+const IDLE_IN_TX_MS: u32 = 10_000;
+/// A statement gives up waiting for a lock after this long (ms).
+const LOCK_TIMEOUT_MS: u32 = 15_000;
+
 /// How the server's certificate is checked, after libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TlsMode {
@@ -71,7 +76,15 @@ impl Settings {
         if config.get_application_name().is_none() {
             config.application_name("stem");
         }
-        let search_path = format!("-c search_path={schema}");
+        // Every statement Stem runs on the hot path is one round trip (fetch, extend, commit), so
+        // no worker holds a transaction open between calls. These bound the damage if one ever
+        // does (a worker frozen inside a migration, a pooled session left mid-transaction): the
+        // server ends an idle transaction and gives up a lock wait, so a frozen worker's row locks
+        // cannot make every other worker's `SKIP LOCKED` fetch skip its rows for long.
+        let search_path = format!(
+            "-c search_path={schema} -c idle_in_transaction_session_timeout={IDLE_IN_TX_MS} \
+             -c lock_timeout={LOCK_TIMEOUT_MS}"
+        );
         let options = match config.get_options() {
             Some(existing) if !existing.is_empty() => format!("{existing} {search_path}"),
             _ => search_path,
@@ -212,7 +225,13 @@ mod tests {
         .unwrap();
         assert_eq!(s.config.get_ssl_mode(), SslMode::Require);
         assert_eq!(s.config.get_application_name(), Some("w"));
-        assert_eq!(s.config.get_options(), Some("-c search_path=stem"));
+        assert_eq!(
+            s.config.get_options(),
+            Some(
+                "-c search_path=stem -c idle_in_transaction_session_timeout=10000 \
+                 -c lock_timeout=15000"
+            )
+        );
         let s = Settings::parse("postgresql://u@h/db?sslmode=disable", "ns").unwrap();
         assert_eq!(s.config.get_ssl_mode(), SslMode::Disable);
         assert!(Settings::parse("postgres://u@h/db?sslmode=bogus", "ns").is_err());

@@ -74,7 +74,7 @@ pub struct Dispatcher {
     pub(super) phase: Phase,
     pub(super) started_at: i64,
     fetching: bool,
-    extending: bool,
+    pub(super) extending: bool,
     fetch_tx: mpsc::UnboundedSender<FetchRequest>,
     commit_tx: mpsc::UnboundedSender<Commit>,
 }
@@ -105,7 +105,7 @@ impl Dispatcher {
         }
     }
 
-    fn observer(&self) -> &Observer {
+    pub(super) fn observer(&self) -> &Observer {
         &self.ctx.observer
     }
 
@@ -373,88 +373,6 @@ impl Dispatcher {
             }
         };
         self.observer().emit(event);
-    }
-
-    /// Every third of the lease: extends the leases of every delivery held (reserved, running
-    /// or committing), one call at a time.
-    fn extend_leases(&mut self) {
-        if self.extending || self.entries.is_empty() {
-            return;
-        }
-        self.extending = true;
-        let deliveries: Vec<Delivery> = self.entries.values().map(|e| e.delivery.clone()).collect();
-        let config = self.config.clone();
-        let events = self.ctx.events.clone();
-        tokio::spawn(async move {
-            let lost = config
-                .adapters
-                .broker
-                .extend(&deliveries, config.lease)
-                .await
-                .map_err(|e| e.to_string());
-            let _ = events.send(Event::Extended { lost });
-        });
-    }
-
-    /// Acts on leases the broker says are lost. A committing delivery's may simply have been
-    /// committed meanwhile (its verdict tells); a reserved one is dropped (its new owner runs
-    /// it); a running one is marked, and its commit will be refused as stale.
-    fn leases_lost(&mut self, lost: Result<Vec<String>, String>) {
-        self.extending = false;
-        let lost = match lost {
-            Ok(lost) => lost,
-            Err(e) => {
-                tracing::warn!("cannot extend leases ({e}); will retry");
-                return;
-            }
-        };
-        for receipt in lost {
-            let Some(entry) = self.entries.get_mut(&receipt) else {
-                continue;
-            };
-            match &entry.stage {
-                Stage::Committing(_) => {}
-                Stage::Reserved => {
-                    let task = task_ref(&entry.delivery);
-                    self.entries.remove(&receipt);
-                    self.observer().emit(Lifecycle::LeaseLost {
-                        task,
-                        running: false,
-                    });
-                }
-                Stage::Running(r) if !entry.lease_lost => {
-                    entry.lease_lost = true;
-                    let task = r.task.clone();
-                    self.observer().emit(Lifecycle::LeaseLost {
-                        task,
-                        running: true,
-                    });
-                }
-                Stage::Running(_) => {}
-            }
-        }
-    }
-
-    /// Remembers a revocation; with `terminate`, stops the task if it runs here.
-    pub(super) fn apply_revocation(&mut self, r: Revocation) {
-        let known = self
-            .revoked
-            .get(&r.id)
-            .is_some_and(|old| old.terminate == r.terminate);
-        let (id, terminate) = (r.id.clone(), r.terminate);
-        self.revoked.insert(r.id.clone(), r);
-        if known || !terminate {
-            return;
-        }
-        for e in self.entries.values() {
-            if let Stage::Running(run) = &e.stage {
-                if run.task.id == id {
-                    tracing::info!(task = %id, pid = ?run.pid, "revoked with terminate: stopping its process group");
-                    let grace = self.config.terminate_grace;
-                    let _ = run.stop.send(StopRequest::Terminate { grace });
-                }
-            }
-        }
     }
 
     pub(super) fn in_flight(&self) -> usize {

@@ -21,6 +21,7 @@ pub mod dispatcher;
 pub mod execution;
 pub mod fetcher;
 pub mod heartbeat;
+pub mod leases;
 pub mod outcome;
 pub mod retry;
 pub mod revokes;

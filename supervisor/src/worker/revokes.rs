@@ -2,7 +2,9 @@
 //! second and handed to the dispatcher, which skips a revoked task that has not started and,
 //! with `terminate`, stops a running one (TERM to its process group, KILL after the grace).
 
-use super::dispatcher::Event;
+use super::delivery::Stage;
+use super::dispatcher::{Dispatcher, Event};
+use crate::exec::limits::StopRequest;
 use std::collections::HashMap;
 use std::time::Duration;
 use stem_adapters::{Revocation, RevokeStore};
@@ -39,6 +41,30 @@ pub async fn watch(store: std::sync::Arc<dyn RevokeStore>, events: mpsc::Unbound
                 }
             }
             Err(e) => tracing::debug!("cannot read revocations ({e})"),
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Remembers a revocation; with `terminate`, stops the task if it runs here.
+    pub(super) fn apply_revocation(&mut self, r: Revocation) {
+        let known = self
+            .revoked
+            .get(&r.id)
+            .is_some_and(|old| old.terminate == r.terminate);
+        let (id, terminate) = (r.id.clone(), r.terminate);
+        self.revoked.insert(r.id.clone(), r);
+        if known || !terminate {
+            return;
+        }
+        for e in self.entries.values() {
+            if let Stage::Running(run) = &e.stage {
+                if run.task.id == id {
+                    tracing::info!(task = %id, pid = ?run.pid, "revoked with terminate: stopping its process group");
+                    let grace = self.config.terminate_grace;
+                    let _ = run.stop.send(StopRequest::Terminate { grace });
+                }
+            }
         }
     }
 }
