@@ -24,6 +24,7 @@ pub mod redis;
 pub mod revoke;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod wait;
 
 pub use admin::BrokerAdmin;
 pub use backend::ResultBackend;

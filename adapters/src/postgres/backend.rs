@@ -4,12 +4,12 @@
 //! result written between the two is never missed.
 
 use super::{millis, PgStore};
+use crate::wait::{self, Deadline, Look};
 use crate::{codec, Result, ResultBackend};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::time::Duration;
 use stem_protocol::{now_ms, TaskRecord};
-use tokio::time::Instant;
 use tokio_postgres::types::ToSql;
 
 /// The `set_results.sql` parameters for a batch of records.
@@ -105,22 +105,22 @@ impl ResultBackend for PgStore {
     }
 
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {
-        let deadline = Instant::now() + timeout;
         let waiter = self.signals.result_waiter(id);
-        loop {
-            let notified = waiter.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let record = self.get(id).await?;
-            let done = record.as_ref().is_some_and(|r| r.state.is_terminal());
-            if done || Instant::now() >= deadline {
-                return Ok(record);
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(self.signals.sleep_until(deadline)) => {}
-            }
-        }
+        wait::on_notify(
+            &waiter.notify,
+            Deadline::after(timeout),
+            |d| self.signals.sleep_until(d),
+            move || async move {
+                let record = self.get(id).await?;
+                let done = record.as_ref().is_some_and(|r| r.state.is_terminal());
+                Ok(if done {
+                    Look::Done(record)
+                } else {
+                    Look::Again(record)
+                })
+            },
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -4,12 +4,12 @@
 
 use super::error::corrupt;
 use super::{millis, PgStore};
+use crate::wait::{self, Deadline, Look};
 use crate::{ControlPlane, ControlReply, ControlRequest, Heartbeat, Result, TaskEvent};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use stem_protocol::now_ms;
-use tokio::time::Instant;
 use tokio_postgres::Row;
 
 fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
@@ -41,26 +41,27 @@ impl ControlPlane for PgStore {
         since: i64,
         wait: Duration,
     ) -> Result<Vec<ControlRequest>> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let notified = self.signals.control.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let rows = self
-                .query(
-                    "requests",
-                    include_str!("sql/requests.sql"),
-                    &[&since, &worker],
-                )
-                .await?;
-            if !rows.is_empty() || Instant::now() >= deadline {
-                return bodies("requests", &rows);
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(self.signals.sleep_until(deadline)) => {}
-            }
-        }
+        let rows = wait::on_notify(
+            &self.signals.control,
+            Deadline::after(wait),
+            |d| self.signals.sleep_until(d),
+            move || async move {
+                let rows = self
+                    .query(
+                        "requests",
+                        include_str!("sql/requests.sql"),
+                        &[&since, &worker],
+                    )
+                    .await?;
+                Ok(if rows.is_empty() {
+                    Look::Again(rows)
+                } else {
+                    Look::Done(rows)
+                })
+            },
+        )
+        .await?;
+        bodies("requests", &rows)
     }
 
     async fn reply(&self, reply: &ControlReply) -> Result<()> {
@@ -80,23 +81,24 @@ impl ControlPlane for PgStore {
         expect: Option<usize>,
         timeout: Duration,
     ) -> Result<Vec<ControlReply>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let notified = self.signals.replies.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let rows = self
-                .query("replies", include_str!("sql/replies.sql"), &[&request_id])
-                .await?;
-            let enough = expect.is_some_and(|n| rows.len() >= n);
-            if enough || Instant::now() >= deadline {
-                return bodies("replies", &rows);
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(self.signals.sleep_until(deadline)) => {}
-            }
-        }
+        let rows = wait::on_notify(
+            &self.signals.replies,
+            Deadline::after(timeout),
+            |d| self.signals.sleep_until(d),
+            move || async move {
+                let rows = self
+                    .query("replies", include_str!("sql/replies.sql"), &[&request_id])
+                    .await?;
+                let enough = expect.is_some_and(|n| rows.len() >= n);
+                Ok(if enough {
+                    Look::Done(rows)
+                } else {
+                    Look::Again(rows)
+                })
+            },
+        )
+        .await?;
+        bodies("replies", &rows)
     }
 
     async fn heartbeat(&self, heartbeat: &Heartbeat, ttl: Duration) -> Result<()> {
@@ -150,22 +152,24 @@ impl ControlPlane for PgStore {
             }
         };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let deadline = Instant::now() + wait;
-        loop {
-            let notified = self.signals.events.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let rows = self
-                .query("events", include_str!("sql/events.sql"), &[&after, &limit])
-                .await?;
-            if !rows.is_empty() || limit == 0 || Instant::now() >= deadline {
-                let next = rows.last().map_or(after, |r| r.get("seq"));
-                return Ok((bodies("events", &rows)?, next.to_string()));
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(self.signals.sleep_until(deadline)) => {}
-            }
-        }
+        let rows = wait::on_notify(
+            &self.signals.events,
+            Deadline::after(wait),
+            |d| self.signals.sleep_until(d),
+            move || async move {
+                let rows = self
+                    .query("events", include_str!("sql/events.sql"), &[&after, &limit])
+                    .await?;
+                let done = !rows.is_empty() || limit == 0;
+                Ok(if done {
+                    Look::Done(rows)
+                } else {
+                    Look::Again(rows)
+                })
+            },
+        )
+        .await?;
+        let next = rows.last().map_or(after, |r| r.get("seq"));
+        Ok((bodies("events", &rows)?, next.to_string()))
     }
 }
