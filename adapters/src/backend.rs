@@ -23,4 +23,26 @@ pub trait ResultBackend: Send + Sync + 'static {
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>>;
 
     async fn ping(&self) -> Result<()>;
+
+    /// Group state of a canvas (a group, or a chord's header): member `index` of `size` joins
+    /// with its `result`. A member joins once (a second join of the same index keeps the first
+    /// result). Returns true when this member is the group's completer: the one whose join made
+    /// every member present (a later join of that same member, a redelivery, returns true
+    /// again; every other member's, false). The state is kept for `ttl` from its latest change.
+    async fn group_join(
+        &self,
+        group: &str,
+        index: u32,
+        size: u32,
+        result: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<bool>;
+
+    /// Member `index` failed for good. Returns true when it is the group's first failed member
+    /// (again true for that member's redelivery), so its failure is reported once.
+    async fn group_fail(&self, group: &str, index: u32, size: u32, ttl: Duration) -> Result<bool>;
+
+    /// The members' results by index (`None` where a member has not joined), or `None` when the
+    /// group has no state.
+    async fn group_results(&self, group: &str) -> Result<Option<Vec<Option<serde_json::Value>>>>;
 }

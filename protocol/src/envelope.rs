@@ -64,6 +64,9 @@ pub struct TaskEnvelope {
     /// Reserved for workflows: the group this task belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// For a task of a canvas: its canvas and what follows it (see [`crate::canvas`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canvas: Option<Box<crate::canvas::Continuation>>,
 }
 
 fn default_queue() -> String {
@@ -91,6 +94,7 @@ impl TaskEnvelope {
             created_at: now_ms(),
             parent_id: None,
             group_id: None,
+            canvas: None,
         }
     }
 

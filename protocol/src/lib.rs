@@ -4,6 +4,7 @@
 //! Every SDK (Python, Node, anything else) is written against this crate's `PROTOCOL.md` and the
 //! transcripts in `protocol/vectors/`, which the Rust, Python and Node tests all replay.
 
+pub mod canvas;
 pub mod duration;
 pub mod envelope;
 pub mod manifest;

@@ -2,6 +2,7 @@
 //! plane, the operations behind every command (`ops`) and the CLI. `main.rs` only parses
 //! arguments and calls into this library.
 
+pub mod canvas;
 pub mod cli;
 pub mod exec;
 pub mod logging;

@@ -13,6 +13,7 @@ mod concurrency;
 mod control;
 mod delay;
 mod dlq;
+mod groups;
 mod lease;
 mod revoke;
 mod util;
@@ -24,6 +25,7 @@ pub use concurrency::*;
 pub use control::*;
 pub use delay::*;
 pub use dlq::*;
+pub use groups::*;
 pub use lease::*;
 pub use revoke::*;
 
@@ -71,6 +73,10 @@ macro_rules! contract_tests {
             records_fenced_by_generation,
             generations_grow,
             split_store_commit_is_fenced,
+            group_join_completes_once,
+            group_join_racing_members_one_completer,
+            group_fail_reported_once,
+            group_state_expires,
             result_set_get_overwrite,
             result_wait_wakes_on_terminal,
             result_wait_timeout,

@@ -57,6 +57,25 @@ impl ResultBackend for MemoryStore {
             .map(|(record, _)| record.clone()))
     }
 
+    async fn group_join(
+        &self,
+        group: &str,
+        index: u32,
+        size: u32,
+        result: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<bool> {
+        self.join(group, index, size, result, ttl)
+    }
+
+    async fn group_fail(&self, group: &str, index: u32, size: u32, ttl: Duration) -> Result<bool> {
+        self.fail(group, index, size, ttl)
+    }
+
+    async fn group_results(&self, group: &str) -> Result<Option<Vec<Option<serde_json::Value>>>> {
+        self.results(group)
+    }
+
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {
         let terminal = self
             .wait_for(timeout, |state, now| {

@@ -10,6 +10,7 @@
 mod backend;
 mod broker;
 mod control;
+mod groups;
 mod queue;
 mod state;
 

@@ -26,6 +26,8 @@ pub(super) struct State {
     /// Events with their sequence number (the cursor), oldest first.
     pub events: VecDeque<(u64, TaskEvent)>,
     pub last_event: u64,
+    /// Canvas groups by id.
+    pub groups: HashMap<String, super::groups::Group>,
     /// The last lease generation handed out (µs, strictly increasing).
     pub last_generation: u64,
 }

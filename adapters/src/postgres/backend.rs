@@ -104,6 +104,25 @@ impl ResultBackend for PgStore {
             .transpose()
     }
 
+    async fn group_join(
+        &self,
+        group: &str,
+        index: u32,
+        size: u32,
+        result: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<bool> {
+        self.join(group, index, size, result, ttl).await
+    }
+
+    async fn group_fail(&self, group: &str, index: u32, size: u32, ttl: Duration) -> Result<bool> {
+        self.fail(group, index, size, ttl).await
+    }
+
+    async fn group_results(&self, group: &str) -> Result<Option<Vec<Option<serde_json::Value>>>> {
+        self.results(group).await
+    }
+
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>> {
         let waiter = self.signals.result_waiter(id);
         wait::on_notify(

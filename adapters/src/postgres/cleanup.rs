@@ -31,8 +31,9 @@ async fn clean(pool: &Pool) -> Result<()> {
     let client = pool.get().await.map_err(|e| error::pool("clean-up", e))?;
     let now = now_ms();
     let control_before = now - CONTROL_TTL.as_millis() as i64;
-    let steps: [(&str, &str, i64); 5] = [
+    let steps: [(&str, &str, i64); 6] = [
         ("results", include_str!("sql/cleanup_results.sql"), now),
+        ("groups", include_str!("sql/cleanup_groups.sql"), now),
         (
             "revocations",
             include_str!("sql/cleanup_revocations.sql"),

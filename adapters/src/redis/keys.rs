@@ -15,6 +15,7 @@
 //! | `{ns}:ctl:reply:{request id}` | stream | replies to one command (short TTL) |
 //! | `{ns}:hb:{worker}` / `{ns}:hb` | string / zset | latest heartbeat (TTL) / worker index by expiry |
 //! | `{ns}:events` | stream | task events (capped) |
+//! | `{ns}:grp:{group id}` | hash | a canvas group: `m:{index}` results, `size`, `joined`, `completer`, `failed` (results' TTL) |
 
 use stem_protocol::envelope::MAX_PRIORITY;
 
@@ -108,6 +109,10 @@ impl Keys {
 
     pub fn heartbeats(&self) -> String {
         format!("{}:hb", self.ns)
+    }
+
+    pub fn group_state(&self, id: &str) -> String {
+        format!("{}:grp:{id}", self.ns)
     }
 
     pub fn events(&self) -> String {

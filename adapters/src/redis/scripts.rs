@@ -16,6 +16,10 @@ pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/commit.lua")));
 pub static SET_RECORDS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/set_records.lua")));
+pub static GROUP_JOIN: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/group_join.lua")));
+pub static GROUP_FAIL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/group_fail.lua")));
 pub static EXTEND: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/extend.lua")));
 pub static REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/replay.lua")));
 pub static DEAD_LETTERS: LazyLock<Script> =

@@ -20,6 +20,7 @@ mod commit;
 mod control;
 mod db;
 mod dlq;
+mod groups;
 mod lease;
 mod sql;
 mod wait;
@@ -139,11 +140,13 @@ impl SqliteStore {
     }
 }
 
-/// Deletes expired results, revocations and heartbeats of every namespace, control messages
+/// Deletes expired results, canvas groups, revocations and heartbeats of every namespace, control messages
 /// older than an hour, and all but the newest events of `ns`.
 fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
     for stmt in [
         sql::CLEANUP_RESULTS,
+        sql::CLEANUP_GROUP_MEMBERS,
+        sql::CLEANUP_GROUPS,
         sql::CLEANUP_REVOCATIONS,
         sql::CLEANUP_HEARTBEATS,
     ] {

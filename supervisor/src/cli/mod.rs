@@ -2,6 +2,7 @@
 //! the operation in [`crate::ops`] and printing what it returns (as JSON with `--json`). Every
 //! command fails with a one-line reason and a non-zero exit code.
 
+pub mod canvas;
 pub mod conn;
 pub mod control;
 pub mod dlq;
@@ -47,6 +48,8 @@ pub enum Command {
     Result(result::ResultArgs),
     /// Revoke a task: skip it if it has not started; with --terminate, stop it if it runs.
     Revoke(revoke::RevokeArgs),
+    /// Canvases (chain, group, chord): submit a document, show its nodes.
+    Canvas(canvas::CanvasCmd),
     /// Check the broker, the result backend and live workers.
     Health(health::HealthArgs),
     /// Dead letters: list, show, replay, purge.
@@ -109,6 +112,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Enqueue(args) => enqueue::run(&cli.conn, args).await,
         Command::Result(args) => result::run(&cli.conn, args).await,
         Command::Revoke(args) => revoke::run(&cli.conn, args).await,
+        Command::Canvas(cmd) => canvas::run(&cli.conn, cmd).await,
         Command::Health(args) => health::run(&cli.conn, args).await,
         Command::Dlq(cmd) => dlq::run(&cli.conn, cmd).await,
         Command::Observe(cmd) => observe::run(&cli.conn, cmd).await,

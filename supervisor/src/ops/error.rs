@@ -36,6 +36,14 @@ pub enum OpsError {
     #[error("{0}")]
     InvalidEnvelope(String),
 
+    /// A canvas document that does not parse, or names a task the manifest does not have; the
+    /// message starts with the path in the document (`chord.header[3].task`).
+    #[error("{0}")]
+    Canvas(String),
+
+    #[error("no canvas {0:?} (unknown, or its records expired)")]
+    CanvasNotFound(String),
+
     #[error("no dead letter {id:?} in queue {queue:?}")]
     DeadLetterNotFound { queue: String, id: String },
 
@@ -60,8 +68,11 @@ impl OpsError {
             | OpsError::UnknownTask { .. }
             | OpsError::InvalidEnvelope(_)
             | OpsError::NotPostgres { .. }
-            | OpsError::NoPostgresSupport => OpsErrorKind::BadInput,
-            OpsError::DeadLetterNotFound { .. } => OpsErrorKind::NotFound,
+            | OpsError::NoPostgresSupport
+            | OpsError::Canvas(_) => OpsErrorKind::BadInput,
+            OpsError::DeadLetterNotFound { .. } | OpsError::CanvasNotFound(_) => {
+                OpsErrorKind::NotFound
+            }
             OpsError::Store(_) => OpsErrorKind::Unavailable,
         }
     }

@@ -2,6 +2,7 @@
 //! many outcomes, with no added delay when the worker is quiet (whatever piled up while the last
 //! batch was being stored goes in the next). Transient store errors are retried with backoff;
 //! a batch that still fails is left unacknowledged (its tasks run again after their leases).
+//! A canvas task's follow-ups are worked out here and published by its commit.
 
 use super::config::WorkerConfig;
 use super::dispatcher::Event;
@@ -30,24 +31,34 @@ pub async fn run(
                 Err(_) => break,
             }
         }
-        let results = commit(&config, &batch).await;
+        let results = commit(&config, &mut batch).await;
         let _ = events.send(Event::Committed(results));
     }
 }
 
-async fn commit(config: &WorkerConfig, batch: &[Commit]) -> Committed {
-    let receipts = batch.iter().map(|c| c.delivery.receipt.clone());
+async fn commit(config: &WorkerConfig, batch: &mut [Commit]) -> Committed {
+    let receipts: Vec<String> = batch.iter().map(|c| c.delivery.receipt.clone()).collect();
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=ATTEMPTS {
-        match stem_adapters::commit::commit(
-            &config.adapters,
-            batch,
-            config.result_ttl,
-            config.lease,
-        )
-        .await
-        {
-            Ok(verdicts) => return receipts.zip(verdicts.into_iter().map(Ok)).collect(),
+        let done = match with_follow_ups(config, batch).await {
+            Ok(()) => {
+                stem_adapters::commit::commit(
+                    &config.adapters,
+                    batch,
+                    config.result_ttl,
+                    config.lease,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(verdicts) => {
+                return receipts
+                    .into_iter()
+                    .zip(verdicts.into_iter().map(Ok))
+                    .collect()
+            }
             Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                 tracing::warn!(
                     "cannot commit {} outcome(s) ({e}); retrying in {delay:?}",
@@ -58,9 +69,37 @@ async fn commit(config: &WorkerConfig, batch: &[Commit]) -> Committed {
             }
             Err(e) => {
                 let why = e.to_string();
-                return receipts.map(|r| (r, Err(why.clone()))).collect();
+                return receipts
+                    .into_iter()
+                    .map(|r| (r, Err(why.clone())))
+                    .collect();
             }
         }
     }
     unreachable!("the last attempt returns")
+}
+
+/// Adds each canvas task's follow-ups to its commit (computed afresh on every attempt).
+async fn with_follow_ups(
+    config: &WorkerConfig,
+    batch: &mut [Commit],
+) -> Result<(), stem_adapters::AdapterError> {
+    let route = |name: &str| config.manifest.effective(name).map(|t| t.queue);
+    for c in batch.iter_mut() {
+        let (Some(env), Some(record)) = (c.delivery.task(), c.record.as_ref()) else {
+            continue;
+        };
+        if env.canvas.is_none() {
+            continue;
+        }
+        c.follow_ups = crate::canvas::follow::follow_ups(
+            &config.adapters,
+            config.result_ttl,
+            env,
+            record,
+            &route,
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -24,6 +24,8 @@ pub enum Stage {
 /// What a running delivery is doing, for `inspect`, revokes and shutdown.
 pub struct Running {
     pub task: TaskRef,
+    /// The canvas it belongs to, if any (a canvas revoke stops it too).
+    pub canvas: Option<String>,
     pub runtime: String,
     pub started_at: i64,
     pub pid: Option<u32>,

@@ -254,7 +254,12 @@ impl Dispatcher {
                         TaskKind::Exec(_) => "exec".to_string(),
                     };
                     let (stop, stop_rx) = watch::channel(StopRequest::None);
-                    let terminate = self.revoked.get(&env.id).is_some_and(|r| r.terminate);
+                    let canvas = env.canvas.as_ref().map(|c| c.canvas_id.clone());
+                    let terminate = self
+                        .revoked
+                        .get(&env.id)
+                        .or_else(|| canvas.as_ref().and_then(|c| self.revoked.get(c)))
+                        .is_some_and(|r| r.terminate);
                     if terminate {
                         let grace = self.config.terminate_grace;
                         let _ = stop.send(StopRequest::Terminate { grace });
@@ -262,6 +267,7 @@ impl Dispatcher {
                     if let Some(e) = self.entries.get_mut(&receipt) {
                         e.stage = Stage::Running(super::delivery::Running {
                             task: task_ref(&d),
+                            canvas,
                             runtime,
                             started_at: stem_protocol::now_ms(),
                             pid: None,

@@ -59,7 +59,7 @@ impl Dispatcher {
         }
         for e in self.entries.values() {
             if let Stage::Running(run) = &e.stage {
-                if run.task.id == id {
+                if run.task.id == id || run.canvas.as_deref() == Some(id.as_str()) {
                     tracing::info!(task = %id, pid = ?run.pid, "revoked with terminate: stopping its process group");
                     let grace = self.config.terminate_grace;
                     let _ = run.stop.send(StopRequest::Terminate { grace });

@@ -61,7 +61,12 @@ pub fn screen(
         return commit(outcome::fail(d, env, record, error, reason));
     }
     let now = stem_protocol::now_ms();
-    if let Some(rev) = revoked.get(&env.id).filter(|r| r.expires_at > now) {
+    let canvas = env.canvas.as_ref().map(|c| c.canvas_id.as_str());
+    let revocation = revoked
+        .get(&env.id)
+        .or_else(|| canvas.and_then(|id| revoked.get(id)))
+        .filter(|r| r.expires_at > now);
+    if let Some(rev) = revocation {
         return commit(outcome::revoked(d, record, rev.reason.clone()));
     }
     if env.is_delayed(now) {

@@ -91,3 +91,24 @@ CREATE TABLE IF NOT EXISTS stem_events (
     body  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stem_events_ns ON stem_events (ns, seq);
+
+-- Canvas groups (a group, or a chord's header): size, the member whose join completed it, the
+-- first member that failed for good, and when the state expires; members' results by index.
+CREATE TABLE IF NOT EXISTS stem_groups (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    size        INTEGER NOT NULL,
+    joined      INTEGER NOT NULL DEFAULT 0,
+    completer   INTEGER,
+    failed_by   INTEGER,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS stem_groups_expiry ON stem_groups (expires_at);
+CREATE TABLE IF NOT EXISTS stem_group_members (
+    ns      TEXT    NOT NULL,
+    id      TEXT    NOT NULL,
+    idx     INTEGER NOT NULL,
+    result  TEXT    NOT NULL,
+    PRIMARY KEY (ns, id, idx)
+) WITHOUT ROWID;

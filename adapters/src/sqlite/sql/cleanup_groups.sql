@@ -1,0 +1,1 @@
+DELETE FROM stem_groups WHERE expires_at <= ?1
