@@ -1,4 +1,4 @@
-"""Reads one burst worker's log (STEM_LOG=info,stem::worker::settle=debug: one line per outcome) and its start and exit times (epoch seconds),
+"""Reads one burst worker's log (STEM_LOG=info,stem::observe::log=debug: one line per outcome) and its start and exit times (epoch seconds),
 and prints tab-separated: drain tasks/s (worker start to the last task recorded), wall
 tasks/s (worker start to exit), tasks succeeded, tasks failed, seconds from the last task to
 the exit.

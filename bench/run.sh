@@ -11,7 +11,7 @@
 # Knobs (environment): N_POOL N_FORKSERVER N_PROCESS N_PROCESS_ISOLATED N_NODE_POOL
 # N_NODE_PROCESS N_EXEC (Stem drain sizes); N_CELERY N_RQ N_RQ_SIMPLE N_BULL N_BULL_SANDBOX
 # N_GW_PY N_GW_SH (peer sizes); N_POOL_POSTGRES N_FORK_POSTGRES (Postgres warm-mode sizes); BROKERS (default "sqlite redis postgres"); MODES (default all);
-# PEERS=0 skips the peers; STEM_BIN uses a prebuilt binary (STEM_REV names its commit); BUILD=0 skips the build;
+# PEERS=0 skips the peers; PEER_SET="bullmq-sandboxed celery" runs only those; STEM_BIN uses a prebuilt binary (STEM_REV names its commit); BUILD=0 skips the build;
 # REDIS_URL (default redis://127.0.0.1:6379/9; the peer scripts flush dbs 0-3, never use them);
 # PG_URL (default postgres://postgres@127.0.0.1:5432/test); PEERS_DIR (default /tmp/stem-peers);
 # C (worker slots, default 2, the peers' two worker processes).
@@ -137,6 +137,7 @@ floor node-pool "$(size 5000 500)" pool node
 peer() {
   local id=$1 n=$2; shift 2
   local out
+  if [ -n "${PEER_SET:-}" ] && [[ " $PEER_SET " != *" $id "* ]]; then return; fi
   say "peer $id (N=$n)"
   if out=$(env N="$n" DIR="$PEERS_DIR" "$@" 2>"$work/peer-$id.err" | tail -n 1) && [ -n "$out" ]; then
     echo "   $out" >&2
@@ -224,7 +225,7 @@ drain() {
   record enqueue "$mode" "$broker" "$n" "$enq_rate" ""
   local t0 t1 rc=0
   t0=$(now)
-  env "${envs[@]}" STEM_LOG=info,stem::worker::settle=debug timeout "${DRAIN_TIMEOUT:-600}" \
+  env "${envs[@]}" STEM_LOG=info,stem::worker::settle=debug,stem::observe::log=debug timeout "${DRAIN_TIMEOUT:-600}" \
     "$stem" worker --manifest "$manifest" --concurrency "$C" --burst >>"$log" 2>&1 || rc=$?
   t1=$(now)
   local d drate wrate ok failed tail
