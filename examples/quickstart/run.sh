@@ -15,7 +15,7 @@ trap 'kill "$worker" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"   # the SQLite file stem.db is created here
 
 # One log line per outcome (success lines are debug-level by default).
-STEM_LOG=${STEM_LOG:-info,stem::worker::settle=debug} \
+STEM_LOG=${STEM_LOG:-info,stem::observe::log=debug} \
   "$stem" worker --manifest "$here/stem.toml" --concurrency 4 2>"$work/worker.log" &
 worker=$!
 
