@@ -42,7 +42,7 @@ pub struct Delivery {
 /// What a delivery carries: a task, or bytes that are not a valid envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
-    Task(TaskEnvelope),
+    Task(Box<TaskEnvelope>),
     Malformed { raw: String, reason: String },
 }
 

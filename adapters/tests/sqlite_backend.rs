@@ -140,7 +140,7 @@ async fn malformed_row_is_delivered_as_malformed() {
         }
         other => panic!("expected a malformed payload, got {other:?}"),
     }
-    assert_eq!(got[2].payload, Payload::Task(good));
+    assert_eq!(got[2].payload, Payload::Task(Box::new(good)));
     assert!(
         got[0].task_id().starts_with("malformed-"),
         "stable id for malformed"
@@ -195,7 +195,7 @@ async fn waiting_fetch_sees_writes_from_another_connection() {
         .expect("raw insert");
     let (got, elapsed) = waiter.await.expect("waiter");
     assert_eq!(got.len(), 1, "the waiting fetch gets the task");
-    assert_eq!(got[0].payload, Payload::Task(env));
+    assert_eq!(got[0].payload, Payload::Task(Box::new(env)));
     assert!(elapsed < Duration::from_secs(2), "woke after {elapsed:?}");
 }
 
@@ -234,5 +234,5 @@ async fn tasks_survive_reopening_the_file() {
         .await
         .expect("fetch");
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].payload, Payload::Task(env));
+    assert_eq!(got[0].payload, Payload::Task(Box::new(env)));
 }

@@ -67,6 +67,14 @@ pub struct TaskEnvelope {
     /// For a task of a canvas: its canvas and what follows it (see [`crate::canvas`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canvas: Option<Box<crate::canvas::Continuation>>,
+    /// `ALGORITHM:KEY_ID:BASE64`, the producer's signature of the task's id, name, arguments and
+    /// creation time (set and checked by the codec when signing is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// `KEY_ID:BASE64` of the AES-256-GCM sealed `{"args", "kwargs"}` (which are then empty),
+    /// bound to the task's id, name and attempt (when encryption is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 fn default_queue() -> String {
@@ -95,6 +103,8 @@ impl TaskEnvelope {
             parent_id: None,
             group_id: None,
             canvas: None,
+            signature: None,
+            sealed: None,
         }
     }
 

@@ -43,6 +43,12 @@ pub struct TaskRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
     pub updated_at: i64,
+    /// `ALGORITHM:KEY_ID:BASE64`: the writer's signature of the id, state, result and error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// `KEY_ID:BASE64` of the sealed result, errors, progress and stderr (then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -69,6 +75,8 @@ impl TaskRecord {
             started_at: None,
             finished_at: None,
             updated_at: crate::now_ms(),
+            signature: None,
+            sealed: None,
         }
     }
 

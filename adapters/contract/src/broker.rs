@@ -21,7 +21,7 @@ pub async fn publish_fetch_ack(store: Arc<dyn Store>) {
     assert_eq!(d.deliveries, 1, "first delivery counts 1");
     assert_eq!(
         d.payload,
-        Payload::Task(env.clone()),
+        Payload::Task(Box::new(env.clone())),
         "envelope round-trips"
     );
     assert!(!d.receipt.is_empty(), "a delivery carries a receipt");

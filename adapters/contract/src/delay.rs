@@ -32,7 +32,11 @@ pub async fn delayed_publish_waits_for_eta(store: Arc<dyn Store>) {
     let got = fetch_until_some(&store, "c1", "q", 10, LONG_LEASE, "due task").await;
     assert_not_before("delayed task", published_at.elapsed(), delay);
     assert_eq!(got.len(), 1, "one delivery");
-    assert_eq!(got[0].payload, Payload::Task(env), "envelope intact");
+    assert_eq!(
+        got[0].payload,
+        Payload::Task(Box::new(env)),
+        "envelope intact"
+    );
     assert_eq!(got[0].deliveries, 1, "first delivery");
     assert!(
         store

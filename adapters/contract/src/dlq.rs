@@ -137,7 +137,7 @@ pub async fn replay_dead_letter(store: Arc<dyn Store>) {
     assert_eq!(got[0].task_id(), letters[0].id, "replay keeps the task id");
     assert_eq!(
         got[0].payload,
-        Payload::Task(env.clone()),
+        Payload::Task(Box::new(env.clone())),
         "the given envelope"
     );
     let again = store

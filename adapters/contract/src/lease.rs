@@ -34,7 +34,11 @@ pub async fn expired_lease_redelivered(store: Arc<dyn Store>) {
         again[0].receipt, first[0].receipt,
         "a new lease has a new receipt"
     );
-    assert_eq!(again[0].payload, Payload::Task(env), "envelope unchanged");
+    assert_eq!(
+        again[0].payload,
+        Payload::Task(Box::new(env)),
+        "envelope unchanged"
+    );
 }
 
 /// Extending a lease keeps the task from a second consumer past its first expiry; the lost
@@ -164,7 +168,7 @@ pub async fn release_with_replacement_and_delay(store: Arc<dyn Store>) {
     assert_eq!(back.len(), 1, "released once");
     assert_eq!(
         back[0].payload,
-        Payload::Task(next),
+        Payload::Task(Box::new(next)),
         "the replacement comes back"
     );
     store.ack(&back).await.expect("ack");
@@ -197,7 +201,11 @@ pub async fn release_same_envelope_now(store: Arc<dyn Store>) {
         .await
         .expect("release");
     let back = fetch_until_some(&store, "c2", "q", 1, LONG_LEASE, "released").await;
-    assert_eq!(back[0].payload, Payload::Task(env), "the same envelope");
+    assert_eq!(
+        back[0].payload,
+        Payload::Task(Box::new(env)),
+        "the same envelope"
+    );
     let lost = store.extend(&got, LONG_LEASE).await.expect("extend");
     assert_eq!(
         lost,

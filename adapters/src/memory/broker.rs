@@ -58,7 +58,7 @@ fn lease_batch(
                 queue: name.clone(),
                 deliveries: item.deliveries,
                 generation,
-                payload: Payload::Task(item.env.clone()),
+                payload: Payload::Task(Box::new(item.env.clone())),
             });
             let until = now + ms(lease);
             let owner = consumer.to_string();

@@ -70,7 +70,7 @@ impl Columns {
             Action::DeadLetter(letter) => {
                 let mut letter = (**letter).clone();
                 letter.queue = c.delivery.queue.clone();
-                djson = Some(codec::encode("dead letter", &letter)?);
+                djson = Some(codec::encode_letter(&letter)?);
                 dq = Some(letter.queue);
                 did = Some(letter.id);
                 dat = Some(letter.dead_at);

@@ -21,7 +21,7 @@ impl PgStore {
         rows.iter()
             .map(|row| {
                 let body: String = row.get("letter");
-                serde_json::from_str(&body).map_err(|e| corrupt("dead letters", e))
+                crate::codec::decode_letter(&body).map_err(|e| corrupt("dead letters", e))
             })
             .collect()
     }

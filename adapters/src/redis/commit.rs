@@ -89,7 +89,7 @@ impl RedisStore {
                         .key(self.keys.dlq_order(&d.queue))
                         .key(self.keys.dlq_seq(&d.queue))
                         .arg(&letter.id)
-                        .arg(codec::encode("dead letter", &letter)?)
+                        .arg(codec::encode_letter(&letter)?)
                         .arg(&d.queue);
                 }
             }

@@ -26,9 +26,8 @@ impl RedisStore {
             .map_err(|e| redis_error("dead letters", e))?;
         raw.iter()
             .map(|json| {
-                serde_json::from_str(json).map_err(|e| {
-                    AdapterError::permanent(format!("dead letter in queue {queue:?}: {e}"))
-                })
+                crate::codec::decode_letter(json)
+                    .map_err(|e| AdapterError::permanent(format!("in queue {queue:?}: {e}")))
             })
             .collect()
     }

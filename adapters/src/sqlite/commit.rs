@@ -47,7 +47,7 @@ pub(super) fn commit(
             Action::DeadLetter(letter) => {
                 let mut letter = (**letter).clone();
                 letter.queue = d.queue.clone();
-                let body = codec::encode("dead letter", &letter)?;
+                let body = codec::encode_letter(&letter)?;
                 tx.prepare_cached(sql::DEAD_INSERT)?.execute(params![
                     ns,
                     letter.queue,

@@ -19,9 +19,8 @@ pub(super) fn list(
     let mut letters = Vec::new();
     for body in rows {
         let body = body?;
-        let letter = serde_json::from_str(&body).map_err(|e| {
-            AdapterError::permanent(format!("unreadable dead letter in queue {queue:?}: {e}"))
-        })?;
+        let letter = crate::codec::decode_letter(&body)
+            .map_err(|e| AdapterError::permanent(format!("in queue {queue:?}: {e}")))?;
         letters.push(letter);
     }
     Ok(letters)

@@ -107,6 +107,17 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
+    // Payload signing and encryption, from STEM_SIGNING_* and STEM_ENCRYPTION_*: every command
+    // (producers, workers, readers of results) goes through the same codec.
+    match stem_adapters::codec::Security::from_env() {
+        Ok(security) => {
+            stem_adapters::codec::configure(security);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    }
     let result = match cli.command {
         Command::Worker(cmd) => worker::run(&cli.conn, cmd).await,
         Command::Enqueue(args) => enqueue::run(&cli.conn, args).await,

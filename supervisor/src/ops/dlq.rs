@@ -100,7 +100,11 @@ pub async fn replay_letter(
         return Ok(None);
     };
     let replay = letter.replay_count + 1;
-    env.attempt = 1;
+    // A still-sealed envelope (this process has no encryption key) is bound to its attempt:
+    // it keeps it, so the worker can open it.
+    if env.sealed.is_none() {
+        env.attempt = 1;
+    }
     env.eta = None;
     env.headers
         .insert(REPLAYS_HEADER.into(), replay.to_string());

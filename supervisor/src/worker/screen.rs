@@ -73,5 +73,5 @@ pub fn screen(
         let wait = Duration::from_millis((env.eta.unwrap_or(0) - now).max(0) as u64);
         return commit(outcome::release(d, wait, false));
     }
-    Screened::Run(env.clone(), Box::new(task))
+    Screened::Run((**env).clone(), Box::new(task))
 }

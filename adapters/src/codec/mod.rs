@@ -1,0 +1,120 @@
+//! The one codec: task envelopes, records and dead letters to and from the bytes every backend
+//! stores, and "decode or Malformed" for what a broker delivers. Backends call only these, so
+//! payload security is applied here once for all of them: with signing configured, envelopes
+//! and records are signed by whoever writes them (when it holds the active key) and verified on
+//! reading — a task whose signature is missing, wrong or by an unknown key is delivered as
+//! malformed (and dead-lettered with the reason); with encryption configured, arguments and
+//! results are sealed with AES-256-GCM, bound to the task's id and name (and, for envelopes, the
+//! attempt), so a ciphertext moved to another task fails to open.
+
+mod crypto;
+pub mod keys;
+mod secure;
+
+pub use keys::Security;
+
+use crate::{AdapterError, DeadLetter, Payload, Result};
+use std::sync::OnceLock;
+use stem_protocol::{TaskEnvelope, TaskRecord};
+
+static SECURITY: OnceLock<Security> = OnceLock::new();
+
+/// Installs the process's payload security (once, at start; later calls are ignored and say so).
+pub fn configure(security: Security) -> bool {
+    SECURITY.set(security).is_ok()
+}
+
+fn security() -> Option<&'static Security> {
+    SECURITY.get().filter(|s| !s.is_empty())
+}
+
+/// The stored form of an envelope (signed and sealed as configured).
+pub fn encode_envelope(env: &TaskEnvelope) -> String {
+    match security() {
+        Some(sec) => secure::protect_envelope(sec, env).to_json(),
+        None => env.to_json(),
+    }
+}
+
+/// What a broker delivers for `raw`: the task (opened and verified as configured), or why it
+/// is not one (kept with the raw text).
+pub fn decode_payload(raw: String) -> Payload {
+    let env = match TaskEnvelope::from_json(&raw) {
+        Ok(env) => env,
+        Err(reason) => return Payload::Malformed { raw, reason },
+    };
+    match security().map(|sec| secure::open_envelope(sec, env.clone())) {
+        None => Payload::Task(Box::new(env)),
+        Some(Ok(env)) => Payload::Task(Box::new(env)),
+        Some(Err(reason)) => Payload::Malformed {
+            raw,
+            reason: format!("{reason} (task {})", env.id),
+        },
+    }
+}
+
+/// Like [`decode_payload`], for bytes that may not be UTF-8.
+pub fn decode_payload_bytes(bytes: &[u8]) -> Payload {
+    match std::str::from_utf8(bytes) {
+        Ok(raw) => decode_payload(raw.to_string()),
+        Err(_) => Payload::Malformed {
+            raw: String::from_utf8_lossy(bytes).into_owned(),
+            reason: "malformed task envelope: not UTF-8".to_string(),
+        },
+    }
+}
+
+/// The stored form of a record (sealed and signed as configured). Its `generation` comes first
+/// in the JSON (see [`TaskRecord`]).
+pub fn encode_record(record: &TaskRecord) -> String {
+    match security() {
+        Some(sec) => secure::protect_record(sec, record).to_json(),
+        None => record.to_json(),
+    }
+}
+
+/// A stored record, opened and verified as configured; `id` names it in the error.
+pub fn decode_record(id: &str, raw: &str) -> Result<TaskRecord> {
+    let record = TaskRecord::from_json(raw)
+        .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}")))?;
+    match security() {
+        Some(sec) => secure::open_record(sec, record)
+            .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}"))),
+        None => Ok(record),
+    }
+}
+
+/// The stored form of a dead letter: its envelope protected like any other.
+pub fn encode_letter(letter: &DeadLetter) -> Result<String> {
+    match (security(), &letter.envelope) {
+        (Some(sec), Some(env)) => {
+            let mut letter = letter.clone();
+            letter.envelope = Some(secure::protect_envelope(sec, env));
+            encode("dead letter", &letter)
+        }
+        _ => encode("dead letter", letter),
+    }
+}
+
+/// A stored dead letter, its envelope opened (left sealed when it cannot be: the letter is
+/// still listed, and replaying it republishes the sealed form).
+pub fn decode_letter(raw: &str) -> Result<DeadLetter> {
+    let mut letter: DeadLetter = decode("dead letter", raw)?;
+    if let (Some(sec), Some(env)) = (security(), letter.envelope.take()) {
+        letter.envelope = Some(secure::open_envelope(sec, env.clone()).unwrap_or(env));
+    }
+    Ok(letter)
+}
+
+/// The JSON of anything else a backend stores (revocations, control messages).
+pub fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| AdapterError::permanent(format!("{what}: {e}")))
+}
+
+pub fn decode<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> Result<T> {
+    serde_json::from_str(raw)
+        .map_err(|e| AdapterError::permanent(format!("unreadable {what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

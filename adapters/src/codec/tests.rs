@@ -1,0 +1,151 @@
+//! The codec with signing and encryption: round trips, tampering, a ciphertext moved to another
+//! task, rotation, missing signatures.
+
+use super::keys::Security;
+use super::secure::{open_envelope, open_record, protect_envelope, protect_record};
+use crate::Payload;
+use base64::Engine;
+use serde_json::json;
+use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn sec(vars: &[(&str, String)]) -> Security {
+    Security::from_vars(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("valid settings")
+}
+
+fn hmac_and_aes(active: &str) -> Security {
+    sec(&[
+        (
+            "STEM_SIGNING_KEYS",
+            format!("k1:{},k2:{}", b64(b"secret-one"), b64(b"secret-two")),
+        ),
+        ("STEM_SIGNING_ACTIVE_KEY", active.to_string()),
+        ("STEM_ENCRYPTION_KEYS", format!("e1:{}", b64(&[7u8; 32]))),
+    ])
+}
+
+fn task() -> TaskEnvelope {
+    let mut env = TaskEnvelope::new("charge");
+    env.args = vec![json!("card-4242"), json!(100)];
+    env
+}
+
+#[test]
+fn a_signed_sealed_envelope_opens_and_hides_its_arguments() {
+    let s = hmac_and_aes("k1");
+    let env = task();
+    let stored = protect_envelope(&s, &env);
+    let json = stored.to_json();
+    assert!(!json.contains("card-4242"), "plaintext in {json}");
+    assert!(stored
+        .signature
+        .as_deref()
+        .unwrap()
+        .starts_with("hmac-sha256:k1:"));
+    let back = open_envelope(&s, TaskEnvelope::from_json(&json).unwrap()).unwrap();
+    assert_eq!(back.args, env.args);
+}
+
+#[test]
+fn tampering_moving_and_missing_signatures_are_refused() {
+    let s = hmac_and_aes("k1");
+    let unsealed = sec(&[("STEM_SIGNING_KEYS", format!("k1:{}", b64(b"secret-one")))]);
+    // Changed arguments (signing only, so they are in the clear to change).
+    let mut changed = protect_envelope(&unsealed, &task());
+    changed.args[1] = json!(1_000_000);
+    let e = open_envelope(&unsealed, changed).unwrap_err();
+    assert!(e.starts_with("signature: does not match"), "{e}");
+    // No signature at all.
+    let e = open_envelope(&unsealed, task()).unwrap_err();
+    assert!(e.starts_with("signature: missing"), "{e}");
+    // A ciphertext copied onto another task.
+    let a = protect_envelope(&s, &task());
+    let mut b = protect_envelope(&s, &task());
+    b.sealed = a.sealed.clone();
+    let e = open_envelope(&s, b).unwrap_err();
+    assert!(e.starts_with("encryption: cannot decrypt"), "{e}");
+    // Plain arguments where encryption is required.
+    let e = open_envelope(&s, task()).unwrap_err();
+    assert!(e.contains("not sealed"), "{e}");
+}
+
+#[test]
+fn rotation_verifies_old_keys_and_signs_with_the_new_one() {
+    let old = protect_envelope(&hmac_and_aes("k1"), &task());
+    let now = hmac_and_aes("k2");
+    assert!(
+        open_envelope(&now, old).is_ok(),
+        "signed with the old key still opens"
+    );
+    let new = protect_envelope(&now, &task());
+    assert!(new
+        .signature
+        .as_deref()
+        .unwrap()
+        .starts_with("hmac-sha256:k2:"));
+}
+
+#[test]
+fn ed25519_workers_verify_without_the_private_key() {
+    let seed = [9u8; 32];
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    let producer = sec(&[("STEM_SIGNING_PRIVATE_KEYS", format!("p1:{}", b64(&seed)))]);
+    let worker = sec(&[("STEM_SIGNING_PUBLIC_KEYS", format!("p1:{}", b64(&public)))]);
+    let signed = protect_envelope(&producer, &task());
+    let opened = open_envelope(&worker, signed).unwrap();
+    // The worker publishes the next attempt: it cannot sign, and the signature still holds.
+    let mut next = opened.clone();
+    next.attempt = 2;
+    let again = protect_envelope(&worker, &next);
+    assert!(open_envelope(&worker, again).is_ok());
+}
+
+#[test]
+fn records_are_sealed_and_signed() {
+    let s = hmac_and_aes("k2");
+    let mut r = TaskRecord::pending(&task());
+    r.state = TaskState::Success;
+    r.result = Some(json!({"receipt": "rcpt-secret"}));
+    let stored = protect_record(&s, &r);
+    assert!(!stored.to_json().contains("rcpt-secret"));
+    let back = open_record(&s, TaskRecord::from_json(&stored.to_json()).unwrap()).unwrap();
+    assert_eq!(back.result, r.result);
+    let mut forged = stored.clone();
+    forged.state = TaskState::Failure;
+    assert!(
+        open_record(&s, forged).is_err(),
+        "a changed state breaks the signature"
+    );
+}
+
+#[test]
+fn bad_settings_name_the_variable() {
+    let e = Security::from_vars(&|k| (k == "STEM_ENCRYPTION_KEYS").then(|| "e1:short".to_string()))
+        .err()
+        .unwrap();
+    assert!(e.starts_with("STEM_ENCRYPTION_KEYS"), "{e}");
+    let e = Security::from_vars(&|k| (k == "STEM_SIGNING_ALGORITHM").then(|| "md5".to_string()))
+        .err()
+        .unwrap();
+    assert!(e.starts_with("STEM_SIGNING_ALGORITHM"), "{e}");
+}
+
+#[test]
+fn garbage_is_malformed_with_its_text() {
+    match super::decode_payload("{nope".into()) {
+        Payload::Malformed { raw, reason } => {
+            assert_eq!(raw, "{nope");
+            assert!(reason.contains("malformed"), "{reason}");
+        }
+        other => panic!("decoded garbage: {other:?}"),
+    }
+    let mut r = TaskRecord::pending(&TaskEnvelope::new("t"));
+    r.generation = 42;
+    assert!(super::encode_record(&r).starts_with("{\"generation\":42,"));
+}
