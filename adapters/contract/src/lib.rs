@@ -15,6 +15,7 @@ mod delay;
 mod dlq;
 mod lease;
 mod revoke;
+mod schedule;
 mod util;
 
 pub use backend::*;
@@ -26,6 +27,7 @@ pub use delay::*;
 pub use dlq::*;
 pub use lease::*;
 pub use revoke::*;
+pub use schedule::*;
 
 /// Expands to one `#[tokio::test]` per contract case. The argument is an expression giving a
 /// future of `Option<Arc<dyn Store>>`, evaluated once per test; each must be a fresh, isolated
@@ -83,6 +85,11 @@ macro_rules! contract_tests {
             control_heartbeats,
             control_event_cursors,
             control_events_wait,
+            schedule_crud,
+            leader_lock_and_renewal,
+            leader_takeover_refuses_stale_leader,
+            claims_unique_across_concurrent_claimers,
+            schedule_state_fields,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -11,6 +11,7 @@ mod backend;
 mod broker;
 mod control;
 mod queue;
+mod schedule;
 mod state;
 
 use crate::connect::{ConnectOptions, Store};

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0002_generation",
         include_str!("migrations/0002_generation.sql"),
     ),
+    (
+        3,
+        "0003_schedules",
+        include_str!("migrations/0003_schedules.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

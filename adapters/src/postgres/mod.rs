@@ -17,6 +17,7 @@ mod error;
 mod listen;
 mod migrate;
 mod revoke;
+mod schedule;
 mod settings;
 
 use crate::connect::{ConnectOptions, Store};

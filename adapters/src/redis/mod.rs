@@ -26,6 +26,7 @@ mod fetch;
 mod keys;
 mod receipt;
 mod revoke;
+mod schedule;
 mod scripts;
 mod tls;
 

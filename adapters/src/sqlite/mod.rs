@@ -21,6 +21,7 @@ mod control;
 mod db;
 mod dlq;
 mod lease;
+mod schedule;
 mod sql;
 mod wait;
 
