@@ -36,6 +36,13 @@ pub enum OpsError {
     #[error("{0}")]
     InvalidEnvelope(String),
 
+    /// A schedule or a file of them is wrong; the message names the schedule and the field.
+    #[error("{0}")]
+    Schedule(String),
+
+    #[error("no schedule {id:?}")]
+    ScheduleNotFound { id: String },
+
     #[error("no dead letter {id:?} in queue {queue:?}")]
     DeadLetterNotFound { queue: String, id: String },
 
@@ -59,9 +66,12 @@ impl OpsError {
             OpsError::Manifest(_)
             | OpsError::UnknownTask { .. }
             | OpsError::InvalidEnvelope(_)
+            | OpsError::Schedule(_)
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport => OpsErrorKind::BadInput,
-            OpsError::DeadLetterNotFound { .. } => OpsErrorKind::NotFound,
+            OpsError::DeadLetterNotFound { .. } | OpsError::ScheduleNotFound { .. } => {
+                OpsErrorKind::NotFound
+            }
             OpsError::Store(_) => OpsErrorKind::Unavailable,
         }
     }
