@@ -41,6 +41,12 @@ pub fn load_file(path: &Path, manifest: Option<&LoadedManifest>) -> OpsResult<Ve
     Ok(schedules)
 }
 
+/// The next whole second after `ms`: fires counted from there, and an `every` without an
+/// anchor fires on whole seconds.
+fn next_second(ms: i64) -> i64 {
+    (ms.div_euclid(1000) + 1) * 1000
+}
+
 /// What [`apply`] did (or, with `dry_run`, would do), by schedule id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Applied {
@@ -60,7 +66,7 @@ pub async fn apply(
 ) -> OpsResult<Applied> {
     let store = &adapters.schedules;
     let mut out = Applied::default();
-    let now = now_ms();
+    let now = next_second(now_ms());
     for s in schedules {
         let mut s = s.clone();
         match store.get_schedule(&s.id).await? {
@@ -201,7 +207,7 @@ pub async fn set_enabled(adapters: &Adapters, id: &str, enabled: bool) -> OpsRes
     if stored.schedule.enabled != enabled {
         stored.schedule.enabled = enabled;
         if enabled {
-            stored.schedule.since = now_ms();
+            stored.schedule.since = next_second(now_ms());
         }
         adapters.schedules.put_schedule(&stored.schedule).await?;
     }
