@@ -104,6 +104,35 @@ export interface TaskErrorInfo {
   countdown?: number;
 }
 
+/** A schedule's fields (one of every, cron or at); see docs/beat.md. */
+export interface ScheduleOptions {
+  every?: string | number;
+  cron?: string;
+  timezone?: string;
+  at?: string | Date;
+  anchor?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  queue?: string;
+  priority?: number;
+  headers?: Record<string, string>;
+  enabled?: boolean;
+  jitter?: string | number;
+  expires?: string | number;
+  catchUp?: 'none' | 'latest' | 'all';
+  maxCatchUp?: number;
+  /** The stem.toml whose tasks are checked (default: ./stem.toml). */
+  manifest?: string;
+}
+
+/** What `stem schedule apply --json` prints. */
+export interface ScheduleApplied {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  pruned: string[];
+}
+
 /** What `stem enqueue --json` and `stem result --json` print (more fields may appear). */
 export interface TaskRecord {
   id: string;
@@ -118,6 +147,12 @@ export declare class Client {
   constructor(options?: ClientOptions);
   enqueue(name: string, args?: unknown[], options?: EnqueueOptions): Promise<TaskRecord>;
   result(id: string, options?: ResultOptions): Promise<TaskRecord>;
+  /** Create or update a schedule through `stem schedule apply`. */
+  schedule(id: string, task: string, options?: ScheduleOptions): Promise<ScheduleApplied>;
+  /** Every stored schedule with its state. */
+  schedules(): Promise<Array<Record<string, unknown>>>;
+  /** Delete a schedule. */
+  unschedule(id: string): Promise<{ deleted: string }>;
 }
 
 /** The CLI exited non-zero, was not found, or printed something other than JSON. */

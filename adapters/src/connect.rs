@@ -2,7 +2,10 @@
 //! `redis://`/`rediss://`, `postgres://`/`postgresql://`. One URL opened twice in a process
 //! shares one store, so broker and backend on the same URL share a connection pool.
 
-use crate::{AdapterError, Broker, BrokerAdmin, ControlPlane, Result, ResultBackend, RevokeStore};
+use crate::{
+    AdapterError, Broker, BrokerAdmin, ControlPlane, Result, ResultBackend, RevokeStore,
+    ScheduleStore,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -35,8 +38,14 @@ impl Default for ConnectOptions {
 }
 
 /// Everything one backend provides; each backend module's `open` returns one.
-pub trait Store: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane {}
-impl<T: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane> Store for T {}
+pub trait Store:
+    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore
+{
+}
+impl<T: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore> Store
+    for T
+{
+}
 
 /// The adapters a worker or a CLI command uses.
 #[derive(Clone)]
@@ -49,11 +58,15 @@ pub struct Adapters {
     pub revokes: Arc<dyn RevokeStore>,
     /// Travels over the broker's service.
     pub control: Arc<dyn ControlPlane>,
+    /// Schedules, the beat lock and fire claims (default: the broker's store; see
+    /// [`Adapters::with_schedule_store`]).
+    pub schedules: Arc<dyn ScheduleStore>,
     /// Broker and result backend are one store: a commit writes record and action atomically.
     pub shared: bool,
 }
 
-/// Opens the broker, result backend and revoke store (which defaults to the backend's URL).
+/// Opens the broker, result backend and revoke store (which defaults to the backend's URL); the
+/// schedule store is the broker's until [`Adapters::with_schedule_store`] says otherwise.
 pub async fn connect(
     broker_url: &str,
     backend_url: &str,
@@ -72,9 +85,24 @@ pub async fn connect(
         admin: broker.clone(),
         backend,
         revokes,
-        control: broker,
+        control: broker.clone(),
+        schedules: broker,
         shared,
     })
+}
+
+impl Adapters {
+    /// The same adapters with the schedule store at `url` (`None`: the broker's).
+    pub async fn with_schedule_store(
+        mut self,
+        url: Option<&str>,
+        options: &ConnectOptions,
+    ) -> Result<Adapters> {
+        if let Some(url) = url {
+            self.schedules = open(url, options).await?;
+        }
+        Ok(self)
+    }
 }
 
 type Cache = Mutex<HashMap<(String, String), Arc<dyn Store>>>;

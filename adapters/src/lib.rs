@@ -1,5 +1,5 @@
 //! Stem's storage adapters: small traits (`Broker`, `ResultBackend`, `RevokeStore`,
-//! `ControlPlane`) and one module per backend, chosen by URL scheme with [`connect`].
+//! `ControlPlane`, `ScheduleStore`) and one module per backend, chosen by URL scheme with [`connect`].
 //!
 //! The traits hold only the primitives a backend must provide: the hot path (publish, leased
 //! fetch, extend, and one fenced [`commit`](commit::Commit) per outcome), the admin surface
@@ -22,6 +22,7 @@ pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod revoke;
+pub mod schedule;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod wait;
@@ -34,3 +35,4 @@ pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
 pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
 pub use error::{AdapterError, ErrorKind, Result};
 pub use revoke::{Revocation, RevokeStore};
+pub use schedule::{Leader, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};

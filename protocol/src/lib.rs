@@ -1,5 +1,6 @@
 //! Stem's wire contract, with no I/O: the task envelope, task states and result records, the
-//! JSON-lines messages between the supervisor and a child, and the `stem.toml` manifest schema.
+//! JSON-lines messages between the supervisor and a child, and the `stem.toml` manifest and
+//! schedule schemas.
 //!
 //! Every SDK (Python, Node, anything else) is written against this crate's `PROTOCOL.md` and the
 //! transcripts in `protocol/vectors/`, which the Rust, Python and Node tests all replay.
@@ -10,6 +11,7 @@ pub mod envelope;
 pub mod manifest;
 pub mod messages;
 pub mod record;
+pub mod schedule;
 pub mod state;
 
 pub use envelope::{new_task_id, now_ms, now_us, TaskEnvelope};

@@ -4,6 +4,7 @@
 //! file, the line and what is wrong. Only tasks named here ever run.
 
 use crate::duration::deserialize_opt;
+use crate::schedule::{Schedule, ScheduleEntry, ScheduleError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,9 @@ pub struct Manifest {
     pub runtimes: BTreeMap<String, Runtime>,
     #[serde(default)]
     pub tasks: BTreeMap<String, TaskSpec>,
+    /// `[schedules.NAME]`: periodic and one-off fires of tasks (see [`crate::schedule`]).
+    #[serde(default)]
+    pub schedules: BTreeMap<String, ScheduleEntry>,
 }
 
 /// `[stem]`: connection and worker settings (CLI flags and `STEM_*` variables win over these).
@@ -28,6 +32,7 @@ pub struct Settings {
     pub broker: Option<String>,
     pub backend: Option<String>,
     pub revoke_store: Option<String>,
+    pub schedule_store: Option<String>,
     pub namespace: Option<String>,
     pub concurrency: Option<usize>,
     pub queues: Option<Vec<String>>,
@@ -212,10 +217,19 @@ pub struct ManifestError {
 impl Manifest {
     /// Parses and validates manifest text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError {
-            file: file.to_string(),
-            line: e.span().map(|s| line_of_offset(text, s.start)),
-            message: e.message().trim().replace('\n', " "),
+        let manifest: Manifest = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of_offset(text, s.start));
+            let message = e.message().trim().replace('\n', " ");
+            // A typo inside `[schedules.NAME]` names the schedule too.
+            let message = match line.and_then(|l| schedule_at_line(text, l)) {
+                Some(name) => format!("schedules.{name}: {message}"),
+                None => message,
+            };
+            ManifestError {
+                file: file.to_string(),
+                line,
+                message,
+            }
         })?;
         manifest.validate(text, file)?;
         Ok(manifest)
@@ -284,7 +298,20 @@ impl Manifest {
                 }
             }
         }
+        for (name, entry) in &self.schedules {
+            entry
+                .to_schedule(name)
+                .map_err(|e| err(&format!("schedules.{name}"), e.to_string()))?;
+        }
         Ok(())
+    }
+
+    /// The validated schedules of this file, by name.
+    pub fn schedules(&self) -> Result<Vec<Schedule>, ScheduleError> {
+        self.schedules
+            .iter()
+            .map(|(name, entry)| entry.to_schedule(name))
+            .collect()
     }
 
     /// The task's settings with defaults applied, or `None` when the manifest does not name it.
@@ -347,6 +374,20 @@ fn check_signal(sig: &str) -> Result<(), String> {
             SOFT_SIGNALS.join(", ")
         ))
     }
+}
+
+/// The `NAME` of the `[schedules.NAME]` table that holds 1-based `line`, if any.
+fn schedule_at_line(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            l.starts_with('[')
+                .then(|| l.trim_matches(|c| c == '[' || c == ']'))
+        })
+        .last()
+        .and_then(|table| table.strip_prefix("schedules."))
+        .map(|name| name.trim_matches('"').to_string())
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
@@ -428,6 +469,26 @@ retry = { backoff = "fixed", base = "3s" }
     fn task_needs_exactly_one_way_to_run() {
         let e = Manifest::parse("[tasks.a]\nqueue = \"q\"\n", "m").unwrap_err();
         assert!(e.message.contains("needs `runtime"), "{e}");
+    }
+
+    #[test]
+    fn schedules_are_checked_with_the_manifest() {
+        let text =
+            "[tasks.a]\nexec = [\"true\"]\n\n[schedules.tick]\ntask = \"a\"\nevery = \"1s\"\n";
+        let m = Manifest::parse(text, "stem.toml").unwrap();
+        assert_eq!(m.schedules().unwrap()[0].id, "tick");
+        let bad = text.replace("every = \"1s\"", "cron = \"* * *\"");
+        let e = Manifest::parse(&bad, "stem.toml").unwrap_err().to_string();
+        assert!(
+            e.starts_with("stem.toml:4: schedules.tick.cron: invalid cron"),
+            "{e}"
+        );
+        let typo = text.replace("every =", "evry =");
+        let e = Manifest::parse(&typo, "stem.toml").unwrap_err().to_string();
+        assert!(
+            e.starts_with("stem.toml:6: schedules.tick: unknown field `evry`"),
+            "{e}"
+        );
     }
 
     #[test]

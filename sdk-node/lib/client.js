@@ -3,6 +3,28 @@
 'use strict';
 
 const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+/** A TOML value for a schedule field: strings, numbers, booleans, arrays, tables. */
+function tomlValue(v) {
+  if (typeof v === 'boolean' || typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof Date) return JSON.stringify(v.toISOString());
+  if (Array.isArray(v)) return `[${v.map(tomlValue).join(', ')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)} = ${tomlValue(x)}`).join(', ')}}`;
+  }
+  throw new TypeError(`cannot write ${v} into a schedule (TOML has no null)`);
+}
+
+const SCHEDULE_FIELDS = ['every', 'cron', 'timezone', 'at', 'anchor', 'args', 'kwargs', 'queue', 'priority',
+  'headers', 'enabled', 'jitter', 'expires', 'catchUp', 'maxCatchUp'];
+
+function snake(name) {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 /** The `stem` CLI failed: non-zero exit, missing binary, or output that is not JSON. */
 class StemCliError extends Error {
@@ -60,6 +82,39 @@ class Client {
     if (options.priority !== undefined) argv.push('--priority', String(options.priority));
     if (options.wait) argv.push('--wait');
     return this.#stem(argv, options.timeout);
+  }
+
+  /**
+   * Create or update schedule `id` firing `task` through `stem schedule apply`; `options` holds
+   * one of `every`, `cron` (with `timezone`) or `at`, and any of args, kwargs, queue, priority,
+   * headers, enabled, jitter, expires, catchUp, maxCatchUp, and `manifest` (the stem.toml whose
+   * tasks are checked). Resolves to what apply did (`{created, updated, unchanged, pruned}`).
+   */
+  async schedule(id, task, options = {}) {
+    let text = `[schedules.${JSON.stringify(String(id))}]\ntask = ${tomlValue(task)}\n`;
+    for (const field of SCHEDULE_FIELDS) {
+      if (options[field] !== undefined) text += `${snake(field)} = ${tomlValue(options[field])}\n`;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stem-schedule-'));
+    const file = path.join(dir, 'schedule.toml');
+    fs.writeFileSync(file, text);
+    const argv = ['schedule', 'apply', file];
+    if (options.manifest !== undefined) argv.push('--manifest', String(options.manifest));
+    try {
+      return await this.#stem(argv);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Every stored schedule with its state (`stem schedule list --json`). */
+  schedules() {
+    return this.#stem(['schedule', 'list']);
+  }
+
+  /** Delete schedule `id`. */
+  unschedule(id) {
+    return this.#stem(['schedule', 'delete', String(id), '--yes']);
   }
 
   /** Read task `id`'s state and result; with `wait`, until it finishes. */

@@ -77,3 +77,24 @@ test('round trip through the real stem CLI', { skip: process.env.STEM_BIN ? fals
   assert.equal(result.id, queued.id);
   assert.equal(typeof result.state, 'string');
 });
+
+test('schedule, schedules and unschedule build the documented command lines', async () => {
+  const bin = path.join(scratch, 'stem-sched');
+  const seen = path.join(scratch, 'seen.toml');
+  fs.writeFileSync(bin, `#!${process.execPath}
+const fs = require('node:fs');
+const argv = process.argv.slice(2);
+if (argv[1] === 'apply') fs.copyFileSync(argv[2], ${JSON.stringify(seen)});
+if (argv[1] === 'list') { process.stdout.write('[{"id":"x"}]\\n'); process.exit(0); }
+process.stdout.write(JSON.stringify({ created: ['x'], argv }) + '\\n');
+`, { mode: 0o755 });
+  const client = new Client({ bin });
+  const done = await client.schedule('x', 'tick', { every: '30s', args: [1, 'a'], kwargs: { k: true }, catchUp: 'all', manifest: 'm.toml' });
+  assert.deepEqual(done.created, ['x']);
+  assert.deepEqual(done.argv.slice(3), ['--manifest', 'm.toml', '--json']);
+  assert.equal(fs.readFileSync(seen, 'utf8'),
+    '[schedules."x"]\ntask = "tick"\nevery = "30s"\nargs = [1, "a"]\nkwargs = {"k" = true}\ncatch_up = "all"\n');
+  assert.deepEqual(await client.schedules(), [{ id: 'x' }]);
+  const gone = await client.unschedule('x');
+  assert.deepEqual(gone.argv, ['schedule', 'delete', 'x', '--yes', '--json']);
+});

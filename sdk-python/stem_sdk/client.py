@@ -80,11 +80,44 @@ class Client:
             argv.append("--wait")
         return self._stem(argv, timeout)
 
+    def schedule(self, id, task, *, every=None, cron=None, timezone=None, at=None, anchor=None,
+                 args=(), kwargs=None, queue=None, priority=None, headers=None, enabled=None,
+                 jitter=None, expires=None, catch_up=None, max_catch_up=None, manifest=None):
+        """Create or update schedule `id` firing `task` (one of `every`, `cron`, `at`), through
+        `stem schedule apply`; returns what it did (`{"created": [...], "updated": [...], ...}`).
+        `manifest` names the stem.toml whose tasks are checked (default: ./stem.toml)."""
+        fields = [("task", task), ("every", every), ("cron", cron), ("timezone", timezone),
+                  ("at", at.isoformat() if hasattr(at, "isoformat") else at), ("anchor", anchor),
+                  ("args", list(args)), ("kwargs", kwargs or {}), ("queue", queue),
+                  ("priority", priority), ("headers", headers or {}), ("enabled", enabled),
+                  ("jitter", jitter), ("expires", expires), ("catch_up", catch_up),
+                  ("max_catch_up", max_catch_up)]
+        text = "[schedules.%s]\n" % _toml_value(str(id))
+        text += "".join("%s = %s\n" % (k, _toml_value(v)) for k, v in fields if v is not None)
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", prefix="stem-schedule-", delete=False) as f:
+            f.write(text)
+        try:
+            argv = ["schedule", "apply", f.name]
+            if manifest is not None:
+                argv += ["--manifest", str(manifest)]
+            return self._stem(argv)
+        finally:
+            os.unlink(f.name)
+
+    def schedules(self):
+        """Every stored schedule with its state (`stem schedule list --json`)."""
+        return self._stem(["schedule", "list"], want=list)
+
+    def unschedule(self, id):
+        """Delete schedule `id` (`stem schedule delete ID --yes`)."""
+        return self._stem(["schedule", "delete", str(id), "--yes"])
+
     def async_result(self, task_id):
         """An `AsyncResult` for a task enqueued elsewhere."""
         return AsyncResult(task_id, self)
 
-    def _stem(self, argv, timeout=None):
+    def _stem(self, argv, timeout=None, want=dict):
         argv = argv + ["--json"]
         if self.broker is not None:
             argv += ["--broker", self.broker]
@@ -102,9 +135,9 @@ class Client:
             ) from None
         except subprocess.TimeoutExpired:
             raise TimeoutError("stem %s did not finish within %ss" % (argv[0], timeout)) from None
-        reply = _last_json_object(done.stdout)
+        reply = _last_json(done.stdout, want)
         # `stem result --wait` of a failed task may exit non-zero and still print the record.
-        if reply is not None and (done.returncode == 0 or "state" in reply):
+        if reply is not None and (done.returncode == 0 or (want is dict and "state" in reply)):
             return reply
         if done.returncode == 0:
             raise StemCliError("stem %s printed no JSON object: %r" % (argv[0], done.stdout[:200]), command, 0, done.stderr)
@@ -154,8 +187,24 @@ class AsyncResult:
         return "<AsyncResult %s>" % self.id
 
 
-def _last_json_object(text):
-    """The JSON object on stdout; a CLI that also prints progress puts it on the last line."""
+def _toml_value(v):
+    """A TOML value for a schedule field: strings, numbers, booleans, arrays, tables."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[%s]" % ", ".join(_toml_value(x) for x in v)
+    if isinstance(v, dict):
+        return "{%s}" % ", ".join("%s = %s" % (json.dumps(str(k)), _toml_value(x)) for k, x in v.items())
+    raise TypeError("cannot write %r into a schedule (TOML has no null)" % (v,))
+
+
+def _last_json(text, want=dict):
+    """The JSON value of type `want` on stdout; a CLI that also prints progress puts it on the
+    last line."""
     text = (text or "").strip()
     if not text:
         return None
@@ -164,7 +213,7 @@ def _last_json_object(text):
             value = json.loads(candidate)
         except ValueError:
             continue
-        if isinstance(value, dict):
+        if isinstance(value, want):
             return value
     return None
 

@@ -30,6 +30,7 @@ def fake(tmp_path):
     return client
 
 
+
 def test_enqueue_builds_the_cli_command_and_reads_the_id(fake):
     result = fake.enqueue("add", [2, 3], {"x": 1}, queue="math", countdown=1.5, priority=3)
     assert result.id == "fake-add" and result.enqueued["state"] == "pending"
@@ -120,3 +121,36 @@ def test_real_cli_failure(worker):
         worker.enqueue("boom", ["disk on fire"]).get(timeout=60)
     assert caught.value.error["type"] == "BadInput"
     assert caught.value.error["message"] == "disk on fire"
+
+
+def test_schedule_helpers_apply_list_and_delete(fake, tmp_path):
+    done = fake.schedule("x", "tick", every="30s", args=[1, "a"], kwargs={"k": True},
+                         catch_up="all", headers={"team": "ops"}, manifest=tmp_path / "stem.toml")
+    assert done["created"] == ["x"]
+    argv = fake.calls()[0]
+    assert argv[:2] == ["schedule", "apply"] and argv[3:5] == ["--manifest", str(tmp_path / "stem.toml")]
+    with open(fake.env["FAKE_STEM_LOG"] + ".toml") as f:
+        written = f.read()
+    assert written == (
+        '[schedules."x"]\ntask = "tick"\nevery = "30s"\nargs = [1, "a"]\nkwargs = {"k" = true}\n'
+        'headers = {"team" = "ops"}\ncatch_up = "all"\n'
+    )
+    assert fake.schedules() == [{"id": "x", "run_count": 3}]
+    assert fake.unschedule("x") == {"deleted": "x"}
+    assert fake.calls()[2][:4] == ["schedule", "delete", "x", "--yes"]
+    with pytest.raises(StemCliError, match="schedules.x.task: unknown task"):
+        fake.schedule("x", "nope", every="1s")
+
+
+@needs_stem
+def test_schedule_round_trip_through_the_real_cli(tmp_path):
+    (tmp_path / "stem.toml").write_text('[tasks.tick]\nexec = ["true"]\n')
+    client = Client(broker="sqlite://%s" % (tmp_path / "stem.db"), cwd=str(tmp_path))
+    assert client.schedule("nightly", "tick", cron="30 2 * * *", timezone="Europe/Paris")["created"] == ["nightly"]
+    assert client.schedule("nightly", "tick", cron="0 3 * * *", timezone="Europe/Paris")["updated"] == ["nightly"]
+    [listed] = client.schedules()
+    assert listed["id"] == "nightly" and listed["when"] == 'cron "0 3 * * *" in Europe/Paris'
+    with pytest.raises(StemCliError, match="schedules.bad.timezone: unknown time zone"):
+        client.schedule("bad", "tick", cron="* * * * *", timezone="Mars/Base")
+    client.unschedule("nightly")
+    assert client.schedules() == []

@@ -1,7 +1,8 @@
-//! Stem's supervisor: the worker runtime (consumer, dispatcher, executor, recorder), the control
-//! plane, the operations behind every command (`ops`) and the CLI. `main.rs` only parses
+//! Stem's supervisor: the worker runtime (consumer, dispatcher, executor, recorder), the beat
+//! scheduler, the control plane, the operations behind every command (`ops`) and the CLI. `main.rs` only parses
 //! arguments and calls into this library.
 
+pub mod beat;
 pub mod canvas;
 pub mod cli;
 pub mod exec;

@@ -359,6 +359,27 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Starts a long-running `stem ARGS...` (say `stem beat`) in this folder, logging to
+    /// `LOG` there; the guard stops it like a worker.
+    pub fn spawn(&self, args: &[&str], log: &str, vars: &[(&str, &str)]) -> Worker {
+        let log = self.file(log);
+        let stderr = fs::File::create(&log).expect("create the log");
+        let stdout = stderr.try_clone().expect("clone the log handle");
+        let mut cmd = self.command(self.path());
+        cmd.args(args).stdout(stdout).stderr(stderr);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start stem");
+        Worker {
+            child,
+            log,
+            status: None,
+        }
+    }
+}
+
 /// A service world removes its namespace when it ends (best effort, through `redis-cli` or
 /// `psql`), so repeated runs do not pile up keys or schemas.
 impl Drop for Env {
@@ -511,3 +532,5 @@ pub mod frozen;
 
 /// Postgres through `psql`: connections named by `application_name`, their transactions.
 pub mod pg;
+/// Beats, their schedules and the fires they published.
+pub mod beat;

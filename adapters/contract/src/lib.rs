@@ -16,6 +16,7 @@ mod dlq;
 mod groups;
 mod lease;
 mod revoke;
+mod schedule;
 mod util;
 
 pub use backend::*;
@@ -28,6 +29,7 @@ pub use dlq::*;
 pub use groups::*;
 pub use lease::*;
 pub use revoke::*;
+pub use schedule::*;
 
 /// Expands to one `#[tokio::test]` per contract case. The argument is an expression giving a
 /// future of `Option<Arc<dyn Store>>`, evaluated once per test; each must be a fresh, isolated
@@ -89,6 +91,11 @@ macro_rules! contract_tests {
             control_heartbeats,
             control_event_cursors,
             control_events_wait,
+            schedule_crud,
+            leader_lock_and_renewal,
+            leader_takeover_refuses_stale_leader,
+            claims_unique_across_concurrent_claimers,
+            schedule_state_fields,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

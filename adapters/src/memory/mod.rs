@@ -12,6 +12,7 @@ mod broker;
 mod control;
 mod groups;
 mod queue;
+mod schedule;
 mod state;
 
 use crate::connect::{ConnectOptions, Store};

@@ -1,8 +1,10 @@
 //! Everything the in-memory store holds, guarded by its one mutex.
 
 use super::queue::Queue;
-use crate::{ControlReply, ControlRequest, Heartbeat, Revocation, TaskEvent};
-use std::collections::{HashMap, VecDeque};
+use crate::{
+    ControlReply, ControlRequest, Heartbeat, Leader, Revocation, StoredSchedule, TaskEvent,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use stem_protocol::TaskRecord;
 
 /// How many control requests, replies and events are kept before the oldest are dropped.
@@ -30,6 +32,13 @@ pub(super) struct State {
     pub groups: HashMap<String, super::groups::Group>,
     /// The last lease generation handed out (µs, strictly increasing).
     pub last_generation: u64,
+    pub schedules: BTreeMap<String, StoredSchedule>,
+    /// Fire claims by (schedule id, fire time), with their expiry (epoch ms).
+    pub claims: HashMap<(String, i64), i64>,
+    /// The beat lock (kept after it expires, so its holder is remembered).
+    pub leader: Option<Leader>,
+    /// The last fencing token handed out.
+    pub last_token: u64,
 }
 
 impl State {

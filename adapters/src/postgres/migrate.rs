@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0002_generation.sql"),
     ),
     (3, "0003_groups", include_str!("migrations/0003_groups.sql")),
+    (
+        4,
+        "0004_schedules",
+        include_str!("migrations/0004_schedules.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

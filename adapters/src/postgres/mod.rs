@@ -18,6 +18,7 @@ mod groups;
 mod listen;
 mod migrate;
 mod revoke;
+mod schedule;
 mod settings;
 
 use crate::connect::{ConnectOptions, Store};

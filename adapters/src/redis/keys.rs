@@ -16,6 +16,11 @@
 //! | `{ns}:hb:{worker}` / `{ns}:hb` | string / zset | latest heartbeat (TTL) / worker index by expiry |
 //! | `{ns}:events` | stream | task events (capped) |
 //! | `{ns}:grp:{group id}` | hash | a canvas group: `m:{index}` results, `size`, `joined`, `completer`, `failed` (results' TTL) |
+//! | `{ns}:sched` | hash | schedule definitions (JSON) by id |
+//! | `{ns}:sched:{id}:state` | hash | a schedule's `last_fire`, `next_fire`, `run_count`, `last_error`, `drift_ms` |
+//! | `{ns}:beat:leader` | string | the beat lock, `"{token}|{holder}"`, with the lease as its PX TTL |
+//! | `{ns}:beat:token` | counter | the latest fencing token issued (only grows) |
+//! | `{ns}:beat:claim:{id}:{fire ms}` | string | a claimed fire (the claimer's token), PX TTL |
 
 use stem_protocol::envelope::MAX_PRIORITY;
 
@@ -117,6 +122,26 @@ impl Keys {
 
     pub fn events(&self) -> String {
         format!("{}:events", self.ns)
+    }
+
+    pub fn schedules(&self) -> String {
+        format!("{}:sched", self.ns)
+    }
+
+    pub fn schedule_state(&self, id: &str) -> String {
+        format!("{}:sched:{id}:state", self.ns)
+    }
+
+    pub fn beat_leader(&self) -> String {
+        format!("{}:beat:leader", self.ns)
+    }
+
+    pub fn beat_token(&self) -> String {
+        format!("{}:beat:token", self.ns)
+    }
+
+    pub fn beat_claim(&self, id: &str, fire_time: i64) -> String {
+        format!("{}:beat:claim:{id}:{fire_time}", self.ns)
     }
 }
 

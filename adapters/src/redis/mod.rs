@@ -27,6 +27,7 @@ mod groups;
 mod keys;
 mod receipt;
 mod revoke;
+mod schedule;
 mod scripts;
 mod tls;
 

@@ -30,3 +30,13 @@ pub static ENSURE_GROUPS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/ensure_groups.lua")));
 pub static REVOCATIONS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/revocations.lua")));
+pub static LEADER_ACQUIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/leader_acquire.lua")));
+pub static LEADER_RENEW: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/leader_renew.lua")));
+pub static LEADER_RELEASE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/leader_release.lua")));
+pub static CLAIM_FIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/claim_fire.lua")));
+pub static UPDATE_STATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/update_state.lua")));

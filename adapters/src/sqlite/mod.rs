@@ -22,6 +22,7 @@ mod db;
 mod dlq;
 mod groups;
 mod lease;
+mod schedule;
 mod sql;
 mod wait;
 

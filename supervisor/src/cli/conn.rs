@@ -1,4 +1,4 @@
-//! Where the broker, result backend and revoke store are: flags, then `STEM_*` variables, then
+//! Where the broker, result backend, revoke store and schedule store are: flags, then `STEM_*` variables, then
 //! the manifest's `[stem]` table, then the embedded default (one SQLite file here).
 
 use super::{CliError, CliResult};
@@ -18,6 +18,9 @@ pub struct ConnArgs {
     /// Revoke store URL (default: the result backend's URL).
     #[arg(long, env = "STEM_REVOKE_STORE_URL", global = true)]
     pub revoke_store: Option<String>,
+    /// Schedule store URL (default: the broker's URL).
+    #[arg(long, env = "STEM_SCHEDULE_STORE_URL", global = true)]
+    pub schedule_store: Option<String>,
     /// Namespace of every key and table.
     #[arg(long, env = "STEM_NAMESPACE", global = true)]
     pub namespace: Option<String>,
@@ -29,6 +32,7 @@ pub struct Urls {
     pub broker: String,
     pub backend: String,
     pub revoke: Option<String>,
+    pub schedules: String,
     pub namespace: String,
 }
 
@@ -47,6 +51,11 @@ impl ConnArgs {
             .unwrap_or_else(|| broker.clone());
         Urls {
             revoke: self.revoke_store.clone().or(s.revoke_store),
+            schedules: self
+                .schedule_store
+                .clone()
+                .or(s.schedule_store)
+                .unwrap_or_else(|| broker.clone()),
             namespace: self
                 .namespace
                 .clone()
@@ -59,16 +68,25 @@ impl ConnArgs {
 
     pub async fn connect(&self, settings: Option<&Settings>) -> CliResult<Adapters> {
         let urls = self.urls(settings);
-        connect(
+        let options = ConnectOptions {
+            namespace: urls.namespace.clone(),
+        };
+        let opened = match connect(
             &urls.broker,
             &urls.backend,
             urls.revoke.as_deref(),
-            &ConnectOptions {
-                namespace: urls.namespace.clone(),
-            },
+            &options,
         )
         .await
-        .map_err(|e| match e.kind() {
+        {
+            Ok(adapters) => {
+                adapters
+                    .with_schedule_store(Some(&urls.schedules), &options)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        opened.map_err(|e| match e.kind() {
             stem_adapters::ErrorKind::Config => CliError::usage(e.to_string()),
             _ => CliError::failed(e.to_string()),
         })

@@ -205,7 +205,7 @@ fn parse_since(s: &str) -> CliResult<i64> {
 }
 
 /// Asks on the terminal unless `--yes`; with no terminal, refuses.
-fn confirm(yes: bool, question: &str) -> CliResult {
+pub(crate) fn confirm(yes: bool, question: &str) -> CliResult {
     if yes {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 //! the operation in [`crate::ops`] and printing what it returns (as JSON with `--json`). Every
 //! command fails with a one-line reason and a non-zero exit code.
 
+pub mod beat;
 pub mod canvas;
 pub mod conn;
 pub mod control;
@@ -14,6 +15,7 @@ pub mod observe;
 pub mod output;
 pub mod result;
 pub mod revoke;
+pub mod schedule;
 pub mod worker;
 
 use crate::ops::{OpsError, OpsErrorKind};
@@ -60,6 +62,10 @@ pub enum Command {
     Events(events::EventsArgs),
     /// Apply the Postgres schema migrations.
     Migrate(migrate::MigrateArgs),
+    /// Schedules: list, show, apply, delete, enable, disable, dry-run.
+    Schedule(schedule::ScheduleCmd),
+    /// Publish the fires of the stored schedules (any number may run; one leads).
+    Beat(beat::BeatArgs),
 }
 
 /// A failure with the exit code it maps to.
@@ -129,6 +135,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Observe(cmd) => observe::run(&cli.conn, cmd).await,
         Command::Events(args) => events::run(&cli.conn, args).await,
         Command::Migrate(args) => migrate::run(&cli.conn, args).await,
+        Command::Schedule(cmd) => schedule::run(&cli.conn, cmd).await,
+        Command::Beat(args) => beat::run(&cli.conn, args).await,
     };
     match result {
         Ok(()) => 0,

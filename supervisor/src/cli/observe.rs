@@ -1,4 +1,4 @@
-//! `stem observe workers|queues|metrics`: snapshots of live workers (lapsed ones flagged),
+//! `stem observe workers|queues|metrics|schedules`: snapshots of live workers (lapsed ones flagged),
 //! queue sizes, and the workers' counters summed (see [`crate::ops::workers`] and
 //! [`crate::ops::queues`]).
 
@@ -36,6 +36,11 @@ pub enum ObserveSub {
     },
     /// Counters of all live workers, summed.
     Metrics {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The beat leader and every schedule with its last and next fire, runs, error and drift.
+    Schedules {
         #[arg(long)]
         json: bool,
     },
@@ -84,6 +89,33 @@ pub async fn run(conn: &ConnArgs, cmd: ObserveCmd) -> CliResult {
                     println!(
                         "{queue:<20} ready={} delayed={} leased={} dead={}",
                         c.ready, c.delayed, c.leased, c.dead
+                    );
+                }
+            }
+        }
+        ObserveSub::Schedules { json } => {
+            let o = crate::ops::schedules::overview(&adapters).await?;
+            if json {
+                print_json(&o)?;
+            } else {
+                match &o.leader {
+                    Some(l) => println!(
+                        "leader: {} (token {}, lease until {})",
+                        l.holder,
+                        l.token,
+                        stem_protocol::schedule::format_time(l.expires_at)
+                    ),
+                    None => println!("leader: none (no beat running)"),
+                }
+                for v in &o.schedules {
+                    println!(
+                        "{:<20} last={} next={} runs={} drift={} error={}",
+                        v.id,
+                        v.last_fire.as_deref().unwrap_or("-"),
+                        v.next_fire.as_deref().unwrap_or("-"),
+                        v.run_count,
+                        v.drift_ms.map(|d| format!("{d}ms")).unwrap_or("-".into()),
+                        v.last_error.as_deref().unwrap_or("-")
                     );
                 }
             }

@@ -44,6 +44,13 @@ pub enum OpsError {
     #[error("no canvas {0:?} (unknown, or its records expired)")]
     CanvasNotFound(String),
 
+    /// A schedule or a file of them is wrong; the message names the schedule and the field.
+    #[error("{0}")]
+    Schedule(String),
+
+    #[error("no schedule {id:?}")]
+    ScheduleNotFound { id: String },
+
     #[error("no dead letter {id:?} in queue {queue:?}")]
     DeadLetterNotFound { queue: String, id: String },
 
@@ -67,10 +74,13 @@ impl OpsError {
             OpsError::Manifest(_)
             | OpsError::UnknownTask { .. }
             | OpsError::InvalidEnvelope(_)
+            | OpsError::Schedule(_)
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
-            OpsError::DeadLetterNotFound { .. } | OpsError::CanvasNotFound(_) => {
+            OpsError::DeadLetterNotFound { .. }
+            | OpsError::CanvasNotFound(_)
+            | OpsError::ScheduleNotFound { .. } => {
                 OpsErrorKind::NotFound
             }
             OpsError::Store(_) => OpsErrorKind::Unavailable,

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod queues;
 pub mod results;
 pub mod revoke;
+pub mod schedules;
 pub mod workers;
 
 pub use error::{OpsError, OpsErrorKind, OpsResult};

@@ -112,3 +112,36 @@ CREATE TABLE IF NOT EXISTS stem_group_members (
     result  TEXT    NOT NULL,
     PRIMARY KEY (ns, id, idx)
 ) WITHOUT ROWID;
+
+-- Schedule store: each schedule's definition (`body`, JSON) and the state the beat keeps.
+CREATE TABLE IF NOT EXISTS stem_schedules (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    last_fire   INTEGER,
+    next_fire   INTEGER,
+    run_count   INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    drift_ms    INTEGER,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+-- The beat lock, one row per namespace, kept after its lease ends so the fencing token only
+-- grows. `token` is the latest issued: claims and state updates carrying another are refused.
+CREATE TABLE IF NOT EXISTS stem_beat_leader (
+    ns          TEXT    PRIMARY KEY,
+    holder      TEXT    NOT NULL,
+    token       INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One row per fire claimed, so each (schedule, fire time) is published once.
+CREATE TABLE IF NOT EXISTS stem_beat_claims (
+    ns           TEXT    NOT NULL,
+    schedule_id  TEXT    NOT NULL,
+    fire_time    INTEGER NOT NULL,
+    token        INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    PRIMARY KEY (ns, schedule_id, fire_time)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS stem_beat_claims_expiry ON stem_beat_claims (expires_at);

@@ -1,0 +1,8 @@
+INSERT INTO beat_leader (id, holder, token, expires_at) VALUES (1, $1, 1, $2)
+ON CONFLICT (id) DO UPDATE SET
+    token = CASE WHEN beat_leader.holder = EXCLUDED.holder THEN beat_leader.token
+                 ELSE beat_leader.token + 1 END,
+    holder = EXCLUDED.holder,
+    expires_at = EXCLUDED.expires_at
+WHERE beat_leader.holder = EXCLUDED.holder OR beat_leader.expires_at <= $3
+RETURNING token

@@ -1,0 +1,1 @@
+SELECT token FROM stem_beat_leader WHERE ns = ?1

@@ -1,0 +1,1 @@
+DELETE FROM stem_schedules WHERE ns = ?1 AND id = ?2
