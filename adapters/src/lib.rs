@@ -26,7 +26,7 @@ pub mod revoke;
 pub mod sqlite;
 
 pub use admin::BrokerAdmin;
-pub use backend::ResultBackend;
+pub use backend::{RecordFilter, ResultBackend};
 pub use broker::{Broker, DeadLetter, Delivery, Payload, QueueCounts};
 pub use commit::{Action, Commit, Verdict};
 pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};

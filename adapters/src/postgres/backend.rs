@@ -4,7 +4,7 @@
 //! result written between the two is never missed.
 
 use super::{millis, PgStore};
-use crate::{codec, Result, ResultBackend};
+use crate::{codec, RecordFilter, Result, ResultBackend};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -121,6 +121,28 @@ impl ResultBackend for PgStore {
                 _ = tokio::time::sleep_until(self.signals.sleep_until(deadline)) => {}
             }
         }
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
+        let state = filter.state.map(|s| s.as_str());
+        let limit = filter.limit() as i64;
+        let rows = self
+            .query(
+                "list results",
+                include_str!("sql/list_results.sql"),
+                &[
+                    &now_ms(),
+                    &state,
+                    &filter.name,
+                    &filter.queue,
+                    &filter.since,
+                    &limit,
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| codec::decode_record(row.get("id"), row.get("record")))
+            .collect()
     }
 
     async fn ping(&self) -> Result<()> {

@@ -13,6 +13,8 @@ pub mod observe;
 pub mod output;
 pub mod result;
 pub mod revoke;
+pub mod serve;
+pub mod tasks;
 pub mod worker;
 
 use crate::ops::{OpsError, OpsErrorKind};
@@ -57,6 +59,10 @@ pub enum Command {
     Events(events::EventsArgs),
     /// Apply the Postgres schema migrations.
     Migrate(migrate::MigrateArgs),
+    /// Serve the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Task records: list.
+    Tasks(tasks::TasksCmd),
 }
 
 /// A failure with the exit code it maps to.
@@ -114,6 +120,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Observe(cmd) => observe::run(&cli.conn, cmd).await,
         Command::Events(args) => events::run(&cli.conn, args).await,
         Command::Migrate(args) => migrate::run(&cli.conn, args).await,
+        Command::Serve(args) => serve::run(&cli.conn, args).await,
+        Command::Tasks(cmd) => tasks::run(&cli.conn, cmd).await,
     };
     match result {
         Ok(()) => 0,

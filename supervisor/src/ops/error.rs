@@ -36,6 +36,17 @@ pub enum OpsError {
     #[error("{0}")]
     InvalidEnvelope(String),
 
+    /// A task spec (API body, `stem enqueue --stdin` line) has a bad field.
+    #[error("{field}: {message}")]
+    InvalidSpec { field: String, message: String },
+
+    #[error("too many tasks in one batch: {got} (at most {max})")]
+    TooManyTasks { max: usize, got: usize },
+
+    /// One task of a batch is wrong; nothing of the batch was published.
+    #[error("tasks[{index}]: {source}")]
+    InBatch { index: usize, source: Box<OpsError> },
+
     #[error("no dead letter {id:?} in queue {queue:?}")]
     DeadLetterNotFound { queue: String, id: String },
 
@@ -59,10 +70,13 @@ impl OpsError {
             OpsError::Manifest(_)
             | OpsError::UnknownTask { .. }
             | OpsError::InvalidEnvelope(_)
+            | OpsError::InvalidSpec { .. }
+            | OpsError::TooManyTasks { .. }
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. } => OpsErrorKind::NotFound,
             OpsError::Store(_) => OpsErrorKind::Unavailable,
+            OpsError::InBatch { source, .. } => source.kind(),
         }
     }
 }

@@ -17,6 +17,8 @@ pub mod migrate;
 pub mod queues;
 pub mod results;
 pub mod revoke;
+pub mod specs;
+pub mod time;
 pub mod workers;
 
 pub use error::{OpsError, OpsErrorKind, OpsResult};
