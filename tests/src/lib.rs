@@ -496,3 +496,6 @@ pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
 pub mod procs;
 
 pub mod chaos;
+
+/// A real `stem serve` and `curl` as its client.
+pub mod http;
