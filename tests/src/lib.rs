@@ -499,3 +499,6 @@ pub mod chaos;
 
 /// A real `stem serve` and `curl` as its client.
 pub mod http;
+
+/// A private `redis-server` to kill and restart.
+pub mod private_redis;

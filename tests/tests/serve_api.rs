@@ -235,3 +235,68 @@ fn the_served_openapi_document_is_the_checked_in_one() {
         );
     }
 }
+
+#[test]
+fn tls_with_a_certificate_and_key() {
+    let env = Env::new();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(env.file("key.pem"))
+        .arg("-out")
+        .arg(env.file("cert.pem"))
+        .output();
+    match made {
+        Ok(out) if out.status.success() => {}
+        other => {
+            eprintln!("tls_with_a_certificate_and_key: openssl could not make a certificate ({other:?}): skipping");
+            return;
+        }
+    }
+    let cert = env.file("cert.pem").display().to_string();
+    let key = env.file("key.pem").display().to_string();
+    let server = Server::start(&env, &["--tls-cert", &cert, "--tls-key", &key], &[]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let reply = server.curl("GET", "/healthz", &["--cacert", &cert]);
+    assert_eq!(
+        (reply.status, &reply.body["ok"]),
+        (200, &json!(true)),
+        "{reply:?}"
+    );
+    let sent = server.curl(
+        "POST",
+        "/v1/tasks",
+        &["--cacert", &cert, "-d", r#"{"task": "t"}"#],
+    );
+    assert_eq!(
+        (sent.status, &sent.body["state"]),
+        (200, &json!("pending")),
+        "{sent:?}"
+    );
+
+    let bad = env.stem(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "/nonexistent.pem",
+        "--tls-key",
+        &key,
+    ]);
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(
+        bad.stderr.contains("TLS certificate or key unusable"),
+        "{bad:?}"
+    );
+}
