@@ -5,6 +5,7 @@
 //! Runs when `STEM_TEST_REDIS_URL` is set; says it skips otherwise.
 
 use std::collections::BTreeSet;
+use std::process::Command;
 use std::time::Duration;
 use stem_e2e::chaos::{
     assert_only_left_behind_ran_twice, counts, note_manifest, subfolder, worker_args,
