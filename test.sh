@@ -32,6 +32,8 @@ python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
 python3 -m pytest sdk-python/tests -q
 
 echo "== Node SDK tests"
+# typescript (a dev dependency only) lets the tests check index.d.ts with tsc --noEmit.
+[ -x sdk-node/node_modules/typescript/bin/tsc ] || (cd sdk-node && npm install --no-audit --no-fund --no-package-lock --silent)
 (cd sdk-node && node --test)
 
 echo "== all tests passed"

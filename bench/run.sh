@@ -14,7 +14,8 @@
 # PEERS=0 skips the peers; PEER_SET="bullmq-sandboxed celery" runs only those; STEM_BIN uses a prebuilt binary (STEM_REV names its commit); BUILD=0 skips the build;
 # REDIS_URL (default redis://127.0.0.1:6379/9; the peer scripts flush dbs 0-3, never use them);
 # PG_URL (default postgres://postgres@127.0.0.1:5432/test); PEERS_DIR (default /tmp/stem-peers);
-# C (worker slots, default 2, the peers' two worker processes).
+# C (worker slots, default 2, the peers' two worker processes); API=1 also runs api_enqueue.sh
+# (the HTTP API's enqueue rates beside Celery's delay() and BullMQ's add()/addBulk()).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -266,3 +267,7 @@ mkdir -p "$here/results"
   if [ -n "$QUICK" ]; then echo "# QUICK: small N, so start-up dominates every line; a smoke check, not ratios to quote"; fi
   python3 "$here/report.py" "$records" "$C"
 } | tee "$here/results/latest.txt"
+
+if [ "${API:-0}" != 0 ]; then
+  STEM_BIN=${STEM_BIN:-$stem} REDIS_URL=$REDIS_URL PG_URL=$PG_URL PEERS_DIR=$PEERS_DIR "$here/api_enqueue.sh"
+fi

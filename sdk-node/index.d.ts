@@ -64,37 +64,51 @@ export declare class SoftTimeLimitExceeded extends Error {
 }
 
 export interface ClientOptions {
-  /** The stem binary; default `STEM_BIN`, else `stem` on PATH. */
+  /** The `stem serve` API, e.g. `http://127.0.0.1:8750`; default `STEM_API_URL`. Without one the CLI is used. */
+  url?: string;
+  /** Bearer token for the API; default `STEM_API_TOKEN`. */
+  token?: string;
+  /** Seconds per API request (long-polls get their wait on top); default 30. */
+  timeout?: number;
+  /** CLI fallback: the stem binary; default `STEM_BIN`, else `stem` on PATH. */
   bin?: string;
-  /** Passed to the CLI as `--broker`. */
+  /** CLI fallback: passed as `--broker`. */
   broker?: string;
-  /** Passed to the CLI as `--backend`. */
+  /** CLI fallback: passed as `--backend`. */
   backend?: string;
-  /** The CLI's environment; default this process's. */
+  /** CLI fallback: the CLI's environment; default this process's. */
   env?: Record<string, string | undefined>;
   cwd?: string;
 }
 
-export interface EnqueueOptions {
+export interface TaskOptions {
   kwargs?: Record<string, unknown>;
   queue?: string;
-  /** Seconds before the task may run. */
-  countdown?: number;
-  /** When the task may run (a Date or the CLI's time syntax). */
-  eta?: Date | string;
+  /** Seconds (or a duration like `"5s"`) before the task may run. */
+  countdown?: number | string;
+  /** When the task may run: a Date, an RFC 3339 string or epoch milliseconds. */
+  eta?: Date | string | number;
+  /** 0 (lowest, the default) to 9. */
   priority?: number;
-  /** Wait for the task to finish; the reply then carries `state` and `result` or `error`. */
+  /** Overrides the manifest's max_retries. */
+  maxRetries?: number;
+  max_retries?: number;
+  headers?: Record<string, string>;
+  /** Use this task id instead of a fresh one. */
+  id?: string;
+}
+
+export interface EnqueueOptions extends TaskOptions {
+  /** Resolve only once the task finished. */
   wait?: boolean;
-  /** Kill the CLI after this many milliseconds. */
+  /** With `wait`: reject with TaskTimeout after this many seconds. */
   timeout?: number;
 }
 
-export interface ResultOptions {
-  /** Wait until the task finishes. */
-  wait?: boolean;
-  /** Kill the CLI after this many milliseconds. */
-  timeout?: number;
-}
+/** One task of `enqueueMany`: a spec as the API takes it, or `[name, args, options]`. */
+export type TaskSpec =
+  | ({ task: string; args?: unknown[] } & Omit<TaskOptions, 'maxRetries'>)
+  | [string, unknown[]?, TaskOptions?];
 
 export interface TaskErrorInfo {
   type: string;
@@ -104,59 +118,89 @@ export interface TaskErrorInfo {
   countdown?: number;
 }
 
-/** A schedule's fields (one of every, cron or at); see docs/beat.md. */
-export interface ScheduleOptions {
-  every?: string | number;
-  cron?: string;
-  timezone?: string;
-  at?: string | Date;
-  anchor?: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  queue?: string;
-  priority?: number;
-  headers?: Record<string, string>;
-  enabled?: boolean;
-  jitter?: string | number;
-  expires?: string | number;
-  catchUp?: 'none' | 'latest' | 'all';
-  maxCatchUp?: number;
-  /** The stem.toml whose tasks are checked (default: ./stem.toml). */
-  manifest?: string;
-}
+export type TaskState = 'pending' | 'received' | 'started' | 'retry' | 'success' | 'failure' | 'revoked';
 
-/** What `stem schedule apply --json` prints. */
-export interface ScheduleApplied {
-  created: string[];
-  updated: string[];
-  unchanged: string[];
-  pruned: string[];
-}
-
-/** What `stem enqueue --json` and `stem result --json` print (more fields may appear). */
+/** A task's record (more fields may appear). */
 export interface TaskRecord {
   id: string;
-  state?: string;
+  state: TaskState;
+  name?: string;
+  queue?: string;
+  attempt?: number;
+  args?: Json[];
+  kwargs?: Record<string, Json>;
   result?: Json;
   error?: TaskErrorInfo;
+  errors?: TaskErrorInfo[];
   [field: string]: unknown;
 }
 
-/** Enqueues tasks and reads results by running the `stem` CLI. */
+export interface Revoked {
+  id: string;
+  revoked: boolean;
+  terminate: boolean;
+  running_on?: string[];
+  workers_told?: number;
+}
+
+/** Enqueues tasks over the HTTP API of `stem serve`, or (without a URL) through the `stem` CLI. */
 export declare class Client {
   constructor(options?: ClientOptions);
-  enqueue(name: string, args?: unknown[], options?: EnqueueOptions): Promise<TaskRecord>;
-  result(id: string, options?: ResultOptions): Promise<TaskRecord>;
-  /** Create or update a schedule through `stem schedule apply`. */
-  schedule(id: string, task: string, options?: ScheduleOptions): Promise<ScheduleApplied>;
-  /** Every stored schedule with its state. */
-  schedules(): Promise<Array<Record<string, unknown>>>;
-  /** Delete a schedule. */
-  unschedule(id: string): Promise<{ deleted: string }>;
+  enqueue(name: string, args?: unknown[], options?: EnqueueOptions): Promise<TaskResult>;
+  enqueueMany(tasks: Iterable<TaskSpec>, options?: { batchSize?: number }): Promise<TaskResult[]>;
+  result(id: string): TaskResult;
+  info(id: string, options?: { wait?: number }): Promise<TaskRecord>;
+  revoke(id: string, options?: { terminate?: boolean; reason?: string }): Promise<Revoked>;
+}
+
+/** A handle on one task. */
+export declare class TaskResult {
+  readonly id: string;
+  readonly enqueued: { id: string; state?: string; queue?: string };
+  info(): Promise<TaskRecord>;
+  ready(): Promise<boolean>;
+  /** The record once the task finished; TaskTimeout after `timeout` seconds. */
+  wait(timeout?: number): Promise<TaskRecord>;
+  /** The result value; TaskFailed when it failed or was revoked. */
+  get(timeout?: number): Promise<Json | undefined>;
+  get(timeout: number | undefined, options: { propagate: false }): Promise<Json | TaskRecord | undefined>;
+  revoke(options?: { terminate?: boolean }): Promise<Revoked>;
+}
+
+export declare class StemError extends Error {}
+
+/** An error answer of `stem serve`. */
+export declare class ApiError extends StemError {
+  readonly name: 'ApiError';
+  readonly status: number;
+  /** Stable: invalid_field, unknown_task, unauthorized, forbidden, body_too_large, unavailable, ... */
+  readonly code: string;
+  /** The server's message, naming the field. */
+  readonly detail: string;
+}
+
+/** A task ended in failure or revoked. */
+export declare class TaskFailed extends StemError {
+  readonly name: 'TaskFailed';
+  readonly id: string;
+  readonly state: TaskState;
+  /** The task's error type, e.g. `ValueError`. */
+  readonly errorType: string;
+  /** The task's own error message. */
+  readonly taskMessage: string;
+  readonly traceback: string;
+  readonly error: Partial<TaskErrorInfo>;
+  readonly info: TaskRecord;
+}
+
+export declare class TaskTimeout extends StemError {
+  readonly name: 'TaskTimeout';
+  readonly id: string;
+  readonly state: TaskState | undefined;
 }
 
 /** The CLI exited non-zero, was not found, or printed something other than JSON. */
-export declare class StemCliError extends Error {
+export declare class StemCliError extends StemError {
   readonly name: 'StemCliError';
   readonly command: string[];
   readonly exitCode?: number;

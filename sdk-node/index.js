@@ -6,10 +6,13 @@ const { task } = require('./lib/registry');
 const { run } = require('./lib/serve');
 const { Retry, Fatal, SoftTimeLimitExceeded } = require('./lib/errors');
 const { Context } = require('./lib/context');
-const { Client, StemCliError } = require('./lib/client');
+const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./lib/client');
 const { redirectStdout } = require('./lib/wire');
 
 // Under a Stem worker, keep stdout for the protocol from the first line a module prints.
 if (process.env.STEM_PROTOCOL) redirectStdout();
 
-module.exports = { task, run, Retry, Fatal, SoftTimeLimitExceeded, Context, Client, StemCliError };
+module.exports = {
+  task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
+  Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+};

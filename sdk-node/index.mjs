@@ -1,5 +1,8 @@
 // ES module entry for @stem/sdk: re-exports the CommonJS build (one shared registry).
 import sdk from './index.js';
 
-export const { task, run, Retry, Fatal, SoftTimeLimitExceeded, Context, Client, StemCliError } = sdk;
+export const {
+  task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
+  Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+} = sdk;
 export default sdk;

@@ -1,10 +1,54 @@
-//! The `ResultBackend` trait: one record per task (state, value or error, attempts, timestamps)
-//! kept for a TTL, and a way to wait for a task to finish without busy polling.
+//! The `ResultBackend` trait: one record per task (state, value or error, attempts, timestamps,
+//! args and kwargs) kept for a TTL, a way to wait for a task to finish without busy polling, and
+//! a listing of the kept records, newest first, filtered by state, task name, queue and age.
 
 use crate::Result;
 use async_trait::async_trait;
 use std::time::Duration;
-use stem_protocol::TaskRecord;
+use stem_protocol::{TaskRecord, TaskState};
+
+/// The most records one [`ResultBackend::list`] returns, whatever the caller asks.
+pub const MAX_LIST: usize = 10_000;
+
+/// Which kept records [`ResultBackend::list`] returns. Every field that is set must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFilter {
+    pub state: Option<TaskState>,
+    /// The task name.
+    pub name: Option<String>,
+    pub queue: Option<String>,
+    /// Only records updated at or after this time (epoch ms).
+    pub since: Option<i64>,
+    /// At most this many (capped at [`MAX_LIST`]).
+    pub limit: usize,
+}
+
+impl Default for RecordFilter {
+    fn default() -> Self {
+        RecordFilter {
+            state: None,
+            name: None,
+            queue: None,
+            since: None,
+            limit: 100,
+        }
+    }
+}
+
+impl RecordFilter {
+    /// Whether `record` passes every set field.
+    pub fn matches(&self, record: &TaskRecord) -> bool {
+        self.state.is_none_or(|s| record.state == s)
+            && self.name.as_ref().is_none_or(|n| &record.name == n)
+            && self.queue.as_ref().is_none_or(|q| &record.queue == q)
+            && self.since.is_none_or(|t| record.updated_at >= t)
+    }
+
+    /// The limit, capped.
+    pub fn limit(&self) -> usize {
+        self.limit.min(MAX_LIST)
+    }
+}
 
 #[async_trait]
 pub trait ResultBackend: Send + Sync + 'static {
@@ -21,6 +65,10 @@ pub trait ResultBackend: Send + Sync + 'static {
     /// latest record (possibly not terminal at the timeout, or `None` when there is none).
     /// Backends wake on change (notifications), not by polling hard.
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>>;
+
+    /// The unexpired records `filter` matches, most recently updated first, at most
+    /// `filter.limit()`.
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>>;
 
     async fn ping(&self) -> Result<()>;
 

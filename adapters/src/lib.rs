@@ -28,7 +28,7 @@ pub mod sqlite;
 pub mod wait;
 
 pub use admin::BrokerAdmin;
-pub use backend::ResultBackend;
+pub use backend::{RecordFilter, ResultBackend};
 pub use broker::{Broker, DeadLetter, Delivery, Payload, QueueCounts};
 pub use commit::{Action, Commit, Verdict};
 pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};

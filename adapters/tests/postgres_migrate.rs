@@ -32,7 +32,15 @@ async fn migrating_twice_is_a_no_op() {
     let Some(url) = url() else { return };
     let options = fresh_namespace();
     let first = postgres::migrate(&url, &options).await.unwrap();
-    assert_eq!(first, ["0001_init", "0002_generation", "0003_groups", "0004_schedules"]);
+    assert_eq!(
+        first,
+        [
+            "0001_init",
+            "0002_generation",
+            "0003_groups",
+            "0004_schedules"
+        ]
+    );
     let second = postgres::migrate(&url, &options).await.unwrap();
     assert!(second.is_empty(), "second run applied {second:?}");
     // `open` on a migrated schema applies nothing and works.
@@ -57,6 +65,14 @@ async fn concurrent_migrations_apply_each_once() {
         applied.extend(run.await.unwrap().unwrap());
     }
     applied.sort();
-    assert_eq!(applied, ["0001_init", "0002_generation", "0003_groups", "0004_schedules"]);
+    assert_eq!(
+        applied,
+        [
+            "0001_init",
+            "0002_generation",
+            "0003_groups",
+            "0004_schedules"
+        ]
+    );
     drop_schema(&url, &options.namespace).await;
 }

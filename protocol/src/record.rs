@@ -2,7 +2,7 @@
 
 use crate::{TaskError, TaskState};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRecord {
@@ -19,6 +19,12 @@ pub struct TaskRecord {
     pub state: TaskState,
     /// The attempt this record describes (1-based).
     pub attempt: u32,
+    /// The task's positional arguments, kept so an operator can see what ran (or failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<Value>,
+    /// The task's keyword arguments.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub kwargs: Map<String, Value>,
     /// The return value, once `state` is `success`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
@@ -65,6 +71,8 @@ impl TaskRecord {
             queue: env.queue.clone(),
             state: TaskState::Pending,
             attempt: env.attempt,
+            args: env.args.clone(),
+            kwargs: env.kwargs.clone(),
             result: None,
             error: None,
             errors: Vec::new(),

@@ -1,154 +1,108 @@
-// The producer side: enqueue tasks and read results by running the `stem` CLI
-// (STEM_BIN, else `stem` on PATH) and parsing its `--json` output.
+// The producer side: enqueue tasks, await their results, revoke them. With an API URL
+// (`new Client({ url, token })`, or STEM_API_URL / STEM_API_TOKEN) it speaks `stem serve`'s
+// HTTP API with fetch; without one it runs the `stem` CLI (the embedded default needs no
+// server). Timeouts are in seconds, as in the Python SDK.
 'use strict';
 
-const { execFile } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
+const { CliTransport } = require('./cli');
+const { HttpTransport } = require('./http');
+const { StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./producer-errors');
+const { TERMINAL_STATES, taskSpec, asSpec } = require('./spec');
 
-/** A TOML value for a schedule field: strings, numbers, booleans, arrays, tables. */
-function tomlValue(v) {
-  if (typeof v === 'boolean' || typeof v === 'number') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof Date) return JSON.stringify(v.toISOString());
-  if (Array.isArray(v)) return `[${v.map(tomlValue).join(', ')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)} = ${tomlValue(x)}`).join(', ')}}`;
-  }
-  throw new TypeError(`cannot write ${v} into a schedule (TOML has no null)`);
-}
-
-const SCHEDULE_FIELDS = ['every', 'cron', 'timezone', 'at', 'anchor', 'args', 'kwargs', 'queue', 'priority',
-  'headers', 'enabled', 'jitter', 'expires', 'catchUp', 'maxCatchUp'];
-
-function snake(name) {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** The `stem` CLI failed: non-zero exit, missing binary, or output that is not JSON. */
-class StemCliError extends Error {
-  constructor(message, details = {}) {
-    super(message);
-    this.name = 'StemCliError';
-    this.command = details.command;
-    this.exitCode = details.exitCode;
-    this.stderr = details.stderr;
-    this.stdout = details.stdout;
-  }
-}
-
-function parseJson(stdout) {
-  const text = stdout.trim();
-  try {
-    return JSON.parse(text);
-  } catch {
-    // A CLI that also prints progress lines: the JSON object is the last line.
-    const lines = text.split('\n').filter((line) => line.trim() !== '');
-    return JSON.parse(lines[lines.length - 1]);
-  }
-}
-
-function lastLine(text) {
-  const lines = String(text).trim().split('\n');
-  return lines[lines.length - 1];
-}
+/** Tasks per request of enqueueMany (the API takes at most 10,000 per request). */
+const BATCH = 10000;
 
 class Client {
-  /**
-   * @param {object} [options]
-   * @param {string} [options.bin] the stem binary (default: STEM_BIN, else `stem` on PATH)
-   * @param {string} [options.broker] passed as `--broker`
-   * @param {string} [options.backend] passed as `--backend`
-   * @param {NodeJS.ProcessEnv} [options.env] environment for the CLI (default: this process's)
-   * @param {string} [options.cwd] working directory for the CLI
-   */
   constructor(options = {}) {
-    this.bin = options.bin || process.env.STEM_BIN || 'stem';
-    this.broker = options.broker;
-    this.backend = options.backend;
-    this.env = options.env;
-    this.cwd = options.cwd;
+    const url = options.url || process.env.STEM_API_URL;
+    const token = options.token || process.env.STEM_API_TOKEN;
+    this.transport = url ? new HttpTransport(url, token, options.timeout || 30) : new CliTransport(options);
   }
 
-  /** Enqueue task `name` with positional `args`; resolves to the CLI's JSON (at least `id`). */
-  enqueue(name, args = [], options = {}) {
-    const argv = ['enqueue', name, '--args', JSON.stringify(args), '--kwargs', JSON.stringify(options.kwargs || {})];
-    if (options.queue !== undefined) argv.push('--queue', String(options.queue));
-    if (options.countdown !== undefined) argv.push('--countdown', String(options.countdown));
-    if (options.eta !== undefined) {
-      argv.push('--eta', options.eta instanceof Date ? options.eta.toISOString() : String(options.eta));
+  /** Enqueue task `name`; resolves to a TaskResult (with `wait`, once the task finished). */
+  async enqueue(name, args = [], options = {}) {
+    const [sent] = await this.transport.enqueue([taskSpec(name, args, options)]);
+    const result = new TaskResult(sent.id, this, sent);
+    if (options.wait) await result.wait(options.timeout);
+    return result;
+  }
+
+  /** Enqueue many tasks, `batchSize` per request; each a spec object or [name, args, options]. */
+  async enqueueMany(tasks, options = {}) {
+    const size = options.batchSize || BATCH;
+    const out = [];
+    let batch = [];
+    const flush = async () => {
+      for (const sent of await this.transport.enqueue(batch)) out.push(new TaskResult(sent.id, this, sent));
+      batch = [];
+    };
+    for (const item of tasks) {
+      batch.push(asSpec(item));
+      if (batch.length >= size) await flush();
     }
-    if (options.priority !== undefined) argv.push('--priority', String(options.priority));
-    if (options.wait) argv.push('--wait');
-    return this.#stem(argv, options.timeout);
+    if (batch.length) await flush();
+    return out;
   }
 
-  /**
-   * Create or update schedule `id` firing `task` through `stem schedule apply`; `options` holds
-   * one of `every`, `cron` (with `timezone`) or `at`, and any of args, kwargs, queue, priority,
-   * headers, enabled, jitter, expires, catchUp, maxCatchUp, and `manifest` (the stem.toml whose
-   * tasks are checked). Resolves to what apply did (`{created, updated, unchanged, pruned}`).
-   */
-  async schedule(id, task, options = {}) {
-    let text = `[schedules.${JSON.stringify(String(id))}]\ntask = ${tomlValue(task)}\n`;
-    for (const field of SCHEDULE_FIELDS) {
-      if (options[field] !== undefined) text += `${snake(field)} = ${tomlValue(options[field])}\n`;
-    }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stem-schedule-'));
-    const file = path.join(dir, 'schedule.toml');
-    fs.writeFileSync(file, text);
-    const argv = ['schedule', 'apply', file];
-    if (options.manifest !== undefined) argv.push('--manifest', String(options.manifest));
-    try {
-      return await this.#stem(argv);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+  /** A handle on a task enqueued earlier (here or elsewhere). */
+  result(id) {
+    return new TaskResult(id, this);
   }
 
-  /** Every stored schedule with its state (`stem schedule list --json`). */
-  schedules() {
-    return this.#stem(['schedule', 'list']);
+  /** The task's record; with `wait` (seconds), long-polls for it to finish. */
+  info(id, options = {}) {
+    return this.transport.info(String(id), options.wait);
   }
 
-  /** Delete schedule `id`. */
-  unschedule(id) {
-    return this.#stem(['schedule', 'delete', String(id), '--yes']);
-  }
-
-  /** Read task `id`'s state and result; with `wait`, until it finishes. */
-  result(id, options = {}) {
-    const argv = ['result', String(id)];
-    if (options.wait) argv.push('--wait');
-    return this.#stem(argv, options.timeout);
-  }
-
-  #stem(argv, timeout) {
-    argv.push('--json');
-    if (this.broker !== undefined) argv.push('--broker', this.broker);
-    if (this.backend !== undefined) argv.push('--backend', this.backend);
-    const command = [this.bin, ...argv];
-    const options = { env: this.env, cwd: this.cwd, timeout: timeout || 0, maxBuffer: 64 * 1024 * 1024 };
-    return new Promise((resolve, reject) => {
-      execFile(this.bin, argv, options, (err, stdout, stderr) => {
-        const details = { command, stdout, stderr };
-        if (err && err.code === 'ENOENT') {
-          return reject(new StemCliError(`stem CLI not found at '${this.bin}': set STEM_BIN or put stem on PATH`, details));
-        }
-        if (err) {
-          details.exitCode = typeof err.code === 'number' ? err.code : undefined;
-          const why = err.killed ? `timed out after ${timeout} ms` : lastLine(stderr) || err.message;
-          return reject(new StemCliError(`stem ${argv[0]} failed: ${why}`, details));
-        }
-        try {
-          resolve(parseJson(stdout));
-        } catch {
-          reject(new StemCliError(`stem ${argv[0]} printed no JSON: ${stdout.slice(0, 200)}`, details));
-        }
-      });
-    });
+  revoke(id, options = {}) {
+    return this.transport.revoke(String(id), options);
   }
 }
 
-module.exports = { Client, StemCliError };
+class TaskResult {
+  constructor(id, client, enqueued) {
+    this.id = id;
+    this.client = client;
+    this.enqueued = enqueued || { id };
+    this.final = undefined;
+  }
+
+  async info() {
+    return this.final || this.client.info(this.id);
+  }
+
+  async ready() {
+    return TERMINAL_STATES.includes((await this.info()).state);
+  }
+
+  /** Resolves to the record once the task finished; rejects with TaskTimeout after `timeout` s. */
+  async wait(timeout) {
+    if (this.final) return this.final;
+    const deadline = timeout === undefined || timeout === null ? undefined : Date.now() + timeout * 1000;
+    for (;;) {
+      const left = deadline === undefined ? 30 : (deadline - Date.now()) / 1000;
+      const info = await this.client.info(this.id, { wait: Math.max(left, 0.001) });
+      if (TERMINAL_STATES.includes(info.state)) {
+        this.final = info;
+        return info;
+      }
+      if (deadline !== undefined && Date.now() >= deadline) throw new TaskTimeout(this.id, info.state, timeout);
+    }
+  }
+
+  /** The result value; a failed or revoked task rejects with TaskFailed. */
+  async get(timeout, options = {}) {
+    const info = await this.wait(timeout);
+    if (info.state !== 'success') {
+      if (options.propagate === false) return info;
+      throw new TaskFailed(info);
+    }
+    return info.result;
+  }
+
+  revoke(options = {}) {
+    return this.client.revoke(this.id, options);
+  }
+}
+
+module.exports = { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout };

@@ -1,5 +1,6 @@
-// The producer-side Client: its command lines and error handling against a stand-in CLI,
-// and (when STEM_BIN is set) a round trip through the real `stem` binary.
+// The producer-side Client's CLI fallback: its command lines and error handling against a
+// stand-in CLI, and (when STEM_BIN is set) a round trip through the real `stem` binary. The
+// HTTP client is tested in http-client.test.js.
 'use strict';
 
 const { test, after } = require('node:test');
@@ -29,23 +30,23 @@ function fakeStem() {
 test('enqueue and result build the documented command lines', async () => {
   const bin = fakeStem();
   const client = new Client({ bin, broker: 'memory://', backend: 'sqlite://r.db' });
-  const queued = await client.enqueue('add', [2, 3], { kwargs: { x: 'ü' }, queue: 'math', countdown: 1.5, wait: true });
+  const queued = await client.enqueue('add', [2, 3], { kwargs: { x: 'ü' }, queue: 'math', countdown: 1.5, maxRetries: 2 });
   assert.equal(queued.id, 'fake-id');
-  assert.deepEqual(queued.argv, [
-    'enqueue', 'add', '--args', '[2,3]', '--kwargs', '{"x":"ü"}', '--queue', 'math', '--countdown', '1.5', '--wait',
-    '--json', '--broker', 'memory://', '--backend', 'sqlite://r.db',
+  assert.deepEqual(queued.enqueued.argv, [
+    'enqueue', 'add', '--args', '[2,3]', '--kwargs', '{"x":"ü"}', '--queue', 'math', '--countdown', '1.5',
+    '--max-retries', '2', '--json', '--broker', 'memory://', '--backend', 'sqlite://r.db',
   ]);
   const plain = await new Client({ bin }).enqueue('noop');
-  assert.deepEqual(plain.argv, ['enqueue', 'noop', '--args', '[]', '--kwargs', '{}', '--json']);
-  const result = await new Client({ bin }).result('abc', { wait: true });
-  assert.deepEqual(result.argv, ['result', 'abc', '--wait', '--json']);
+  assert.deepEqual(plain.enqueued.argv, ['enqueue', 'noop', '--args', '[]', '--kwargs', '{}', '--json']);
+  const result = await new Client({ bin }).info('abc', { wait: 2 });
+  assert.deepEqual(result.argv, ['result', 'abc', '--wait', '--timeout', '2.000', '--json']);
 });
 
 test('the binary comes from STEM_BIN when no bin is given', async () => {
   const saved = process.env.STEM_BIN;
   process.env.STEM_BIN = fakeStem();
   try {
-    assert.equal((await new Client().result('x')).id, 'fake-id');
+    assert.equal((await new Client().info('x')).id, 'fake-id');
   } finally {
     if (saved === undefined) delete process.env.STEM_BIN;
     else process.env.STEM_BIN = saved;
@@ -62,9 +63,9 @@ test('CLI failures reject with StemCliError carrying the reason', async () => {
     return true;
   });
   const garbage = new Client({ bin, env: { ...process.env, STEM_FAKE_MODE: 'garbage' } });
-  await assert.rejects(garbage.result('x'), /printed no JSON/);
+  await assert.rejects(garbage.info('x'), /printed no JSON/);
   const missing = new Client({ bin: path.join(os.tmpdir(), 'no-such-stem-binary') });
-  await assert.rejects(missing.result('x'), /stem CLI not found/);
+  await assert.rejects(missing.info('x'), /stem CLI not found/);
 });
 
 test('round trip through the real stem CLI', { skip: process.env.STEM_BIN ? false : 'STEM_BIN is not set' }, async () => {
@@ -73,7 +74,7 @@ test('round trip through the real stem CLI', { skip: process.env.STEM_BIN ? fals
   const client = new Client({ broker: url, backend: url, cwd: dir });
   const queued = await client.enqueue('add', [2, 3], { queue: 'default' });
   assert.equal(typeof queued.id, 'string');
-  const result = await client.result(queued.id);
+  const result = await client.info(queued.id);
   assert.equal(result.id, queued.id);
   assert.equal(typeof result.state, 'string');
 });

@@ -12,17 +12,27 @@ Task side (stdlib only; runs inside the child process the Stem worker starts)::
     if __name__ == "__main__":
         run()
 
-Producer side: `stem_sdk.client.Client`, which drives the `stem` CLI.
+Producer side: `stem_sdk.Client` (and `stem_sdk.aio.AsyncClient`), which speaks the
+HTTP API of `stem serve`, or runs the `stem` CLI when no API URL is given.
 """
 
+from .client import AsyncResult, Client
 from .context import TaskContext, current
 from .errors import Fatal, Retry, SoftTimeLimitExceeded
+from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
 from .loop import PROTOCOL_VERSION, SDK_VERSION, run
 from .registry import Registry, default_registry, task
 
 __version__ = SDK_VERSION
 
 __all__ = [
+    "ApiError",
+    "AsyncResult",
+    "Client",
+    "StemCliError",
+    "StemError",
+    "TaskFailed",
+    "TaskTimeout",
     "Fatal",
     "PROTOCOL_VERSION",
     "Registry",

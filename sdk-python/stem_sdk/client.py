@@ -1,223 +1,147 @@
-"""Producer side: enqueue tasks and read their results by running the `stem` CLI
-(`STEM_BIN`, else `stem` on PATH) and parsing its `--json` output.
+"""Producer side: enqueue tasks, wait for their results, revoke them.
 
-Shelling out to the CLI keeps this module dependency-free and means it works with every
-broker and result backend the CLI supports (SQLite, Redis, Postgres, ...), configured the
-same way: `broker=`/`backend=` here, or `STEM_BROKER_URL`/`STEM_RESULT_BACKEND_URL`.
+With an API URL (`Client(url="http://127.0.0.1:8750", token=...)`, or `STEM_API_URL` and
+`STEM_API_TOKEN`) the client speaks `stem serve`'s HTTP API over one keep-alive connection
+per thread: nothing else to install. Without one it falls back to running the `stem` CLI,
+which suits the embedded default (one SQLite file, no server)::
 
     from stem_sdk.client import Client
 
-    client = Client()
-    result = client.enqueue("add", [2, 3])
-    print(result.get(timeout=30))   # 5
+    client = Client(url="http://127.0.0.1:8750")
+    print(client.enqueue("add", [2, 3]).get(timeout=30))       # 5
+    results = client.enqueue_many([("add", [i, i]) for i in range(1000)])
+
+`stem_sdk.aio.AsyncClient` is the same for `asyncio`.
 """
 
-import json
 import os
-import shutil
-import subprocess
 import time
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-TERMINAL_STATES = ("success", "failure", "revoked")
+from .cli import CliTransport
+from .http import HttpTransport
+from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
+from .spec import TERMINAL_STATES, Countdown, Eta, TaskSpec, as_spec, chunks, task_spec
 
+__all__ = ["ApiError", "AsyncResult", "Client", "StemCliError", "StemError", "TaskFailed", "TaskTimeout"]
 
-class StemCliError(Exception):
-    """The `stem` CLI failed: missing binary, non-zero exit, no JSON on stdout."""
-
-    def __init__(self, message, command=None, returncode=None, stderr=""):
-        super().__init__(message)
-        self.command = command
-        self.returncode = returncode
-        self.stderr = stderr
-
-
-class TaskFailed(Exception):
-    """`AsyncResult.get()` of a task that ended in `failure` or `revoked`; `.error` is
-    the recorded error (`type`, `message`, `traceback`, ...) and `.info` the whole record."""
-
-    def __init__(self, info):
-        self.info = info
-        self.state = info.get("state")
-        self.error = info.get("error") or {}
-        kind = self.error.get("type", self.state) if isinstance(self.error, dict) else self.state
-        message = self.error.get("message", "") if isinstance(self.error, dict) else str(self.error)
-        super().__init__("task %s %s: %s: %s" % (info.get("id"), self.state, kind, message))
+#: Tasks per request of `enqueue_many` (the API takes at most 10,000 per request).
+BATCH = 10_000
 
 
 class Client:
-    """Runs `stem enqueue` and `stem result` for this process.
+    """A producer. `url`/`token`: the API (default `STEM_API_URL`/`STEM_API_TOKEN`);
+    `timeout`: seconds per request. Without a URL: the CLI at `bin` (default `STEM_BIN`,
+    else `stem` on PATH) with `broker`/`backend` URLs, `env` and `cwd` for it."""
 
-    `bin`: the stem binary (default `STEM_BIN`, else `stem` on PATH); `broker` and
-    `backend`: URLs passed as `--broker`/`--backend`; `env`/`cwd`: for the CLI process."""
+    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
+                 ssl_context: Any = None, broker: Optional[str] = None, backend: Optional[str] = None,
+                 bin: Optional[str] = None, env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None):
+        url = url or os.environ.get("STEM_API_URL")
+        token = token or os.environ.get("STEM_API_TOKEN")
+        self.transport: Union[HttpTransport, CliTransport]
+        if url:
+            self.transport = HttpTransport(url, token, timeout, ssl_context)
+        else:
+            self.transport = CliTransport(broker, backend, bin, env, cwd)
 
-    def __init__(self, broker=None, backend=None, bin=None, env=None, cwd=None):
-        self.bin = bin or os.environ.get("STEM_BIN") or shutil.which("stem") or "stem"
-        self.broker = broker
-        self.backend = backend
-        self.env = env
-        self.cwd = cwd
-
-    def enqueue(self, name, args=(), kwargs=None, *, queue=None, countdown=None, eta=None, priority=None):
-        """Enqueue task `name`; returns an `AsyncResult` (its `.enqueued` is the CLI's JSON)."""
-        argv = ["enqueue", name, "--args", json.dumps(list(args)), "--kwargs", json.dumps(kwargs or {})]
-        if queue is not None:
-            argv += ["--queue", str(queue)]
-        if countdown is not None:
-            argv += ["--countdown", str(countdown)]
-        if eta is not None:
-            argv += ["--eta", eta.isoformat() if hasattr(eta, "isoformat") else str(eta)]
-        if priority is not None:
-            argv += ["--priority", str(priority)]
-        reply = self._stem(argv)
-        if not isinstance(reply.get("id"), str):
-            raise StemCliError("stem enqueue printed no task id: %r" % (reply,))
-        return AsyncResult(reply["id"], self, enqueued=reply)
-
-    def result(self, task_id, wait=False, timeout=None):
-        """The task's record as the CLI prints it: `{"id", "state", "result"|"error", ...}`."""
-        argv = ["result", str(task_id)]
+    def enqueue(self, name: str, args: Sequence[Any] = (), kwargs: Optional[Mapping[str, Any]] = None, *,
+                queue: Optional[str] = None, countdown: Optional[Countdown] = None, eta: Optional[Eta] = None,
+                priority: Optional[int] = None, max_retries: Optional[int] = None,
+                headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
+                wait: bool = False, timeout: Optional[float] = None) -> "AsyncResult":
+        """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
+        finish; the handle's `get()` then answers at once."""
+        spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
+                         max_retries=max_retries, headers=headers, id=id)
+        sent = self.transport.enqueue([spec])[0]
+        result = AsyncResult(sent["id"], self, enqueued=sent)
         if wait:
-            argv.append("--wait")
-        return self._stem(argv, timeout)
+            result.wait(timeout)
+        return result
 
-    def schedule(self, id, task, *, every=None, cron=None, timezone=None, at=None, anchor=None,
-                 args=(), kwargs=None, queue=None, priority=None, headers=None, enabled=None,
-                 jitter=None, expires=None, catch_up=None, max_catch_up=None, manifest=None):
-        """Create or update schedule `id` firing `task` (one of `every`, `cron`, `at`), through
-        `stem schedule apply`; returns what it did (`{"created": [...], "updated": [...], ...}`).
-        `manifest` names the stem.toml whose tasks are checked (default: ./stem.toml)."""
-        fields = [("task", task), ("every", every), ("cron", cron), ("timezone", timezone),
-                  ("at", at.isoformat() if hasattr(at, "isoformat") else at), ("anchor", anchor),
-                  ("args", list(args)), ("kwargs", kwargs or {}), ("queue", queue),
-                  ("priority", priority), ("headers", headers or {}), ("enabled", enabled),
-                  ("jitter", jitter), ("expires", expires), ("catch_up", catch_up),
-                  ("max_catch_up", max_catch_up)]
-        text = "[schedules.%s]\n" % _toml_value(str(id))
-        text += "".join("%s = %s\n" % (k, _toml_value(v)) for k, v in fields if v is not None)
-        import tempfile
-        with tempfile.NamedTemporaryFile("w", suffix=".toml", prefix="stem-schedule-", delete=False) as f:
-            f.write(text)
-        try:
-            argv = ["schedule", "apply", f.name]
-            if manifest is not None:
-                argv += ["--manifest", str(manifest)]
-            return self._stem(argv)
-        finally:
-            os.unlink(f.name)
+    def enqueue_many(self, tasks: Iterable[Union[TaskSpec, Sequence[Any]]], *, batch_size: int = BATCH) -> List["AsyncResult"]:
+        """Enqueue many tasks, `batch_size` per request (one batch publish each). Each item is
+        a spec dict (`{"task": "add", "args": [1, 2], "queue": ...}`) or `(name, args[, kwargs])`.
+        A bad task fails its whole batch (`ApiError` naming `tasks[i]`); earlier batches stay sent."""
+        out: List[AsyncResult] = []
+        for batch in chunks((as_spec(t) for t in tasks), batch_size):
+            out.extend(AsyncResult(s["id"], self, enqueued=s) for s in self.transport.enqueue(batch))
+        return out
 
-    def schedules(self):
-        """Every stored schedule with its state (`stem schedule list --json`)."""
-        return self._stem(["schedule", "list"], want=list)
-
-    def unschedule(self, id):
-        """Delete schedule `id` (`stem schedule delete ID --yes`)."""
-        return self._stem(["schedule", "delete", str(id), "--yes"])
-
-    def async_result(self, task_id):
-        """An `AsyncResult` for a task enqueued elsewhere."""
+    def result(self, task_id: str) -> "AsyncResult":
+        """A handle on a task enqueued earlier (here or elsewhere)."""
         return AsyncResult(task_id, self)
 
-    def _stem(self, argv, timeout=None, want=dict):
-        argv = argv + ["--json"]
-        if self.broker is not None:
-            argv += ["--broker", self.broker]
-        if self.backend is not None:
-            argv += ["--backend", self.backend]
-        command = [self.bin] + argv
-        try:
-            done = subprocess.run(
-                command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                env=self.env, cwd=self.cwd, timeout=timeout,
-            )
-        except FileNotFoundError:
-            raise StemCliError(
-                "the stem CLI was not found at %r: set STEM_BIN or put stem on PATH" % self.bin, command
-            ) from None
-        except subprocess.TimeoutExpired:
-            raise TimeoutError("stem %s did not finish within %ss" % (argv[0], timeout)) from None
-        reply = _last_json(done.stdout, want)
-        # `stem result --wait` of a failed task may exit non-zero and still print the record.
-        if reply is not None and (done.returncode == 0 or (want is dict and "state" in reply)):
-            return reply
-        if done.returncode == 0:
-            raise StemCliError("stem %s printed no JSON object: %r" % (argv[0], done.stdout[:200]), command, 0, done.stderr)
-        reason = _last_line(done.stderr) or "exit status %d" % done.returncode
-        raise StemCliError("stem %s failed: %s" % (argv[0], reason), command, done.returncode, done.stderr)
+    #: The older name of `result`.
+    async_result = result
+
+    def info(self, task_id: str, wait: Optional[float] = None) -> Dict[str, Any]:
+        """The task's record (`{"id", "state", "result"|"error", "args", ...}`); with `wait`,
+        long-polls up to that many seconds for it to finish."""
+        return self.transport.info(task_id, wait)
+
+    def revoke(self, task_id: str, terminate: bool = False, reason: Optional[str] = None) -> Dict[str, Any]:
+        """Revoke a task: it never starts; with `terminate`, a running one is stopped."""
+        return self.transport.revoke(task_id, terminate, reason)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class AsyncResult:
-    """A handle on one enqueued task, like Celery's: `.id`, `.state`, `.ready()`, `.get()`."""
+    """A handle on one task, like Celery's: `.id`, `.state`, `.ready()`, `.get(timeout)`."""
 
-    def __init__(self, task_id, client, enqueued=None):
+    def __init__(self, task_id: str, client: Client, enqueued: Optional[Dict[str, Any]] = None):
         self.id = task_id
         self.client = client
         self.enqueued = enqueued or {"id": task_id}
+        self._final: Optional[Dict[str, Any]] = None
 
-    def info(self):
+    def info(self) -> Dict[str, Any]:
         """The task's current record (no waiting)."""
-        return self.client.result(self.id)
+        return self._final or self.client.info(self.id)
 
     @property
-    def state(self):
+    def state(self) -> Optional[str]:
         return self.info().get("state")
 
-    def ready(self):
+    def ready(self) -> bool:
         return self.state in TERMINAL_STATES
 
-    def get(self, timeout=None, propagate=True):
-        """Wait for the task to finish and return its result value. A `failure` or
-        `revoked` task raises `TaskFailed` (or, with `propagate=False`, returns its
-        record); no outcome within `timeout` seconds raises `TimeoutError`."""
+    def wait(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Waits for the task to finish and returns its record; `TaskTimeout` after `timeout`
+        seconds (`None`: no limit)."""
+        if self._final is not None:
+            return self._final
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
-            info = self.client.result(self.id, wait=True, timeout=left)
+            left = 30.0 if deadline is None else deadline - time.monotonic()
+            info = self.client.info(self.id, wait=max(left, 0.001))
             if info.get("state") in TERMINAL_STATES:
-                break
+                self._final = info
+                return info
             if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError("task %s is still %s after %ss" % (self.id, info.get("state"), timeout))
-            time.sleep(0.1)  # `--wait` came back early (e.g. the task is waiting to retry)
+                raise TaskTimeout(self.id, info.get("state"), timeout)
+
+    def get(self, timeout: Optional[float] = None, propagate: bool = True) -> Any:
+        """The task's result value once it finishes. `failure` or `revoked` raises
+        `TaskFailed` (with `propagate=False`, returns the record instead)."""
+        info = self.wait(timeout)
         if info["state"] != "success":
             if propagate:
                 raise TaskFailed(info)
             return info
         return info.get("result")
 
-    def __repr__(self):
+    def revoke(self, terminate: bool = False) -> Dict[str, Any]:
+        return self.client.revoke(self.id, terminate)
+
+    def __repr__(self) -> str:
         return "<AsyncResult %s>" % self.id
-
-
-def _toml_value(v):
-    """A TOML value for a schedule field: strings, numbers, booleans, arrays, tables."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[%s]" % ", ".join(_toml_value(x) for x in v)
-    if isinstance(v, dict):
-        return "{%s}" % ", ".join("%s = %s" % (json.dumps(str(k)), _toml_value(x)) for k, x in v.items())
-    raise TypeError("cannot write %r into a schedule (TOML has no null)" % (v,))
-
-
-def _last_json(text, want=dict):
-    """The JSON value of type `want` on stdout; a CLI that also prints progress puts it on the
-    last line."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    for candidate in (text, text.splitlines()[-1]):
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, want):
-            return value
-    return None
-
-
-def _last_line(text):
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""

@@ -1,5 +1,6 @@
-"""The producer client: its command lines and parsing against a stand-in CLI (always),
-and a round trip through the real `stem` binary and a worker (only when STEM_BIN is set)."""
+"""The producer client's CLI fallback: its command lines and parsing against a stand-in CLI
+(always), and a round trip through the real `stem` binary and a worker (only when STEM_BIN
+is set). The HTTP client is tested in test_http_client.py."""
 
 import json
 import os
@@ -48,6 +49,8 @@ def test_a_failed_task_raises_task_failed_with_its_error(fake):
     with pytest.raises(TaskFailed, match="BadInput: disk on fire") as caught:
         result.get(timeout=10)
     assert caught.value.error["type"] == "BadInput" and caught.value.state == "failure"
+    assert (caught.value.error_type, caught.value.message) == ("BadInput", "disk on fire")
+    assert caught.value.traceback == "Traceback ..."
     assert result.get(timeout=10, propagate=False)["state"] == "failure"
     assert result.ready()
 
@@ -66,7 +69,7 @@ def test_cli_failures_carry_the_one_line_reason(fake):
         fake.enqueue("unreachable")
     assert caught.value.returncode == 1
     with pytest.raises(StemCliError, match="no task with id nope"):
-        fake.result("nope")
+        fake.info("nope")
 
 
 def test_a_missing_binary_says_how_to_point_at_one(tmp_path):

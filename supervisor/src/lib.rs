@@ -10,4 +10,5 @@ pub mod logging;
 pub mod manifest;
 pub mod observe;
 pub mod ops;
+pub mod serve;
 pub mod worker;

@@ -530,7 +530,12 @@ pub mod outcomes;
 /// The frozen-worker scenario (SIGSTOP past the lease, a takeover, SIGCONT).
 pub mod frozen;
 
-/// Postgres through `psql`: connections named by `application_name`, their transactions.
-pub mod pg;
 /// Beats, their schedules and the fires they published.
 pub mod beat;
+/// A real `stem serve` and `curl` as its client.
+pub mod http;
+/// Postgres through `psql`: connections named by `application_name`, their transactions.
+pub mod pg;
+
+/// A private `redis-server` to kill and restart.
+pub mod private_redis;

@@ -5,12 +5,12 @@
 //! Runs when `STEM_TEST_REDIS_URL` is set; says it skips otherwise.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use stem_e2e::chaos::{
     assert_only_left_behind_ran_twice, counts, note_manifest, subfolder, worker_args,
 };
+use stem_e2e::private_redis::{free_port, PrivateRedis};
 use stem_e2e::{service_url, unique_namespace, wait_for, Env, Worker, PATIENCE};
 
 const REDIS: &str = "STEM_TEST_REDIS_URL";
@@ -191,74 +191,6 @@ fn redis_twenty_workers_started_at_once_on_a_fresh_namespace_all_come_up() {
     for w in &mut workers {
         w.assert_alive();
     }
-}
-
-/// A private `redis-server` keeping its data in an append-only file, killed when dropped.
-struct PrivateRedis {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl PrivateRedis {
-    fn start(port: u16, dir: tempfile::TempDir) -> Option<PrivateRedis> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = PrivateRedis { child, port, dir };
-        let up = wait_for(PATIENCE, || server.pong());
-        assert!(up, "the private redis-server did not come up on {port}");
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn pong(&self) -> bool {
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
-    }
-
-    /// SIGKILL, a pause with the port closed, then the same server on the same data.
-    fn crash_and_restart(mut self, down: Duration) -> PrivateRedis {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(down);
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("a temp dir"));
-        PrivateRedis::start(self.port, dir).expect("restart redis-server")
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Enqueues `note` with the given id; whether `stem enqueue` reported it enqueued.

@@ -1,4 +1,5 @@
 //! Contract cases for the result backend: set, get, overwrite, waiting for a terminal state,
+//! listing with filters,
 //! and expiry after the TTL.
 
 use crate::util::*;
@@ -170,4 +171,81 @@ pub async fn result_ttl_expires(store: Arc<dyn Store>) {
         store.get(&long.id).await.expect("get").is_some(),
         "long TTL kept"
     );
+}
+
+/// `list` returns the kept records newest first, filtered by state, name, queue and time,
+/// capped at the limit, with their args and kwargs.
+pub async fn result_list_filters(store: Arc<dyn Store>) {
+    use stem_adapters::RecordFilter;
+    let base = now_ms();
+    let mut records = Vec::new();
+    for (i, (name, queue, state)) in [
+        ("add", "default", TaskState::Success),
+        ("add", "default", TaskState::Failure),
+        ("mail", "emails", TaskState::Failure),
+        ("mail", "emails", TaskState::Started),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut env = TaskEnvelope::new(name);
+        env.queue = queue.into();
+        env.args = vec![serde_json::json!(i)];
+        env.kwargs.insert("k".into(), serde_json::json!("v"));
+        let mut r = TaskRecord::pending(&env);
+        r.state = state;
+        r.updated_at = base + i as i64 * 10;
+        records.push(r);
+    }
+    store.set(&records, KEEP).await.expect("set");
+    let ids = |got: Vec<TaskRecord>| got.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let all = store.list(&RecordFilter::default()).await.expect("list");
+    let want: Vec<String> = records.iter().rev().map(|r| r.id.clone()).collect();
+    assert_eq!(ids(all.clone()), want, "every record, newest first");
+    assert_eq!(
+        all[3], records[0],
+        "a listed record is whole, args and kwargs too"
+    );
+    let failed = RecordFilter {
+        state: Some(TaskState::Failure),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list(&failed).await.expect("list")),
+        [records[2].id.clone(), records[1].id.clone()],
+        "by state"
+    );
+    let mail_failed = RecordFilter {
+        name: Some("mail".into()),
+        ..failed.clone()
+    };
+    assert_eq!(
+        ids(store.list(&mail_failed).await.expect("list")),
+        [records[2].id.clone()],
+        "by state and name"
+    );
+    let default_queue = RecordFilter {
+        queue: Some("default".into()),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list(&default_queue).await.expect("list")),
+        [records[1].id.clone()],
+        "by queue, at most the limit"
+    );
+    let recent = RecordFilter {
+        since: Some(base + 20),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list(&recent).await.expect("list")),
+        [records[3].id.clone(), records[2].id.clone()],
+        "updated since"
+    );
+    let nothing = RecordFilter {
+        name: Some("no-such-task".into()),
+        ..Default::default()
+    };
+    assert!(store.list(&nothing).await.expect("list").is_empty());
 }

@@ -83,6 +83,7 @@ macro_rules! contract_tests {
             result_wait_wakes_on_terminal,
             result_wait_timeout,
             result_ttl_expires,
+            result_list_filters,
             revoke_get_list,
             revoke_expires,
             control_requests_by_target_and_since,

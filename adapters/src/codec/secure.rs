@@ -2,7 +2,7 @@
 //! an envelope's id, name, arguments and creation time; a record's id, state, result and error —
 //! in a canonical JSON form, so a worker can publish the next attempt of a task without the
 //! signing key. Sealing replaces the arguments (or a record's result and errors) with one
-//! ciphertext whose associated data is the task's id, name and, for an envelope, its attempt.
+//! ciphertext (a record's arguments too) whose associated data is the task's id, name and, for an envelope, its attempt.
 
 use super::keys::Security;
 use serde_json::{json, Map, Value};
@@ -84,6 +84,7 @@ pub(super) fn protect_record(sec: &Security, record: &TaskRecord) -> TaskRecord 
         let plain = json!({
             "result": r.result.take(), "error": r.error.take(), "errors": std::mem::take(&mut r.errors),
             "progress": r.progress.take(), "stderr": r.stderr.take(),
+            "args": std::mem::take(&mut r.args), "kwargs": std::mem::take(&mut r.kwargs),
         })
         .to_string();
         r.sealed = Some(sealing.seal(plain.as_bytes(), &record_aad(&r)));
@@ -108,6 +109,12 @@ pub(super) fn open_record(sec: &Security, mut r: TaskRecord) -> Result<TaskRecor
             .unwrap_or_default();
         r.progress = field("progress");
         r.stderr = field("stderr").and_then(|s| s.as_str().map(str::to_string));
+        r.args = field("args")
+            .and_then(|a| a.as_array().cloned())
+            .unwrap_or_default();
+        r.kwargs = field("kwargs")
+            .and_then(|k| k.as_object().cloned())
+            .unwrap_or_default();
         r.sealed = None;
     }
     if let Some(signing) = &sec.signing {

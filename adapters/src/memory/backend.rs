@@ -3,7 +3,7 @@
 
 use super::state::State;
 use super::MemoryStore;
-use crate::{Result, ResultBackend, Revocation, RevokeStore};
+use crate::{RecordFilter, Result, ResultBackend, Revocation, RevokeStore};
 use async_trait::async_trait;
 use std::time::Duration;
 use stem_protocol::{now_ms, TaskRecord};
@@ -90,6 +90,20 @@ impl ResultBackend for MemoryStore {
             Some(record) => Ok(Some(record)),
             None => ResultBackend::get(self, id).await,
         }
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
+        let now = now_ms();
+        let mut found: Vec<TaskRecord> = self
+            .lock()
+            .results
+            .values()
+            .filter(|(r, expires)| *expires > now && filter.matches(r))
+            .map(|(r, _)| r.clone())
+            .collect();
+        found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+        found.truncate(filter.limit());
+        Ok(found)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -5,7 +5,7 @@
 
 use super::{millis, PgStore};
 use crate::wait::{self, Deadline, Look};
-use crate::{codec, Result, ResultBackend};
+use crate::{codec, RecordFilter, Result, ResultBackend};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -140,6 +140,28 @@ impl ResultBackend for PgStore {
             },
         )
         .await
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
+        let state = filter.state.map(|s| s.as_str());
+        let limit = filter.limit() as i64;
+        let rows = self
+            .query(
+                "list results",
+                include_str!("sql/list_results.sql"),
+                &[
+                    &now_ms(),
+                    &state,
+                    &filter.name,
+                    &filter.queue,
+                    &filter.since,
+                    &limit,
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| codec::decode_record(row.get("id"), row.get("record")))
+            .collect()
     }
 
     async fn ping(&self) -> Result<()> {

@@ -3,12 +3,17 @@
 //! onto `{ns}:w:{id}`, and a waiter checks the record first, then blocks on BLPOP of that list on a
 //! dedicated connection. A waiter that woke up puts the token back so every other waiter wakes
 //! too; a non-terminal write clears the token so a replayed task is waited for afresh.
+//! Listing walks the record index (`{ns}:ri`, ids by `updated_at`) newest first, a page at a
+//! time, reads the records with MGET and drops index entries whose record has expired.
 
 use super::{millis, redis_error, RedisStore};
-use crate::{codec, Result, ResultBackend};
+use crate::{codec, RecordFilter, Result, ResultBackend};
 use async_trait::async_trait;
 use std::time::{Duration, Instant};
 use stem_protocol::TaskRecord;
+
+/// Index entries read per round trip when listing.
+const LIST_PAGE: usize = 500;
 
 /// How long a wake-up token outlives the write: long enough for every waiter blocked then.
 pub(super) const TOKEN_TTL: Duration = Duration::from_secs(60);
@@ -96,6 +101,58 @@ impl ResultBackend for RedisStore {
             }
             woke = self.take_token(id, deadline - now).await?;
         }
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
+        let index = self.keys.record_index();
+        let min = filter.since.map_or("-inf".to_string(), |t| t.to_string());
+        let limit = filter.limit();
+        let mut found = Vec::new();
+        let mut offset = 0;
+        while found.len() < limit {
+            let ids: Vec<String> = redis::cmd("ZREVRANGEBYSCORE")
+                .arg(&index)
+                .arg("+inf")
+                .arg(&min)
+                .arg("LIMIT")
+                .arg(offset)
+                .arg(LIST_PAGE)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| redis_error("list results", e))?;
+            if ids.is_empty() {
+                break;
+            }
+            offset += ids.len();
+            let keys: Vec<String> = ids.iter().map(|id| self.keys.record(id)).collect();
+            let bodies: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| redis_error("list results", e))?;
+            let mut gone = Vec::new();
+            for (id, body) in ids.iter().zip(bodies) {
+                match body {
+                    None => gone.push(id.as_str()),
+                    Some(json) => {
+                        let record = codec::decode_record(id, &json)?;
+                        if found.len() < limit && filter.matches(&record) {
+                            found.push(record);
+                        }
+                    }
+                }
+            }
+            if !gone.is_empty() {
+                offset -= gone.len();
+                let _: i64 = redis::cmd("ZREM")
+                    .arg(&index)
+                    .arg(&gone)
+                    .query_async(&mut self.conn())
+                    .await
+                    .map_err(|e| redis_error("prune the record index", e))?;
+            }
+        }
+        Ok(found)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -19,6 +19,7 @@ impl RedisStore {
         }
         let mut call = scripts::COMMIT.prepare_invoke();
         call.key(self.keys.queues())
+            .key(self.keys.record_index())
             .arg(self.keys.group())
             .arg(records.map(millis).unwrap_or(0))
             .arg(millis(super::backend::TOKEN_TTL))
@@ -42,6 +43,8 @@ impl RedisStore {
                     call.arg("1")
                         .arg(codec::encode_record(record))
                         .arg(if record.state.is_terminal() { "1" } else { "0" })
+                        .arg(&record.id)
+                        .arg(record.updated_at)
                         .key(self.keys.record(&record.id))
                         .key(self.keys.waker(&record.id));
                 }
@@ -118,13 +121,17 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let mut call = scripts::SET_RECORDS.prepare_invoke();
-        call.arg(millis(ttl)).arg(millis(super::backend::TOKEN_TTL));
+        call.key(self.keys.record_index())
+            .arg(millis(ttl))
+            .arg(millis(super::backend::TOKEN_TTL));
         for record in records {
             call.key(self.keys.record(&record.id))
                 .key(self.keys.waker(&record.id))
                 .arg(codec::encode_record(record))
                 .arg(if record.state.is_terminal() { "1" } else { "0" })
-                .arg(record.generation);
+                .arg(record.generation)
+                .arg(&record.id)
+                .arg(record.updated_at);
         }
         let written: Vec<i64> = call
             .invoke_async(&mut self.conn())

@@ -9,6 +9,7 @@
 //! | `{ns}:dlq:{queue}` / `:order` / `:seq` | hash / zset / counter | dead letters by id, their order |
 //! | `{ns}:queues` | set | every queue seen by a publish or holding dead letters |
 //! | `{ns}:r:{task id}` | string | the task record JSON, with the record TTL |
+//! | `{ns}:ri` | zset | task ids with a record, scored by the record's `updated_at` (listing) |
 //! | `{ns}:w:{task id}` | list | a wake-up token pushed when the record became terminal |
 //! | `{ns}:revoked` / `:at` / `:exp` | hash / zset / zset | revocations, by time made and expiry |
 //! | `{ns}:ctl` | stream | control commands (capped) |
@@ -82,6 +83,11 @@ impl Keys {
 
     pub fn record(&self, id: &str) -> String {
         format!("{}:r:{id}", self.ns)
+    }
+
+    /// Every task id with a record, scored by its `updated_at`; pruned as records expire.
+    pub fn record_index(&self) -> String {
+        format!("{}:ri", self.ns)
     }
 
     pub fn waker(&self, id: &str) -> String {

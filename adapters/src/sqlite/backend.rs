@@ -5,7 +5,7 @@ use super::commit::write_record;
 use super::wait::Attempt;
 use super::{db, sql, SqliteStore};
 use crate::codec::{self, decode, encode};
-use crate::{Result, ResultBackend, Revocation, RevokeStore};
+use crate::{RecordFilter, Result, ResultBackend, Revocation, RevokeStore};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::time::Duration;
@@ -83,6 +83,31 @@ impl ResultBackend for SqliteStore {
             Some(record) => Ok(Some(record)),
             None => ResultBackend::get(self, id).await,
         }
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
+        let f = filter.clone();
+        self.run(move |conn, ns| {
+            let mut stmt = conn.prepare_cached(sql::RESULT_LIST)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        ns,
+                        now_ms(),
+                        f.state.map(|s| s.as_str()),
+                        f.name,
+                        f.queue,
+                        f.since,
+                        f.limit() as i64
+                    ],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.iter()
+                .map(|(id, body)| codec::decode_record(id, body))
+                .collect()
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -29,6 +29,7 @@ pub(super) const REPLY_LIST: &str = include_str!("sql/reply_list.sql");
 pub(super) const REQUEST_INSERT: &str = include_str!("sql/request_insert.sql");
 pub(super) const REQUEST_LIST: &str = include_str!("sql/request_list.sql");
 pub(super) const RESULT_GET: &str = include_str!("sql/result_get.sql");
+pub(super) const RESULT_LIST: &str = include_str!("sql/result_list.sql");
 pub(super) const RESULT_SET: &str = include_str!("sql/result_set.sql");
 pub(super) const REVOKE_GET: &str = include_str!("sql/revoke_get.sql");
 pub(super) const REVOKE_LIST: &str = include_str!("sql/revoke_list.sql");

@@ -6,6 +6,7 @@ use super::conn::ConnArgs;
 use super::output::print_json;
 use super::{CliError, CliResult};
 use crate::ops::enqueue::{self as ops, EnqueueOptions, Start};
+use crate::ops::specs;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,7 +15,12 @@ use std::time::Duration;
 #[derive(Args)]
 pub struct EnqueueArgs {
     /// The task name (as in the manifest).
-    pub task: String,
+    #[arg(required_unless_present = "stdin")]
+    pub task: Option<String>,
+    /// Read tasks from stdin instead, one JSON spec per line ({"task": NAME, "args": [..], ..});
+    /// prints one id per line (with --json, {"count", "ids"}). All are checked before any is sent.
+    #[arg(long, conflicts_with_all = ["task", "wait", "repeat"])]
+    pub stdin: bool,
     /// Positional arguments, a JSON array.
     #[arg(long, default_value = "[]")]
     pub args: String,
@@ -104,7 +110,47 @@ pub fn parse_timeout(secs: Option<f64>) -> Option<Duration> {
     secs.and_then(|t| Duration::try_from_secs_f64(t.max(0.0)).ok())
 }
 
+/// `--stdin`: every line a task spec, checked whole, then published in batches.
+async fn from_stdin(conn: &ConnArgs, a: &EnqueueArgs) -> CliResult {
+    use std::io::Read;
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .map_err(|e| CliError::failed(format!("cannot read stdin: {e}")))?;
+    let manifest = ops::find_manifest(a.manifest.as_deref())?;
+    let mut envelopes = Vec::new();
+    for (n, line) in body.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let spec: serde_json::Value = serde_json::from_slice(line)
+            .map_err(|e| CliError::usage(format!("stdin line {}: malformed JSON: {e}", n + 1)))?;
+        let env = specs::options(&spec)
+            .and_then(|o| ops::envelope(&o, manifest.as_ref()))
+            .map_err(|e| CliError::usage(format!("stdin line {}: {e}", n + 1)))?;
+        envelopes.push(env);
+    }
+    let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
+    let adapters = conn.connect(settings.as_ref()).await?;
+    let mut ids = Vec::with_capacity(envelopes.len());
+    for batch in envelopes.chunks(specs::MAX_BATCH) {
+        for sent in specs::publish_all(&adapters, batch).await? {
+            if !a.json {
+                println!("{}", sent.id);
+            }
+            ids.push(sent.id);
+        }
+    }
+    if a.json {
+        print_json(&serde_json::json!({"count": ids.len(), "ids": ids}))?;
+    }
+    Ok(())
+}
+
 pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
+    if a.stdin {
+        return from_stdin(conn, &a).await;
+    }
     let options = EnqueueOptions {
         args: parse_json("args", &a.args, "a JSON array")?,
         kwargs: parse_json("kwargs", &a.kwargs, "a JSON object")?,
@@ -114,7 +160,7 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         priority: a.priority,
         max_retries: a.max_retries,
         id: a.id.clone(),
-        task: a.task.clone(),
+        task: a.task.clone().unwrap_or_default(),
     };
     let manifest = ops::find_manifest(a.manifest.as_deref())?;
     let env = ops::envelope(&options, manifest.as_ref())?;

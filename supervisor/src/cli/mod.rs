@@ -16,6 +16,8 @@ pub mod output;
 pub mod result;
 pub mod revoke;
 pub mod schedule;
+pub mod serve;
+pub mod tasks;
 pub mod worker;
 
 use crate::ops::{OpsError, OpsErrorKind};
@@ -66,6 +68,10 @@ pub enum Command {
     Schedule(schedule::ScheduleCmd),
     /// Publish the fires of the stored schedules (any number may run; one leads).
     Beat(beat::BeatArgs),
+    /// Serve the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Task records: list.
+    Tasks(tasks::TasksCmd),
 }
 
 /// A failure with the exit code it maps to.
@@ -137,6 +143,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Migrate(args) => migrate::run(&cli.conn, args).await,
         Command::Schedule(cmd) => schedule::run(&cli.conn, cmd).await,
         Command::Beat(args) => beat::run(&cli.conn, args).await,
+        Command::Serve(args) => serve::run(&cli.conn, args).await,
+        Command::Tasks(cmd) => tasks::run(&cli.conn, cmd).await,
     };
     match result {
         Ok(()) => 0,

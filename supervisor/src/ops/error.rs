@@ -51,6 +51,17 @@ pub enum OpsError {
     #[error("no schedule {id:?}")]
     ScheduleNotFound { id: String },
 
+    /// A task spec (API body, `stem enqueue --stdin` line) has a bad field.
+    #[error("{field}: {message}")]
+    InvalidSpec { field: String, message: String },
+
+    #[error("too many tasks in one batch: {got} (at most {max})")]
+    TooManyTasks { max: usize, got: usize },
+
+    /// One task of a batch is wrong; nothing of the batch was published.
+    #[error("tasks[{index}]: {source}")]
+    InBatch { index: usize, source: Box<OpsError> },
+
     #[error("no dead letter {id:?} in queue {queue:?}")]
     DeadLetterNotFound { queue: String, id: String },
 
@@ -75,15 +86,16 @@ impl OpsError {
             | OpsError::UnknownTask { .. }
             | OpsError::InvalidEnvelope(_)
             | OpsError::Schedule(_)
+            | OpsError::InvalidSpec { .. }
+            | OpsError::TooManyTasks { .. }
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. }
             | OpsError::CanvasNotFound(_)
-            | OpsError::ScheduleNotFound { .. } => {
-                OpsErrorKind::NotFound
-            }
+            | OpsError::ScheduleNotFound { .. } => OpsErrorKind::NotFound,
             OpsError::Store(_) => OpsErrorKind::Unavailable,
+            OpsError::InBatch { source, .. } => source.kind(),
         }
     }
 }

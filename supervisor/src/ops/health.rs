@@ -8,6 +8,9 @@ use std::time::Duration;
 use stem_adapters::{AdapterError, Adapters};
 use stem_protocol::now_ms;
 
+/// How long one component gets to answer.
+pub const COMPONENT_TIMEOUT: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthOptions {
     /// A worker is live if its last heartbeat is younger than this.
@@ -89,16 +92,21 @@ impl HealthReport {
     }
 }
 
-/// Checks each component once. Never fails itself: what is down is in the report.
+/// Checks each component once, all at once, each for at most [`COMPONENT_TIMEOUT`]. Never
+/// fails itself: what is down is in the report.
 pub async fn check(
     adapters: &Adapters,
     endpoints: Endpoints<'_>,
     options: HealthOptions,
 ) -> HealthReport {
-    let broker = Status::of(adapters.broker.ping().await);
-    let backend = Status::of(adapters.backend.ping().await);
+    let (broker, backend, workers) = tokio::join!(
+        bounded(adapters.broker.ping()),
+        bounded(adapters.backend.ping()),
+        bounded(adapters.control.workers()),
+    );
+    let (broker, backend) = (Status::of(broker), Status::of(backend));
     let now = now_ms();
-    let (live, lapsed, error) = match adapters.control.workers().await {
+    let (live, lapsed, error) = match workers {
         Ok(ws) => {
             let (lapsed, live): (Vec<_>, Vec<_>) = ws
                 .into_iter()
@@ -128,6 +136,20 @@ pub async fn check(
         },
         workers,
     }
+}
+
+/// A component's answer, or an error once [`COMPONENT_TIMEOUT`] passes (a store that is down
+/// may otherwise keep a caller waiting through its client's reconnect attempts).
+async fn bounded<T>(
+    call: impl std::future::Future<Output = Result<T, AdapterError>>,
+) -> Result<T, AdapterError> {
+    tokio::time::timeout(COMPONENT_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(AdapterError::transient(format!(
+                "no answer within {COMPONENT_TIMEOUT:?}"
+            )))
+        })
 }
 
 /// Hides a password in a URL.

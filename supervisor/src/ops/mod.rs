@@ -19,6 +19,8 @@ pub mod queues;
 pub mod results;
 pub mod revoke;
 pub mod schedules;
+pub mod specs;
+pub mod time;
 pub mod workers;
 
 pub use error::{OpsError, OpsErrorKind, OpsResult};

@@ -1,10 +1,11 @@
-//! Task records: a task's state, result or error now, or once it finishes. Waiting blocks on the
-//! backend's change notifications rather than polling.
+//! Task records: a task's state, result or error now, or once it finishes, and the kept records
+//! listed by state, task, queue and age. Waiting blocks on the backend's change notifications
+//! rather than polling.
 
 use super::OpsResult;
 use serde::Serialize;
 use std::time::{Duration, Instant};
-use stem_adapters::Adapters;
+use stem_adapters::{Adapters, RecordFilter};
 use stem_protocol::{TaskRecord, TaskState};
 
 /// The longest single backend wait; a longer (or unbounded) wait is a series of them.
@@ -65,6 +66,11 @@ pub async fn get(adapters: &Adapters, id: &str) -> OpsResult<Option<TaskRecord>>
 /// [`get`], with "no record" spelt as pending.
 pub async fn status(adapters: &Adapters, id: &str) -> OpsResult<TaskStatus> {
     Ok(TaskStatus::of(id, get(adapters, id).await?))
+}
+
+/// The kept records `filter` picks, most recently updated first.
+pub async fn list(adapters: &Adapters, filter: &RecordFilter) -> OpsResult<Vec<TaskRecord>> {
+    Ok(adapters.backend.list(filter).await?)
 }
 
 /// Waits until `id` finishes, or `timeout` passes (`None`: no limit).

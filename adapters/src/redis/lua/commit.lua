@@ -3,20 +3,21 @@
 -- nothing. A held one removes its entry (XACK, XDEL, lease), writes its record when asked,
 -- applies its action and publishes its follow-ups. Redis runs a script alone, so the batch is
 -- atomic as a whole too.
--- KEYS[1] the queues set, then per commit, in order: stream, lease zset; record key and waker
+-- KEYS[1] the queues set, KEYS[2] the record index, then per commit, in order: stream, lease zset; record key and waker
 -- key when it has a record; one target key per follow-up; for a release its target (stream or
 -- delayed zset); for a dead letter the dlq hash, order zset and sequence.
 -- ARGV: group, record ttl ms, waker ttl ms, number of commits, then per commit:
 --   op ('ack'|'release'|'dead'), entry id, consumer, delivery count,
---   has record ('1'|'0') [, record json, terminal ('1'|'0')],
+--   has record ('1'|'0') [, record json, terminal ('1'|'0'), task id, updated_at],
 --   number of follow-ups [, per follow-up: mode ('ready'|'delayed'), payload, due, queue],
 --   for a release: mode, payload, due, queue; for a dead letter: letter id, letter json, queue.
 -- Returns per commit '+' (applied) or '-' followed by the consumer now holding the entry.
 local group = ARGV[1]
 local ttl, waker_ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
-local queues = KEYS[1]
-local k, a = 2, 5
+local queues, index = KEYS[1], KEYS[2]
+local k, a = 3, 5
+local newest = 0
 local out = {}
 
 local function arg()
@@ -49,9 +50,9 @@ end
 for _ = 1, n do
   local op, id, consumer, count = arg(), arg(), arg(), arg()
   local stream, leases = key(), key()
-  local rec, rkey, wkey, terminal
+  local rec, rkey, wkey, terminal, rid, updated
   if arg() == '1' then
-    rec, terminal = arg(), arg()
+    rec, terminal, rid, updated = arg(), arg(), arg(), tonumber(arg())
     rkey, wkey = key(), key()
   end
   local follow = {}
@@ -76,6 +77,8 @@ for _ = 1, n do
       else
         redis.call('SET', rkey, rec)
       end
+      redis.call('ZADD', index, updated, rid)
+      if updated > newest then newest = updated end
       redis.call('DEL', wkey)
       if terminal == '1' then
         redis.call('LPUSH', wkey, 1)
@@ -94,5 +97,8 @@ for _ = 1, n do
     end
     out[#out + 1] = '+'
   end
+end
+if ttl > 0 and newest > 0 then
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (newest - ttl))
 end
 return out

@@ -1,0 +1,20 @@
+"""Python tasks of the mixed cluster."""
+
+import os
+import sys
+
+try:
+    import stem_sdk  # noqa: F401  (installed with `pip install ./sdk-python`)
+except ImportError:  # running from a checkout without installing the SDK
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sdk-python"))
+
+from stem_sdk import run, task
+
+
+@task("thumbnail")
+def thumbnail(image):
+    return "%s.thumb" % image
+
+
+if __name__ == "__main__":
+    run()

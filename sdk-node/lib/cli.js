@@ -1,0 +1,99 @@
+// The fallback when no API URL is given: run the `stem` CLI (STEM_BIN, else `stem` on PATH)
+// and parse its `--json` output. Needs no server: the embedded SQLite default just works.
+'use strict';
+
+const { execFile } = require('node:child_process');
+const { StemCliError } = require('./producer-errors');
+
+function parseJson(stdout) {
+  const text = stdout.trim();
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A CLI that also prints progress lines: the JSON object is the last line.
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    return JSON.parse(lines[lines.length - 1]);
+  }
+}
+
+function lastLine(text) {
+  const lines = String(text).trim().split('\n');
+  return lines[lines.length - 1];
+}
+
+function etaMs(eta) {
+  return typeof eta === 'string' ? Date.parse(eta) : Number(eta);
+}
+
+class CliTransport {
+  constructor(options = {}) {
+    this.bin = options.bin || process.env.STEM_BIN || 'stem';
+    this.broker = options.broker;
+    this.backend = options.backend;
+    this.env = options.env;
+    this.cwd = options.cwd;
+  }
+
+  async enqueue(specs) {
+    if (specs.length !== 1) {
+      const lines = specs.map((s) => JSON.stringify(s) + '\n').join('');
+      const reply = await this.run(['enqueue', '--stdin'], undefined, lines);
+      return reply.ids.map((id) => ({ id, state: 'pending' }));
+    }
+    const spec = specs[0];
+    const argv = ['enqueue', spec.task, '--args', JSON.stringify(spec.args || []), '--kwargs', JSON.stringify(spec.kwargs || {})];
+    if (spec.queue !== undefined) argv.push('--queue', String(spec.queue));
+    if (spec.countdown !== undefined) argv.push('--countdown', String(spec.countdown));
+    if (spec.eta !== undefined) argv.push('--eta', String(etaMs(spec.eta)));
+    if (spec.priority !== undefined) argv.push('--priority', String(spec.priority));
+    if (spec.max_retries !== undefined) argv.push('--max-retries', String(spec.max_retries));
+    if (spec.id !== undefined) argv.push('--id', String(spec.id));
+    for (const [k, v] of Object.entries(spec.headers || {})) argv.push('--header', `${k}=${v}`);
+    return [await this.run(argv)];
+  }
+
+  info(id, wait) {
+    const argv = ['result', String(id)];
+    if (wait) argv.push('--wait', '--timeout', wait.toFixed(3));
+    return this.run(argv, wait ? (wait + 30) * 1000 : undefined, undefined, true);
+  }
+
+  revoke(id, options = {}) {
+    const argv = ['revoke', String(id)];
+    if (options.terminate) argv.push('--terminate');
+    return this.run(argv);
+  }
+
+  run(argv, timeoutMs, input, recordOnFailure = false) {
+    argv.push('--json');
+    if (this.broker !== undefined) argv.push('--broker', this.broker);
+    if (this.backend !== undefined) argv.push('--backend', this.backend);
+    const command = [this.bin, ...argv];
+    const options = { env: this.env, cwd: this.cwd, timeout: timeoutMs || 0, maxBuffer: 256 * 1024 * 1024 };
+    return new Promise((resolve, reject) => {
+      const child = execFile(this.bin, argv, options, (err, stdout, stderr) => {
+        const details = { command, stdout, stderr };
+        if (err && err.code === 'ENOENT') {
+          return reject(new StemCliError(`stem CLI not found at '${this.bin}': set STEM_BIN or put stem on PATH, or give new Client({ url }) to use stem serve`, details));
+        }
+        let reply;
+        try {
+          reply = parseJson(stdout);
+        } catch {
+          reply = undefined;
+        }
+        // `stem result --wait` of a failed or timed-out task exits non-zero and still prints the record.
+        if (reply && typeof reply === 'object' && (!err || (recordOnFailure && reply.state))) return resolve(reply);
+        if (err) {
+          details.exitCode = typeof err.code === 'number' ? err.code : undefined;
+          const why = err.killed ? `timed out after ${timeoutMs} ms` : lastLine(stderr) || err.message;
+          return reject(new StemCliError(`stem ${argv[0]} failed: ${why}`, details));
+        }
+        reject(new StemCliError(`stem ${argv[0]} printed no JSON: ${stdout.slice(0, 200)}`, details));
+      });
+      if (input !== undefined) child.stdin.end(input);
+    });
+  }
+}
+
+module.exports = { CliTransport };

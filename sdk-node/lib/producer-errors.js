@@ -1,0 +1,62 @@
+// Errors of the producer side, the same as the Python SDK's: every one is a StemError;
+// ApiError is an error answer of `stem serve` (status, stable code, message naming the
+// field); TaskFailed is a task that ended in failure or revoked, carrying its error's type,
+// message and traceback; TaskTimeout is a wait that ran out.
+'use strict';
+
+class StemError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'StemError';
+  }
+}
+
+class ApiError extends StemError {
+  constructor(status, code, message) {
+    super(`${message} (${code}, HTTP ${status})`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.detail = message;
+  }
+}
+
+/** The `stem` CLI failed: non-zero exit, missing binary, or output that is not JSON. */
+class StemCliError extends StemError {
+  constructor(message, details = {}) {
+    super(message);
+    this.name = 'StemCliError';
+    this.command = details.command;
+    this.exitCode = details.exitCode;
+    this.stderr = details.stderr;
+    this.stdout = details.stdout;
+  }
+}
+
+class TaskFailed extends StemError {
+  constructor(info) {
+    const error = info.error && typeof info.error === 'object' ? info.error : {};
+    const errorType = error.type || info.state;
+    const message = error.message || '';
+    super(`task ${info.id} ${info.state}: ${errorType}: ${message}`);
+    this.name = 'TaskFailed';
+    this.id = info.id;
+    this.state = info.state;
+    this.errorType = errorType;
+    this.taskMessage = message;
+    this.traceback = error.traceback || '';
+    this.error = error;
+    this.info = info;
+  }
+}
+
+class TaskTimeout extends StemError {
+  constructor(id, state, timeout) {
+    super(`task ${id} is still ${state} after ${timeout}s`);
+    this.name = 'TaskTimeout';
+    this.id = id;
+    this.state = state;
+  }
+}
+
+module.exports = { StemError, ApiError, StemCliError, TaskFailed, TaskTimeout };

@@ -1,0 +1,27 @@
+// Compiled (never run) by `tsc --noEmit` in http-client.test.js: uses the producer API as a
+// program would, so index.d.ts must describe it.
+import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, task, Retry } from '../index.js';
+
+async function main(): Promise<void> {
+  const client = new Client({ url: 'http://127.0.0.1:8750', token: 't', timeout: 10 });
+  const handle: TaskResult = await client.enqueue('add', [1, 2], { kwargs: { x: 1 }, queue: 'q', countdown: '5s', priority: 3, maxRetries: 1, headers: { a: 'b' }, id: 'x', wait: true, timeout: 5 });
+  const value = await handle.get(30);
+  const record: TaskRecord = await handle.wait();
+  const later = await client.enqueue('add', [], { eta: new Date() });
+  const many: TaskResult[] = await client.enqueueMany([['add', [1, 2]], { task: 'add', args: [3], queue: 'q' }], { batchSize: 100 });
+  const info: TaskRecord = await client.info(handle.id, { wait: 5 });
+  const revoked = await client.result(later.id).revoke({ terminate: true });
+  try {
+    await handle.get();
+  } catch (e) {
+    if (e instanceof TaskFailed) console.log(e.errorType, e.taskMessage, e.traceback, e.state);
+    else if (e instanceof ApiError) console.log(e.status, e.code, e.detail);
+    else if (e instanceof TaskTimeout) console.log(e.id, e.state);
+  }
+  console.log(value, record.state, many.length, info.args, revoked.revoked);
+  task('noop', () => {
+    throw new Retry('later', { countdown: 5 });
+  });
+}
+
+void main;

@@ -1,0 +1,116 @@
+"""The fallback when no API URL is given: run the `stem` CLI (`STEM_BIN`, else `stem` on
+PATH) and parse its `--json` output. Works with every store the CLI supports, configured
+the same way (`broker=`/`backend=`, or `STEM_BROKER_URL`/`STEM_RESULT_BACKEND_URL`), and
+needs no server: the embedded SQLite default just works."""
+
+import datetime as _dt
+import json
+import os
+import shutil
+import subprocess
+from typing import Any, Dict, List, Optional
+
+from .producer_errors import StemCliError
+
+
+class CliTransport:
+    def __init__(self, broker: Optional[str] = None, backend: Optional[str] = None, bin: Optional[str] = None,
+                 env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None):
+        self.bin = bin or os.environ.get("STEM_BIN") or shutil.which("stem") or "stem"
+        self.broker = broker
+        self.backend = backend
+        self.env = env
+        self.cwd = cwd
+
+    def enqueue(self, specs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        if len(specs) == 1:
+            return [self._enqueue_one(specs[0])]
+        lines = "".join(json.dumps(s) + "\n" for s in specs)
+        reply = self.run(["enqueue", "--stdin"], stdin=lines)
+        return [{"id": i, "state": "pending"} for i in reply["ids"]]
+
+    def _enqueue_one(self, spec: Dict[str, Any]) -> Dict[str, Any]:
+        argv = ["enqueue", spec["task"], "--args", json.dumps(spec.get("args", [])),
+                "--kwargs", json.dumps(spec.get("kwargs", {}))]
+        if "queue" in spec:
+            argv += ["--queue", str(spec["queue"])]
+        if "countdown" in spec:
+            argv += ["--countdown", str(spec["countdown"])]
+        if "eta" in spec:
+            argv += ["--eta", str(_eta_ms(spec["eta"]))]
+        for flag in ("priority", "max_retries", "id"):
+            if flag in spec:
+                argv += ["--" + flag.replace("_", "-"), str(spec[flag])]
+        for k, v in spec.get("headers", {}).items():
+            argv += ["--header", "%s=%s" % (k, v)]
+        reply = self.run(argv)
+        if not isinstance(reply.get("id"), str):
+            raise StemCliError("stem enqueue printed no task id: %r" % (reply,))
+        return reply
+
+    def info(self, task_id: str, wait: Optional[float] = None) -> Dict[str, Any]:
+        argv = ["result", str(task_id)]
+        if wait:
+            argv += ["--wait", "--timeout", "%.3f" % wait]
+        return self.run(argv, timeout=None if not wait else wait + 30)
+
+    def revoke(self, task_id: str, terminate: bool = False, reason: Optional[str] = None) -> Dict[str, Any]:
+        return self.run(["revoke", str(task_id)] + (["--terminate"] if terminate else []))
+
+    def close(self) -> None:
+        pass
+
+    def run(self, argv: List[str], timeout: Optional[float] = None, stdin: Optional[str] = None) -> Dict[str, Any]:
+        argv = argv + ["--json"]
+        if self.broker is not None:
+            argv += ["--broker", self.broker]
+        if self.backend is not None:
+            argv += ["--backend", self.backend]
+        command = [self.bin] + argv
+        try:
+            done = subprocess.run(
+                command, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True, text=True, env=self.env, cwd=self.cwd, timeout=timeout,
+            )
+        except FileNotFoundError:
+            raise StemCliError(
+                "the stem CLI was not found at %r: set STEM_BIN or put stem on PATH, "
+                "or give Client(url=...) to use `stem serve`" % self.bin, command
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise TimeoutError("stem %s did not finish within %ss" % (argv[0], timeout)) from None
+        reply = _last_json_object(done.stdout)
+        # `stem result --wait` of a failed or timed-out task exits non-zero and still prints the record.
+        if reply is not None and (done.returncode == 0 or "state" in reply):
+            return reply
+        if done.returncode == 0:
+            raise StemCliError("stem %s printed no JSON object: %r" % (argv[0], done.stdout[:200]), command, 0, done.stderr)
+        reason = _last_line(done.stderr) or "exit status %d" % done.returncode
+        raise StemCliError("stem %s failed: %s" % (argv[0], reason), command, done.returncode, done.stderr)
+
+
+def _eta_ms(eta: Any) -> int:
+    if isinstance(eta, str):
+        at = _dt.datetime.fromisoformat(eta.replace("Z", "+00:00"))
+        return int(at.timestamp() * 1000)
+    return int(eta)
+
+
+def _last_json_object(text: str) -> Optional[Dict[str, Any]]:
+    """The JSON object on stdout; a CLI that also prints progress puts it on the last line."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    for candidate in (text, text.splitlines()[-1]):
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""

@@ -1,0 +1,74 @@
+"""The task spec a producer sends (`{"task", "args", "kwargs", ...}`), built from the same
+options in both SDKs: `queue`, `countdown` (seconds, a `timedelta` or `"5s"`), `eta` (a
+`datetime`, an RFC 3339 string or epoch milliseconds), `priority` (0-9), `max_retries`,
+`headers`, `id`."""
+
+import datetime as _dt
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+
+Countdown = Union[int, float, str, _dt.timedelta]
+Eta = Union[_dt.datetime, str, int]
+TaskSpec = Dict[str, Any]
+
+TERMINAL_STATES = ("success", "failure", "revoked")
+
+
+def task_spec(
+    name: str,
+    args: Sequence[Any] = (),
+    kwargs: Optional[Mapping[str, Any]] = None,
+    *,
+    queue: Optional[str] = None,
+    countdown: Optional[Countdown] = None,
+    eta: Optional[Eta] = None,
+    priority: Optional[int] = None,
+    max_retries: Optional[int] = None,
+    headers: Optional[Mapping[str, str]] = None,
+    id: Optional[str] = None,
+) -> TaskSpec:
+    """The JSON spec of one task; options left as `None` are not sent (server defaults)."""
+    if countdown is not None and eta is not None:
+        raise ValueError("give countdown or eta, not both")
+    spec: TaskSpec = {"task": name, "args": list(args), "kwargs": dict(kwargs or {})}
+    if queue is not None:
+        spec["queue"] = queue
+    if countdown is not None:
+        spec["countdown"] = countdown.total_seconds() if isinstance(countdown, _dt.timedelta) else countdown
+    if eta is not None:
+        spec["eta"] = _eta(eta)
+    if priority is not None:
+        spec["priority"] = priority
+    if max_retries is not None:
+        spec["max_retries"] = max_retries
+    if headers:
+        spec["headers"] = dict(headers)
+    if id is not None:
+        spec["id"] = id
+    return spec
+
+
+def _eta(eta: Eta) -> Union[str, int]:
+    if isinstance(eta, _dt.datetime):
+        if eta.tzinfo is None:
+            eta = eta.astimezone()  # a naive datetime is local time
+        return eta.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return eta
+
+
+def as_spec(item: Union[TaskSpec, Sequence[Any]]) -> TaskSpec:
+    """A spec from a dict (already one) or a `(name, args[, kwargs])` tuple."""
+    if isinstance(item, Mapping):
+        return dict(item)
+    name, *rest = item
+    return task_spec(name, *rest)
+
+
+def chunks(items: Iterable[TaskSpec], size: int) -> Iterable[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

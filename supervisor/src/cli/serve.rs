@@ -1,0 +1,67 @@
+//! `stem serve`: parse the flags, connect, load the manifest and tokens, and start the HTTP API
+//! ([`crate::serve`]).
+
+use super::conn::ConnArgs;
+use super::{CliError, CliResult};
+use crate::ops::enqueue::find_manifest;
+use crate::serve::{self, AppState, ServeConfig, Tls, Tokens};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on; without API tokens only a loopback address is allowed.
+    #[arg(long, default_value = "127.0.0.1:8750")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain for HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Bearer tokens, `TOKEN[:read|:admin]` separated by commas.
+    #[arg(long, env = "STEM_API_TOKENS", hide_env_values = true)]
+    pub tokens: Option<String>,
+    /// A file of tokens, one `TOKEN[:read|:admin]` per line.
+    #[arg(long)]
+    pub tokens_file: Option<PathBuf>,
+    /// Check task names against this manifest (default: ./stem.toml if present).
+    #[arg(long, env = "STEM_MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = serve::DEFAULT_MAX_BODY)]
+    pub max_body: usize,
+}
+
+pub async fn run(conn: &ConnArgs, a: ServeArgs) -> CliResult {
+    let tokens = Tokens::load(a.tokens.as_deref(), a.tokens_file.as_deref())
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let manifest = find_manifest(a.manifest.as_deref())?;
+    let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
+    let urls = conn.urls(settings.as_ref());
+    let adapters = conn.connect(settings.as_ref()).await?;
+    let state = AppState {
+        adapters,
+        manifest: manifest.map(Arc::new),
+        tokens: Arc::new(tokens),
+        broker_url: urls.broker.into(),
+        backend_url: urls.backend.into(),
+        max_body: a.max_body,
+    };
+    let tls = match (a.tls_cert, a.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls { cert, key }),
+        _ => None,
+    };
+    let config = ServeConfig {
+        listen: a.listen,
+        tls,
+    };
+    serve::serve(state, config).await.map_err(|e| match e {
+        serve::ServeError::NoTokensOffLoopback { .. } | serve::ServeError::Tls { .. } => {
+            CliError::usage(e.to_string())
+        }
+        _ => CliError::failed(e.to_string()),
+    })
+}

@@ -1,0 +1,93 @@
+//! `stem tasks list`: the kept task records, newest first, by state, task, queue and age: the
+//! listing the API serves at `GET /v1/tasks` ([`crate::ops::results::list`]).
+
+use super::conn::ConnArgs;
+use super::output::print_json;
+use super::{CliError, CliResult};
+use crate::ops::results;
+use crate::ops::time::{format_rfc3339, parse_since};
+use clap::{Args, Subcommand};
+use stem_adapters::RecordFilter;
+use stem_protocol::TaskState;
+
+#[derive(Args)]
+pub struct TasksCmd {
+    #[command(subcommand)]
+    pub sub: TasksSub,
+}
+
+#[derive(Subcommand)]
+pub enum TasksSub {
+    /// List task records (kept for the result TTL), newest first.
+    List(ListArgs),
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Only this state (pending, received, started, retry, success, failure, revoked).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only this task name.
+    #[arg(long)]
+    pub task: Option<String>,
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only records updated since: a duration ago (1h, 2d) or an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(conn: &ConnArgs, cmd: TasksCmd) -> CliResult {
+    let TasksSub::List(a) = cmd.sub;
+    let state = a
+        .state
+        .as_deref()
+        .map(|s| {
+            TaskState::parse(s).ok_or_else(|| {
+                CliError::usage(format!(
+                    "--state: unknown state {s:?} (pending, received, started, retry, success, failure, revoked)"
+                ))
+            })
+        })
+        .transpose()?;
+    let since = a
+        .since
+        .as_deref()
+        .map(parse_since)
+        .transpose()
+        .map_err(|e| CliError::usage(format!("--since: {e}")))?;
+    let filter = RecordFilter {
+        state,
+        name: a.task,
+        queue: a.queue,
+        since,
+        limit: a.limit,
+    };
+    let adapters = conn.connect(None).await?;
+    let records = results::list(&adapters, &filter).await?;
+    if a.json {
+        return Ok(print_json(&records)?);
+    }
+    for r in &records {
+        let error = r
+            .error
+            .as_ref()
+            .map(|e| format!("  {}: {}", e.kind, e.message))
+            .unwrap_or_default();
+        println!(
+            "{}  {}  {:<8} {}  {}  args={} kwargs={}{error}",
+            format_rfc3339(r.updated_at),
+            r.id,
+            r.state.as_str(),
+            r.name,
+            r.queue,
+            serde_json::Value::from(r.args.clone()),
+            serde_json::Value::Object(r.kwargs.clone()),
+        );
+    }
+    Ok(())
+}

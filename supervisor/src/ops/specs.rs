@@ -1,0 +1,319 @@
+//! Task specs: the JSON a producer sends for one task (`{"task": "add", "args": [2, 3], ...}`),
+//! as the HTTP API and `stem enqueue --stdin` take it, turned into [`EnqueueOptions`] with
+//! errors that name the field (`args: expected a JSON array`). A body holds one spec, a JSON
+//! array of them, or JSON lines; a batch is checked whole before anything is published, then
+//! published in one call.
+
+use super::enqueue::{envelope, EnqueueOptions, Enqueued, Start};
+use super::time::parse_rfc3339;
+use super::{OpsError, OpsResult};
+use crate::manifest::LoadedManifest;
+use serde_json::{Map, Value};
+use std::time::Duration;
+use stem_adapters::Adapters;
+use stem_protocol::duration::parse_duration;
+use stem_protocol::envelope::MAX_PRIORITY;
+use stem_protocol::{TaskEnvelope, TaskState};
+
+/// The most tasks one batch may hold.
+pub const MAX_BATCH: usize = 10_000;
+
+/// The fields a spec may have.
+pub const FIELDS: &[&str] = &[
+    "task",
+    "args",
+    "kwargs",
+    "queue",
+    "countdown",
+    "eta",
+    "priority",
+    "max_retries",
+    "headers",
+    "id",
+];
+
+/// How the body was written: one spec answers with one task, the others with a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    One,
+    Many,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> OpsError {
+    OpsError::InvalidSpec {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The specs in `body`: one JSON value, a JSON array of values, or JSON lines.
+pub fn parse_body(body: &[u8]) -> OpsResult<(Shape, Vec<Value>)> {
+    let mut values = Vec::new();
+    for value in serde_json::Deserializer::from_slice(body).into_iter::<Value>() {
+        let value = value.map_err(|e| invalid("body", format!("malformed JSON: {e}")))?;
+        values.push(value);
+    }
+    let (shape, specs) = match values.len() {
+        0 => {
+            return Err(invalid(
+                "body",
+                "empty: expected a task spec, an array or JSON lines",
+            ))
+        }
+        1 => match values.pop() {
+            Some(Value::Array(items)) => (Shape::Many, items),
+            Some(one) => (Shape::One, vec![one]),
+            None => unreachable!("one value"),
+        },
+        _ => (Shape::Many, values),
+    };
+    if specs.len() > MAX_BATCH {
+        return Err(OpsError::TooManyTasks {
+            max: MAX_BATCH,
+            got: specs.len(),
+        });
+    }
+    Ok((shape, specs))
+}
+
+/// The options one spec asks for.
+pub fn options(spec: &Value) -> OpsResult<EnqueueOptions> {
+    let Value::Object(map) = spec else {
+        return Err(invalid(
+            "task spec",
+            "expected a JSON object like {\"task\": \"NAME\", \"args\": []}",
+        ));
+    };
+    if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(invalid(
+            unknown,
+            format!("unknown field (known: {})", FIELDS.join(", ")),
+        ));
+    }
+    let task = match map.get("task") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(_) => return Err(invalid("task", "expected a non-empty string")),
+        None => return Err(invalid("task", "missing: every spec names its task")),
+    };
+    let mut o = EnqueueOptions::new(task);
+    for (field, value) in map {
+        apply(&mut o, field, value, map)?;
+    }
+    Ok(o)
+}
+
+fn apply(
+    o: &mut EnqueueOptions,
+    field: &str,
+    value: &Value,
+    map: &Map<String, Value>,
+) -> OpsResult<()> {
+    if value.is_null() {
+        return Ok(());
+    }
+    match field {
+        "args" => {
+            o.args = value
+                .as_array()
+                .cloned()
+                .ok_or_else(|| invalid(field, "expected a JSON array"))?
+        }
+        "kwargs" => {
+            o.kwargs = value
+                .as_object()
+                .cloned()
+                .ok_or_else(|| invalid(field, "expected a JSON object"))?
+        }
+        "queue" | "id" => {
+            let s = value
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| invalid(field, "expected a non-empty string"))?;
+            if field == "queue" {
+                o.queue = Some(s.to_string());
+            } else {
+                o.id = Some(s.to_string());
+            }
+        }
+        "countdown" => {
+            if map.get("eta").is_some_and(|v| !v.is_null()) {
+                return Err(invalid(field, "give countdown or eta, not both"));
+            }
+            o.start = Start::After(countdown(value)?);
+        }
+        "eta" => o.start = Start::At(eta(value)?),
+        "priority" => {
+            o.priority = value
+                .as_u64()
+                .filter(|p| *p <= u64::from(MAX_PRIORITY))
+                .map(|p| p as u8)
+                .ok_or_else(|| invalid(field, "expected an integer from 0 to 9"))?
+        }
+        "max_retries" => {
+            o.max_retries = Some(
+                value
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| invalid(field, "expected a non-negative integer"))?,
+            )
+        }
+        "headers" => {
+            let map = value
+                .as_object()
+                .ok_or_else(|| invalid(field, "expected a JSON object of strings"))?;
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| invalid(&format!("headers.{k}"), "expected a string"))?;
+                o.headers.insert(k.clone(), v.to_string());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn countdown(value: &Value) -> OpsResult<Duration> {
+    let bad = || {
+        invalid(
+            "countdown",
+            "expected seconds (a number >= 0) or a duration like \"5s\"",
+        )
+    };
+    match value {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(bad),
+        Value::String(s) => parse_duration(s).map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+fn eta(value: &Value) -> OpsResult<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|ms| *ms >= 0)
+            .ok_or_else(|| invalid("eta", "expected epoch milliseconds or an RFC 3339 time")),
+        Value::String(s) => parse_rfc3339(s).map_err(|e| invalid("eta", e)),
+        _ => Err(invalid(
+            "eta",
+            "expected epoch milliseconds or an RFC 3339 time",
+        )),
+    }
+}
+
+/// The envelopes for `specs`, each checked (against `manifest` when given); the first bad one
+/// fails the whole batch, named by its index when there are several.
+pub fn envelopes(
+    shape: Shape,
+    specs: &[Value],
+    manifest: Option<&LoadedManifest>,
+) -> OpsResult<Vec<TaskEnvelope>> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            options(spec)
+                .and_then(|o| envelope(&o, manifest))
+                .map_err(|e| match shape {
+                    Shape::One => e,
+                    Shape::Many => OpsError::InBatch {
+                        index: i,
+                        source: Box::new(e),
+                    },
+                })
+        })
+        .collect()
+}
+
+/// Publishes `envelopes` in one broker call.
+pub async fn publish_all(
+    adapters: &Adapters,
+    envelopes: &[TaskEnvelope],
+) -> OpsResult<Vec<Enqueued>> {
+    adapters.broker.publish(envelopes).await?;
+    Ok(envelopes
+        .iter()
+        .map(|env| Enqueued {
+            id: env.id.clone(),
+            queue: env.queue.clone(),
+            state: TaskState::Pending,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::OpsErrorKind;
+    use serde_json::json;
+
+    fn err_of(body: &str) -> String {
+        let (shape, specs) = match parse_body(body.as_bytes()) {
+            Ok(parsed) => parsed,
+            Err(e) => return e.to_string(),
+        };
+        envelopes(shape, &specs, None)
+            .expect_err("invalid")
+            .to_string()
+    }
+
+    #[test]
+    fn one_an_array_or_json_lines() {
+        let (shape, specs) = parse_body(br#"{"task": "a"}"#).expect("one");
+        assert_eq!((shape, specs.len()), (Shape::One, 1));
+        let (shape, specs) = parse_body(br#"[{"task": "a"}, {"task": "b"}]"#).expect("array");
+        assert_eq!((shape, specs.len()), (Shape::Many, 2));
+        let lines = "{\"task\": \"a\"}\n{\"task\": \"b\", \"args\": [1]}\n";
+        let (shape, specs) = parse_body(lines.as_bytes()).expect("lines");
+        let envs = envelopes(shape, &specs, None).expect("valid");
+        assert_eq!((shape, envs.len()), (Shape::Many, 2));
+        assert_eq!(envs[1].args, vec![json!(1)]);
+    }
+
+    #[test]
+    fn every_field_becomes_the_envelope() {
+        let spec = json!({"task": "t", "args": [1], "kwargs": {"k": 2}, "queue": "q",
+            "countdown": "1m", "priority": 3, "max_retries": 0, "headers": {"h": "v"}, "id": "x"});
+        let o = options(&spec).expect("valid");
+        assert_eq!(
+            (o.queue.as_deref(), o.priority, o.max_retries),
+            (Some("q"), 3, Some(0))
+        );
+        assert_eq!(o.start, Start::After(Duration::from_secs(60)));
+        assert_eq!((o.id.as_deref(), o.headers["h"].as_str()), (Some("x"), "v"));
+        let at = options(&json!({"task": "t", "eta": "2026-12-01T10:00:00Z"})).expect("eta");
+        assert_eq!(at.start, Start::At(1_796_119_200_000));
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_task() {
+        assert_eq!(
+            err_of(r#"{"task": "t", "args": {"a": 1}}"#),
+            "args: expected a JSON array"
+        );
+        assert_eq!(
+            err_of(r#"{"args": []}"#),
+            "task: missing: every spec names its task"
+        );
+        assert_eq!(
+            err_of(r#"[{"task": "t"}, {"task": "t", "priority": 12}]"#),
+            "tasks[1]: priority: expected an integer from 0 to 9"
+        );
+        assert!(err_of(r#"{"task": "t", "colour": 1}"#).starts_with("colour: unknown field"));
+        let malformed = err_of(r#"{"task": "t""#);
+        assert!(
+            malformed.starts_with("body: malformed JSON: EOF while parsing"),
+            "{malformed}"
+        );
+        assert_eq!(
+            err_of("[1]"),
+            "tasks[0]: task spec: expected a JSON object like {\"task\": \"NAME\", \"args\": []}"
+        );
+        let many = format!("[{}]", vec![r#"{"task":"t"}"#; MAX_BATCH + 1].join(","));
+        let err = parse_body(many.as_bytes()).expect_err("too many");
+        assert_eq!(err.kind(), OpsErrorKind::BadInput);
+    }
+}

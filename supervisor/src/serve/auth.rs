@@ -1,0 +1,161 @@
+//! Bearer-token auth. Tokens come from `STEM_API_TOKENS` or a tokens file, one entry each:
+//! `TOKEN` or `TOKEN:admin` (every route) or `TOKEN:read` (only GET). With no token configured
+//! every request is allowed, which is why the listener then refuses anything but loopback.
+//! Health probes and the OpenAPI document need no token.
+
+use super::error::ApiError;
+use super::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::path::Path;
+
+/// Paths open without a token.
+const PUBLIC: &[&str] = &["/healthz", "/readyz", "/v1/openapi.json"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// GET requests only.
+    Read,
+    /// Everything.
+    Admin,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokensError {
+    #[error("{source_name}: entry {entry:?}: unknown scope {scope:?} (use read or admin)")]
+    Scope {
+        source_name: String,
+        entry: String,
+        scope: String,
+    },
+    #[error("cannot read the tokens file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The configured tokens and their scopes.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    entries: Vec<(String, Scope)>,
+}
+
+impl Tokens {
+    /// Parses entries separated by commas, whitespace or newlines; `#` starts a comment line.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, TokensError> {
+        let mut entries = Vec::new();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            for entry in line.split([',', ' ', '\t']).filter(|e| !e.is_empty()) {
+                let (token, scope) = match entry.rsplit_once(':') {
+                    Some((t, "admin")) => (t, Scope::Admin),
+                    Some((t, "read")) => (t, Scope::Read),
+                    Some((_, other)) => {
+                        return Err(TokensError::Scope {
+                            source_name: source_name.into(),
+                            entry: entry.into(),
+                            scope: other.into(),
+                        })
+                    }
+                    None => (entry, Scope::Admin),
+                };
+                entries.push((token.to_string(), scope));
+            }
+        }
+        Ok(Tokens { entries })
+    }
+
+    /// The tokens of `STEM_API_TOKENS` (if set) and of `file` (if given), together.
+    pub fn load(env: Option<&str>, file: Option<&Path>) -> Result<Self, TokensError> {
+        let mut tokens = Tokens::parse(env.unwrap_or(""), "STEM_API_TOKENS")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| TokensError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let name = path.display().to_string();
+            tokens.entries.extend(Tokens::parse(&text, &name)?.entries);
+        }
+        Ok(tokens)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The scope of `token`, comparing against every entry in constant time per entry.
+    pub fn scope(&self, token: &str) -> Option<Scope> {
+        let mut found = None;
+        for (t, scope) in &self.entries {
+            if constant_time_eq(t.as_bytes(), token.as_bytes()) {
+                found = Some(*scope);
+            }
+        }
+        found
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// The middleware: lets a request through when its token allows it.
+pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match allowed(&state.tokens, &request) {
+        Ok(()) => next.run(request).await,
+        Err(e) => axum::response::IntoResponse::into_response(e),
+    }
+}
+
+fn allowed(tokens: &Tokens, request: &Request) -> Result<(), ApiError> {
+    if tokens.is_empty() || PUBLIC.contains(&request.uri().path()) {
+        return Ok(());
+    }
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "authorization: missing: send the header `Authorization: Bearer TOKEN`",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("authorization: expected `Bearer TOKEN`"))?;
+    match tokens.scope(token) {
+        None => Err(unauthorized("authorization: the token is not valid")),
+        Some(Scope::Admin) => Ok(()),
+        Some(Scope::Read) if matches!(*request.method(), Method::GET | Method::HEAD) => Ok(()),
+        Some(Scope::Read) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "authorization: this token is read-only; {} {} needs an admin token",
+                request.method(),
+                request.uri().path()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_scopes_and_comments() {
+        let t = Tokens::parse("a, b:read\n# c\nd:admin", "test").expect("valid");
+        assert_eq!(t.scope("a"), Some(Scope::Admin));
+        assert_eq!(t.scope("b"), Some(Scope::Read));
+        assert_eq!(t.scope("c"), None);
+        assert_eq!(t.scope("d"), Some(Scope::Admin));
+        let err = Tokens::parse("x:root", "STEM_API_TOKENS").expect_err("bad scope");
+        assert!(err.to_string().contains("unknown scope \"root\""), "{err}");
+    }
+}

@@ -1,0 +1,57 @@
+//! `/v1/queues`: each queue's ready, delayed, leased and dead counts; pausing and resuming a
+//! queue on the live workers (over the control plane, as `stem queue pause|resume`).
+
+use super::error::ApiError;
+use super::params::{duration_param, only};
+use super::workers::replies_json;
+use super::AppState;
+use crate::ops::control::{self, WorkerCommand};
+use crate::ops::queues::{self, QueueSize};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How long live workers get to answer a pause or resume when the caller does not say.
+const REPLY_WINDOW: Duration = Duration::from_secs(2);
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let sizes = queues::sizes(&state.adapters, None).await?;
+    Ok(Json(json!({"queues": sizes})))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(queue): Path<String>,
+) -> Result<Json<QueueSize>, ApiError> {
+    let mut sizes = queues::sizes(&state.adapters, Some(vec![queue])).await?;
+    Ok(Json(sizes.remove(0)))
+}
+
+async fn tell(
+    state: &AppState,
+    command: WorkerCommand,
+    params: &HashMap<String, String>,
+) -> Result<Json<Value>, ApiError> {
+    only(params, &["timeout"])?;
+    let timeout = duration_param(params, "timeout")?.unwrap_or(REPLY_WINDOW);
+    let replies = control::send(&state.adapters, &command, None, timeout).await?;
+    Ok(Json(replies_json(&replies)))
+}
+
+pub async fn pause(
+    State(state): State<AppState>,
+    Path(queue): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    tell(&state, WorkerCommand::Pause { queue }, &params).await
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(queue): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    tell(&state, WorkerCommand::Resume { queue }, &params).await
+}

@@ -1,0 +1,55 @@
+//! The routes, in one table, with auth and the body cap around them; anything else is a JSON
+//! 404 (or 405 for a known path with the wrong method).
+
+use super::error::ApiError;
+use super::{auth, dead_letters, events, health, openapi, queues, tasks, workers, AppState};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router(state: AppState) -> Router {
+    let dlq = "/v1/queues/{queue}/dead-letters";
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/tasks", post(tasks::enqueue).get(tasks::list))
+        .route("/v1/tasks/{id}", get(tasks::get))
+        .route("/v1/tasks/{id}/revoke", post(tasks::revoke))
+        .route("/v1/queues", get(queues::list))
+        .route("/v1/queues/{queue}", get(queues::show))
+        .route("/v1/queues/{queue}/pause", post(queues::pause))
+        .route("/v1/queues/{queue}/resume", post(queues::resume))
+        .route(dlq, get(dead_letters::list))
+        .route(&format!("{dlq}/replay"), post(dead_letters::replay))
+        .route(&format!("{dlq}/purge"), post(dead_letters::purge))
+        .route(&format!("{dlq}/{{id}}"), get(dead_letters::show))
+        .route("/v1/workers", get(workers::list))
+        .route("/v1/workers/metrics", get(workers::metrics))
+        .route("/v1/workers/{command}", get(workers::command))
+        .route("/v1/events", get(events::stream))
+        .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::check,
+        ))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route {} (see /v1/openapi.json)", uri.path()))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{method} is not allowed on {} (see /v1/openapi.json)",
+            uri.path()
+        ),
+    )
+}

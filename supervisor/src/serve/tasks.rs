@@ -1,0 +1,101 @@
+//! `/v1/tasks`: enqueue one task, a JSON array of up to 10,000 or JSON lines (checked whole,
+//! then one batch publish); a task's record, long-polled with `?wait=30s` through the result
+//! backend's `wait`; the listing by state, task, queue and age; revoke.
+
+use super::error::ApiError;
+use super::params::{body_of, duration_param, field_bool, field_str, object_body, only};
+use super::AppState;
+use crate::ops::results::{self, TaskStatus};
+use crate::ops::revoke::{self, RevokeRequest};
+use crate::ops::specs::{self, Shape};
+use crate::ops::time::parse_since;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+use stem_adapters::RecordFilter;
+use stem_protocol::TaskState;
+
+/// The longest `?wait=` honoured; a client wanting longer asks again.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+type Params = Query<HashMap<String, String>>;
+
+pub async fn enqueue(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_of(&state, body)?;
+    let (shape, specs) = specs::parse_body(&body)?;
+    let envelopes = specs::envelopes(shape, &specs, state.manifest.as_deref())?;
+    let sent = specs::publish_all(&state.adapters, &envelopes).await?;
+    Ok(Json(match shape {
+        Shape::One => json!(sent[0]),
+        Shape::Many => {
+            let ids: Vec<&str> = sent.iter().map(|e| e.id.as_str()).collect();
+            json!({"count": ids.len(), "ids": ids})
+        }
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Json<TaskStatus>, ApiError> {
+    only(&params, &["wait"])?;
+    let status = match duration_param(&params, "wait")? {
+        Some(wait) if !wait.is_zero() => {
+            results::wait(&state.adapters, &id, Some(wait.min(MAX_WAIT)))
+                .await?
+                .status()
+        }
+        _ => results::status(&state.adapters, &id).await?,
+    };
+    Ok(Json(status))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    only(&params, &["state", "task", "queue", "since", "limit"])?;
+    let bad = |name: &str, why: String| {
+        ApiError::bad_request("invalid_parameter", format!("{name}: {why}"))
+    };
+    let mut filter = RecordFilter {
+        name: params.get("task").cloned(),
+        queue: params.get("queue").cloned(),
+        ..Default::default()
+    };
+    if let Some(s) = params.get("state") {
+        filter.state = Some(TaskState::parse(s).ok_or_else(|| {
+            bad("state", format!("unknown state {s:?} (pending, received, started, retry, success, failure, revoked)"))
+        })?);
+    }
+    if let Some(s) = params.get("since") {
+        filter.since = Some(parse_since(s).map_err(|e| bad("since", e))?);
+    }
+    if let Some(l) = params.get("limit") {
+        filter.limit = l
+            .parse()
+            .map_err(|_| bad("limit", format!("expected a positive integer, got {l:?}")))?;
+    }
+    let tasks = results::list(&state.adapters, &filter).await?;
+    Ok(Json(json!({"count": tasks.len(), "tasks": tasks})))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<revoke::Revoked>, ApiError> {
+    let body = object_body(&state, body, &["terminate", "reason"])?;
+    let mut request = RevokeRequest::new(id);
+    request.terminate = field_bool(&body, "terminate")?.unwrap_or(false);
+    request.reason = field_str(&body, "reason")?;
+    Ok(Json(revoke::revoke(&state.adapters, &request).await?))
+}
