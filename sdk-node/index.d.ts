@@ -143,6 +143,35 @@ export interface Revoked {
   workers_told?: number;
 }
 
+/** A schedule's fields (one of every, cron or at); see docs/beat.md. */
+export interface ScheduleOptions {
+  every?: string | number;
+  cron?: string;
+  timezone?: string;
+  at?: string | Date;
+  anchor?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  queue?: string;
+  priority?: number;
+  headers?: Record<string, string>;
+  enabled?: boolean;
+  jitter?: string | number;
+  expires?: string | number;
+  catchUp?: 'none' | 'latest' | 'all';
+  maxCatchUp?: number;
+  /** The stem.toml whose tasks are checked (default: ./stem.toml). */
+  manifest?: string;
+}
+
+/** What `stem schedule apply --json` prints. */
+export interface ScheduleApplied {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  pruned: string[];
+}
+
 /** Enqueues tasks over the HTTP API of `stem serve`, or (without a URL) through the `stem` CLI. */
 export declare class Client {
   constructor(options?: ClientOptions);
@@ -151,6 +180,12 @@ export declare class Client {
   result(id: string): TaskResult;
   info(id: string, options?: { wait?: number }): Promise<TaskRecord>;
   revoke(id: string, options?: { terminate?: boolean; reason?: string }): Promise<Revoked>;
+  /** Create or update a schedule through `stem schedule apply` (always the CLI: schedules have no HTTP route). */
+  schedule(id: string, task: string, options?: ScheduleOptions): Promise<ScheduleApplied>;
+  /** Every stored schedule with its state (`stem schedule list`). */
+  schedules(): Promise<Array<Record<string, unknown>>>;
+  /** Delete a schedule (`stem schedule delete`). */
+  unschedule(id: string): Promise<{ deleted: string }>;
 }
 
 /** A handle on one task. */

@@ -1,11 +1,13 @@
 // The producer side: enqueue tasks, await their results, revoke them. With an API URL
 // (`new Client({ url, token })`, or STEM_API_URL / STEM_API_TOKEN) it speaks `stem serve`'s
 // HTTP API with fetch; without one it runs the `stem` CLI (the embedded default needs no
-// server). Timeouts are in seconds, as in the Python SDK.
+// server). Timeouts are in seconds, as in the Python SDK. The schedule helpers always run
+// the CLI: schedules have no HTTP route yet (lib/schedules.js).
 'use strict';
 
 const { CliTransport } = require('./cli');
 const { HttpTransport } = require('./http');
+const scheduleOps = require('./schedules');
 const { StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./producer-errors');
 const { TERMINAL_STATES, taskSpec, asSpec } = require('./spec');
 
@@ -16,7 +18,9 @@ class Client {
   constructor(options = {}) {
     const url = options.url || process.env.STEM_API_URL;
     const token = options.token || process.env.STEM_API_TOKEN;
-    this.transport = url ? new HttpTransport(url, token, options.timeout || 30) : new CliTransport(options);
+    /** The CLI the schedule helpers run (the transport itself without a URL). */
+    this.cli = new CliTransport(options);
+    this.transport = url ? new HttpTransport(url, token, options.timeout || 30) : this.cli;
   }
 
   /** Enqueue task `name`; resolves to a TaskResult (with `wait`, once the task finished). */
@@ -56,6 +60,25 @@ class Client {
 
   revoke(id, options = {}) {
     return this.transport.revoke(String(id), options);
+  }
+
+  /**
+   * Create or update schedule `id` firing `task` (one of `every`, `cron`, `at`) through
+   * `stem schedule apply`; `manifest` names the stem.toml whose tasks are checked (default
+   * ./stem.toml). Resolves to what apply did (`{created, updated, unchanged, pruned}`).
+   */
+  schedule(id, task, options = {}) {
+    return scheduleOps.schedule(this.cli, id, task, options);
+  }
+
+  /** Every stored schedule with its state (`stem schedule list --json`). */
+  schedules() {
+    return scheduleOps.schedules(this.cli);
+  }
+
+  /** Delete schedule `id` (`stem schedule delete ID --yes --json`). */
+  unschedule(id) {
+    return scheduleOps.unschedule(this.cli, id);
   }
 }
 

@@ -1,6 +1,6 @@
 // Compiled (never run) by `tsc --noEmit` in http-client.test.js: uses the producer API as a
 // program would, so index.d.ts must describe it.
-import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, task, Retry } from '../index.js';
+import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry } from '../index.js';
 
 async function main(): Promise<void> {
   const client = new Client({ url: 'http://127.0.0.1:8750', token: 't', timeout: 10 });
@@ -18,7 +18,11 @@ async function main(): Promise<void> {
     else if (e instanceof ApiError) console.log(e.status, e.code, e.detail);
     else if (e instanceof TaskTimeout) console.log(e.id, e.state);
   }
-  console.log(value, record.state, many.length, info.args, revoked.revoked);
+  const applied: ScheduleApplied = await client.schedule('nightly', 'add', { cron: '30 2 * * *', timezone: 'Europe/Paris', args: [1, 2], kwargs: { x: 1 }, catchUp: 'latest', maxCatchUp: 3, jitter: '5s', enabled: true, manifest: 'stem.toml' });
+  await client.schedule('once', 'add', { at: new Date(), headers: { a: 'b' } });
+  const listed: Array<Record<string, unknown>> = await client.schedules();
+  const gone: { deleted: string } = await client.unschedule('nightly');
+  console.log(value, record.state, many.length, info.args, revoked.revoked, applied.created, listed.length, gone.deleted);
   task('noop', () => {
     throw new Retry('later', { countdown: 5 });
   });

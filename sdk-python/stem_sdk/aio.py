@@ -5,15 +5,22 @@ connections for reuse, so many tasks can be awaited at once)::
     async with AsyncClient("http://127.0.0.1:8750") as client:
         handle = await client.enqueue("add", [2, 3])
         print(await handle.get(timeout=30))
+
+The schedule helpers (`schedule`, `schedules`, `unschedule`) run the `stem` CLI in a worker
+thread, as `Client`'s do (`bin`, `broker`, `backend`, `env`, `cwd` configure it).
 """
 
 import asyncio
+import datetime as _dt
+import functools
 import json
 import os
 import ssl
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from . import schedules as _schedules
+from .cli import CliTransport
 from .http import MAX_POLL, _error_of, long_poll_query
 from .producer_errors import StemError, TaskFailed, TaskTimeout
 from .spec import TERMINAL_STATES, Countdown, Eta, TaskSpec, as_spec, chunks, task_spec
@@ -28,7 +35,9 @@ KEEP_IDLE = 16
 
 class AsyncClient:
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
-                 ssl_context: Optional[ssl.SSLContext] = None):
+                 ssl_context: Optional[ssl.SSLContext] = None, broker: Optional[str] = None,
+                 backend: Optional[str] = None, bin: Optional[str] = None, env: Optional[Dict[str, str]] = None,
+                 cwd: Optional[str] = None):
         url = url or os.environ.get("STEM_API_URL")
         if not url:
             raise ValueError("AsyncClient needs the API URL: url=... or STEM_API_URL")
@@ -43,6 +52,8 @@ class AsyncClient:
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self._prefix = parts.path.rstrip("/")
         self._idle: List[Conn] = []
+        #: The CLI the schedule helpers run (schedules have no HTTP route).
+        self.cli = CliTransport(broker, backend, bin, env, cwd)
 
     async def _open(self) -> Conn:
         try:
@@ -138,6 +149,34 @@ class AsyncClient:
         if reason is not None:
             body["reason"] = reason
         return await self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+
+    async def schedule(self, id: str, task: str, *, every: Optional[_schedules.Duration] = None,
+                       cron: Optional[str] = None, timezone: Optional[str] = None,
+                       at: Union[str, _dt.datetime, None] = None, anchor: Optional[str] = None,
+                       args: Optional[Sequence[Any]] = None, kwargs: Optional[Mapping[str, Any]] = None,
+                       queue: Optional[str] = None, priority: Optional[int] = None,
+                       headers: Optional[Mapping[str, str]] = None, enabled: Optional[bool] = None,
+                       jitter: Optional[_schedules.Duration] = None, expires: Optional[_schedules.Duration] = None,
+                       catch_up: Optional[str] = None, max_catch_up: Optional[int] = None,
+                       manifest: Optional[_schedules.PathLike] = None) -> Dict[str, Any]:
+        """`Client.schedule`: create or update schedule `id` through `stem schedule apply`."""
+        call = functools.partial(
+            _schedules.schedule, self.cli, id, task, manifest=manifest, every=every, cron=cron,
+            timezone=timezone, at=at, anchor=anchor, args=args, kwargs=kwargs, queue=queue,
+            priority=priority, headers=headers, enabled=enabled, jitter=jitter, expires=expires,
+            catch_up=catch_up, max_catch_up=max_catch_up)
+        result: Dict[str, Any] = await asyncio.get_running_loop().run_in_executor(None, call)
+        return result
+
+    async def schedules(self) -> List[Dict[str, Any]]:
+        """Every stored schedule with its state (`stem schedule list --json`)."""
+        listed: List[Dict[str, Any]] = await asyncio.get_running_loop().run_in_executor(None, _schedules.schedules, self.cli)
+        return listed
+
+    async def unschedule(self, id: str) -> Dict[str, Any]:
+        """Delete schedule `id` (`stem schedule delete ID --yes --json`)."""
+        deleted: Dict[str, Any] = await asyncio.get_running_loop().run_in_executor(None, _schedules.unschedule, self.cli, id)
+        return deleted
 
     async def close(self) -> None:
         while self._idle:

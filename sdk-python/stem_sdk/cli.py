@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import subprocess
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, Union
 
 from .producer_errors import StemCliError
 
@@ -61,6 +61,17 @@ class CliTransport:
         pass
 
     def run(self, argv: List[str], timeout: Optional[float] = None, stdin: Optional[str] = None) -> Dict[str, Any]:
+        """Runs `stem ARGV --json` and returns the JSON object it printed."""
+        reply: Dict[str, Any] = self.run_json(argv, timeout, stdin, want=dict)
+        return reply
+
+    def run_list(self, argv: List[str], timeout: Optional[float] = None) -> List[Any]:
+        """Runs `stem ARGV --json` for a command that prints a JSON array (e.g. `schedule list`)."""
+        reply: List[Any] = self.run_json(argv, timeout, want=list)
+        return reply
+
+    def run_json(self, argv: List[str], timeout: Optional[float] = None, stdin: Optional[str] = None,
+                 want: "Union[Type[Dict[str, Any]], Type[List[Any]]]" = dict) -> Any:
         argv = argv + ["--json"]
         if self.broker is not None:
             argv += ["--broker", self.broker]
@@ -79,12 +90,12 @@ class CliTransport:
             ) from None
         except subprocess.TimeoutExpired:
             raise TimeoutError("stem %s did not finish within %ss" % (argv[0], timeout)) from None
-        reply = _last_json_object(done.stdout)
+        reply = _last_json(done.stdout, want)
         # `stem result --wait` of a failed or timed-out task exits non-zero and still prints the record.
-        if reply is not None and (done.returncode == 0 or "state" in reply):
+        if reply is not None and (done.returncode == 0 or (isinstance(reply, dict) and "state" in reply)):
             return reply
         if done.returncode == 0:
-            raise StemCliError("stem %s printed no JSON object: %r" % (argv[0], done.stdout[:200]), command, 0, done.stderr)
+            raise StemCliError("stem %s printed no JSON %s: %r" % (argv[0], "array" if want is list else "object", done.stdout[:200]), command, 0, done.stderr)
         reason = _last_line(done.stderr) or "exit status %d" % done.returncode
         raise StemCliError("stem %s failed: %s" % (argv[0], reason), command, done.returncode, done.stderr)
 
@@ -96,8 +107,9 @@ def _eta_ms(eta: Any) -> int:
     return int(eta)
 
 
-def _last_json_object(text: str) -> Optional[Dict[str, Any]]:
-    """The JSON object on stdout; a CLI that also prints progress puts it on the last line."""
+def _last_json(text: str, want: "Union[Type[Dict[str, Any]], Type[List[Any]]]" = dict) -> Any:
+    """The JSON value of type `want` (an object or an array) on stdout, else None; a CLI
+    that also prints progress puts it on the last line."""
     text = (text or "").strip()
     if not text:
         return None
@@ -106,7 +118,7 @@ def _last_json_object(text: str) -> Optional[Dict[str, Any]]:
             value = json.loads(candidate)
         except ValueError:
             continue
-        if isinstance(value, dict):
+        if isinstance(value, want):
             return value
     return None
 

@@ -10,14 +10,20 @@ which suits the embedded default (one SQLite file, no server)::
     client = Client(url="http://127.0.0.1:8750")
     print(client.enqueue("add", [2, 3]).get(timeout=30))       # 5
     results = client.enqueue_many([("add", [i, i]) for i in range(1000)])
+    client.schedule("nightly", "report", cron="30 2 * * *", timezone="Europe/Paris")
+
+Schedules (`schedule`, `schedules`, `unschedule`) always go through the `stem` CLI: they have
+no HTTP route yet (see `stem_sdk.schedules`).
 
 `stem_sdk.aio.AsyncClient` is the same for `asyncio`.
 """
 
+import datetime as _dt
 import os
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from . import schedules as _schedules
 from .cli import CliTransport
 from .http import HttpTransport
 from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
@@ -32,7 +38,8 @@ BATCH = 10_000
 class Client:
     """A producer. `url`/`token`: the API (default `STEM_API_URL`/`STEM_API_TOKEN`);
     `timeout`: seconds per request. Without a URL: the CLI at `bin` (default `STEM_BIN`,
-    else `stem` on PATH) with `broker`/`backend` URLs, `env` and `cwd` for it."""
+    else `stem` on PATH) with `broker`/`backend` URLs, `env` and `cwd` for it. The schedule
+    helpers use that CLI even with a URL (schedules have no HTTP route)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
                  ssl_context: Any = None, broker: Optional[str] = None, backend: Optional[str] = None,
@@ -40,10 +47,33 @@ class Client:
         url = url or os.environ.get("STEM_API_URL")
         token = token or os.environ.get("STEM_API_TOKEN")
         self.transport: Union[HttpTransport, CliTransport]
+        #: The CLI the schedule helpers run (the transport itself without a URL).
+        self.cli = CliTransport(broker, backend, bin, env, cwd)
         if url:
             self.transport = HttpTransport(url, token, timeout, ssl_context)
         else:
-            self.transport = CliTransport(broker, backend, bin, env, cwd)
+            self.transport = self.cli
+
+    # The CLI's options, as the CLI-only client had them.
+    @property
+    def bin(self) -> str:
+        return self.cli.bin
+
+    @property
+    def broker(self) -> Optional[str]:
+        return self.cli.broker
+
+    @property
+    def backend(self) -> Optional[str]:
+        return self.cli.backend
+
+    @property
+    def env(self) -> Optional[Dict[str, str]]:
+        return self.cli.env
+
+    @property
+    def cwd(self) -> Optional[str]:
+        return self.cli.cwd
 
     def enqueue(self, name: str, args: Sequence[Any] = (), kwargs: Optional[Mapping[str, Any]] = None, *,
                 queue: Optional[str] = None, countdown: Optional[Countdown] = None, eta: Optional[Eta] = None,
@@ -84,6 +114,32 @@ class Client:
     def revoke(self, task_id: str, terminate: bool = False, reason: Optional[str] = None) -> Dict[str, Any]:
         """Revoke a task: it never starts; with `terminate`, a running one is stopped."""
         return self.transport.revoke(task_id, terminate, reason)
+
+    def schedule(self, id: str, task: str, *, every: Optional[_schedules.Duration] = None,
+                 cron: Optional[str] = None, timezone: Optional[str] = None,
+                 at: Union[str, _dt.datetime, None] = None, anchor: Optional[str] = None,
+                 args: Optional[Sequence[Any]] = None, kwargs: Optional[Mapping[str, Any]] = None,
+                 queue: Optional[str] = None, priority: Optional[int] = None,
+                 headers: Optional[Mapping[str, str]] = None, enabled: Optional[bool] = None,
+                 jitter: Optional[_schedules.Duration] = None, expires: Optional[_schedules.Duration] = None,
+                 catch_up: Optional[str] = None, max_catch_up: Optional[int] = None,
+                 manifest: Optional[_schedules.PathLike] = None) -> Dict[str, Any]:
+        """Create or update schedule `id` firing `task` (one of `every`, `cron`, `at`) through
+        `stem schedule apply`; returns what it did (`{"created": [...], "updated": [...], ...}`).
+        `manifest` names the stem.toml whose tasks are checked (default: ./stem.toml). A
+        refusal (unknown task, bad cron or time zone) raises `StemCliError` naming the field."""
+        return _schedules.schedule(
+            self.cli, id, task, manifest=manifest, every=every, cron=cron, timezone=timezone, at=at,
+            anchor=anchor, args=args, kwargs=kwargs, queue=queue, priority=priority, headers=headers,
+            enabled=enabled, jitter=jitter, expires=expires, catch_up=catch_up, max_catch_up=max_catch_up)
+
+    def schedules(self) -> List[Dict[str, Any]]:
+        """Every stored schedule with its state (`stem schedule list --json`)."""
+        return _schedules.schedules(self.cli)
+
+    def unschedule(self, id: str) -> Dict[str, Any]:
+        """Delete schedule `id` (`stem schedule delete ID --yes --json`)."""
+        return _schedules.unschedule(self.cli, id)
 
     def close(self) -> None:
         self.transport.close()

@@ -157,3 +157,20 @@ def test_schedule_round_trip_through_the_real_cli(tmp_path):
         client.schedule("bad", "tick", cron="* * * * *", timezone="Mars/Base")
     client.unschedule("nightly")
     assert client.schedules() == []
+
+
+def test_async_client_schedule_helpers_run_the_cli(fake):
+    import asyncio
+
+    from stem_sdk.aio import AsyncClient
+
+    async def main():
+        client = AsyncClient("http://127.0.0.1:9", bin=fake.bin, env=fake.env)
+        assert (await client.schedule("x", "tick", cron="0 3 * * *"))["created"] == ["x"]
+        assert await client.schedules() == [{"id": "x", "run_count": 3}]
+        assert await client.unschedule("x") == {"deleted": "x"}
+
+    asyncio.run(main())
+    assert [argv[:2] for argv in fake.calls()] == [["schedule", "apply"], ["schedule", "list"], ["schedule", "delete"]]
+    with open(fake.env["FAKE_STEM_LOG"] + ".toml") as f:
+        assert f.read() == '[schedules."x"]\ntask = "tick"\ncron = "0 3 * * *"\n'
