@@ -1,5 +1,20 @@
 // ES module entry for @stem/sdk: re-exports the CommonJS build (one shared registry).
 import sdk from './index.js';
 
-export const { task, run, Retry, Fatal, SoftTimeLimitExceeded, Context, Client, StemCliError } = sdk;
+export const {
+  task,
+  run,
+  Retry,
+  Fatal,
+  SoftTimeLimitExceeded,
+  Context,
+  Client,
+  StemCliError,
+  signature,
+  chain,
+  group,
+  chord,
+  CanvasResult,
+  TaskFailed,
+} = sdk;
 export default sdk;

@@ -69,14 +69,24 @@ class Client {
     return this.#stem(argv, options.timeout);
   }
 
-  #stem(argv, timeout) {
+  /** Submit a canvas document (`stem canvas submit -`); resolves to `{id, published, nodes}`. */
+  submitCanvas(document, options = {}) {
+    return this.#stem(['canvas', 'submit', '-'], options.timeout, JSON.stringify(document));
+  }
+
+  /** A canvas's view (`stem canvas show`): its state, result, failed node and nodes. */
+  showCanvas(id, options = {}) {
+    return this.#stem(['canvas', 'show', String(id)], options.timeout);
+  }
+
+  #stem(argv, timeout, input) {
     argv.push('--json');
     if (this.broker !== undefined) argv.push('--broker', this.broker);
     if (this.backend !== undefined) argv.push('--backend', this.backend);
     const command = [this.bin, ...argv];
     const options = { env: this.env, cwd: this.cwd, timeout: timeout || 0, maxBuffer: 64 * 1024 * 1024 };
     return new Promise((resolve, reject) => {
-      execFile(this.bin, argv, options, (err, stdout, stderr) => {
+      const child = execFile(this.bin, argv, options, (err, stdout, stderr) => {
         const details = { command, stdout, stderr };
         if (err && err.code === 'ENOENT') {
           return reject(new StemCliError(`stem CLI not found at '${this.bin}': set STEM_BIN or put stem on PATH`, details));
@@ -92,6 +102,10 @@ class Client {
           reject(new StemCliError(`stem ${argv[0]} printed no JSON: ${stdout.slice(0, 200)}`, details));
         }
       });
+      if (input !== undefined) {
+        child.stdin.on('error', () => {}); // a CLI that exits early reports through its status
+        child.stdin.end(input);
+      }
     });
   }
 }

@@ -12,8 +12,16 @@ Task side (stdlib only; runs inside the child process the Stem worker starts)::
     if __name__ == "__main__":
         run()
 
-Producer side: `stem_sdk.client.Client`, which drives the `stem` CLI.
+Producer side: `stem_sdk.client.Client`, which drives the `stem` CLI, and the canvas
+builders (`signature`, `chain`, `group`, `chord`; `stem_sdk.canvas`)::
+
+    from stem_sdk import chord, signature
+
+    print(chord([signature("add", 1, 2), signature("add", 3, 4)], signature("tsum")).submit().get())
 """
+
+from .canvas import CanvasResult, chain, chord, group, signature
+from .client import TaskFailed
 
 from .context import TaskContext, current
 from .errors import Fatal, Retry, SoftTimeLimitExceeded
@@ -23,15 +31,21 @@ from .registry import Registry, default_registry, task
 __version__ = SDK_VERSION
 
 __all__ = [
+    "CanvasResult",
     "Fatal",
     "PROTOCOL_VERSION",
     "Registry",
     "Retry",
     "SoftTimeLimitExceeded",
     "TaskContext",
+    "TaskFailed",
+    "chain",
+    "chord",
     "current",
     "default_registry",
+    "group",
     "run",
+    "signature",
     "task",
     "__version__",
 ]

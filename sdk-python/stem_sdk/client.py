@@ -80,11 +80,22 @@ class Client:
             argv.append("--wait")
         return self._stem(argv, timeout)
 
+    def submit_canvas(self, document):
+        """Submit a canvas document (`stem canvas submit -`): `{"id", "published", "nodes"}`."""
+        reply = self._stem(["canvas", "submit", "-"], input=json.dumps(document))
+        if not isinstance(reply.get("id"), str):
+            raise StemCliError("stem canvas submit printed no canvas id: %r" % (reply,))
+        return reply
+
+    def canvas(self, canvas_id):
+        """A canvas's view (`stem canvas show`): its state, result, failed node and nodes."""
+        return self._stem(["canvas", "show", str(canvas_id)])
+
     def async_result(self, task_id):
         """An `AsyncResult` for a task enqueued elsewhere."""
         return AsyncResult(task_id, self)
 
-    def _stem(self, argv, timeout=None):
+    def _stem(self, argv, timeout=None, input=None):
         argv = argv + ["--json"]
         if self.broker is not None:
             argv += ["--broker", self.broker]
@@ -93,7 +104,8 @@ class Client:
         command = [self.bin] + argv
         try:
             done = subprocess.run(
-                command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                command, stdin=subprocess.DEVNULL if input is None else None, input=input,
+                capture_output=True, text=True,
                 env=self.env, cwd=self.cwd, timeout=timeout,
             )
         except FileNotFoundError:
