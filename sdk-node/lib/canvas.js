@@ -16,7 +16,7 @@ class TaskFailed extends Error {
   constructor(view) {
     const node = (view.nodes || []).find((n) => n.state === 'failure');
     const text = node && node.error ? String(node.error) : `canvas ${view.state}`;
-    super(`canvas ${view.id} ${view.state}: ${text}${view.failed ? ` (${view.failed})` : ''}`);
+    super(`canvas ${view.id} ${view.state}: ${text}${view.failed ? ` at ${view.failed}` : ''}`);
     this.name = 'TaskFailed';
     this.id = view.id;
     this.state = view.state;

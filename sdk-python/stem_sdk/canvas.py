@@ -222,7 +222,7 @@ def canvas_failed(view: Mapping[str, Json]) -> TaskFailed:
     kind, _, message = str(text).partition(": ")
     if node is None:
         kind, message = view.get("state", "failure").capitalize(), "canvas %s" % view.get("state")
-    where = " (%s)" % failed if failed else ""
+    where = " at %s" % failed if failed else ""
     error = {"type": kind or "Failure", "message": (message or text) + where}
     exc = TaskFailed({"id": view.get("id"), "state": view.get("state"), "error": error})
     exc.failed = failed  # type: ignore[attr-defined]

@@ -107,7 +107,7 @@ def test_submit_sends_the_document_on_stdin_and_get_polls_show(fake):
 
 def test_a_failed_canvas_raises_task_failed_naming_the_member(fake):
     handle = CHORD.submit(fake("fail"))
-    with pytest.raises(TaskFailed, match=r"ValueError: boom \(chord.header\[1\]") as caught:
+    with pytest.raises(TaskFailed, match=r"ValueError: boom at chord.header\[1\]") as caught:
         handle.get(timeout=10, interval=0.01)
     assert caught.value.failed == "chord.header[1] (canvas-1:1)"
     assert caught.value.node["task"] == "boom" and caught.value.state == "failure"
