@@ -23,16 +23,25 @@ fn canvas_vectors_parse_round_trip_and_refuse_with_their_path() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/canvas.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     let (mut docs, mut invalid) = (0, 0);
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let at = format!("{}:{}", path.display(), i + 1);
         let case: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{at}: {e}"));
         if let Some(doc) = case.get("doc") {
-            assert!(case["build"].is_string(), "{at}: a doc case says how it is built");
+            assert!(
+                case["build"].is_string(),
+                "{at}: a doc case says how it is built"
+            );
             let node = parse(doc).unwrap_or_else(|e| panic!("{at}: {e}"));
             assert_eq!(&document(&node), doc, "{at}: round trip");
             docs += 1;
         } else if let Some(doc) = case.get("invalid") {
-            let want = case["error"].as_str().unwrap_or_else(|| panic!("{at}: no error"));
+            let want = case["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: no error"));
             let err = parse(doc).expect_err(&at);
             assert_eq!(err.path, want, "{at}: {err}");
             assert!(err.to_string().starts_with(&format!("{want}: ")), "{at}");
@@ -42,5 +51,8 @@ fn canvas_vectors_parse_round_trip_and_refuse_with_their_path() {
             panic!("{at}: neither doc nor invalid");
         }
     }
-    assert!(docs >= 10 && invalid >= 10, "{docs} docs, {invalid} invalid");
+    assert!(
+        docs >= 10 && invalid >= 10,
+        "{docs} docs, {invalid} invalid"
+    );
 }
