@@ -56,3 +56,17 @@ fn canvas_vectors_parse_round_trip_and_refuse_with_their_path() {
         "{docs} docs, {invalid} invalid"
     );
 }
+
+/// PROTOCOL.md documents a step's node in serde's externally tagged form, not the document's.
+#[test]
+fn a_step_carries_its_node_externally_tagged() {
+    let node = parse(&json!({"chain": [{"task": "tsum"}]})).unwrap();
+    let step = stem_protocol::canvas::Step::Run {
+        node,
+        path: "b".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(&step).unwrap(),
+        json!({"run": {"node": {"chain": [{"task": {"task": "tsum"}}]}, "path": "b"}})
+    );
+}
