@@ -1,4 +1,5 @@
-// Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal) and the producer Client.
+// Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal), the producer Client and
+// the canvas builders (signature, chain, group, chord).
 
 /** Any value JSON can carry. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -186,6 +187,10 @@ export declare class Client {
   schedules(): Promise<Array<Record<string, unknown>>>;
   /** Delete a schedule (`stem schedule delete`). */
   unschedule(id: string): Promise<{ deleted: string }>;
+  /** Submit a canvas document (`stem canvas submit - --json`; always the CLI: canvases have no HTTP route). `timeout` in seconds. */
+  submitCanvas(document: CanvasDocument, options?: { timeout?: number }): Promise<CanvasSubmitted>;
+  /** A canvas's view (`stem canvas show ID --json`). `timeout` in seconds. */
+  showCanvas(id: string, options?: { timeout?: number }): Promise<CanvasView>;
 }
 
 /** A handle on one task. */
@@ -214,7 +219,10 @@ export declare class ApiError extends StemError {
   readonly detail: string;
 }
 
-/** A task ended in failure or revoked. */
+/**
+ * A task (or a canvas, from `CanvasResult.get`) ended in failure or revoked. For a canvas,
+ * `error` is the failed node's `{type, message}`, and `failed`, `node` and `view` are set.
+ */
 export declare class TaskFailed extends StemError {
   readonly name: 'TaskFailed';
   readonly id: string;
@@ -226,6 +234,12 @@ export declare class TaskFailed extends StemError {
   readonly traceback: string;
   readonly error: Partial<TaskErrorInfo>;
   readonly info: TaskRecord;
+  /** A canvas's failed node: its path and task id, e.g. `chord.header[3] (canvas-…:3)`. */
+  readonly failed?: string;
+  /** A canvas's failed node, as `stem canvas show` has it. */
+  readonly node?: CanvasNodeView;
+  /** The failed canvas's view. */
+  readonly view?: CanvasView;
 }
 
 export declare class TaskTimeout extends StemError {
@@ -241,4 +255,104 @@ export declare class StemCliError extends StemError {
   readonly exitCode?: number;
   readonly stderr?: string;
   readonly stdout?: string;
+}
+
+/** A canvas document (protocol/PROTOCOL.md, "Canvas"). */
+export type CanvasDocument =
+  | SignatureDocument
+  | { chain: CanvasDocument[] }
+  | { group: CanvasDocument[] }
+  | { chord: { header: CanvasDocument[]; body: CanvasDocument } };
+
+export interface SignatureDocument {
+  task: string;
+  args?: Json[];
+  kwargs?: Record<string, Json>;
+  options?: { queue?: string; priority?: number; countdown?: number; max_retries?: number; headers?: Record<string, string> };
+  immutable?: boolean;
+  link?: SignatureDocument[];
+  link_error?: SignatureDocument[];
+}
+
+export interface SignatureOptions {
+  kwargs?: Record<string, unknown>;
+  queue?: string;
+  /** 0 to 9. */
+  priority?: number;
+  /** Seconds before the task may run. */
+  countdown?: number;
+  maxRetries?: number;
+  headers?: Record<string, string>;
+  /** No parent result is prepended to its arguments. */
+  immutable?: boolean;
+}
+
+/** What `stem canvas submit --json` prints. */
+export interface CanvasSubmitted {
+  id: string;
+  published?: number;
+  nodes?: number;
+  [field: string]: unknown;
+}
+
+/** One node of `stem canvas show --json`. */
+export interface CanvasNodeView {
+  /** Where it is in the document (`chord.header[3]`). */
+  path: string;
+  task: string;
+  task_id: string;
+  state: string;
+  error?: string;
+}
+
+/** What `stem canvas show --json` prints. */
+export interface CanvasView {
+  id: string;
+  state: 'pending' | 'running' | 'success' | 'failure' | 'revoked' | string;
+  result?: Json;
+  failed?: string;
+  nodes: CanvasNodeView[];
+}
+
+/** A node of a canvas. */
+export declare abstract class Canvas {
+  toJSON(): CanvasDocument;
+  /** A chain of this node and the next ones (Python's `a | b`). */
+  pipe(...next: Canvas[]): Chain;
+  submit(client?: Client): Promise<CanvasResult>;
+}
+
+export declare class Signature extends Canvas {
+  readonly task: string;
+  toJSON(): SignatureDocument;
+  /** Run `callback` with this task's result when it succeeds; returns this signature. */
+  link(callback: Signature): this;
+  /** Run `callback` with `{task_id, name, error}` when this task fails for good; returns this. */
+  linkError(callback: Signature): this;
+}
+export declare class Chain extends Canvas {
+  readonly nodes: Canvas[];
+}
+export declare class Group extends Canvas {
+  readonly members: Canvas[];
+}
+export declare class Chord extends Canvas {
+  readonly header: Canvas[];
+  readonly body: Canvas;
+}
+
+export declare function signature(task: string, args?: unknown[], options?: SignatureOptions): Signature;
+export declare function chain(...nodes: Canvas[]): Chain;
+export declare function chain(nodes: Iterable<Canvas>): Chain;
+export declare function group(...members: Canvas[]): Group;
+export declare function group(members: Iterable<Canvas>): Group;
+export declare function chord(header: Group | Iterable<Canvas>, body: Canvas): Chord;
+
+/** A submitted canvas. */
+export declare class CanvasResult {
+  readonly id: string;
+  readonly submitted: CanvasSubmitted;
+  show(): Promise<CanvasView>;
+  /** The final result; rejects with TaskFailed when the canvas failed or was revoked. */
+  get(options?: { timeout?: number; interval?: number }): Promise<Json>;
 }

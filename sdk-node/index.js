@@ -1,5 +1,5 @@
 // @stem/sdk: the task side (task, run, Retry, Fatal, SoftTimeLimitExceeded) and the
-// producer side (Client) of Stem for Node.
+// producer side (Client, and the canvas builders signature/chain/group/chord) of Stem for Node.
 'use strict';
 
 const { task } = require('./lib/registry');
@@ -8,6 +8,7 @@ const { Retry, Fatal, SoftTimeLimitExceeded } = require('./lib/errors');
 const { Context } = require('./lib/context');
 const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./lib/client');
 const { redirectStdout } = require('./lib/wire');
+const { signature, chain, group, chord, CanvasResult } = require('./lib/canvas');
 
 // Under a Stem worker, keep stdout for the protocol from the first line a module prints.
 if (process.env.STEM_PROTOCOL) redirectStdout();
@@ -15,4 +16,5 @@ if (process.env.STEM_PROTOCOL) redirectStdout();
 module.exports = {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+  signature, chain, group, chord, CanvasResult,
 };

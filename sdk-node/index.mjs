@@ -4,5 +4,6 @@ import sdk from './index.js';
 export const {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+  signature, chain, group, chord, CanvasResult,
 } = sdk;
 export default sdk;

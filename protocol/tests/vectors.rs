@@ -10,7 +10,10 @@ fn every_vector_line_roundtrips_through_the_rust_types() {
     let mut files = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+        // canvas.jsonl holds canvas documents, not transcripts (tests/canvas_vectors.rs).
+        if path.extension().and_then(|e| e.to_str()) != Some("jsonl")
+            || path.file_stem().and_then(|s| s.to_str()) == Some("canvas")
+        {
             continue;
         }
         files += 1;

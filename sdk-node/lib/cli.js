@@ -91,7 +91,10 @@ class CliTransport {
         }
         reject(new StemCliError(`stem ${argv[0]} printed no JSON: ${stdout.slice(0, 200)}`, details));
       });
-      if (input !== undefined) child.stdin.end(input);
+      if (input !== undefined) {
+        child.stdin.on('error', () => {}); // a CLI that exits before reading reports through its status
+        child.stdin.end(input);
+      }
     });
   }
 }

@@ -1,8 +1,9 @@
 // The producer side: enqueue tasks, await their results, revoke them. With an API URL
 // (`new Client({ url, token })`, or STEM_API_URL / STEM_API_TOKEN) it speaks `stem serve`'s
 // HTTP API with fetch; without one it runs the `stem` CLI (the embedded default needs no
-// server). Timeouts are in seconds, as in the Python SDK. The schedule helpers always run
-// the CLI: schedules have no HTTP route yet (lib/schedules.js).
+// server). Timeouts are in seconds, as in the Python SDK. The schedule helpers and the canvas
+// hooks (submitCanvas, showCanvas) always run the CLI: schedules and canvases have no HTTP
+// route yet (lib/schedules.js).
 'use strict';
 
 const { CliTransport } = require('./cli');
@@ -18,7 +19,7 @@ class Client {
   constructor(options = {}) {
     const url = options.url || process.env.STEM_API_URL;
     const token = options.token || process.env.STEM_API_TOKEN;
-    /** The CLI the schedule helpers run (the transport itself without a URL). */
+    /** The CLI the schedule and canvas helpers run (the transport itself without a URL). */
     this.cli = new CliTransport(options);
     this.transport = url ? new HttpTransport(url, token, options.timeout || 30) : this.cli;
   }
@@ -80,6 +81,29 @@ class Client {
   unschedule(id) {
     return scheduleOps.unschedule(this.cli, id);
   }
+
+  /**
+   * Submit a canvas document (`stem canvas submit - --json`, the document on stdin); resolves
+   * to `{id, published, nodes}`. Always the CLI: canvases have no HTTP route (lib/canvas.js).
+   * `timeout`: seconds the CLI may take (default: no limit).
+   */
+  async submitCanvas(document, options = {}) {
+    const reply = await this.cli.run(['canvas', 'submit', '-'], ms(options.timeout), JSON.stringify(document));
+    if (typeof reply.id !== 'string') {
+      throw new StemCliError(`stem canvas submit printed no canvas id: ${JSON.stringify(reply)}`, {});
+    }
+    return reply;
+  }
+
+  /** A canvas's view (`stem canvas show ID --json`): its state, result, failed node and nodes. */
+  showCanvas(id, options = {}) {
+    return this.cli.run(['canvas', 'show', String(id)], ms(options.timeout));
+  }
+}
+
+/** Seconds (or undefined) as the milliseconds the CLI transport takes. */
+function ms(seconds) {
+  return seconds === undefined || seconds === null ? undefined : seconds * 1000;
 }
 
 class TaskResult {

@@ -1,6 +1,7 @@
 // Compiled (never run) by `tsc --noEmit` in http-client.test.js: uses the producer API as a
 // program would, so index.d.ts must describe it.
-import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry } from '../index.js';
+import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry,
+  signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView } from '../index.js';
 
 async function main(): Promise<void> {
   const client = new Client({ url: 'http://127.0.0.1:8750', token: 't', timeout: 10 });
@@ -22,7 +23,16 @@ async function main(): Promise<void> {
   await client.schedule('once', 'add', { at: new Date(), headers: { a: 'b' } });
   const listed: Array<Record<string, unknown>> = await client.schedules();
   const gone: { deleted: string } = await client.unschedule('nightly');
-  console.log(value, record.state, many.length, info.args, revoked.revoked, applied.created, listed.length, gone.deleted);
+  const job = chord([signature('add', [1, 2]), signature('add', [3, 4], { queue: 'q' })], signature('tsum').linkError(signature('alert')));
+  const canvas: CanvasResult = await chain(signature('a'), group(signature('b'), signature('c'))).pipe(job).submit(client);
+  const submitted: CanvasSubmitted = await client.submitCanvas(job.toJSON(), { timeout: 30 });
+  const view: CanvasView = await client.showCanvas(submitted.id);
+  try {
+    console.log(await canvas.get({ timeout: 60, interval: 0.1 }), (await canvas.show()).nodes.length);
+  } catch (e) {
+    if (e instanceof TaskFailed) console.log(e.failed, e.node?.task, e.view?.state, e.error.type, e.errorType);
+  }
+  console.log(value, record.state, many.length, info.args, revoked.revoked, applied.created, listed.length, gone.deleted, view.state);
   task('noop', () => {
     throw new Retry('later', { countdown: 5 });
   });

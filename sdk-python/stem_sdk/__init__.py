@@ -13,9 +13,15 @@ Task side (stdlib only; runs inside the child process the Stem worker starts)::
         run()
 
 Producer side: `stem_sdk.Client` (and `stem_sdk.aio.AsyncClient`), which speaks the
-HTTP API of `stem serve`, or runs the `stem` CLI when no API URL is given.
+HTTP API of `stem serve`, or runs the `stem` CLI when no API URL is given; and the canvas
+builders (`signature`, `chain`, `group`, `chord`; `stem_sdk.canvas`)::
+
+    from stem_sdk import chord, signature
+
+    print(chord([signature("add", 1, 2), signature("add", 3, 4)], signature("tsum")).submit().get())
 """
 
+from .canvas import CanvasResult, chain, chord, group, signature
 from .client import AsyncResult, Client
 from .context import TaskContext, current
 from .errors import Fatal, Retry, SoftTimeLimitExceeded
@@ -28,10 +34,10 @@ __version__ = SDK_VERSION
 __all__ = [
     "ApiError",
     "AsyncResult",
+    "CanvasResult",
     "Client",
     "StemCliError",
     "StemError",
-    "TaskFailed",
     "TaskTimeout",
     "Fatal",
     "PROTOCOL_VERSION",
@@ -39,9 +45,14 @@ __all__ = [
     "Retry",
     "SoftTimeLimitExceeded",
     "TaskContext",
+    "TaskFailed",
+    "chain",
+    "chord",
     "current",
     "default_registry",
+    "group",
     "run",
+    "signature",
     "task",
     "__version__",
 ]

@@ -12,13 +12,15 @@ which suits the embedded default (one SQLite file, no server)::
     results = client.enqueue_many([("add", [i, i]) for i in range(1000)])
     client.schedule("nightly", "report", cron="30 2 * * *", timezone="Europe/Paris")
 
-Schedules (`schedule`, `schedules`, `unschedule`) always go through the `stem` CLI: they have
-no HTTP route yet (see `stem_sdk.schedules`).
+Schedules (`schedule`, `schedules`, `unschedule`) and canvases (`submit_canvas`, `canvas`; the
+builders are in `stem_sdk.canvas`) always go through the `stem` CLI: they have no HTTP route
+yet (see `stem_sdk.schedules`).
 
 `stem_sdk.aio.AsyncClient` is the same for `asyncio`.
 """
 
 import datetime as _dt
+import json
 import os
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
@@ -39,7 +41,7 @@ class Client:
     """A producer. `url`/`token`: the API (default `STEM_API_URL`/`STEM_API_TOKEN`);
     `timeout`: seconds per request. Without a URL: the CLI at `bin` (default `STEM_BIN`,
     else `stem` on PATH) with `broker`/`backend` URLs, `env` and `cwd` for it. The schedule
-    helpers use that CLI even with a URL (schedules have no HTTP route)."""
+    and canvas helpers use that CLI even with a URL (they have no HTTP route)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
                  ssl_context: Any = None, broker: Optional[str] = None, backend: Optional[str] = None,
@@ -47,7 +49,7 @@ class Client:
         url = url or os.environ.get("STEM_API_URL")
         token = token or os.environ.get("STEM_API_TOKEN")
         self.transport: Union[HttpTransport, CliTransport]
-        #: The CLI the schedule helpers run (the transport itself without a URL).
+        #: The CLI the schedule and canvas helpers run (the transport itself without a URL).
         self.cli = CliTransport(broker, backend, bin, env, cwd)
         if url:
             self.transport = HttpTransport(url, token, timeout, ssl_context)
@@ -140,6 +142,19 @@ class Client:
     def unschedule(self, id: str) -> Dict[str, Any]:
         """Delete schedule `id` (`stem schedule delete ID --yes --json`)."""
         return _schedules.unschedule(self.cli, id)
+
+    def submit_canvas(self, document: Mapping[str, Any]) -> Dict[str, Any]:
+        """Submit a canvas document (`stem canvas submit - --json`, the document on stdin):
+        `{"id", "published", "nodes"}`. Through the CLI even with a URL (canvases have no
+        HTTP route); a refused document raises `StemCliError` naming its path."""
+        reply = self.cli.run(["canvas", "submit", "-"], stdin=json.dumps(document))
+        if not isinstance(reply.get("id"), str):
+            raise StemCliError("stem canvas submit printed no canvas id: %r" % (reply,))
+        return reply
+
+    def canvas(self, canvas_id: str) -> Dict[str, Any]:
+        """A canvas's view (`stem canvas show ID --json`): its state, result, failed node and nodes."""
+        return self.cli.run(["canvas", "show", str(canvas_id)])
 
     def close(self) -> None:
         self.transport.close()
