@@ -38,7 +38,8 @@ async fn migrating_twice_is_a_no_op() {
             "0001_init",
             "0002_generation",
             "0003_groups",
-            "0004_schedules"
+            "0004_schedules",
+            "0005_quiet_publish"
         ]
     );
     let second = postgres::migrate(&url, &options).await.unwrap();
@@ -71,7 +72,8 @@ async fn concurrent_migrations_apply_each_once() {
             "0001_init",
             "0002_generation",
             "0003_groups",
-            "0004_schedules"
+            "0004_schedules",
+            "0005_quiet_publish"
         ]
     );
     drop_schema(&url, &options.namespace).await;

@@ -100,8 +100,10 @@ pub fn encode_letter(letter: &DeadLetter) -> Result<String> {
 /// still listed, and replaying it republishes the sealed form).
 pub fn decode_letter(raw: &str) -> Result<DeadLetter> {
     let mut letter: DeadLetter = decode("dead letter", raw)?;
-    if let (Some(sec), Some(env)) = (security(), letter.envelope.take()) {
-        letter.envelope = Some(secure::open_envelope(sec, env.clone()).unwrap_or(env));
+    if let Some(sec) = security() {
+        if let Some(env) = letter.envelope.take() {
+            letter.envelope = Some(secure::open_envelope(sec, env.clone()).unwrap_or(env));
+        }
     }
     Ok(letter)
 }

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0004_schedules",
         include_str!("migrations/0004_schedules.sql"),
     ),
+    (
+        5,
+        "0005_quiet_publish",
+        include_str!("migrations/0005_quiet_publish.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.
