@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod manifest;
 pub mod messages;
 pub mod record;
+pub mod retry_policy;
 pub mod schedule;
 pub mod state;
 

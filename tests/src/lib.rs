@@ -6,7 +6,7 @@
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -108,7 +108,7 @@ impl Output {
 /// tasks write. Every `stem` command and worker started from it uses that SQLite file.
 pub struct Env {
     dir: tempfile::TempDir,
-    workers: AtomicUsize,
+    pub(crate) workers: AtomicUsize,
     service: Option<Service>,
 }
 
@@ -322,41 +322,6 @@ impl Env {
             .iter()
             .all(|k| c[k].as_u64().unwrap_or(0) == 0)
     }
-
-    /// Starts `stem worker --manifest stem.toml EXTRA...` in this folder.
-    pub fn worker(&self, extra: &[&str]) -> Worker {
-        self.worker_with_env(extra, &[])
-    }
-
-    /// Like `worker`, with extra variables in the worker's environment.
-    pub fn worker_with_env(&self, extra: &[&str], vars: &[(&str, &str)]) -> Worker {
-        self.worker_on(&self.manifest(), extra, vars)
-    }
-
-    /// Starts `stem worker --manifest MANIFEST EXTRA...` in this folder: another manifest (in a
-    /// subfolder, say) runs its `exec` tasks there, so each worker's tasks write their own files.
-    pub fn worker_on(&self, manifest: &Path, extra: &[&str], vars: &[(&str, &str)]) -> Worker {
-        let n = self.workers.fetch_add(1, Ordering::Relaxed);
-        let log = self.file(&format!("worker-{n}.log"));
-        let stderr = fs::File::create(&log).expect("create the worker log");
-        let stdout = stderr.try_clone().expect("clone the log handle");
-        let mut cmd = self.command(self.path());
-        cmd.arg("worker")
-            .arg("--manifest")
-            .arg(manifest)
-            .args(extra)
-            .stdout(stdout)
-            .stderr(stderr);
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start stem worker");
-        Worker {
-            child,
-            log,
-            status: None,
-        }
-    }
 }
 
 impl Env {
@@ -403,123 +368,21 @@ impl Drop for Env {
     }
 }
 
-/// A running `stem worker`; on drop it is stopped (TERM — and CONT, should a test have frozen
-/// it — a second TERM for a cold stop, then KILL) so no test leaves a worker or its children
-/// behind.
-pub struct Worker {
-    child: Child,
-    log: PathBuf,
-    status: Option<ExitStatus>,
-}
-
-impl Worker {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Everything the worker logged so far.
-    pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn signal(&self, sig: nix::sys::signal::Signal) {
-        if self.status.is_none() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), sig);
-        }
-    }
-
-    /// Whether the process is still running.
-    pub fn alive(&mut self) -> bool {
-        self.try_status().is_none()
-    }
-
-    fn try_status(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
-        }
-        self.status
-    }
-
-    /// Waits up to `within` for the worker to exit.
-    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
-        wait_for(within, || self.try_status().is_some());
-        self.status
-    }
-
-    /// Panics (with the log) unless the worker is still running.
-    pub fn assert_alive(&mut self) {
-        let log = self.log();
-        assert!(
-            self.alive(),
-            "the worker exited ({:?}); its log:\n{log}",
-            self.status
-        );
-    }
-
-    /// SIGKILL and reap.
-    pub fn kill(&mut self) {
-        self.signal(nix::sys::signal::Signal::SIGKILL);
-        self.wait_exit(PATIENCE);
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        use nix::sys::signal::Signal;
-        if self.try_status().is_some() {
-            return;
-        }
-        // A worker a test froze (SIGSTOP) acts on TERM only once continued.
-        self.signal(Signal::SIGTERM);
-        self.signal(Signal::SIGCONT);
-        if self.wait_exit(Duration::from_secs(5)).is_some() {
-            return;
-        }
-        self.signal(Signal::SIGTERM);
-        if self.wait_exit(Duration::from_secs(10)).is_some() {
-            return;
-        }
-        self.kill();
-    }
-}
-
-/// The URL in `var` (`STEM_TEST_REDIS_URL`, `STEM_TEST_POSTGRES_URL`), or None after saying that
-/// `test` skips.
-pub fn service_url(var: &str, test: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
-        _ => {
-            eprintln!("{test}: {var} is not set: skipping");
-            None
-        }
-    }
-}
-
-/// A namespace no other test (or earlier run) uses: `e2e_` and a unique lowercase suffix, valid
-/// as a Redis key prefix and unchanged as a Postgres schema name.
-pub fn unique_namespace() -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "e2e_{:x}_{:x}_{}",
-        std::process::id(),
-        nanos & 0xffff_ffff_ffff,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 /// A fake-task runtime table for a manifest: `[runtimes.NAME]` running `program`.
 pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
     format!("[runtimes.{name}]\ncommand = [{program:?}]\nisolation = {isolation:?}\n")
 }
 
+/// A running `stem worker` and how it is stopped.
+pub mod worker;
+pub use worker::Worker;
+
 /// Process inspection through /proc.
 pub mod procs;
 
 pub mod chaos;
+
+pub use stores::{service_url, unique_namespace};
 
 /// The stores a scenario runs on (SQLite, Redis, Postgres, Redis with Postgres records).
 pub mod stores;

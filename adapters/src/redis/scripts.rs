@@ -1,5 +1,6 @@
 //! The Lua scripts, one file each under `lua/`, loaded once per process. Scripts that act on a
-//! receipt share the `owned` prelude, which checks that the lease the receipt names is still held.
+//! receipt share the `owned` prelude, which checks that the lease the receipt names is still held;
+//! scripts that write records share `put_record`.
 //! `Script::invoke_async` sends EVALSHA and loads the script on NOSCRIPT, so a restarted Redis
 //! (which forgot its script cache) just works.
 
@@ -7,15 +8,21 @@ use redis::Script;
 use std::sync::LazyLock;
 
 const OWNED: &str = include_str!("lua/owned.lua");
+const PUT_RECORD: &str = include_str!("lua/put_record.lua");
 
 fn with_owned(body: &str) -> Script {
     Script::new(&format!("{OWNED}\n{body}"))
 }
 
 pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fetch.lua")));
-pub static COMMIT: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/commit.lua")));
-pub static SET_RECORDS: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/set_records.lua")));
+pub static COMMIT: LazyLock<Script> =
+    LazyLock::new(|| with_owned(&format!("{PUT_RECORD}\n{}", include_str!("lua/commit.lua"))));
+pub static SET_RECORDS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{PUT_RECORD}\n{}",
+        include_str!("lua/set_records.lua")
+    ))
+});
 pub static GROUP_JOIN: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/group_join.lua")));
 pub static GROUP_FAIL: LazyLock<Script> =

@@ -72,18 +72,8 @@ for _ = 1, n do
     redis.call('XDEL', stream, id)
     redis.call('ZREM', leases, id)
     if rec then
-      if ttl > 0 then
-        redis.call('SET', rkey, rec, 'PX', ttl)
-      else
-        redis.call('SET', rkey, rec)
-      end
-      redis.call('ZADD', index, updated, rid)
+      put_record(rkey, wkey, index, rec, rid, updated, terminal, ttl, waker_ttl)
       if updated > newest then newest = updated end
-      redis.call('DEL', wkey)
-      if terminal == '1' then
-        redis.call('LPUSH', wkey, 1)
-        redis.call('PEXPIRE', wkey, waker_ttl)
-      end
     end
     if op == 'release' then
       place(action[1], action[2], action[3], action[4], action[5])

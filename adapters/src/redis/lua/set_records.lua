@@ -20,18 +20,8 @@ for i = 1, (#KEYS - 1) / 2 do
   if old_gen > gen then
     out[#out + 1] = 0
   else
-    if ttl > 0 then
-      redis.call('SET', rkey, json, 'PX', ttl)
-    else
-      redis.call('SET', rkey, json)
-    end
-    redis.call('ZADD', index, updated, id)
+    put_record(rkey, wkey, index, json, id, updated, terminal, ttl, waker_ttl)
     if updated > newest then newest = updated end
-    redis.call('DEL', wkey)
-    if terminal == '1' then
-      redis.call('LPUSH', wkey, 1)
-      redis.call('PEXPIRE', wkey, waker_ttl)
-    end
     out[#out + 1] = 1
   end
 end
