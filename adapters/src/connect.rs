@@ -127,7 +127,8 @@ pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>>
 async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
     let scheme = url.split_once("://").map(|(s, _)| s).ok_or_else(|| {
         AdapterError::config(format!(
-            "invalid URL {url:?}: expected SCHEME://..., with SCHEME one of {}",
+            "invalid URL {:?}: expected SCHEME://..., with SCHEME one of {}",
+            crate::redact(url),
             URL_SCHEMES.join(", ")
         ))
     })?;
@@ -143,7 +144,8 @@ async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn St
             "URL scheme {s:?} is not compiled into this build (cargo feature missing)"
         ))),
         s => Err(AdapterError::config(format!(
-            "unknown URL scheme {s:?} in {url:?}: expected one of {}",
+            "unknown URL scheme {s:?} in {:?}: expected one of {}",
+            crate::redact(url),
             URL_SCHEMES.join(", ")
         ))),
     }

@@ -19,12 +19,15 @@ pub mod error;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod redact;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod revoke;
 pub mod schedule;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wait;
 
 pub use admin::BrokerAdmin;
@@ -34,5 +37,6 @@ pub use commit::{Action, Commit, Verdict};
 pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
 pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
 pub use error::{AdapterError, ErrorKind, Result};
+pub use redact::redact;
 pub use revoke::{Revocation, RevokeStore};
 pub use schedule::{Leader, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};

@@ -66,7 +66,8 @@ pub enum OpsError {
     DeadLetterNotFound { queue: String, id: String },
 
     #[error(
-        "migrations are for Postgres; {url:?} is not a postgres:// URL (SQLite and Redis need none)"
+        "migrations are for Postgres; {:?} is not a postgres:// URL (SQLite and Redis need none)",
+        stem_adapters::redact(.url)
     )]
     NotPostgres { url: String },
 
