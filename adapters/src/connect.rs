@@ -3,8 +3,8 @@
 //! shares one store, so broker and backend on the same URL share a connection pool.
 
 use crate::{
-    AdapterError, Broker, BrokerAdmin, ControlPlane, Result, ResultBackend, RevokeStore,
-    ScheduleStore,
+    AdapterError, Broker, BrokerAdmin, ControlPlane, FlowControl, Result, ResultBackend,
+    RevokeStore, ScheduleStore,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,11 +39,18 @@ impl Default for ConnectOptions {
 
 /// Everything one backend provides; each backend module's `open` returns one.
 pub trait Store:
-    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore
+    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore + FlowControl
 {
 }
-impl<T: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore> Store
-    for T
+impl<
+        T: Broker
+            + BrokerAdmin
+            + ResultBackend
+            + RevokeStore
+            + ControlPlane
+            + ScheduleStore
+            + FlowControl,
+    > Store for T
 {
 }
 
@@ -58,6 +65,8 @@ pub struct Adapters {
     pub revokes: Arc<dyn RevokeStore>,
     /// Travels over the broker's service.
     pub control: Arc<dyn ControlPlane>,
+    /// Unique locks, pauses, rate limits and concurrency slots: the broker's store.
+    pub flow: Arc<dyn FlowControl>,
     /// Schedules, the beat lock and fire claims (default: the broker's store; see
     /// [`Adapters::with_schedule_store`]).
     pub schedules: Arc<dyn ScheduleStore>,
@@ -86,6 +95,7 @@ pub async fn connect(
         backend,
         revokes,
         control: broker.clone(),
+        flow: broker.clone(),
         schedules: broker,
         shared,
     })

@@ -16,6 +16,7 @@ pub mod commit;
 pub mod connect;
 pub mod control;
 pub mod error;
+pub mod flow;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -37,6 +38,7 @@ pub use commit::{Action, Commit, Verdict};
 pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
 pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
 pub use error::{AdapterError, ErrorKind, Result};
+pub use flow::FlowControl;
 pub use redact::redact;
 pub use revoke::{Revocation, RevokeStore};
 pub use schedule::{Leader, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0005_quiet_publish",
         include_str!("migrations/0005_quiet_publish.sql"),
     ),
+    (6, "0006_flow", include_str!("migrations/0006_flow.sql")),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.
