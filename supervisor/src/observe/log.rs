@@ -39,6 +39,9 @@ impl Sink for LogSink {
                     tracing::info!(task = %task.id, "terminated by revoke")
                 }
             }
+            Lifecycle::Expired(task) => {
+                tracing::info!(task = %task.id, name = %task.name, "expired before it started: not run")
+            }
             Lifecycle::StaleCommit { task, owner } => tracing::warn!(
                 task = %task.id, worker, owner = owner.as_deref().unwrap_or("unknown"),
                 "stale commit rejected: the lease passed to another worker, whose record stands"

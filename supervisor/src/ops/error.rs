@@ -76,6 +76,9 @@ pub enum OpsError {
 
     /// A store call failed. Even a configuration fault of the store is the operator's, not the
     /// caller's, so this is always [`OpsErrorKind::Unavailable`].
+    #[error("unknown queue {queue:?}: no task was ever published to it and no manifest task routes to it (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownQueue { queue: String, known: Vec<String> },
+
     #[error(transparent)]
     Store(#[from] AdapterError),
 }
@@ -91,6 +94,7 @@ impl OpsError {
             | OpsError::TooManyTasks { .. }
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport
+            | OpsError::UnknownQueue { .. }
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. }
             | OpsError::CanvasNotFound(_)

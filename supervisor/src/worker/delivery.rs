@@ -13,6 +13,8 @@ pub struct Entry {
     /// The broker reported this lease lost while the task ran: its commit is expected to be
     /// refused as stale.
     pub lease_lost: bool,
+    /// Its place at a flow-control gate (rate limit, concurrency limit).
+    pub gate: super::flow::GateState,
 }
 
 pub enum Stage {
@@ -51,6 +53,7 @@ pub enum Outcome {
         task: TaskRef,
         reason: String,
     },
+    Expired(TaskRef),
     Revoked {
         task: TaskRef,
         before_start: bool,
@@ -65,7 +68,7 @@ pub enum Outcome {
 impl Outcome {
     pub fn task(&self) -> &TaskRef {
         match self {
-            Outcome::Succeeded(t) => t,
+            Outcome::Succeeded(t) | Outcome::Expired(t) => t,
             Outcome::Retried { task, .. }
             | Outcome::Failed { task, .. }
             | Outcome::Malformed { task, .. }

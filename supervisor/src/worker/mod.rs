@@ -20,9 +20,11 @@ pub mod delivery;
 pub mod dispatcher;
 pub mod execution;
 pub mod fetcher;
+pub mod flow;
 pub mod heartbeat;
 pub mod leases;
 pub mod outcome;
+pub mod report;
 pub mod retry;
 pub mod revokes;
 pub mod screen;
@@ -82,6 +84,10 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         events_tx.clone(),
     ));
     tasks.spawn(control::serve(config.clone(), events_tx.clone()));
+    tasks.spawn(flow::watch_pauses(
+        config.adapters.flow.clone(),
+        events_tx.clone(),
+    ));
     tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone()));
     tasks.spawn(
         events_sink
