@@ -80,7 +80,7 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
         cmd.current_dir(dir);
     }
     crate::exec::unix::prepare_child(&mut cmd, spec.rlimits);
-    cmd.spawn().map_err(|e| {
+    crate::exec::reaper::spawn_owned(|| cmd.spawn()).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot start `{}`: {e}", spec.display()))
     })
 }
