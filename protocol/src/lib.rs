@@ -9,6 +9,7 @@ pub mod canvas;
 pub mod duration;
 pub mod envelope;
 pub mod manifest;
+mod manifest_checks;
 pub mod messages;
 pub mod record;
 pub mod retry_policy;

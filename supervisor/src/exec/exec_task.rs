@@ -71,7 +71,8 @@ pub async fn run_exec(
             status = child.wait() => break status,
             _ = sleep_until_opt(limits.soft_at), if !soft_sent => {
                 soft_sent = true;
-                signal_group(pid, limits.soft_signal);
+                let what = limits.soft_limit(pid);
+                tracing::info!(task = %envelope.id, "soft time limit: {what}");
             }
             _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
                 forced = Some(Forced::HardLimit);
@@ -104,6 +105,10 @@ pub async fn run_exec(
     }
     let result = match status {
         Ok(s) if s.success() => Ok(parse_output(&out, total)),
+        Ok(s) if soft_sent => Err(limits.soft_exceeded(
+            &format!("`{}` {}", spec.display(), describe_exit(s)),
+            tail.clone(),
+        )),
         Ok(s) => {
             let mut message = format!("`{}` {}", spec.display(), describe_exit(s));
             if let Some(last) = tail.lines().rev().find(|l| !l.trim().is_empty()) {

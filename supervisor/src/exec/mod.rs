@@ -114,6 +114,7 @@ impl Executor {
             task.soft_time_limit,
             task.time_limit,
             unix::parse_signal(&task.soft_signal),
+            task.soft_action,
         );
         match &task.kind {
             TaskKind::Exec(argv) => {

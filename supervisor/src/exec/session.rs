@@ -103,7 +103,7 @@ impl Session {
                 line = self.lines.next_line() => {
                     let bytes = match line {
                         Ok(Some(bytes)) => bytes,
-                        Ok(None) => return self.ended_early(forced, limits).await,
+                        Ok(None) => return self.ended_early(forced, soft_sent, limits).await,
                         Err(LineError::TooLong { max, head }) => {
                             return self.broken(format!(
                                 "child wrote a line longer than {max} bytes: {}",
@@ -117,7 +117,7 @@ impl Session {
                     let msg = match ChildMessage::parse_line(&bytes) {
                         Ok(msg) => msg,
                         // Half a line cut off by a kill is the kill's doing, not a protocol error.
-                        Err(_) if forced.is_some() => return self.ended_early(forced, limits).await,
+                        Err(_) if forced.is_some() => return self.ended_early(forced, soft_sent, limits).await,
                         Err(reason) => return self.broken(reason),
                     };
                     match msg {
@@ -175,7 +175,8 @@ impl Session {
                 // the signal's default action would kill the child instead of warning the task.
                 _ = sleep_until_opt(limits.soft_at), if !soft_sent && target.is_some() && self.served_tasks.is_some() => {
                     soft_sent = true;
-                    signal_group(target.unwrap_or(self.pid), limits.soft_signal);
+                    let what = limits.soft_limit(target.unwrap_or(self.pid));
+                    tracing::info!(task = %req.id, "soft time limit: {what}");
                 }
                 _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
                     forced = Some(Forced::HardLimit);
@@ -234,7 +235,12 @@ impl Session {
     }
 
     /// stdout closed before an answer: the child (or, for a fork server, the server) is gone.
-    async fn ended_early(&mut self, forced: Option<Forced>, limits: Limits) -> RunOutcome {
+    async fn ended_early(
+        &mut self,
+        forced: Option<Forced>,
+        soft_sent: bool,
+        limits: Limits,
+    ) -> RunOutcome {
         let status = tokio::time::timeout(KILL_SETTLE, self.child.wait()).await;
         self.stderr.wait_closed(Duration::from_secs(1)).await;
         let stderr = self.stderr.tail();
@@ -248,6 +254,15 @@ impl Session {
             Ok(Ok(s)) => describe_exit(s),
             _ => "closed its stdout".to_string(),
         };
+        if soft_sent {
+            let how = format!("child `{}` {how} before answering", self.label);
+            return RunOutcome {
+                result: Err(limits.soft_exceeded(&how, stderr.clone())),
+                stderr,
+                forced: None,
+                healthy: false,
+            };
+        }
         let mut message = format!("child `{}` {how} before answering", self.label);
         if let Some(last) = stderr.lines().rev().find(|l| !l.trim().is_empty()) {
             message.push_str(&format!("; last stderr line: {}", last.trim()));
