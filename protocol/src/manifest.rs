@@ -135,6 +135,7 @@ pub struct Rlimits {
     pub open_files: Option<u64>,
 }
 
+pub use crate::manifest_checks::line_of_key;
 pub use crate::retry_policy::{Backoff, RetryPolicy};
 
 /// A task's settings after `[defaults]` are applied.

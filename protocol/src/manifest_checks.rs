@@ -180,7 +180,7 @@ fn humane(d: Duration) -> String {
 }
 
 /// The 1-based line of `key = ...` inside `[table]` (up to the next table header).
-pub(crate) fn line_of_key(text: &str, table: &str, key: &str) -> Option<usize> {
+pub fn line_of_key(text: &str, table: &str, key: &str) -> Option<usize> {
     let start = line_of_table(text, table)?;
     text.lines()
         .enumerate()

@@ -62,6 +62,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
     let args = cmd.run;
     let manifest =
         LoadedManifest::load(&args.manifest).map_err(|e| CliError::usage(e.to_string()))?;
+    crate::startup::check_paths(&manifest).map_err(|e| CliError::usage(e.to_string()))?;
     let settings = manifest.manifest.stem.clone();
     let adapters = conn.connect(Some(&settings)).await?;
     let urls = conn.urls(Some(&settings));
