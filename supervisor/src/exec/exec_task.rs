@@ -4,7 +4,7 @@
 
 use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
 use super::session::forced_outcome;
-use super::spawn::{spawn, SpawnSpec};
+use super::spawn::{spawn, spawn_error, SpawnSpec};
 use super::stderr::StderrTail;
 use super::unix::{describe_exit, signal_group};
 use super::{EventSink, ExecEvent, RunOutcome};
@@ -16,6 +16,11 @@ use tokio::time::Instant;
 
 /// Bytes of stdout kept as an `exec` task's result; the rest is drained and counted.
 pub const STDOUT_CAP: usize = 1024 * 1024;
+
+/// The largest `STEM_ARGS` / `STEM_KWARGS` value passed in the environment. The kernel takes at
+/// most 128 KiB per variable and about 2 MiB for all of them; a bigger value is left out, named
+/// in `STEM_ARGS_OMITTED`, and read from the envelope on stdin instead.
+pub const ENV_PAYLOAD_MAX: usize = 64 * 1024;
 
 /// Runs one `exec` task to completion (or to its limits).
 pub async fn run_exec(
@@ -31,19 +36,29 @@ pub async fn run_exec(
     spec.env
         .insert("STEM_ATTEMPT".into(), envelope.attempt.to_string());
     spec.env.insert("STEM_QUEUE".into(), envelope.queue.clone());
-    spec.env.insert(
-        "STEM_ARGS".into(),
-        Value::Array(envelope.args.clone()).to_string(),
-    );
-    spec.env.insert(
-        "STEM_KWARGS".into(),
-        Value::Object(envelope.kwargs.clone()).to_string(),
-    );
+    let mut omitted = Vec::new();
+    for (name, value) in [
+        ("STEM_ARGS", Value::Array(envelope.args.clone()).to_string()),
+        (
+            "STEM_KWARGS",
+            Value::Object(envelope.kwargs.clone()).to_string(),
+        ),
+    ] {
+        if value.len() > ENV_PAYLOAD_MAX {
+            omitted.push(name);
+        } else {
+            spec.env.insert(name.into(), value);
+        }
+    }
+    if !omitted.is_empty() {
+        spec.env
+            .insert("STEM_ARGS_OMITTED".into(), omitted.join(","));
+    }
     let mut child = match spawn(&spec) {
         Ok(c) => c,
         Err(e) => {
             return RunOutcome {
-                result: Err(TaskError::new("SpawnError", e.to_string())),
+                result: Err(spawn_error(&e)),
                 stderr: String::new(),
                 forced: None,
                 healthy: false,

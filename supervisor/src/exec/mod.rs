@@ -156,7 +156,7 @@ impl Executor {
                     Ok(s) => s,
                     Err(e) => {
                         return RunOutcome {
-                            result: Err(TaskError::new("SpawnError", e.to_string())),
+                            result: Err(spawn::spawn_error(&e)),
                             stderr: String::new(),
                             forced: None,
                             healthy: false,

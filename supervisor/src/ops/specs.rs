@@ -233,6 +233,12 @@ pub async fn publish_all(
     adapters: &Adapters,
     envelopes: &[TaskEnvelope],
 ) -> OpsResult<Vec<Enqueued>> {
+    for (index, env) in envelopes.iter().enumerate() {
+        super::enqueue::check_payload(adapters, env).map_err(|e| OpsError::InBatch {
+            index,
+            source: Box::new(e),
+        })?;
+    }
     adapters.broker.publish(envelopes).await?;
     Ok(envelopes
         .iter()
