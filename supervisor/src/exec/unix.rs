@@ -29,6 +29,17 @@ pub fn signal_process(pid: u32, signal: Signal) {
     }
 }
 
+/// Restores SIGPIPE's default action (the Rust runtime ignores it, so a write to a closed pipe
+/// is an EPIPE error and `println!` panics): a printing command then ends quietly when its
+/// reader is gone, as other Unix tools do.
+#[allow(unsafe_code)]
+pub fn default_sigpipe() {
+    // SAFETY: installing the default disposition for one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// `"SIGUSR1"` → the signal. The manifest validates names, so unknown ones fall back to SIGUSR1.
 pub fn parse_signal(name: &str) -> Signal {
     Signal::from_str(name).unwrap_or(Signal::SIGUSR1)
