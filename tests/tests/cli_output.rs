@@ -8,7 +8,8 @@ use stem_e2e::{wait_for, Env};
 
 /// Runs `stem ARGS | head -1` in bash; stem's exit status and its stderr.
 fn into_head(env: &Env, args: &str) -> (i32, String) {
-    let script = format!("\"$STEM\" {args} 2>stem.err | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"");
+    let script =
+        format!("\"$STEM\" {args} 2>stem.err | head -1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"");
     let out = Command::new("bash")
         .args(["-c", &script])
         .env("STEM", stem_e2e::stem_bin())
@@ -16,7 +17,10 @@ fn into_head(env: &Env, args: &str) -> (i32, String) {
         .current_dir(env.path())
         .output()
         .expect("run bash");
-    let code = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(-1);
+    let code = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(-1);
     (code, env.read("stem.err"))
 }
 
@@ -28,11 +32,18 @@ fn output_cut_by_head_ends_quietly() {
     let _worker = env.worker(&[]);
     let id = env.enqueue("big", &[]);
     assert_eq!(env.outcome(&id)["state"], "success");
-    for args in [format!("result {id}"), format!("result {id} --json"), "events --limit 1000".into()] {
+    for args in [
+        format!("result {id}"),
+        format!("result {id} --json"),
+        "events --limit 1000".into(),
+    ] {
         let (code, stderr) = into_head(&env, &args);
         assert!(!stderr.contains("panicked"), "stem {args} | head: {stderr}");
         assert_ne!(code, 101, "stem {args} | head panicked: {stderr}");
-        assert!(stderr.trim().is_empty(), "stem {args} | head printed: {stderr}");
+        assert!(
+            stderr.trim().is_empty(),
+            "stem {args} | head printed: {stderr}"
+        );
     }
 }
 
@@ -54,8 +65,14 @@ fn earlier_attempts_do_not_repeat_the_final_one() {
         .filter(|l| l.trim_start().starts_with("attempt "))
         .collect();
     assert_eq!(earlier.len(), 2, "{text}");
-    assert!(earlier[0].contains("boom 1") && earlier[1].contains("boom 2"), "{text}");
-    assert!(text.contains("error: ExitStatus") && text.contains("boom 3"), "{text}");
+    assert!(
+        earlier[0].contains("boom 1") && earlier[1].contains("boom 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: ExitStatus") && text.contains("boom 3"),
+        "{text}"
+    );
     assert!(text.contains("created 20"), "times in RFC 3339: {text}");
 }
 
@@ -77,7 +94,11 @@ fn events_limit_shows_the_newest() {
     };
     // Events are flushed a little after they happen: wait until all three successes are in.
     assert!(wait_for(Duration::from_secs(30), || {
-        lines("1000").iter().filter(|e| e["kind"] == "succeeded").count() == 3
+        lines("1000")
+            .iter()
+            .filter(|e| e["kind"] == "succeeded")
+            .count()
+            == 3
     }));
     let all = lines("1000");
     let newest = lines("2");
@@ -91,12 +112,21 @@ fn ping_returns_once_every_live_worker_answered() {
     let env = Env::with_manifest("[tasks.t]\nexec = [\"true\"]\n");
     let _worker = env.worker(&[]);
     let seen = wait_for(Duration::from_secs(30), || {
-        env.stem(&["observe", "workers", "--json"]).success().json().as_array().is_some_and(|a| !a.is_empty())
+        env.stem(&["observe", "workers", "--json"])
+            .success()
+            .json()
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
     });
     assert!(seen, "the worker sent no heartbeat\n{}", env.worker_logs());
     let started = Instant::now();
-    let out = env.stem(&["worker", "ping", "--json", "--timeout", "60s"]).success();
+    let out = env
+        .stem(&["worker", "ping", "--json", "--timeout", "60s"])
+        .success();
     let took = started.elapsed();
     assert_eq!(out.json().as_object().map(|m| m.len()), Some(1), "{out:?}");
-    assert!(took < Duration::from_secs(30), "ping waited for its whole timeout ({took:?})");
+    assert!(
+        took < Duration::from_secs(30),
+        "ping waited for its whole timeout ({took:?})"
+    );
 }

@@ -102,3 +102,34 @@ fn health_blames_the_component_that_is_down() {
     assert!(text.stderr.contains("result backend down"), "{text:?}");
     assert!(!text.stderr.contains("broker down"), "{text:?}");
 }
+
+#[test]
+fn a_worker_started_while_the_broker_is_down_waits_for_it() {
+    use stem_e2e::private_redis::{free_port, PrivateRedis};
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let env = Env::with_broker(MANIFEST, &url, &stem_e2e::unique_namespace());
+    let out = env.stem(&["worker", "--manifest", "stem.toml", "--fail-fast"]);
+    assert_eq!(out.code, Some(1), "--fail-fast exits at once: {out:?}");
+    assert!(out.stderr.contains("Connection refused"), "{out:?}");
+
+    let mut worker = env.worker(&[]);
+    let retrying = stem_e2e::wait_for(Duration::from_secs(30), || {
+        worker
+            .log()
+            .matches("cannot reach the stores at start")
+            .count()
+            >= 2
+    });
+    assert!(retrying, "no retry lines: {}", worker.log());
+    worker.assert_alive();
+    let dir = tempfile::tempdir().expect("a folder for redis");
+    let Some(_redis) = PrivateRedis::start(port, dir) else {
+        eprintln!("SKIPPED the rest of a_worker_started_while_the_broker_is_down_waits_for_it: no redis-server on PATH");
+        return;
+    };
+    let id = env.enqueue("t", &[]);
+    let record = env.outcome(&id);
+    assert_eq!(record["state"], "success", "{record}");
+    worker.assert_alive();
+}
