@@ -243,7 +243,23 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         }
         return Ok(());
     }
+    if a.wait && a.id.is_some() {
+        if let Ok(Some(old)) = adapters.backend.get(&env.id).await {
+            if old.state.is_terminal() {
+                eprintln!(
+                    "note: task {} already has a final record ({}, {}); --wait returns that \
+                     record, not a new run's (use a new --id to run it again)",
+                    env.id,
+                    old.state,
+                    crate::ops::time::format_rfc3339(old.finished_at.unwrap_or(old.updated_at))
+                );
+            }
+        }
+    }
     let sent = ops::publish(&adapters, &env).await?;
+    if a.wait {
+        warn_without_consumer(&adapters, &sent.queue).await;
+    }
     if !a.wait {
         if a.json {
             print_json(&sent)?;
@@ -253,4 +269,26 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         return Ok(());
     }
     super::result::wait_and_print(&adapters, &sent.id, a.timeout, a.json).await
+}
+
+/// Says at once when no live worker (by heartbeat) consumes `queue`: the wait goes on, but
+/// the user knows why nothing happens.
+async fn warn_without_consumer(adapters: &stem_adapters::Adapters, queue: &str) {
+    let Ok(workers) = adapters.control.workers().await else {
+        return;
+    };
+    let now = stem_protocol::now_ms();
+    let lapse = crate::ops::control::LIVE_LAPSE;
+    let live = workers
+        .iter()
+        .filter(|w| !crate::ops::workers::is_lapsed(w.at, now, lapse));
+    if !live.clone().any(|w| w.queues.iter().any(|q| q == queue)) {
+        let others: Vec<String> = live.map(|w| w.worker.clone()).collect();
+        let who = if others.is_empty() {
+            "no worker is live".to_string()
+        } else {
+            format!("live workers ({}) consume other queues", others.join(", "))
+        };
+        eprintln!("note: no live worker consumes queue {queue:?} ({who}); waiting anyway");
+    }
 }
