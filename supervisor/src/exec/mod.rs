@@ -6,6 +6,7 @@ pub mod exec_task;
 pub mod limits;
 pub mod lines;
 pub mod pool;
+pub mod probe;
 pub mod reaper;
 pub mod session;
 pub mod spawn;

@@ -57,6 +57,49 @@ impl Session {
         })
     }
 
+    /// Reads the child's `hello` (skipping its log lines): the tasks it serves, or why it
+    /// cannot serve at all (it exited, wrote garbage, speaks another protocol).
+    pub async fn hello(&mut self) -> Result<Vec<String>, String> {
+        loop {
+            let bytes = match self.lines.next_line().await {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    let how = match tokio::time::timeout(KILL_SETTLE, self.child.wait()).await {
+                        Ok(Ok(s)) => describe_exit(s),
+                        _ => "closed its stdout".to_string(),
+                    };
+                    self.stderr.wait_closed(Duration::from_secs(1)).await;
+                    let tail = self.stderr.tail();
+                    let last = tail.lines().rev().find(|l| !l.trim().is_empty());
+                    return Err(match last {
+                        Some(line) => {
+                            format!("`{}` {how} before its hello: {}", self.label, line.trim())
+                        }
+                        None => format!("`{}` {how} before its hello", self.label),
+                    });
+                }
+                Err(e) => return Err(format!("cannot read the hello of `{}`: {e:?}", self.label)),
+            };
+            match ChildMessage::parse_line(&bytes) {
+                Ok(ChildMessage::Hello { protocol, tasks, .. }) if protocol == PROTOCOL_VERSION => {
+                    self.served_tasks = Some(tasks.iter().cloned().collect());
+                    return Ok(tasks);
+                }
+                Ok(ChildMessage::Hello { protocol, sdk, .. }) => {
+                    return Err(format!(
+                        "`{}` ({sdk}) speaks protocol {protocol}, this supervisor speaks {PROTOCOL_VERSION}",
+                        self.label
+                    ))
+                }
+                Ok(ChildMessage::Log { .. }) => continue,
+                Ok(other) => {
+                    return Err(format!("`{}` sent {:?} before its hello", self.label, kind_of(&other)))
+                }
+                Err(reason) => return Err(format!("`{}`: {reason}", self.label)),
+            }
+        }
+    }
+
     /// Runs one task on this child.
     pub async fn run(
         &mut self,

@@ -64,6 +64,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     // Orphaned grandchildren come to this process (always so as PID 1 in a container).
     let reaps = crate::exec::reaper::become_subreaper();
     let revoked = revokes::load(config.adapters.revokes.as_ref()).await;
+    crate::exec::probe::probe_all(&config.manifest).await;
     executor.prewarm();
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
