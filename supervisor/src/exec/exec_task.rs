@@ -2,8 +2,9 @@
 //! variables describe the task; its stdout (capped) is the result, JSON when it parses; exit 0
 //! is success, anything else a failure carrying the stderr tail.
 
-use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
-use super::session::forced_outcome;
+use super::limits::{
+    forced_outcome, next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest,
+};
 use super::spawn::{spawn, spawn_error, SpawnSpec};
 use super::stderr::StderrTail;
 use super::unix::{describe_exit, signal_group};

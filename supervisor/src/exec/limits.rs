@@ -111,3 +111,32 @@ pub async fn next_stop(stop: &mut StopReceiver) -> StopRequest {
         }
     }
 }
+
+/// The outcome of a run the supervisor ended by force.
+pub fn forced_outcome(forced: Forced, limits: Limits, stderr: String) -> super::RunOutcome {
+    let error = match forced {
+        Forced::HardLimit => {
+            let limit = limits
+                .hard
+                .map(|d| format!("{:?}", d))
+                .unwrap_or_else(|| "?".into());
+            stem_protocol::TaskError::new(
+                "TimeLimitExceeded",
+                format!("killed (SIGKILL to its process group) at its time_limit of {limit}"),
+            )
+        }
+        Forced::Revoked => {
+            stem_protocol::TaskError::new("Revoked", "terminated by revoke").permanent()
+        }
+        Forced::Shutdown => stem_protocol::TaskError::new(
+            "WorkerShutdown",
+            "killed by a cold shutdown of the worker",
+        ),
+    };
+    super::RunOutcome {
+        result: Err(error.with_traceback(stderr.clone())),
+        stderr,
+        forced: Some(forced),
+        healthy: false,
+    }
+}

@@ -4,7 +4,9 @@
 //! Time limits and stop requests signal the group running the task; the session reports
 //! whether the child is still fit to serve another task.
 
-use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
+use super::limits::{
+    forced_outcome, next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest,
+};
 use super::lines::{LineError, LineReader};
 use super::spawn::{spawn, SpawnSpec};
 use super::stderr::StderrTail;
@@ -372,31 +374,5 @@ fn kind_of(msg: &ChildMessage) -> &'static str {
         ChildMessage::Progress { .. } => "progress",
         ChildMessage::Heartbeat { .. } => "heartbeat",
         ChildMessage::Log { .. } => "log",
-    }
-}
-
-/// The outcome of a run the supervisor ended by force.
-pub fn forced_outcome(forced: Forced, limits: Limits, stderr: String) -> RunOutcome {
-    let error = match forced {
-        Forced::HardLimit => {
-            let limit = limits
-                .hard
-                .map(|d| format!("{:?}", d))
-                .unwrap_or_else(|| "?".into());
-            TaskError::new(
-                "TimeLimitExceeded",
-                format!("killed (SIGKILL to its process group) at its time_limit of {limit}"),
-            )
-        }
-        Forced::Revoked => TaskError::new("Revoked", "terminated by revoke").permanent(),
-        Forced::Shutdown => {
-            TaskError::new("WorkerShutdown", "killed by a cold shutdown of the worker")
-        }
-    };
-    RunOutcome {
-        result: Err(error.with_traceback(stderr.clone())),
-        stderr,
-        forced: Some(forced),
-        healthy: false,
     }
 }
