@@ -130,3 +130,26 @@ fn ping_returns_once_every_live_worker_answered() {
         "ping waited for its whole timeout ({took:?})"
     );
 }
+
+#[test]
+fn revoking_an_id_nobody_knows_says_so() {
+    let env = Env::with_manifest("[tasks.t]\nexec = [\"true\"]\n");
+    let out = env.stem(&["revoke", "no-such-id"]).success();
+    assert!(
+        out.stderr.contains("no task no-such-id is known"),
+        "{out:?}"
+    );
+    let json = env
+        .stem(&["revoke", "no-such-id", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["known"], false, "{json}");
+    let _worker = env.worker(&[]);
+    let id = env.enqueue("t", &[]);
+    env.outcome(&id);
+    let out = env.stem(&["revoke", &id]).success();
+    assert!(
+        !out.stderr.contains("is known"),
+        "a recorded task is known: {out:?}"
+    );
+}
