@@ -36,7 +36,7 @@ pub struct EnqueueArgs {
     pub countdown: Option<Duration>,
     /// Run no sooner than this time: RFC 3339 (`2026-12-01T10:00:00Z`), epoch milliseconds, or
     /// epoch seconds with a decimal point.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub eta: Option<String>,
     /// 0 (lowest, the default) to 9 (highest).
     #[arg(long, default_value_t = 0, value_parser = parse_priority, allow_negative_numbers = true)]
@@ -54,7 +54,7 @@ pub struct EnqueueArgs {
     #[arg(long)]
     pub wait: bool,
     /// With --wait: give up after this long (`500ms`, `3s`, `2m`, a bare number of seconds).
-    #[arg(long, value_parser = super::worker::parse_duration)]
+    #[arg(long, value_parser = super::worker::parse_duration, allow_negative_numbers = true)]
     pub timeout: Option<Duration>,
     /// Print one JSON object.
     #[arg(long)]
