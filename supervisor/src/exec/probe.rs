@@ -1,6 +1,6 @@
 //! At worker start, one child of each runtime is started and its `hello` read, so a runtime
-//! that cannot start (`ModuleNotFoundError: stem_sdk`, a wrong protocol) is reported at once
-//! instead of at its first task, and the tasks it serves are compared with the manifest's: a
+//! that cannot start (`ModuleNotFoundError: stem_sdk`, a wrong protocol) is reported at start
+//! (the probe runs beside the worker's first tasks, delaying none) instead of at its first task, and the tasks it serves are compared with the manifest's: a
 //! task the manifest routes to a runtime that does not serve it, or one the runtime serves that
 //! the manifest does not name (it never runs), is a warning. The probe child is then ended.
 

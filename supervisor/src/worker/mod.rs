@@ -64,7 +64,6 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     // Orphaned grandchildren come to this process (always so as PID 1 in a container).
     let reaps = crate::exec::reaper::become_subreaper();
     let revoked = revokes::load(config.adapters.revokes.as_ref()).await;
-    crate::exec::probe::probe_all(&config.manifest).await;
     executor.prewarm();
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -83,6 +82,11 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     if reaps {
         tasks.spawn(crate::exec::reaper::run());
     }
+    // Beside the start, not before it: a runtime slow to say hello delays no other task.
+    let manifest = config.manifest.clone();
+    tasks.spawn(async move {
+        crate::exec::probe::probe_all(&manifest).await;
+    });
     tasks.spawn(revokes::watch(
         config.adapters.revokes.clone(),
         events_tx.clone(),
