@@ -106,3 +106,33 @@ fn a_spawn_error_that_cannot_succeed_is_not_retried() {
     assert_eq!(record["error"]["retryable"], false, "{record}");
     assert_eq!(record["attempt"], 1, "not retried: {record}");
 }
+
+#[test]
+fn each_broker_refuses_payloads_beyond_its_own_maximum() {
+    use stem_e2e::stores::{world, Store};
+    for (store, broker, bytes) in [
+        (Store::Redis, "redis", 9_000_000),
+        (Store::Postgres, "postgres", 20_000_000),
+    ] {
+        let Some(env) = world(
+            store,
+            COUNT_STDIN,
+            "each_broker_refuses_payloads_beyond_its_own_maximum",
+        ) else {
+            continue;
+        };
+        env.write("args.json", &args_of(bytes));
+        let path = env.file("args.json").display().to_string();
+        let out = env.stem(&["enqueue", "big", "--args", &format!("@{path}")]);
+        assert_eq!(out.code, Some(2), "{broker}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("bytes the {broker} broker takes")),
+            "{out:?}"
+        );
+        assert!(
+            env.queue_drained("default"),
+            "{broker}: nothing was published"
+        );
+    }
+}
