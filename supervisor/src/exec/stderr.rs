@@ -1,5 +1,6 @@
 //! Pumping a child's stderr: always drained (a chatty child never blocks), each line logged
-//! with the id of the task it belongs to — up to [`LOG_BYTES_PER_TASK`] per task, then one
+//! with the id of the task it belongs to — up to [`LOG_BYTES_PER_TASK`] or
+//! [`LOG_LINES_PER_TASK`] per task, then one
 //! line saying how much was left out — and the tail kept so a failed task carries it.
 
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,9 @@ pub const TAIL_BYTES: usize = 8 * 1024;
 /// task printing 10 MB must not flood the log), and the record still keeps the tail.
 pub const LOG_BYTES_PER_TASK: usize = 64 * 1024;
 
+/// Lines of one task's stderr written to the worker log (short lines cost a log prefix each).
+pub const LOG_LINES_PER_TASK: usize = 500;
+
 #[derive(Default)]
 struct State {
     /// The pump reached the end of the stream.
@@ -23,26 +27,28 @@ struct State {
     partial: Vec<u8>,
     /// Bytes of the current task's stderr logged, and those left out past the cap.
     logged: usize,
+    logged_lines: usize,
     left_out: usize,
 }
 
 impl State {
     /// Logs one line, or counts it once the task's share of the log is used up.
     fn log(&mut self, pid: u32, line: &[u8]) {
-        if self.logged >= LOG_BYTES_PER_TASK {
+        if self.logged >= LOG_BYTES_PER_TASK || self.logged_lines >= LOG_LINES_PER_TASK {
             if self.left_out == 0 {
                 let task = self.task_id.as_deref().unwrap_or("-");
                 tracing::warn!(
                     target: "stem::child",
                     task,
                     pid,
-                    "stderr past {LOG_BYTES_PER_TASK} bytes is not logged for this task (its record keeps the last {TAIL_BYTES})"
+                    "stderr past {LOG_BYTES_PER_TASK} bytes or {LOG_LINES_PER_TASK} lines is not logged for this task (its record keeps the last {TAIL_BYTES} bytes)"
                 );
             }
             self.left_out += line.len() + 1;
             return;
         }
         self.logged += line.len() + 1;
+        self.logged_lines += 1;
         log_line(&self.task_id, pid, line);
     }
 
@@ -53,6 +59,7 @@ impl State {
             tracing::warn!(target: "stem::child", task, pid, left_out = self.left_out, "bytes of stderr not logged");
         }
         self.logged = 0;
+        self.logged_lines = 0;
         self.left_out = 0;
     }
 }
