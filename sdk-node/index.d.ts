@@ -70,7 +70,7 @@ export interface ClientOptions {
   /** Bearer token for the API; default `STEM_API_TOKEN`. */
   token?: string;
   /** Seconds per API request (long-polls get their wait on top); default 30. */
-  timeout?: number;
+  timeout?: Duration;
   /** CLI fallback: the stem binary; default `STEM_BIN`, else `stem` on PATH. */
   bin?: string;
   /** CLI fallback: passed as `--broker`. */
@@ -81,6 +81,12 @@ export interface ClientOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
 }
+
+/** A duration: seconds, or text like `"500ms"`, `"3s"`, `"2m"` (a bare number is seconds). */
+export type Duration = number | string;
+
+/** A duration in seconds (undefined stays undefined); RangeError on a bad one. */
+export function seconds(value: Duration | undefined | null): number | undefined;
 
 export interface TaskOptions {
   kwargs?: Record<string, unknown>;
@@ -103,7 +109,7 @@ export interface EnqueueOptions extends TaskOptions {
   /** Resolve only once the task finished. */
   wait?: boolean;
   /** With `wait`: reject with TaskTimeout after this many seconds. */
-  timeout?: number;
+  timeout?: Duration;
 }
 
 /** One task of `enqueueMany`: a spec as the API takes it, or `[name, args, options]`. */
@@ -188,9 +194,9 @@ export declare class Client {
   /** Delete a schedule (`stem schedule delete`). */
   unschedule(id: string): Promise<{ deleted: string }>;
   /** Submit a canvas document (`stem canvas submit - --json`; always the CLI: canvases have no HTTP route). `timeout` in seconds. */
-  submitCanvas(document: CanvasDocument, options?: { timeout?: number }): Promise<CanvasSubmitted>;
+  submitCanvas(document: CanvasDocument, options?: { timeout?: Duration }): Promise<CanvasSubmitted>;
   /** A canvas's view (`stem canvas show ID --json`). `timeout` in seconds. */
-  showCanvas(id: string, options?: { timeout?: number }): Promise<CanvasView>;
+  showCanvas(id: string, options?: { timeout?: Duration }): Promise<CanvasView>;
 }
 
 /** A handle on one task. */
@@ -200,10 +206,10 @@ export declare class TaskResult {
   info(): Promise<TaskRecord>;
   ready(): Promise<boolean>;
   /** The record once the task finished; TaskTimeout after `timeout` seconds. */
-  wait(timeout?: number): Promise<TaskRecord>;
+  wait(timeout?: Duration): Promise<TaskRecord>;
   /** The result value; TaskFailed when it failed or was revoked. */
-  get(timeout?: number): Promise<Json | undefined>;
-  get(timeout: number | undefined, options: { propagate: false }): Promise<Json | TaskRecord | undefined>;
+  get(timeout?: Duration): Promise<Json | undefined>;
+  get(timeout: Duration | undefined, options: { propagate: false }): Promise<Json | TaskRecord | undefined>;
   revoke(options?: { terminate?: boolean }): Promise<Revoked>;
 }
 
@@ -354,5 +360,5 @@ export declare class CanvasResult {
   readonly submitted: CanvasSubmitted;
   show(): Promise<CanvasView>;
   /** The final result; rejects with TaskFailed when the canvas failed or was revoked. */
-  get(options?: { timeout?: number; interval?: number }): Promise<Json>;
+  get(options?: { timeout?: Duration; interval?: number }): Promise<Json>;
 }

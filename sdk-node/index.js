@@ -9,6 +9,7 @@ const { Context } = require('./lib/context');
 const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./lib/client');
 const { redirectStdout } = require('./lib/wire');
 const { signature, chain, group, chord, CanvasResult } = require('./lib/canvas');
+const { seconds } = require('./lib/spec');
 
 // Under a Stem worker, keep stdout for the protocol from the first line a module prints.
 if (process.env.STEM_PROTOCOL) redirectStdout();
@@ -16,5 +17,5 @@ if (process.env.STEM_PROTOCOL) redirectStdout();
 module.exports = {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
-  signature, chain, group, chord, CanvasResult,
+  signature, chain, group, chord, CanvasResult, seconds,
 };

@@ -30,7 +30,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("invalid duration {text:?}"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {text:?}: too long"))
 }
 
 /// Serde helper for `Option<Duration>` fields written as text or a number of seconds.
@@ -43,7 +43,9 @@ pub fn deserialize_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duratio
     }
     match Option::<Raw>::deserialize(d)? {
         None => Ok(None),
-        Some(Raw::Num(n)) if n >= 0.0 && n.is_finite() => Ok(Some(Duration::from_secs_f64(n))),
+        Some(Raw::Num(n)) if n >= 0.0 && n.is_finite() => Duration::try_from_secs_f64(n)
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("invalid duration {n}: too long"))),
         Some(Raw::Num(n)) => Err(de::Error::custom(format!("invalid duration {n}"))),
         Some(Raw::Text(t)) => parse_duration(&t).map(Some).map_err(de::Error::custom),
     }
@@ -63,5 +65,9 @@ mod tests {
             .unwrap_err()
             .contains("unknown unit"));
         assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("99999999999999999999999")
+            .unwrap_err()
+            .contains("too long"));
+        assert!(parse_duration("-5").is_err());
     }
 }

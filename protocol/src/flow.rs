@@ -68,25 +68,32 @@ impl FlowLimits {
     }
 }
 
-/// The flow-control fields of one task.
-pub fn check_task(task: &crate::manifest::TaskSpec) -> Result<(), String> {
+/// The flow-control fields of one task: the key to blame and what is wrong.
+pub fn check_task(task: &crate::manifest::TaskSpec) -> Result<(), (&'static str, String)> {
     if let Some(path) = &task.rate_limit_key {
-        check_key_path(path)?;
+        check_key_path(path).map_err(|m| ("rate_limit_key", m))?;
         if task.rate_limit.is_none() {
-            return Err("rate_limit_key needs a rate_limit".into());
+            return Err(("rate_limit_key", "rate_limit_key needs a rate_limit".into()));
         }
     }
-    if task.burst == Some(0) {
-        return Err("burst must be at least 1".into());
-    }
-    if task.burst.is_some() && task.rate_limit.is_none() {
-        return Err("burst needs a rate_limit".into());
+    match task.burst {
+        Some(0) => return Err(("burst", "burst must be at least 1".into())),
+        Some(_) if task.rate_limit.is_none() => {
+            return Err(("burst", "burst needs a rate_limit".into()))
+        }
+        _ => {}
     }
     if task.max_concurrency == Some(0) {
-        return Err("max_concurrency must be at least 1 (remove it for no limit)".into());
+        return Err((
+            "max_concurrency",
+            "max_concurrency must be at least 1 (remove it for no limit)".into(),
+        ));
     }
-    if task.unique_for == Some(Duration::ZERO) || task.expires == Some(Duration::ZERO) {
-        return Err("unique_for and expires must be longer than 0s".into());
+    if task.unique_for == Some(Duration::ZERO) {
+        return Err(("unique_for", "unique_for must be longer than 0s".into()));
+    }
+    if task.expires == Some(Duration::ZERO) {
+        return Err(("expires", "expires must be longer than 0s".into()));
     }
     Ok(())
 }

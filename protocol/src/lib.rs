@@ -10,6 +10,7 @@ pub mod duration;
 pub mod envelope;
 pub mod flow;
 pub mod manifest;
+mod manifest_checks;
 pub mod messages;
 pub mod record;
 pub mod retry_policy;

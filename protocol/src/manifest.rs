@@ -57,6 +57,20 @@ pub struct TaskDefaults {
     pub time_limit: Option<Duration>,
     pub max_retries: Option<u32>,
     pub retry: Option<RetryPolicy>,
+    pub soft_limit_action: Option<SoftAction>,
+}
+
+/// What the soft time limit does (see `docs/manifest.md`). The hard limit is always SIGKILL to
+/// the whole process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SoftAction {
+    /// `soft_signal` to the task's own process only (an SDK turns it into an exception; an
+    /// `exec` program's default `SIGURG` is ignored unless it traps it).
+    #[default]
+    Signal,
+    /// SIGTERM to the task's whole process group: a polite stop before the hard limit.
+    Terminate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -78,7 +92,7 @@ pub struct Runtime {
     pub command: Vec<String>,
     #[serde(default)]
     pub isolation: Isolation,
-    /// Signal sent to the child's process group at the soft limit (default `SIGUSR1`).
+    /// Signal sent to the task's process at the soft limit (default `SIGUSR1`).
     pub soft_signal: Option<String>,
     /// Warm children kept by a pool (default: the worker's concurrency).
     pub pool_size: Option<usize>,
@@ -105,6 +119,7 @@ pub struct TaskSpec {
     pub max_retries: Option<u32>,
     pub retry: Option<RetryPolicy>,
     pub soft_signal: Option<String>,
+    pub soft_limit_action: Option<SoftAction>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     pub cwd: Option<String>,
@@ -134,6 +149,7 @@ pub struct Rlimits {
     pub open_files: Option<u64>,
 }
 
+pub use crate::manifest_checks::line_of_key;
 pub use crate::retry_policy::{Backoff, RetryPolicy};
 
 /// A task's settings after `[defaults]` are applied.
@@ -147,6 +163,7 @@ pub struct EffectiveTask {
     pub max_retries: u32,
     pub retry: RetryPolicy,
     pub soft_signal: String,
+    pub soft_action: SoftAction,
     pub env: BTreeMap<String, String>,
     pub cwd: Option<String>,
     pub rlimits: Rlimits,
@@ -187,80 +204,8 @@ impl Manifest {
                 message,
             }
         })?;
-        manifest.validate(text, file)?;
+        crate::manifest_checks::validate(&manifest, text, file)?;
         Ok(manifest)
-    }
-
-    fn validate(&self, text: &str, file: &str) -> Result<(), ManifestError> {
-        let err = |table: &str, message: String| ManifestError {
-            file: file.to_string(),
-            line: line_of_table(text, table),
-            message,
-        };
-        for (name, rt) in &self.runtimes {
-            let table = format!("runtimes.{name}");
-            if rt.command.is_empty() || rt.command[0].is_empty() {
-                return Err(err(&table, format!("{table}: `command` is empty")));
-            }
-            if let Some(sig) = &rt.soft_signal {
-                check_signal(sig).map_err(|m| err(&table, format!("{table}: {m}")))?;
-            }
-        }
-        for (name, task) in &self.tasks {
-            let table = format!("tasks.{name}");
-            match (&task.runtime, &task.exec) {
-                (Some(_), Some(_)) => {
-                    return Err(err(
-                        &table,
-                        format!("{table}: set either `runtime` or `exec`, not both"),
-                    ))
-                }
-                (None, None) => {
-                    return Err(err(
-                        &table,
-                        format!(
-                            "{table}: needs `runtime = \"NAME\"` or `exec = [\"program\", ...]`"
-                        ),
-                    ))
-                }
-                (Some(rt), None) if !self.runtimes.contains_key(rt) => {
-                    let known: Vec<&str> = self.runtimes.keys().map(String::as_str).collect();
-                    return Err(err(
-                        &table,
-                        format!(
-                            "{table}: unknown runtime {rt:?} (defined: {})",
-                            if known.is_empty() {
-                                "none".to_string()
-                            } else {
-                                known.join(", ")
-                            }
-                        ),
-                    ));
-                }
-                (None, Some(cmd)) if cmd.is_empty() || cmd[0].is_empty() => {
-                    return Err(err(&table, format!("{table}: `exec` is empty")))
-                }
-                _ => {}
-            }
-            if let Some(sig) = &task.soft_signal {
-                check_signal(sig).map_err(|m| err(&table, format!("{table}: {m}")))?;
-            }
-            crate::flow::check_task(task).map_err(|m| err(&table, format!("{table}: {m}")))?;
-            if let (Some(soft), Some(hard)) = (task.soft_time_limit, task.time_limit) {
-                if soft > hard {
-                    return Err(err(
-                        &table,
-                        format!("{table}: soft_time_limit is longer than time_limit"),
-                    ));
-                }
-            }
-        }
-        for (name, entry) in &self.schedules {
-            entry
-                .to_schedule(name)
-                .map_err(|e| err(&format!("schedules.{name}"), e.to_string()))?;
-        }
-        Ok(())
     }
 
     /// The validated schedules of this file, by name.
@@ -280,11 +225,17 @@ impl Manifest {
             (None, Some(cmd)) => (TaskKind::Exec(cmd.clone()), None),
             (None, None) => return None,
         };
+        // An SDK child handles SIGUSR1; a plain program would die of it, so `exec` tasks get
+        // SIGURG, whose default action is to ignore it.
+        let default_signal = match kind {
+            TaskKind::Runtime(_) => "SIGUSR1",
+            TaskKind::Exec(_) => "SIGURG",
+        };
         let soft_signal = spec
             .soft_signal
             .clone()
             .or_else(|| runtime.and_then(|r| r.soft_signal.clone()))
-            .unwrap_or_else(|| "SIGUSR1".to_string());
+            .unwrap_or_else(|| default_signal.to_string());
         Some(EffectiveTask {
             name: name.to_string(),
             kind,
@@ -298,6 +249,10 @@ impl Manifest {
             max_retries: spec.max_retries.or(d.max_retries).unwrap_or(0),
             retry: spec.retry.or(d.retry).unwrap_or_default(),
             soft_signal,
+            soft_action: spec
+                .soft_limit_action
+                .or(d.soft_limit_action)
+                .unwrap_or_default(),
             env: spec.env.clone(),
             cwd: spec.cwd.clone(),
             rlimits: spec.rlimits.unwrap_or_default(),
@@ -327,19 +282,8 @@ impl Manifest {
 
 /// The signals a manifest may name for the soft limit.
 pub const SOFT_SIGNALS: &[&str] = &[
-    "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP", "SIGALRM", "SIGXCPU",
+    "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP", "SIGALRM", "SIGXCPU", "SIGURG", "SIGWINCH",
 ];
-
-fn check_signal(sig: &str) -> Result<(), String> {
-    if SOFT_SIGNALS.contains(&sig) {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown soft_signal {sig:?} (one of {})",
-            SOFT_SIGNALS.join(", ")
-        ))
-    }
-}
 
 /// The `NAME` of the `[schedules.NAME]` table that holds 1-based `line`, if any.
 fn schedule_at_line(text: &str, line: usize) -> Option<String> {
@@ -360,7 +304,7 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
 }
 
 /// The line of the `[table]` header (or of a dotted key starting with it), 1-based.
-fn line_of_table(text: &str, table: &str) -> Option<usize> {
+pub(crate) fn line_of_table(text: &str, table: &str) -> Option<usize> {
     let header = format!("[{table}]");
     let quoted = {
         let (head, tail) = table.split_once('.').unwrap_or((table, ""));

@@ -31,7 +31,8 @@ fn parses_and_applies_defaults() {
     assert_eq!(add.soft_signal, "SIGUSR1");
     let hello = m.effective("hello").unwrap();
     assert_eq!(hello.max_retries, 0);
-    assert_eq!(hello.retry.delay(3, 0.5), Duration::from_millis(1500));
+    // Fixed backoff has no jitter unless asked: the delay is the base.
+    assert_eq!(hello.retry.delay(3, 0.5), Duration::from_secs(3));
     assert_eq!(m.queues(), vec!["default".to_string(), "shell".to_string()]);
     assert!(m.effective("nope").is_none());
 }
@@ -49,7 +50,7 @@ fn typo_names_file_line_and_key() {
 fn unknown_runtime_names_the_table_line() {
     let text = "[runtimes.python]\ncommand = [\"python3\"]\n\n[tasks.add]\nruntime = \"pyhton\"\n";
     let e = Manifest::parse(text, "stem.toml").unwrap_err();
-    assert_eq!(e.line, Some(4));
+    assert_eq!(e.line, Some(5), "the line of `runtime = ...`: {e}");
     assert!(e.message.contains("unknown runtime \"pyhton\""), "{e}");
 }
 
@@ -89,4 +90,67 @@ fn exponential_backoff_is_capped() {
     assert_eq!(p.delay(1, 0.0), Duration::from_secs(1));
     assert_eq!(p.delay(3, 0.0), Duration::from_secs(4));
     assert_eq!(p.delay(30, 0.0), Duration::from_secs(10));
+}
+
+#[test]
+fn a_zero_time_limit_is_refused_at_its_line() {
+    let text = "[tasks.a]\nexec = [\"true\"]\ntime_limit = \"0s\"\n";
+    let e = Manifest::parse(text, "stem.toml").unwrap_err().to_string();
+    assert!(
+        e.starts_with("stem.toml:3: tasks.a: time_limit must be longer than 0s"),
+        "{e}"
+    );
+    let text = "[defaults]\nsoft_time_limit = \"0ms\"\n";
+    let e = Manifest::parse(text, "stem.toml").unwrap_err().to_string();
+    assert!(
+        e.starts_with("stem.toml:2: defaults: soft_time_limit must be"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_soft_limit_not_before_the_hard_one_is_refused() {
+    for soft in ["5s", "6s"] {
+        let text = format!(
+            "[tasks.a]\nexec = [\"true\"]\ntime_limit = \"5s\"\nsoft_time_limit = \"{soft}\"\n"
+        );
+        let e = Manifest::parse(&text, "stem.toml").unwrap_err().to_string();
+        assert!(
+            e.starts_with("stem.toml:4: tasks.a: soft_time_limit"),
+            "{e}"
+        );
+        assert!(e.contains("must be shorter than time_limit"), "{e}");
+    }
+    // The soft limit from [defaults] against the task's own hard limit.
+    let text = "[defaults]\nsoft_time_limit = \"10s\"\n\n[tasks.a]\nexec = [\"true\"]\ntime_limit = \"2s\"\n";
+    let e = Manifest::parse(text, "stem.toml").unwrap_err().to_string();
+    assert!(
+        e.starts_with("stem.toml:6: tasks.a: soft_time_limit (10s)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn exec_tasks_get_a_survivable_soft_signal_by_default() {
+    let m = Manifest::parse(GOOD, "stem.toml").unwrap();
+    assert_eq!(m.effective("hello").unwrap().soft_signal, "SIGURG");
+    assert_eq!(
+        m.effective("hello").unwrap().soft_action,
+        SoftAction::Signal
+    );
+    let text = "[tasks.a]\nexec = [\"true\"]\nsoft_limit_action = \"terminate\"\n";
+    let m = Manifest::parse(text, "stem.toml").unwrap();
+    assert_eq!(m.effective("a").unwrap().soft_action, SoftAction::Terminate);
+    let e = Manifest::parse(&text.replace("terminate", "stop"), "m").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+}
+
+#[test]
+fn pool_sizes_of_zero_are_refused() {
+    let text = "[runtimes.py]\ncommand = [\"python3\"]\npool_size = 0\n";
+    let e = Manifest::parse(text, "stem.toml").unwrap_err().to_string();
+    assert!(
+        e.starts_with("stem.toml:3: runtimes.py: pool_size must be at least 1"),
+        "{e}"
+    );
 }

@@ -27,7 +27,8 @@ pub struct RetryPolicy {
     /// Largest delay. Default 10 minutes.
     #[serde(default, deserialize_with = "deserialize_opt")]
     pub cap: Option<Duration>,
-    /// Full jitter: a uniform delay in `[0, computed]`. Default true.
+    /// Full jitter: a uniform delay in `[0, computed]`. Default: on for exponential backoff,
+    /// off for fixed (a fixed delay means that delay).
     pub jitter: Option<bool>,
 }
 
@@ -58,7 +59,7 @@ impl RetryPolicy {
             }
         };
         let raw = raw.min(cap);
-        if self.jitter.unwrap_or(true) {
+        if self.jitter.unwrap_or(self.backoff == Backoff::Exponential) {
             raw.mul_f64(unit.clamp(0.0, 1.0))
         } else {
             raw

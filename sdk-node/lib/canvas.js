@@ -9,6 +9,7 @@
 
 const { Client } = require('./client');
 const { TaskFailed } = require('./producer-errors');
+const { seconds } = require('./spec');
 
 const TERMINAL = new Set(['success', 'failure', 'revoked']);
 
@@ -161,6 +162,7 @@ class CanvasResult {
    * with TaskFailed; no outcome within `timeout` seconds rejects with a timeout error.
    */
   async get({ timeout, interval = 0.1 } = {}) {
+    timeout = seconds(timeout);
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     let pause = interval * 1000;
     for (;;) {

@@ -21,9 +21,8 @@ function lastLine(text) {
   return lines[lines.length - 1];
 }
 
-function etaMs(eta) {
-  return typeof eta === 'string' ? Date.parse(eta) : Number(eta);
-}
+/** The most bytes of args and kwargs put on a command line; bigger payloads go on stdin. */
+const ARGV_PAYLOAD_MAX = 64 * 1024;
 
 class CliTransport {
   constructor(options = {}) {
@@ -41,10 +40,18 @@ class CliTransport {
       return reply.ids.map((id) => ({ id, state: 'pending' }));
     }
     const spec = specs[0];
-    const argv = ['enqueue', spec.task, '--args', JSON.stringify(spec.args || []), '--kwargs', JSON.stringify(spec.kwargs || {})];
+    const args = JSON.stringify(spec.args || []);
+    const kwargs = JSON.stringify(spec.kwargs || {});
+    if (args.length + kwargs.length > ARGV_PAYLOAD_MAX) {
+      // Too big for a command line (the kernel takes at most 128 KiB per argument): on stdin.
+      const reply = await this.run(['enqueue', '--stdin'], undefined, JSON.stringify(spec) + '\n');
+      return [{ id: reply.ids[0], state: 'pending' }];
+    }
+    const argv = ['enqueue', spec.task, '--args', args, '--kwargs', kwargs];
     if (spec.queue !== undefined) argv.push('--queue', String(spec.queue));
     if (spec.countdown !== undefined) argv.push('--countdown', String(spec.countdown));
-    if (spec.eta !== undefined) argv.push('--eta', String(etaMs(spec.eta)));
+    // The CLI takes RFC 3339 as it is, and epoch milliseconds.
+    if (spec.eta !== undefined) argv.push('--eta', String(spec.eta));
     if (spec.priority !== undefined) argv.push('--priority', String(spec.priority));
     if (spec.max_retries !== undefined) argv.push('--max-retries', String(spec.max_retries));
     if (spec.id !== undefined) argv.push('--id', String(spec.id));

@@ -10,7 +10,7 @@ const { CliTransport } = require('./cli');
 const { HttpTransport } = require('./http');
 const scheduleOps = require('./schedules');
 const { StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./producer-errors');
-const { TERMINAL_STATES, taskSpec, asSpec } = require('./spec');
+const { TERMINAL_STATES, taskSpec, asSpec, seconds } = require('./spec');
 
 /** Tasks per request of enqueueMany (the API takes at most 10,000 per request). */
 const BATCH = 10000;
@@ -21,7 +21,7 @@ class Client {
     const token = options.token || process.env.STEM_API_TOKEN;
     /** The CLI the schedule and canvas helpers run (the transport itself without a URL). */
     this.cli = new CliTransport(options);
-    this.transport = url ? new HttpTransport(url, token, options.timeout || 30) : this.cli;
+    this.transport = url ? new HttpTransport(url, token, seconds(options.timeout) || 30) : this.cli;
   }
 
   /** Enqueue task `name`; resolves to a TaskResult (with `wait`, once the task finished). */
@@ -102,8 +102,9 @@ class Client {
 }
 
 /** Seconds (or undefined) as the milliseconds the CLI transport takes. */
-function ms(seconds) {
-  return seconds === undefined || seconds === null ? undefined : seconds * 1000;
+function ms(duration) {
+  const s = seconds(duration);
+  return s === undefined ? undefined : s * 1000;
 }
 
 class TaskResult {
@@ -125,6 +126,7 @@ class TaskResult {
   /** Resolves to the record once the task finished; rejects with TaskTimeout after `timeout` s. */
   async wait(timeout) {
     if (this.final) return this.final;
+    timeout = seconds(timeout);
     const deadline = timeout === undefined || timeout === null ? undefined : Date.now() + timeout * 1000;
     for (;;) {
       const left = deadline === undefined ? 30 : (deadline - Date.now()) / 1000;

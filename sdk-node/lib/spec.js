@@ -21,10 +21,30 @@ function taskSpec(name, args = [], options = {}) {
   return spec;
 }
 
+const UNITS = { '': 1, s: 1, sec: 1, secs: 1, ms: 0.001, m: 60, min: 60, mins: 60, h: 3600, d: 86400 };
+
+/**
+ * A duration in seconds, the one syntax of the CLI and both SDKs: a number of seconds, or text
+ * like "500ms", "3s", "2m", "1h", "1d" (a bare number is seconds). undefined/null stay undefined.
+ */
+function seconds(value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`a duration is seconds >= 0, got ${value}`);
+    return value;
+  }
+  const text = String(value).trim();
+  const match = /^(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)$/.exec(text);
+  if (!match) throw new RangeError(`invalid duration ${JSON.stringify(value)}: expected e.g. "500ms", "5s", "2m"`);
+  const unit = UNITS[match[2]];
+  if (unit === undefined) throw new RangeError(`invalid duration ${JSON.stringify(value)}: unknown unit "${match[2]}" (use ms, s, m, h or d)`);
+  return Number(match[1]) * unit;
+}
+
 /** A spec from a spec object, or a [name, args, options] array. */
 function asSpec(item) {
   if (Array.isArray(item)) return taskSpec(item[0], item[1], item[2]);
   return { ...item };
 }
 
-module.exports = { TERMINAL_STATES, taskSpec, asSpec };
+module.exports = { TERMINAL_STATES, taskSpec, asSpec, seconds };

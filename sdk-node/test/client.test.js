@@ -99,3 +99,27 @@ process.stdout.write(JSON.stringify({ created: ['x'], argv }) + '\\n');
   const gone = await client.unschedule('x');
   assert.deepEqual(gone.argv, ['schedule', 'delete', 'x', '--yes', '--json']);
 });
+
+test('durations are one syntax', () => {
+  const { seconds } = require('..');
+  assert.equal(seconds('500ms'), 0.5);
+  assert.equal(seconds('3s'), 3);
+  assert.equal(seconds('2m'), 120);
+  assert.equal(seconds(1.5), 1.5);
+  assert.equal(seconds('2'), 2);
+  assert.equal(seconds(undefined), undefined);
+  for (const bad of ['3 parsecs', 'soon', -1, '-2s']) assert.throws(() => seconds(bad), RangeError);
+});
+
+test('big args and an ISO eta through the real stem CLI', { skip: process.env.STEM_BIN ? false : 'STEM_BIN is not set' }, async () => {
+  const dir = fs.mkdtempSync(path.join(scratch, 'big-'));
+  const url = `sqlite://${path.join(dir, 'stem.db')}`;
+  const client = new Client({ broker: url, backend: url, cwd: dir });
+  const big = 'x'.repeat(3000000); // more than one command-line argument may hold
+  const queued = await client.enqueue('add', [big, 'y']);
+  assert.equal(typeof queued.id, 'string');
+  const later = await client.enqueue('add', [1, 2], { eta: '2020-01-01T00:00:00Z' });
+  assert.equal(typeof later.id, 'string');
+  // No worker: the wait gives up after a duration written like every other one.
+  await assert.rejects(later.wait('300ms'), (err) => err.name === 'TaskTimeout');
+});

@@ -23,7 +23,7 @@ from . import schedules as _schedules
 from .cli import CliTransport
 from .http import MAX_POLL, _error_of, long_poll_query
 from .producer_errors import StemError, TaskFailed, TaskTimeout
-from .spec import TERMINAL_STATES, Countdown, Eta, TaskSpec, as_spec, chunks, task_spec
+from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
 
 __all__ = ["AsyncClient", "AsyncTaskResult"]
 
@@ -120,7 +120,7 @@ class AsyncClient:
                       queue: Optional[str] = None, countdown: Optional[Countdown] = None, eta: Optional[Eta] = None,
                       priority: Optional[int] = None, max_retries: Optional[int] = None,
                       headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
-                      wait: bool = False, timeout: Optional[float] = None) -> "AsyncTaskResult":
+                      wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncTaskResult":
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id)
         sent = await self.request("POST", "/v1/tasks", spec)
@@ -201,10 +201,11 @@ class AsyncTaskResult:
     async def info(self) -> Dict[str, Any]:
         return self._final or await self.client.info(self.id)
 
-    async def wait(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+    async def wait(self, timeout: Optional[Duration] = None) -> Dict[str, Any]:
         if self._final is not None:
             return self._final
         loop = asyncio.get_running_loop()
+        timeout = seconds(timeout)
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             left = 30.0 if deadline is None else deadline - loop.time()
@@ -215,7 +216,7 @@ class AsyncTaskResult:
             if deadline is not None and loop.time() >= deadline:
                 raise TaskTimeout(self.id, info.get("state"), timeout)
 
-    async def get(self, timeout: Optional[float] = None, propagate: bool = True) -> Any:
+    async def get(self, timeout: Optional[Duration] = None, propagate: bool = True) -> Any:
         info = await self.wait(timeout)
         if info["state"] != "success":
             if propagate:

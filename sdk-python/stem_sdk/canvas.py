@@ -19,6 +19,7 @@ import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from .client import Client, TaskFailed
+from .spec import Duration, seconds
 
 Json = Any
 TERMINAL = ("success", "failure", "revoked")
@@ -190,10 +191,11 @@ class CanvasResult:
     def ready(self) -> bool:
         return self.state in TERMINAL
 
-    def get(self, timeout: Optional[float] = None, interval: float = 0.1) -> Json:
+    def get(self, timeout: Optional[Duration] = None, interval: float = 0.1) -> Json:
         """Wait for the canvas and return its final result. A failed or revoked canvas raises
         `TaskFailed` (`.failed` names the failed node, `.node` is its view, `.view` the
         canvas's); no outcome within `timeout` seconds raises `TimeoutError`."""
+        timeout = seconds(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = interval
         while True:

@@ -13,6 +13,10 @@ from typing import Any, Dict, List, Optional, Type, Union
 from .producer_errors import StemCliError
 
 
+#: The most bytes of args and kwargs put on a command line; bigger payloads go on stdin.
+ARGV_PAYLOAD_MAX = 64 * 1024
+
+
 class CliTransport:
     def __init__(self, broker: Optional[str] = None, backend: Optional[str] = None, bin: Optional[str] = None,
                  env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None):
@@ -30,14 +34,20 @@ class CliTransport:
         return [{"id": i, "state": "pending"} for i in reply["ids"]]
 
     def _enqueue_one(self, spec: Dict[str, Any]) -> Dict[str, Any]:
-        argv = ["enqueue", spec["task"], "--args", json.dumps(spec.get("args", [])),
-                "--kwargs", json.dumps(spec.get("kwargs", {}))]
+        args, kwargs = json.dumps(spec.get("args", [])), json.dumps(spec.get("kwargs", {}))
+        if len(args) + len(kwargs) > ARGV_PAYLOAD_MAX:
+            # Too big for a command line (the kernel takes at most 128 KiB per argument): the
+            # spec goes on stdin instead.
+            reply = self.run(["enqueue", "--stdin"], stdin=json.dumps(spec) + "\n")
+            return {"id": reply["ids"][0], "state": "pending"}
+        argv = ["enqueue", spec["task"], "--args", args, "--kwargs", kwargs]
         if "queue" in spec:
             argv += ["--queue", str(spec["queue"])]
         if "countdown" in spec:
             argv += ["--countdown", str(spec["countdown"])]
         if "eta" in spec:
-            argv += ["--eta", str(_eta_ms(spec["eta"]))]
+            # The CLI takes RFC 3339 as it is, and epoch milliseconds.
+            argv += ["--eta", spec["eta"] if isinstance(spec["eta"], str) else str(_eta_ms(spec["eta"]))]
         for flag in ("priority", "max_retries", "id"):
             if flag in spec:
                 argv += ["--" + flag.replace("_", "-"), str(spec[flag])]

@@ -29,7 +29,7 @@ from . import schedules as _schedules
 from .cli import CliTransport
 from .http import HttpTransport
 from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
-from .spec import TERMINAL_STATES, Countdown, Eta, TaskSpec, as_spec, chunks, task_spec
+from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
 
 __all__ = ["ApiError", "AsyncResult", "Client", "StemCliError", "StemError", "TaskFailed", "TaskTimeout"]
 
@@ -81,7 +81,7 @@ class Client:
                 queue: Optional[str] = None, countdown: Optional[Countdown] = None, eta: Optional[Eta] = None,
                 priority: Optional[int] = None, max_retries: Optional[int] = None,
                 headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
-                wait: bool = False, timeout: Optional[float] = None) -> "AsyncResult":
+                wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncResult":
         """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
         finish; the handle's `get()` then answers at once."""
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
@@ -186,11 +186,12 @@ class AsyncResult:
     def ready(self) -> bool:
         return self.state in TERMINAL_STATES
 
-    def wait(self, timeout: Optional[float] = None) -> Dict[str, Any]:
+    def wait(self, timeout: Optional[Duration] = None) -> Dict[str, Any]:
         """Waits for the task to finish and returns its record; `TaskTimeout` after `timeout`
         seconds (`None`: no limit)."""
         if self._final is not None:
             return self._final
+        timeout = seconds(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = 30.0 if deadline is None else deadline - time.monotonic()
@@ -201,7 +202,7 @@ class AsyncResult:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TaskTimeout(self.id, info.get("state"), timeout)
 
-    def get(self, timeout: Optional[float] = None, propagate: bool = True) -> Any:
+    def get(self, timeout: Optional[Duration] = None, propagate: bool = True) -> Any:
         """The task's result value once it finishes. `failure` or `revoked` raises
         `TaskFailed` (with `propagate=False`, returns the record instead)."""
         info = self.wait(timeout)

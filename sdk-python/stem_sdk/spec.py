@@ -7,6 +7,9 @@ import datetime as _dt
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
 
 Countdown = Union[int, float, str, _dt.timedelta]
+#: A duration as every Stem flag and both SDKs take it: seconds, a `timedelta`, or text like
+#: "500ms", "3s", "2m", "1h", "1d" (a bare number is seconds).
+Duration = Union[int, float, str, _dt.timedelta]
 Eta = Union[_dt.datetime, str, int]
 TaskSpec = Dict[str, Any]
 
@@ -45,6 +48,36 @@ def task_spec(
     if id is not None:
         spec["id"] = id
     return spec
+
+
+_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "secs": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0,
+          "mins": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def seconds(value: Optional[Duration]) -> Optional[float]:
+    """A duration in seconds (`None` stays `None`): the one syntax of the CLI and both SDKs."""
+    if value is None:
+        return None
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bool):
+        raise TypeError("a duration is seconds or text like \"3s\", got %r" % (value,))
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative, got %r" % (value,))
+        return float(value)
+    text = str(value).strip()
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+    unit = text[len(number):].strip()
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ValueError("invalid duration %r: expected e.g. \"500ms\", \"5s\", \"2m\"" % (value,)) from None
+    if unit not in _UNITS:
+        raise ValueError("invalid duration %r: unknown unit %r (use ms, s, m, h or d)" % (value, unit))
+    if amount < 0:
+        raise ValueError("a duration cannot be negative, got %r" % (value,))
+    return amount * _UNITS[unit]
 
 
 def _eta(eta: Eta) -> Union[str, int]:

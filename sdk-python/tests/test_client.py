@@ -174,3 +174,25 @@ def test_async_client_schedule_helpers_run_the_cli(fake):
     assert [argv[:2] for argv in fake.calls()] == [["schedule", "apply"], ["schedule", "list"], ["schedule", "delete"]]
     with open(fake.env["FAKE_STEM_LOG"] + ".toml") as f:
         assert f.read() == '[schedules."x"]\ntask = "tick"\ncron = "0 3 * * *"\n'
+
+
+def test_durations_are_one_syntax():
+    from stem_sdk.spec import seconds
+    import datetime
+    assert seconds("500ms") == 0.5 and seconds("3s") == 3 and seconds("2m") == 120
+    assert seconds(1.5) == 1.5 and seconds("2") == 2 and seconds(datetime.timedelta(minutes=1)) == 60
+    assert seconds(None) is None
+    for bad in ("3 parsecs", "soon", -1, "-2s"):
+        with pytest.raises(ValueError):
+            seconds(bad)
+
+
+def test_get_takes_a_duration_string(fake):
+    assert fake.enqueue("add", [2, 3]).get(timeout="10s") == 5
+
+
+@needs_stem
+def test_real_cli_big_args_and_iso_eta(worker):
+    big = "x" * 3_000_000  # more than one command-line argument may hold
+    assert worker.enqueue("add", [big, "y"]).get(timeout="60s") == big + "y"
+    assert worker.enqueue("add", [1, 2], eta="2020-01-01T00:00:00Z").get(timeout="60s") == 3

@@ -4,6 +4,9 @@ use clap::Parser;
 
 fn main() {
     let cli = stem::cli::Cli::parse();
+    if !cli.command.serves() {
+        stem::exec::unix::default_sigpipe();
+    }
     stem::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

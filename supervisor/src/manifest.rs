@@ -11,6 +11,8 @@ pub struct LoadedManifest {
     pub path: PathBuf,
     /// The folder relative paths resolve against.
     pub dir: PathBuf,
+    /// The file's text, for `file:line` in later checks.
+    pub text: String,
 }
 
 impl LoadedManifest {
@@ -28,6 +30,7 @@ impl LoadedManifest {
             manifest,
             path: path.to_path_buf(),
             dir,
+            text,
         })
     }
 
@@ -35,7 +38,7 @@ impl LoadedManifest {
         self.manifest.effective(name)
     }
 
-    fn resolve(&self, p: &str) -> PathBuf {
+    pub(crate) fn resolve(&self, p: &str) -> PathBuf {
         let path = Path::new(p);
         if path.is_absolute() {
             path.to_path_buf()
@@ -45,7 +48,7 @@ impl LoadedManifest {
     }
 
     /// A program path with a slash is relative to the manifest; a bare name is looked up in PATH.
-    fn program(&self, p: &str) -> String {
+    pub(crate) fn program(&self, p: &str) -> String {
         if p.contains('/') {
             self.resolve(p).display().to_string()
         } else {
@@ -53,7 +56,7 @@ impl LoadedManifest {
         }
     }
 
-    fn cwd(&self, cwd: &Option<String>) -> PathBuf {
+    pub(crate) fn cwd(&self, cwd: &Option<String>) -> PathBuf {
         cwd.as_deref()
             .map(|c| self.resolve(c))
             .unwrap_or_else(|| self.dir.clone())

@@ -217,7 +217,20 @@ impl Env {
 
     /// A `stem` command run in this folder against this world's SQLite file.
     pub fn command(&self, cwd: &Path) -> Command {
-        let mut cmd = Command::new(stem_bin());
+        self.command_via(&[], cwd)
+    }
+
+    /// Like `command`, with `stem` started by `wrapper` (`["unshare", "-p", ...]`): the
+    /// wrapper's arguments, then the `stem` binary.
+    pub fn command_via(&self, wrapper: &[&str], cwd: &Path) -> Command {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(stem_bin());
+                cmd
+            }
+            None => Command::new(stem_bin()),
+        };
         for var in STEM_VARS {
             cmd.env_remove(var);
         }

@@ -103,11 +103,23 @@ impl Env {
     /// Starts `stem worker --manifest MANIFEST EXTRA...` in this folder: another manifest (in a
     /// subfolder, say) runs its `exec` tasks there, so each worker's tasks write their own files.
     pub fn worker_on(&self, manifest: &Path, extra: &[&str], vars: &[(&str, &str)]) -> Worker {
+        self.worker_via(&[], manifest, extra, vars)
+    }
+
+    /// Starts `WRAPPER... stem worker --manifest MANIFEST EXTRA...` (say under `unshare`, as
+    /// PID 1 of a new namespace); the guard's pid is the wrapper's.
+    pub fn worker_via(
+        &self,
+        wrapper: &[&str],
+        manifest: &Path,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Worker {
         let n = self.workers.fetch_add(1, Ordering::Relaxed);
         let log = self.file(&format!("worker-{n}.log"));
         let stderr = fs::File::create(&log).expect("create the worker log");
         let stdout = stderr.try_clone().expect("clone the log handle");
-        let mut cmd = self.command(self.path());
+        let mut cmd = self.command_via(wrapper, self.path());
         cmd.arg("worker")
             .arg("--manifest")
             .arg(manifest)

@@ -40,6 +40,14 @@ pub(super) fn connect(path: &str) -> Result<Connection> {
         Connection::open(path)
     }
     .map_err(|e| AdapterError::config(format!("cannot open sqlite://{path}: {e}")))?;
+    // SQLite opens a file it may not write read-only, and every write then fails: a store
+    // that cannot be written is refused here, once, naming the file.
+    if conn.is_readonly(rusqlite::DatabaseName::Main)? {
+        return Err(AdapterError::config(format!(
+            "sqlite://{path}: the file is read-only (check its permissions, attributes and mount); \
+             Stem writes to its store"
+        )));
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode = switch_to_wal(&conn)?;
     if path != ":memory:" && !mode.eq_ignore_ascii_case("wal") {

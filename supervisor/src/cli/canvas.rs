@@ -2,7 +2,6 @@
 //! `stem canvas show ID`: parse, call [`crate::ops::canvas`], print.
 
 use super::conn::ConnArgs;
-use super::enqueue::parse_timeout;
 use super::output::print_json;
 use super::{CliError, CliResult};
 use crate::ops::canvas::{self, CanvasView};
@@ -34,9 +33,9 @@ pub struct SubmitArgs {
     /// Wait for the final result; exit non-zero unless the canvas succeeded.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: give up after this many seconds.
-    #[arg(long)]
-    pub timeout: Option<f64>,
+    /// With --wait: give up after this long (`500ms`, `3s`, `2m`, a bare number of seconds).
+    #[arg(long, value_parser = super::worker::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     #[arg(long)]
     pub json: bool,
 }
@@ -95,7 +94,7 @@ async fn submit(conn: &ConnArgs, a: SubmitArgs) -> CliResult {
     if !a.json {
         println!("{}", submitted.id);
     }
-    let view = canvas::wait(&adapters, &submitted.id, parse_timeout(a.timeout)).await?;
+    let view = canvas::wait(&adapters, &submitted.id, a.timeout).await?;
     print_view(&view, a.json)?;
     match view.state.as_str() {
         "success" => Ok(()),

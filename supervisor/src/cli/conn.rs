@@ -68,6 +68,10 @@ impl ConnArgs {
 
     pub async fn connect(&self, settings: Option<&Settings>) -> CliResult<Adapters> {
         let urls = self.urls(settings);
+        // Only the embedded default is created where the user may not expect it.
+        let created = (urls.broker == DEFAULT_URL)
+            .then(|| new_sqlite_file(&urls.broker))
+            .flatten();
         let options = ConnectOptions {
             namespace: urls.namespace.clone(),
         };
@@ -86,9 +90,29 @@ impl ConnArgs {
             }
             Err(e) => Err(e),
         };
-        opened.map_err(|e| match e.kind() {
+        let adapters = opened.map_err(|e| match e.kind() {
             stem_adapters::ErrorKind::Config => CliError::usage(e.to_string()),
             _ => CliError::failed(e.to_string()),
-        })
+        })?;
+        if let Some(path) = created.filter(|p| p.exists()) {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            eprintln!(
+                "note: created the embedded store {} (workers and producers share a store by its \
+                 path: run them in one folder, or set STEM_BROKER_URL)",
+                path.display()
+            );
+        }
+        Ok(adapters)
     }
+}
+
+/// The file of a `sqlite://` URL that does not exist yet (opening it will create it).
+fn new_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite://")?;
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    let path = std::path::PathBuf::from(path);
+    (!path.exists()).then_some(path)
 }

@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 use stem_adapters::DeadLetter;
-use stem_protocol::now_ms;
 
 #[derive(Args)]
 pub struct DlqCmd {
@@ -190,18 +189,21 @@ fn summary(l: &DeadLetter) -> String {
     };
     format!(
         "{}  {name}  {}  {}{replays}  {err}",
-        l.id, l.reason, l.dead_at
+        l.id,
+        l.reason,
+        crate::ops::time::format_rfc3339(l.dead_at)
     )
 }
 
-/// `--since`: epoch ms, or a duration ago (`1h`, `30m`).
+/// `--since`: a duration ago (`1h`, `30m`), an RFC 3339 time, or epoch milliseconds.
 fn parse_since(s: &str) -> CliResult<i64> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
+    if let Ok(ms) = s.trim().parse::<i64>() {
+        if ms >= 100_000_000_000 {
+            return Ok(ms);
+        }
     }
-    let ago = stem_protocol::duration::parse_duration(s)
-        .map_err(|e| CliError::usage(format!("--since: {e} (or epoch milliseconds)")))?;
-    Ok(now_ms() - ago.as_millis() as i64)
+    crate::ops::time::parse_since(s)
+        .map_err(|e| CliError::usage(format!("--since: {e} (or epoch milliseconds)")))
 }
 
 /// Asks on the terminal unless `--yes`; with no terminal, refuses.

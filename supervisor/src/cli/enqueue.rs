@@ -21,23 +21,25 @@ pub struct EnqueueArgs {
     /// prints one id per line (with --json, {"count", "ids"}). All are checked before any is sent.
     #[arg(long, conflicts_with_all = ["task", "wait", "repeat"])]
     pub stdin: bool,
-    /// Positional arguments, a JSON array.
+    /// Positional arguments, a JSON array; `@FILE` reads it from a file, `@-` from stdin (for
+    /// payloads too big for a command line).
     #[arg(long, default_value = "[]")]
     pub args: String,
-    /// Keyword arguments, a JSON object.
+    /// Keyword arguments, a JSON object; `@FILE` or `@-` as for --args.
     #[arg(long, default_value = "{}")]
     pub kwargs: String,
     /// Queue (default: the manifest's queue for the task, else `default`).
     #[arg(long)]
     pub queue: Option<String>,
-    /// Run no sooner than this many seconds from now.
-    #[arg(long, conflicts_with = "eta")]
-    pub countdown: Option<f64>,
-    /// Run no sooner than this time: epoch milliseconds, or seconds with a decimal point.
-    #[arg(long)]
+    /// Run no sooner than this long from now: `500ms`, `3s`, `2m`, a bare number of seconds.
+    #[arg(long, conflicts_with = "eta", value_parser = parse_countdown, allow_negative_numbers = true)]
+    pub countdown: Option<Duration>,
+    /// Run no sooner than this time: RFC 3339 (`2026-12-01T10:00:00Z`), epoch milliseconds, or
+    /// epoch seconds with a decimal point.
+    #[arg(long, allow_negative_numbers = true)]
     pub eta: Option<String>,
     /// 0 (lowest, the default) to 9 (highest).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_priority, allow_negative_numbers = true)]
     pub priority: u8,
     /// Override the manifest's max_retries for this task.
     #[arg(long)]
@@ -63,9 +65,9 @@ pub struct EnqueueArgs {
     /// Wait for the outcome; exit non-zero when the task failed.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: give up after this many seconds.
-    #[arg(long)]
-    pub timeout: Option<f64>,
+    /// With --wait: give up after this long (`500ms`, `3s`, `2m`, a bare number of seconds).
+    #[arg(long, value_parser = super::worker::parse_duration, allow_negative_numbers = true)]
+    pub timeout: Option<Duration>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -77,9 +79,37 @@ pub struct EnqueueArgs {
     pub manifest: Option<PathBuf>,
 }
 
+/// `--args`/`--kwargs`: the JSON text itself, or `@FILE` / `@-` (stdin) holding it.
 fn parse_json<T: serde::de::DeserializeOwned>(flag: &str, text: &str, what: &str) -> CliResult<T> {
-    serde_json::from_str(text)
-        .map_err(|e| CliError::usage(format!("--{flag} must be {what}: {e} (got {text:?})")))
+    let (source, body) = match text.strip_prefix('@') {
+        Some("-") => {
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut body)
+                .map_err(|e| CliError::failed(format!("--{flag} @-: cannot read stdin: {e}")))?;
+            ("stdin".to_string(), body)
+        }
+        Some(path) => {
+            let body = std::fs::read_to_string(path).map_err(|e| {
+                CliError::usage(format!("--{flag} @{path}: cannot read {path}: {e}"))
+            })?;
+            (path.to_string(), body)
+        }
+        None => {
+            return serde_json::from_str(text).map_err(|e| {
+                CliError::usage(format!("--{flag} must be {what}: {e} (got {})", clip(text)))
+            })
+        }
+    };
+    serde_json::from_str(&body)
+        .map_err(|e| CliError::usage(format!("--{flag}: {source} must hold {what}: {e}")))
+}
+
+/// The start of a long value, for messages.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{:?}… ({} bytes)", &text[..i], text.len()),
+        None => format!("{text:?}"),
+    }
 }
 
 fn parse_headers(headers: &[String]) -> CliResult<BTreeMap<String, String>> {
@@ -93,28 +123,60 @@ fn parse_headers(headers: &[String]) -> CliResult<BTreeMap<String, String>> {
         .collect()
 }
 
-fn parse_start(countdown: Option<f64>, eta: Option<&str>) -> CliResult<Start> {
+/// `--countdown`: the one duration syntax, refused when negative or beyond [`ops::MAX_DELAY`].
+fn parse_countdown(s: &str) -> Result<Duration, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("a countdown cannot be negative, got {s:?}"));
+    }
+    let d = stem_protocol::duration::parse_duration(s)?;
+    ops::check_delay(d)?;
+    Ok(d)
+}
+
+/// `--priority`: 0 to 9, never wrapped or clamped silently.
+fn parse_priority(s: &str) -> Result<u8, String> {
+    s.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= stem_protocol::envelope::MAX_PRIORITY)
+        .ok_or_else(|| {
+            format!("a priority is an integer from 0 (lowest) to 9 (highest), got {s:?}")
+        })
+}
+
+fn parse_start(countdown: Option<Duration>, eta: Option<&str>) -> CliResult<Start> {
     match (countdown, eta) {
-        (Some(s), _) => Duration::try_from_secs_f64(s)
-            .map(Start::After)
-            .map_err(|_| CliError::usage(format!("--countdown must be >= 0, got {s}"))),
+        (Some(d), _) => Ok(Start::After(d)),
         (None, Some(t)) => parse_eta(t).map(Start::At),
         (None, None) => Ok(Start::Now),
     }
 }
 
-/// `--eta`: epoch milliseconds, or epoch seconds (with a decimal point, or too small to be ms).
+/// `--eta`: RFC 3339, epoch milliseconds, or epoch seconds (with a decimal point, or too small
+/// to be ms).
 fn parse_eta(t: &str) -> CliResult<i64> {
-    let n: f64 = t.parse().map_err(|_| {
-        CliError::usage(format!(
-            "--eta must be epoch milliseconds or seconds, got {t:?}"
-        ))
-    })?;
-    Ok(if t.contains('.') || n < 1e11 {
-        (n * 1000.0) as i64
+    let bad = |why: String| CliError::usage(format!("--eta: {why}"));
+    if t.contains('-') && t.contains(':') {
+        return crate::ops::time::parse_rfc3339(t).map_err(bad);
+    }
+    let n: f64 = t
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| {
+            bad(format!(
+                "expected an RFC 3339 time like \"2026-12-01T10:00:00Z\", epoch milliseconds or seconds, got {t:?}"
+            ))
+        })?;
+    let ms = if t.contains('.') || n < 1e11 {
+        n * 1000.0
     } else {
-        n as i64
-    })
+        n
+    };
+    if ms > i64::MAX as f64 {
+        return Err(bad(format!("{t:?} is too far away")));
+    }
+    Ok(ms as i64)
 }
 
 fn parse_duration_flag(flag: &str, text: &str) -> CliResult<Duration> {
@@ -144,11 +206,6 @@ fn parse_expires(text: &str) -> CliResult<Start> {
         )));
     }
     Ok(Start::At(at))
-}
-
-/// `--timeout` in seconds; a negative one is no time at all, one too large is no limit.
-pub fn parse_timeout(secs: Option<f64>) -> Option<Duration> {
-    secs.and_then(|t| Duration::try_from_secs_f64(t.max(0.0)).ok())
 }
 
 /// `--stdin`: every line a task spec, checked whole, then published in batches.
@@ -217,6 +274,14 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
     }
     let manifest = ops::find_manifest(a.manifest.as_deref())?;
     let env = ops::envelope(&options, manifest.as_ref())?;
+    if let Some(eta) = env.eta.filter(|_| matches!(options.start, Start::At(_))) {
+        if eta < stem_protocol::now_ms() {
+            eprintln!(
+                "note: --eta {} is in the past; the task runs as soon as a worker is free",
+                crate::ops::time::format_rfc3339(eta)
+            );
+        }
+    }
     let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
     let adapters = conn.connect(settings.as_ref()).await?;
     if a.repeat > 1 {
@@ -231,12 +296,29 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         }
         return Ok(());
     }
+    if a.wait && a.id.is_some() {
+        if let Ok(Some(old)) = adapters.backend.get(&env.id).await {
+            if old.state.is_terminal() {
+                eprintln!(
+                    "note: task {} already has a final record ({}, {}); it is published again \
+                     under the same id, and --wait may return that record before the new run \
+                     writes its own (use a new --id to tell runs apart)",
+                    env.id,
+                    old.state,
+                    crate::ops::time::format_rfc3339(old.finished_at.unwrap_or(old.updated_at))
+                );
+            }
+        }
+    }
     let sent = ops::publish(&adapters, &env).await?;
     if sent.duplicate && !a.json {
         eprintln!(
             "duplicate: task {} is already {} (nothing published)",
             sent.id, sent.state
         );
+    }
+    if a.wait {
+        warn_without_consumer(&adapters, &sent.queue).await;
     }
     if !a.wait {
         if a.json {
@@ -246,5 +328,27 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         }
         return Ok(());
     }
-    super::result::wait_and_print(&adapters, &sent.id, parse_timeout(a.timeout), a.json).await
+    super::result::wait_and_print(&adapters, &sent.id, a.timeout, a.json).await
+}
+
+/// Says at once when no live worker (by heartbeat) consumes `queue`: the wait goes on, but
+/// the user knows why nothing happens.
+async fn warn_without_consumer(adapters: &stem_adapters::Adapters, queue: &str) {
+    let Ok(workers) = adapters.control.workers().await else {
+        return;
+    };
+    let now = stem_protocol::now_ms();
+    let lapse = crate::ops::control::LIVE_LAPSE;
+    let live = workers
+        .iter()
+        .filter(|w| !crate::ops::workers::is_lapsed(w.at, now, lapse));
+    if !live.clone().any(|w| w.queues.iter().any(|q| q == queue)) {
+        let others: Vec<String> = live.map(|w| w.worker.clone()).collect();
+        let who = if others.is_empty() {
+            "no worker is live".to_string()
+        } else {
+            format!("live workers ({}) consume other queues", others.join(", "))
+        };
+        eprintln!("note: no live worker consumes queue {queue:?} ({who}); waiting anyway");
+    }
 }

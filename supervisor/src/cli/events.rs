@@ -15,7 +15,8 @@ pub struct EventsArgs {
     /// Start from the oldest kept event (default with --follow: only new ones).
     #[arg(long)]
     pub from_start: bool,
-    /// At most this many events (without --follow).
+    /// At most this many events (without --follow: the newest ones, or the oldest with
+    /// --from-start).
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
     #[arg(long)]
@@ -25,7 +26,12 @@ pub struct EventsArgs {
 pub async fn run(conn: &ConnArgs, a: EventsArgs) -> CliResult {
     let adapters = conn.connect(None).await?;
     if !a.follow {
-        for e in &events::read(&adapters, a.limit).await? {
+        let shown = if a.from_start {
+            events::read(&adapters, a.limit).await?
+        } else {
+            events::newest(&adapters, a.limit).await?
+        };
+        for e in &shown {
             print_event(e, a.json)?;
         }
         return Ok(());
@@ -49,7 +55,12 @@ fn print_event(e: &TaskEvent, json: bool) -> CliResult {
         };
         println!(
             "{}  {:<9} {}  {}  queue={} worker={}{data}",
-            e.at, e.kind, e.task_id, e.name, e.queue, e.worker
+            crate::ops::time::format_rfc3339(e.at),
+            e.kind,
+            e.task_id,
+            e.name,
+            e.queue,
+            e.worker
         );
     }
     Ok(())

@@ -6,7 +6,6 @@ use super::output::print_json;
 use super::{CliError, CliResult};
 use crate::ops::health::{self, ComponentHealth, Endpoints, HealthOptions};
 use clap::Args;
-use serde_json::json;
 use std::time::Duration;
 
 #[derive(Args)]
@@ -23,18 +22,6 @@ pub struct HealthArgs {
 
 pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
     let urls = conn.urls(None);
-    let adapters = match conn.connect(None).await {
-        Ok(ad) => ad,
-        Err(e) => {
-            if a.json {
-                println!(
-                    "{}",
-                    json!({"ok": false, "broker": {"ok": false, "error": e.message}})
-                );
-            }
-            return Err(e);
-        }
-    };
     let endpoints = Endpoints {
         broker: &urls.broker,
         backend: &urls.backend,
@@ -43,7 +30,16 @@ pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
         lapse: a.lapse,
         no_workers_ok: a.no_workers_ok,
     };
-    let report = health::check(&adapters, endpoints, options).await;
+    let report = match conn.connect(None).await {
+        Ok(adapters) => health::check(&adapters, endpoints, options).await,
+        // One store could not be opened: ask each on its own, so the report names which.
+        Err(_) => {
+            let connect = stem_adapters::ConnectOptions {
+                namespace: urls.namespace.clone(),
+            };
+            health::check_apart(endpoints, &connect, options).await
+        }
+    };
     if a.json {
         print_json(&report)?;
     } else {

@@ -78,6 +78,17 @@ pub enum Command {
     Queue(queue::QueueCmd),
 }
 
+impl Command {
+    /// Whether the command runs until stopped and writes to pipes other than its own output (a
+    /// worker to its children, the server to its clients): those keep SIGPIPE ignored and
+    /// handle EPIPE where they write. Every other command only prints, so it takes SIGPIPE's
+    /// default and ends quietly when its reader goes away (`stem events | head`).
+    pub fn serves(&self) -> bool {
+        matches!(self, Command::Worker(w) if w.command.is_none())
+            || matches!(self, Command::Serve(_) | Command::Beat(_))
+    }
+}
+
 /// A failure with the exit code it maps to.
 #[derive(Debug)]
 pub struct CliError {

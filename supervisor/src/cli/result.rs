@@ -2,7 +2,6 @@
 //! finishes (see [`crate::ops::results`]) and exits non-zero unless it succeeded.
 
 use super::conn::ConnArgs;
-use super::enqueue::parse_timeout;
 use super::output::{print_json, print_record};
 use super::{CliError, CliResult};
 use crate::ops::results::{self, TaskStatus, WaitOutcome};
@@ -17,9 +16,9 @@ pub struct ResultArgs {
     /// Wait until the task finishes; exit non-zero when it failed.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: give up after this many seconds.
-    #[arg(long)]
-    pub timeout: Option<f64>,
+    /// With --wait: give up after this long (`500ms`, `3s`, `2m`, a bare number of seconds).
+    #[arg(long, value_parser = super::worker::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     #[arg(long)]
     pub json: bool,
 }
@@ -27,7 +26,7 @@ pub struct ResultArgs {
 pub async fn run(conn: &ConnArgs, a: ResultArgs) -> CliResult {
     let adapters = conn.connect(None).await?;
     if a.wait {
-        return wait_and_print(&adapters, &a.id, parse_timeout(a.timeout), a.json).await;
+        return wait_and_print(&adapters, &a.id, a.timeout, a.json).await;
     }
     match results::status(&adapters, &a.id).await? {
         status if a.json => print_json(&status)?,

@@ -46,6 +46,14 @@ pub async fn revoke_and_print(
     let id = &revoked.id;
     if as_json {
         print_json(&revoked)?;
+    } else if !revoked.known {
+        println!("revoked {id}");
+        eprintln!(
+            "note: no task {id} is known: it has no record and no live worker runs it. A task \
+             still waiting in its queue has no record either, so the revocation is stored (for \
+             {}) and applies if such a task runs; check the id if none was enqueued.",
+            humantime::format_duration(request.ttl)
+        );
     } else if revoked.running_on.is_empty() {
         println!(
             "revoked {id} ({} live worker(s) told; not running anywhere)",

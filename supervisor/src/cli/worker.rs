@@ -49,10 +49,70 @@ pub struct RunArgs {
     /// Heartbeat interval.
     #[arg(long, value_parser = parse_duration)]
     pub heartbeat: Option<Duration>,
+    /// Exit at once when a store cannot be reached at start (default: retry with backoff,
+    /// logging each attempt, until it answers or the worker is stopped).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     stem_protocol::duration::parse_duration(s)
+}
+
+/// The longest pause between two attempts to reach the stores at start.
+const START_RETRY_CAP: Duration = Duration::from_secs(30);
+
+/// Connects the stores; one that is down (not misconfigured) is tried again with backoff, as
+/// Celery's `broker_connection_retry_on_startup`, unless `fail_fast`. SIGTERM/SIGINT end the
+/// wait.
+async fn connect_with_retry(
+    conn: &ConnArgs,
+    settings: &stem_protocol::manifest::Settings,
+    fail_fast: bool,
+) -> CliResult<stem_adapters::Adapters> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut pause = Duration::from_secs(1);
+    let mut attempt = 1u32;
+    loop {
+        match conn.connect(Some(settings)).await {
+            Ok(adapters) => {
+                if attempt > 1 {
+                    tracing::info!(attempt, "the stores answer; starting");
+                }
+                return Ok(adapters);
+            }
+            Err(e) if fail_fast || e.code != super::EXIT_FAILED => return Err(e),
+            Err(e) => {
+                tracing::warn!(
+                    attempt,
+                    "cannot reach the stores at start ({}); retrying in {pause:?} (--fail-fast exits instead)",
+                    e.message
+                );
+            }
+        }
+        let stopped = async {
+            match term.as_mut() {
+                Some(t) => {
+                    tokio::select! {
+                        _ = t.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped => {
+                return Err(CliError::failed("stopped while waiting for the stores to answer"));
+            }
+        }
+        pause = (pause * 2).min(START_RETRY_CAP);
+        attempt += 1;
+    }
 }
 
 pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
@@ -62,8 +122,9 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
     let args = cmd.run;
     let manifest =
         LoadedManifest::load(&args.manifest).map_err(|e| CliError::usage(e.to_string()))?;
+    crate::startup::check_paths(&manifest).map_err(|e| CliError::usage(e.to_string()))?;
     let settings = manifest.manifest.stem.clone();
-    let adapters = conn.connect(Some(&settings)).await?;
+    let adapters = connect_with_retry(conn, &settings, args.fail_fast).await?;
     let urls = conn.urls(Some(&settings));
     let queues = args
         .queues

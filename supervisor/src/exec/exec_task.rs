@@ -2,9 +2,10 @@
 //! variables describe the task; its stdout (capped) is the result, JSON when it parses; exit 0
 //! is success, anything else a failure carrying the stderr tail.
 
-use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
-use super::session::forced_outcome;
-use super::spawn::{spawn, SpawnSpec};
+use super::limits::{
+    forced_outcome, next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest,
+};
+use super::spawn::{spawn, spawn_error, SpawnSpec};
 use super::stderr::StderrTail;
 use super::unix::{describe_exit, signal_group};
 use super::{EventSink, ExecEvent, RunOutcome};
@@ -16,6 +17,11 @@ use tokio::time::Instant;
 
 /// Bytes of stdout kept as an `exec` task's result; the rest is drained and counted.
 pub const STDOUT_CAP: usize = 1024 * 1024;
+
+/// The largest `STEM_ARGS` / `STEM_KWARGS` value passed in the environment. The kernel takes at
+/// most 128 KiB per variable and about 2 MiB for all of them; a bigger value is left out, named
+/// in `STEM_ARGS_OMITTED`, and read from the envelope on stdin instead.
+pub const ENV_PAYLOAD_MAX: usize = 64 * 1024;
 
 /// Runs one `exec` task to completion (or to its limits).
 pub async fn run_exec(
@@ -31,19 +37,29 @@ pub async fn run_exec(
     spec.env
         .insert("STEM_ATTEMPT".into(), envelope.attempt.to_string());
     spec.env.insert("STEM_QUEUE".into(), envelope.queue.clone());
-    spec.env.insert(
-        "STEM_ARGS".into(),
-        Value::Array(envelope.args.clone()).to_string(),
-    );
-    spec.env.insert(
-        "STEM_KWARGS".into(),
-        Value::Object(envelope.kwargs.clone()).to_string(),
-    );
+    let mut omitted = Vec::new();
+    for (name, value) in [
+        ("STEM_ARGS", Value::Array(envelope.args.clone()).to_string()),
+        (
+            "STEM_KWARGS",
+            Value::Object(envelope.kwargs.clone()).to_string(),
+        ),
+    ] {
+        if value.len() > ENV_PAYLOAD_MAX {
+            omitted.push(name);
+        } else {
+            spec.env.insert(name.into(), value);
+        }
+    }
+    if !omitted.is_empty() {
+        spec.env
+            .insert("STEM_ARGS_OMITTED".into(), omitted.join(","));
+    }
     let mut child = match spawn(&spec) {
         Ok(c) => c,
         Err(e) => {
             return RunOutcome {
-                result: Err(TaskError::new("SpawnError", e.to_string())),
+                result: Err(spawn_error(&e)),
                 stderr: String::new(),
                 forced: None,
                 healthy: false,
@@ -71,7 +87,8 @@ pub async fn run_exec(
             status = child.wait() => break status,
             _ = sleep_until_opt(limits.soft_at), if !soft_sent => {
                 soft_sent = true;
-                signal_group(pid, limits.soft_signal);
+                let what = limits.soft_limit(pid);
+                tracing::info!(task = %envelope.id, "soft time limit: {what}");
             }
             _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
                 forced = Some(Forced::HardLimit);
@@ -104,6 +121,10 @@ pub async fn run_exec(
     }
     let result = match status {
         Ok(s) if s.success() => Ok(parse_output(&out, total)),
+        Ok(s) if soft_sent => Err(limits.soft_exceeded(
+            &format!("`{}` {}", spec.display(), describe_exit(s)),
+            tail.clone(),
+        )),
         Ok(s) => {
             let mut message = format!("`{}` {}", spec.display(), describe_exit(s));
             if let Some(last) = tail.lines().rev().find(|l| !l.trim().is_empty()) {

@@ -2,8 +2,10 @@
 //! exception), the hard deadline (SIGKILL to the whole group), and a stop asked from outside
 //! (revoke `--terminate`: TERM then KILL after a grace period; cold shutdown: KILL now).
 
+use super::unix::{signal_group, signal_process};
 use nix::sys::signal::Signal;
 use std::time::Duration;
+use stem_protocol::manifest::SoftAction;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -26,19 +28,58 @@ pub struct Limits {
     pub soft_at: Option<Instant>,
     pub hard_at: Option<Instant>,
     pub soft_signal: Signal,
-    /// The hard limit as configured, for messages.
+    pub soft_action: SoftAction,
+    /// The limits as configured, for messages.
+    pub soft: Option<Duration>,
     pub hard: Option<Duration>,
 }
 
 impl Limits {
-    pub fn new(soft: Option<Duration>, hard: Option<Duration>, soft_signal: Signal) -> Self {
+    pub fn new(
+        soft: Option<Duration>,
+        hard: Option<Duration>,
+        soft_signal: Signal,
+        soft_action: SoftAction,
+    ) -> Self {
         let now = Instant::now();
         Limits {
             soft_at: soft.map(|d| now + d),
             hard_at: hard.map(|d| now + d),
             soft_signal,
+            soft_action,
+            soft,
             hard,
         }
+    }
+
+    /// Acts on the soft limit for the task whose process is `pid` (its group's leader): the
+    /// soft signal to that process only, or SIGTERM to its whole group when the manifest asks
+    /// for a polite stop. Returns what was done, for messages.
+    pub fn soft_limit(&self, pid: u32) -> String {
+        match self.soft_action {
+            SoftAction::Signal => {
+                signal_process(pid, self.soft_signal);
+                format!("{} sent to the task's process", self.soft_signal)
+            }
+            SoftAction::Terminate => {
+                signal_group(pid, Signal::SIGTERM);
+                "SIGTERM sent to the task's process group".to_string()
+            }
+        }
+    }
+
+    /// The error of a task that ended unsuccessfully after its soft limit: how it ended is
+    /// the limit's doing, so it is reported as the limit, not as an exit status.
+    pub fn soft_exceeded(&self, how: &str, stderr: String) -> stem_protocol::TaskError {
+        let limit = self
+            .soft
+            .map(|d| format!("{d:?}"))
+            .unwrap_or_else(|| "?".into());
+        stem_protocol::TaskError::new(
+            "SoftTimeLimitExceeded",
+            format!("{how} after its soft_time_limit of {limit}"),
+        )
+        .with_traceback(stderr)
     }
 }
 
@@ -68,5 +109,34 @@ pub async fn next_stop(stop: &mut StopReceiver) -> StopRequest {
         if stop.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+}
+
+/// The outcome of a run the supervisor ended by force.
+pub fn forced_outcome(forced: Forced, limits: Limits, stderr: String) -> super::RunOutcome {
+    let error = match forced {
+        Forced::HardLimit => {
+            let limit = limits
+                .hard
+                .map(|d| format!("{:?}", d))
+                .unwrap_or_else(|| "?".into());
+            stem_protocol::TaskError::new(
+                "TimeLimitExceeded",
+                format!("killed (SIGKILL to its process group) at its time_limit of {limit}"),
+            )
+        }
+        Forced::Revoked => {
+            stem_protocol::TaskError::new("Revoked", "terminated by revoke").permanent()
+        }
+        Forced::Shutdown => stem_protocol::TaskError::new(
+            "WorkerShutdown",
+            "killed by a cold shutdown of the worker",
+        ),
+    };
+    super::RunOutcome {
+        result: Err(error.with_traceback(stderr.clone())),
+        stderr,
+        forced: Some(forced),
+        healthy: false,
     }
 }

@@ -6,6 +6,8 @@ pub mod exec_task;
 pub mod limits;
 pub mod lines;
 pub mod pool;
+pub mod probe;
+pub mod reaper;
 pub mod session;
 pub mod spawn;
 pub mod stderr;
@@ -113,6 +115,7 @@ impl Executor {
             task.soft_time_limit,
             task.time_limit,
             unix::parse_signal(&task.soft_signal),
+            task.soft_action,
         );
         match &task.kind {
             TaskKind::Exec(argv) => {
@@ -154,7 +157,7 @@ impl Executor {
                     Ok(s) => s,
                     Err(e) => {
                         return RunOutcome {
-                            result: Err(TaskError::new("SpawnError", e.to_string())),
+                            result: Err(spawn::spawn_error(&e)),
                             stderr: String::new(),
                             forced: None,
                             healthy: false,

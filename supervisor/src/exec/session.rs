@@ -4,7 +4,9 @@
 //! Time limits and stop requests signal the group running the task; the session reports
 //! whether the child is still fit to serve another task.
 
-use super::limits::{next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest};
+use super::limits::{
+    forced_outcome, next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest,
+};
 use super::lines::{LineError, LineReader};
 use super::spawn::{spawn, SpawnSpec};
 use super::stderr::StderrTail;
@@ -57,6 +59,49 @@ impl Session {
         })
     }
 
+    /// Reads the child's `hello` (skipping its log lines): the tasks it serves, or why it
+    /// cannot serve at all (it exited, wrote garbage, speaks another protocol).
+    pub async fn hello(&mut self) -> Result<Vec<String>, String> {
+        loop {
+            let bytes = match self.lines.next_line().await {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    let how = match tokio::time::timeout(KILL_SETTLE, self.child.wait()).await {
+                        Ok(Ok(s)) => describe_exit(s),
+                        _ => "closed its stdout".to_string(),
+                    };
+                    self.stderr.wait_closed(Duration::from_secs(1)).await;
+                    let tail = self.stderr.tail();
+                    let last = tail.lines().rev().find(|l| !l.trim().is_empty());
+                    return Err(match last {
+                        Some(line) => {
+                            format!("`{}` {how} before its hello: {}", self.label, line.trim())
+                        }
+                        None => format!("`{}` {how} before its hello", self.label),
+                    });
+                }
+                Err(e) => return Err(format!("cannot read the hello of `{}`: {e:?}", self.label)),
+            };
+            match ChildMessage::parse_line(&bytes) {
+                Ok(ChildMessage::Hello { protocol, tasks, .. }) if protocol == PROTOCOL_VERSION => {
+                    self.served_tasks = Some(tasks.iter().cloned().collect());
+                    return Ok(tasks);
+                }
+                Ok(ChildMessage::Hello { protocol, sdk, .. }) => {
+                    return Err(format!(
+                        "`{}` ({sdk}) speaks protocol {protocol}, this supervisor speaks {PROTOCOL_VERSION}",
+                        self.label
+                    ))
+                }
+                Ok(ChildMessage::Log { .. }) => continue,
+                Ok(other) => {
+                    return Err(format!("`{}` sent {:?} before its hello", self.label, kind_of(&other)))
+                }
+                Err(reason) => return Err(format!("`{}`: {reason}", self.label)),
+            }
+        }
+    }
+
     /// Runs one task on this child.
     pub async fn run(
         &mut self,
@@ -103,7 +148,7 @@ impl Session {
                 line = self.lines.next_line() => {
                     let bytes = match line {
                         Ok(Some(bytes)) => bytes,
-                        Ok(None) => return self.ended_early(forced, limits).await,
+                        Ok(None) => return self.ended_early(forced, soft_sent, limits).await,
                         Err(LineError::TooLong { max, head }) => {
                             return self.broken(format!(
                                 "child wrote a line longer than {max} bytes: {}",
@@ -117,7 +162,7 @@ impl Session {
                     let msg = match ChildMessage::parse_line(&bytes) {
                         Ok(msg) => msg,
                         // Half a line cut off by a kill is the kill's doing, not a protocol error.
-                        Err(_) if forced.is_some() => return self.ended_early(forced, limits).await,
+                        Err(_) if forced.is_some() => return self.ended_early(forced, soft_sent, limits).await,
                         Err(reason) => return self.broken(reason),
                     };
                     match msg {
@@ -175,7 +220,8 @@ impl Session {
                 // the signal's default action would kill the child instead of warning the task.
                 _ = sleep_until_opt(limits.soft_at), if !soft_sent && target.is_some() && self.served_tasks.is_some() => {
                     soft_sent = true;
-                    signal_group(target.unwrap_or(self.pid), limits.soft_signal);
+                    let what = limits.soft_limit(target.unwrap_or(self.pid));
+                    tracing::info!(task = %req.id, "soft time limit: {what}");
                 }
                 _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
                     forced = Some(Forced::HardLimit);
@@ -234,7 +280,12 @@ impl Session {
     }
 
     /// stdout closed before an answer: the child (or, for a fork server, the server) is gone.
-    async fn ended_early(&mut self, forced: Option<Forced>, limits: Limits) -> RunOutcome {
+    async fn ended_early(
+        &mut self,
+        forced: Option<Forced>,
+        soft_sent: bool,
+        limits: Limits,
+    ) -> RunOutcome {
         let status = tokio::time::timeout(KILL_SETTLE, self.child.wait()).await;
         self.stderr.wait_closed(Duration::from_secs(1)).await;
         let stderr = self.stderr.tail();
@@ -248,6 +299,15 @@ impl Session {
             Ok(Ok(s)) => describe_exit(s),
             _ => "closed its stdout".to_string(),
         };
+        if soft_sent {
+            let how = format!("child `{}` {how} before answering", self.label);
+            return RunOutcome {
+                result: Err(limits.soft_exceeded(&how, stderr.clone())),
+                stderr,
+                forced: None,
+                healthy: false,
+            };
+        }
         let mut message = format!("child `{}` {how} before answering", self.label);
         if let Some(last) = stderr.lines().rev().find(|l| !l.trim().is_empty()) {
             message.push_str(&format!("; last stderr line: {}", last.trim()));
@@ -314,31 +374,5 @@ fn kind_of(msg: &ChildMessage) -> &'static str {
         ChildMessage::Progress { .. } => "progress",
         ChildMessage::Heartbeat { .. } => "heartbeat",
         ChildMessage::Log { .. } => "log",
-    }
-}
-
-/// The outcome of a run the supervisor ended by force.
-pub fn forced_outcome(forced: Forced, limits: Limits, stderr: String) -> RunOutcome {
-    let error = match forced {
-        Forced::HardLimit => {
-            let limit = limits
-                .hard
-                .map(|d| format!("{:?}", d))
-                .unwrap_or_else(|| "?".into());
-            TaskError::new(
-                "TimeLimitExceeded",
-                format!("killed (SIGKILL to its process group) at its time_limit of {limit}"),
-            )
-        }
-        Forced::Revoked => TaskError::new("Revoked", "terminated by revoke").permanent(),
-        Forced::Shutdown => {
-            TaskError::new("WorkerShutdown", "killed by a cold shutdown of the worker")
-        }
-    };
-    RunOutcome {
-        result: Err(error.with_traceback(stderr.clone())),
-        stderr,
-        forced: Some(forced),
-        healthy: false,
     }
 }

@@ -80,7 +80,30 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
         cmd.current_dir(dir);
     }
     crate::exec::unix::prepare_child(&mut cmd, spec.rlimits);
-    cmd.spawn().map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot start `{}`: {e}", spec.display()))
+    crate::exec::reaper::spawn_owned(|| cmd.spawn()).map_err(|e| {
+        let why = match &spec.cwd {
+            Some(dir) if !dir.is_dir() => {
+                format!("its working directory {} does not exist", dir.display())
+            }
+            _ => e.to_string(),
+        };
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot start `{}`: {why}", spec.display()),
+        )
     })
+}
+
+/// A spawn failure as a task error: one that cannot succeed on a retry (no such program, no
+/// permission, an argument list too long for the kernel) is permanent, so it is not retried.
+pub fn spawn_error(e: &std::io::Error) -> stem_protocol::TaskError {
+    use std::io::ErrorKind;
+    let error = stem_protocol::TaskError::new("SpawnError", e.to_string());
+    match e.kind() {
+        ErrorKind::NotFound
+        | ErrorKind::PermissionDenied
+        | ErrorKind::ArgumentListTooLong
+        | ErrorKind::InvalidInput => error.permanent(),
+        _ => error,
+    }
 }

@@ -1,11 +1,20 @@
 //! Pumping a child's stderr: always drained (a chatty child never blocks), each line logged
-//! with the id of the task it belongs to, and the tail kept so a failed task carries it.
+//! with the id of the task it belongs to — up to [`LOG_BYTES_PER_TASK`] or
+//! [`LOG_LINES_PER_TASK`] per task, then one
+//! line saying how much was left out — and the tail kept so a failed task carries it.
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Bytes of stderr kept per task.
 pub const TAIL_BYTES: usize = 8 * 1024;
+
+/// Bytes of one task's stderr written to the worker log; the rest is counted, not logged (a
+/// task printing 10 MB must not flood the log), and the record still keeps the tail.
+pub const LOG_BYTES_PER_TASK: usize = 64 * 1024;
+
+/// Lines of one task's stderr written to the worker log (short lines cost a log prefix each).
+pub const LOG_LINES_PER_TASK: usize = 500;
 
 #[derive(Default)]
 struct State {
@@ -16,6 +25,43 @@ struct State {
     /// Last `TAIL_BYTES` bytes since the current task started.
     tail: Vec<u8>,
     partial: Vec<u8>,
+    /// Bytes of the current task's stderr logged, and those left out past the cap.
+    logged: usize,
+    logged_lines: usize,
+    left_out: usize,
+}
+
+impl State {
+    /// Logs one line, or counts it once the task's share of the log is used up.
+    fn log(&mut self, pid: u32, line: &[u8]) {
+        if self.logged >= LOG_BYTES_PER_TASK || self.logged_lines >= LOG_LINES_PER_TASK {
+            if self.left_out == 0 {
+                let task = self.task_id.as_deref().unwrap_or("-");
+                tracing::warn!(
+                    target: "stem::child",
+                    task,
+                    pid,
+                    "stderr past {LOG_BYTES_PER_TASK} bytes or {LOG_LINES_PER_TASK} lines is not logged for this task (its record keeps the last {TAIL_BYTES} bytes)"
+                );
+            }
+            self.left_out += line.len() + 1;
+            return;
+        }
+        self.logged += line.len() + 1;
+        self.logged_lines += 1;
+        log_line(&self.task_id, pid, line);
+    }
+
+    /// Says how much of the finished task's stderr was left out, and starts a new count.
+    fn end_task(&mut self, pid: u32) {
+        if self.left_out > 0 {
+            let task = self.task_id.as_deref().unwrap_or("-");
+            tracing::warn!(target: "stem::child", task, pid, left_out = self.left_out, "bytes of stderr not logged");
+        }
+        self.logged = 0;
+        self.logged_lines = 0;
+        self.left_out = 0;
+    }
 }
 
 /// Shared between the pump and the executor.
@@ -64,6 +110,7 @@ impl StderrTail {
     /// A new task starts on this child: forget the previous task's tail.
     pub fn begin(&self, task_id: &str) {
         let mut s = self.state.lock().expect("stderr lock");
+        s.end_task(0);
         s.task_id = Some(task_id.to_string());
         s.tail.clear();
     }
@@ -85,11 +132,11 @@ impl StderrTail {
         s.partial.extend_from_slice(bytes);
         while let Some(pos) = s.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = s.partial.drain(..=pos).collect();
-            log_line(&s.task_id, pid, &line[..line.len() - 1]);
+            s.log(pid, &line[..line.len() - 1]);
         }
         if s.partial.len() > 4096 {
             let line = std::mem::take(&mut s.partial);
-            log_line(&s.task_id, pid, &line);
+            s.log(pid, &line);
         }
     }
 
@@ -97,8 +144,9 @@ impl StderrTail {
         let mut s = self.state.lock().expect("stderr lock");
         if !s.partial.is_empty() {
             let line = std::mem::take(&mut s.partial);
-            log_line(&s.task_id, pid, &line);
+            s.log(pid, &line);
         }
+        s.end_task(pid);
     }
 }
 

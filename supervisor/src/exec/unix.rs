@@ -17,6 +17,29 @@ pub fn signal_group(pgid: u32, signal: Signal) {
     }
 }
 
+/// Sends `signal` to the one process `pid` (not its group): the soft limit warns the task's own
+/// process and nothing it started. A process that is already gone is not an error.
+pub fn signal_process(pid: u32, signal: Signal) {
+    if pid <= 1 {
+        return;
+    }
+    match nix::sys::signal::kill(Pid::from_raw(pid as i32), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => tracing::warn!(pid, %signal, "cannot signal process: {e}"),
+    }
+}
+
+/// Restores SIGPIPE's default action (the Rust runtime ignores it, so a write to a closed pipe
+/// is an EPIPE error and `println!` panics): a printing command then ends quietly when its
+/// reader is gone, as other Unix tools do.
+#[allow(unsafe_code)]
+pub fn default_sigpipe() {
+    // SAFETY: installing the default disposition for one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// `"SIGUSR1"` → the signal. The manifest validates names, so unknown ones fall back to SIGUSR1.
 pub fn parse_signal(name: &str) -> Signal {
     Signal::from_str(name).unwrap_or(Signal::SIGUSR1)

@@ -136,6 +136,9 @@ pub async fn submit(
     let id = format!("canvas-{}", stem_protocol::new_task_id());
     let route = |name: &str| manifest.and_then(|m| m.effective(name)).map(|t| t.queue);
     let envelopes = expand(&id, &node, "", None, &[], &route);
+    for env in &envelopes {
+        super::enqueue::check_payload(adapters, env)?;
+    }
     let mut record = TaskRecord::pending(&stem_protocol::TaskEnvelope::new(CANVAS_RECORD));
     record.id = id.clone();
     record.result = Some(json!({ "canvas": doc }));

@@ -67,8 +67,12 @@ impl WorkerReplies {
     }
 }
 
-/// Sends `command` to `worker` (or every worker when `None`) and gathers replies for `timeout`,
-/// or until the one addressed worker answered. No reply is not an error: it is an empty list.
+/// A worker whose last heartbeat is older than this is not waited for.
+pub const LIVE_LAPSE: Duration = Duration::from_secs(6);
+
+/// Sends `command` to `worker` (or every worker when `None`) and gathers replies until every
+/// live worker (by heartbeat) answered — the one addressed worker, or all of them — or
+/// `timeout` passes. No reply is not an error: it is an empty list.
 pub async fn send(
     adapters: &Adapters,
     command: &WorkerCommand,
@@ -83,7 +87,10 @@ pub async fn send(
         sent_at: now_ms(),
     };
     adapters.control.send(&request).await?;
-    let expect = worker.map(|_| 1);
+    let expect = match worker {
+        Some(_) => Some(1),
+        None => live_workers(adapters).await,
+    };
     let mut replies = adapters
         .control
         .replies(&request.id, expect, timeout)
@@ -93,6 +100,18 @@ pub async fn send(
         command: command.name(),
         replies,
     })
+}
+
+/// How many workers sent a heartbeat within [`LIVE_LAPSE`]; `None` (wait the whole timeout)
+/// when there are none, or they cannot be counted: a worker starting now may answer yet.
+async fn live_workers(adapters: &Adapters) -> Option<usize> {
+    let now = now_ms();
+    let workers = adapters.control.workers().await.ok()?;
+    let live = workers
+        .iter()
+        .filter(|h| !super::workers::is_lapsed(h.at, now, LIVE_LAPSE))
+        .count();
+    (live > 0).then_some(live)
 }
 
 #[cfg(test)]

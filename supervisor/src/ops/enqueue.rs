@@ -19,6 +19,48 @@ pub const DEFAULT_MANIFEST: &str = "stem.toml";
 /// Copies published per round trip by [`publish_copies`].
 const BATCH: usize = 1000;
 
+/// The longest a task may be delayed (`countdown`, `eta`): ten years. Anything longer is a
+/// mistake (`--countdown 1e16`), refused rather than wrapped into "now".
+pub const MAX_DELAY: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// The largest encoded task each broker takes, in bytes. Redis keeps every payload in memory
+/// and serves one command at a time, so it gets less; every payload also travels to a child
+/// as one line (at most 16 MiB). Documented in `docs/manifest.md`.
+pub fn max_payload(broker: &str) -> usize {
+    const MIB: usize = 1024 * 1024;
+    match broker {
+        "redis" => 8 * MIB,
+        _ => 16 * MIB - 64 * 1024,
+    }
+}
+
+/// Refuses a delay longer than [`MAX_DELAY`].
+pub fn check_delay(d: Duration) -> Result<(), String> {
+    if d > MAX_DELAY {
+        return Err(format!(
+            "a delay of {d:?} is more than the longest allowed ({} days)",
+            MAX_DELAY.as_secs() / 86_400
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a task whose encoded envelope is bigger than the broker takes.
+pub fn check_payload(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<()> {
+    let broker = adapters.broker.backend();
+    let max = max_payload(broker);
+    let bytes = env.to_json().len();
+    if bytes > max {
+        return Err(OpsError::PayloadTooLarge {
+            id: env.id.clone(),
+            bytes,
+            max,
+            broker: broker.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// When a task may start.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub enum Start {
@@ -134,10 +176,21 @@ pub fn envelope(
         env.id = id.clone();
     }
     env.headers = options.headers.clone();
+    let bad_start = |field: &str, message: String| OpsError::InvalidSpec {
+        field: field.to_string(),
+        message,
+    };
     env.eta = match options.start {
         Start::Now => None,
-        Start::After(delay) => Some(now_ms().saturating_add(millis(delay))),
-        Start::At(at) => Some(at),
+        Start::After(delay) => {
+            check_delay(delay).map_err(|m| bad_start("countdown", m))?;
+            Some(now_ms().saturating_add(millis(delay)))
+        }
+        Start::At(at) => {
+            let ahead = at.saturating_sub(now_ms()).max(0);
+            check_delay(Duration::from_millis(ahead as u64)).map_err(|m| bad_start("eta", m))?;
+            Some(at)
+        }
     };
     env.expires_at = match options.expires.or(flow.expires.map(Start::After)) {
         None | Some(Start::Now) => None,
@@ -170,6 +223,7 @@ fn millis(d: Duration) -> i64 {
 /// Publishes one task, unless it carries a unique lock a live task holds (then nothing is
 /// published and the existing task is returned, `duplicate`).
 pub async fn publish(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Enqueued> {
+    check_payload(adapters, env)?;
     if let Some(existing) = super::unique::claim(adapters, env).await? {
         return duplicate(adapters, existing, &env.queue).await;
     }
@@ -204,6 +258,7 @@ pub async fn publish_copies(
     template: &TaskEnvelope,
     n: usize,
 ) -> OpsResult<BulkPublished> {
+    check_payload(adapters, template)?;
     let started = Instant::now();
     let mut sent = 0;
     while sent < n {

@@ -55,6 +55,18 @@ pub enum OpsError {
     #[error("{field}: {message}")]
     InvalidSpec { field: String, message: String },
 
+    /// The encoded task is bigger than its broker takes (see `docs/manifest.md`, payload sizes).
+    #[error(
+        "task {id}: its payload is {bytes} bytes, more than the {max} bytes the {broker} broker takes; \
+         pass a reference to the data (a path, a URL, an object key) instead"
+    )]
+    PayloadTooLarge {
+        id: String,
+        bytes: usize,
+        max: usize,
+        broker: String,
+    },
+
     #[error("too many tasks in one batch: {got} (at most {max})")]
     TooManyTasks { max: usize, got: usize },
 
@@ -92,6 +104,7 @@ impl OpsError {
             | OpsError::Schedule(_)
             | OpsError::InvalidSpec { .. }
             | OpsError::TooManyTasks { .. }
+            | OpsError::PayloadTooLarge { .. }
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport
             | OpsError::UnknownQueue { .. }

@@ -73,6 +73,25 @@ pub async fn read(adapters: &Adapters, limit: usize) -> OpsResult<Vec<TaskEvent>
     }
 }
 
+/// The newest `limit` kept events, oldest first: the stream is read through, keeping the last
+/// `limit` (the stream is capped, so this ends).
+pub async fn newest(adapters: &Adapters, limit: usize) -> OpsResult<Vec<TaskEvent>> {
+    let mut feed = EventFeed::from_start(adapters, MAX_PAGE);
+    let mut kept = std::collections::VecDeque::with_capacity(limit.min(MAX_PAGE));
+    loop {
+        let page = feed.next_page().await?;
+        if page.is_empty() || limit == 0 {
+            return Ok(kept.into_iter().collect());
+        }
+        for e in page {
+            if kept.len() == limit {
+                kept.pop_front();
+            }
+            kept.push_back(e);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +118,21 @@ mod tests {
         adapters.control.emit(&sent).await.expect("emit");
         assert_eq!(read(&adapters, 100).await.expect("read"), sent);
         assert_eq!(read(&adapters, 2).await.expect("read").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn newest_keeps_the_last_events_in_order() {
+        let adapters = memory("events-newest").await;
+        let sent: Vec<TaskEvent> = (0..7).map(event).collect();
+        adapters.control.emit(&sent).await.expect("emit");
+        let ids: Vec<String> = newest(&adapters, 3)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|e| e.task_id)
+            .collect();
+        assert_eq!(ids, ["t4", "t5", "t6"]);
+        assert_eq!(newest(&adapters, 100).await.expect("read"), sent);
     }
 
     #[tokio::test]

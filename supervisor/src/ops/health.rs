@@ -138,6 +138,83 @@ pub async fn check(
     }
 }
 
+/// When the stores cannot be connected together, each is opened and asked on its own, so the
+/// report blames the one that is down (a backend that is down is not the broker's fault).
+pub async fn check_apart(
+    endpoints: Endpoints<'_>,
+    connect: &stem_adapters::ConnectOptions,
+    options: HealthOptions,
+) -> HealthReport {
+    use stem_adapters::connect::open;
+    let (broker, backend) = tokio::join!(
+        bounded(open(endpoints.broker, connect)),
+        bounded(open(endpoints.backend, connect)),
+    );
+    let component = |url: &str, status: Status, backend: Option<&'static str>| ComponentHealth {
+        url: redact(url),
+        backend: backend.unwrap_or_else(|| scheme(url)),
+        status,
+    };
+    let (broker_status, broker_name, workers) = match &broker {
+        Ok(store) => {
+            let (ping, ws) = tokio::join!(
+                bounded(stem_adapters::Broker::ping(store.as_ref())),
+                bounded(store.workers())
+            );
+            (
+                Status::of(ping),
+                Some(stem_adapters::Broker::backend(store.as_ref())),
+                ws,
+            )
+        }
+        Err(e) => (Status::of(Err(e.clone())), None, Err(e.clone())),
+    };
+    let (backend_status, backend_name) = match &backend {
+        Ok(store) => (
+            Status::of(bounded(stem_adapters::ResultBackend::ping(store.as_ref())).await),
+            Some(stem_adapters::ResultBackend::backend(store.as_ref())),
+        ),
+        Err(e) => (Status::of(Err(e.clone())), None),
+    };
+    let now = now_ms();
+    let (live, lapsed, error): (Vec<String>, Vec<String>, _) = match workers {
+        Ok(ws) => {
+            let (lapsed, live): (Vec<_>, Vec<_>) = ws
+                .into_iter()
+                .partition(|w| is_lapsed(w.at, now, options.lapse));
+            (
+                live.into_iter().map(|w| w.worker).collect(),
+                lapsed.into_iter().map(|w| w.worker).collect(),
+                None,
+            )
+        }
+        Err(e) => (vec![], vec![], Some(e.to_string())),
+    };
+    let workers = WorkersHealth {
+        ok: options.no_workers_ok || !live.is_empty(),
+        live,
+        lapsed,
+        error,
+    };
+    HealthReport {
+        ok: broker_status.ok && backend_status.ok && workers.ok,
+        broker: component(endpoints.broker, broker_status, broker_name),
+        result_backend: component(endpoints.backend, backend_status, backend_name),
+        workers,
+    }
+}
+
+/// The backend a URL names, by its scheme, for a store that could not be opened.
+fn scheme(url: &str) -> &'static str {
+    match url.split("://").next().unwrap_or_default() {
+        "sqlite" => "sqlite",
+        "redis" | "rediss" => "redis",
+        "postgres" | "postgresql" => "postgres",
+        "memory" => "memory",
+        _ => "unknown",
+    }
+}
+
 /// A component's answer, or an error once [`COMPONENT_TIMEOUT`] passes (a store that is down
 /// may otherwise keep a caller waiting through its client's reconnect attempts).
 async fn bounded<T>(

@@ -48,6 +48,10 @@ pub struct Revoked {
     pub running_on: Vec<String>,
     /// How many live workers answered.
     pub workers_told: usize,
+    /// The task has a record or a live worker runs it. A task still waiting in its queue has
+    /// neither, so `false` means "queued, not yet published, or a wrong id": the revocation is
+    /// stored either way, and the caller is told.
+    pub known: bool,
 }
 
 /// Stores the revocation, then tells live workers and gathers their answers for
@@ -78,17 +82,19 @@ pub async fn revoke(adapters: &Adapters, request: &RevokeRequest) -> OpsResult<R
         .replies(&message.id, None, REPLY_WINDOW)
         .await
         .unwrap_or_default();
-    let running_on = replies
+    let running_on: Vec<String> = replies
         .iter()
         .filter(|r| r.reply.get("running_here").and_then(|v| v.as_bool()) == Some(true))
         .map(|r| r.worker.clone())
         .collect();
+    let recorded = matches!(adapters.backend.get(&request.id).await, Ok(Some(_)));
     Ok(Revoked {
         id: request.id.clone(),
         revoked: true,
         terminate: request.terminate,
-        running_on,
         workers_told: replies.len(),
+        known: recorded || !running_on.is_empty(),
+        running_on,
     })
 }
 
@@ -112,6 +118,11 @@ mod tests {
         worker.await.expect("worker");
         assert_eq!(revoked.running_on, vec!["w1".to_string()]);
         assert_eq!(revoked.workers_told, 1);
+        assert!(revoked.known, "a worker runs it");
+        let unknown = revoke(&adapters, &RevokeRequest::new("no-such-task"))
+            .await
+            .expect("revoke");
+        assert!(!unknown.known);
         let stored = adapters
             .revokes
             .get_revocation("task-1")

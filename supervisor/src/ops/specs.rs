@@ -267,6 +267,12 @@ pub async fn publish_all(
     adapters: &Adapters,
     envelopes: &[TaskEnvelope],
 ) -> OpsResult<Vec<Enqueued>> {
+    for (index, env) in envelopes.iter().enumerate() {
+        super::enqueue::check_payload(adapters, env).map_err(|e| OpsError::InBatch {
+            index,
+            source: Box::new(e),
+        })?;
+    }
     let mut out = Vec::with_capacity(envelopes.len());
     let mut fresh = Vec::with_capacity(envelopes.len());
     for env in envelopes {

@@ -57,6 +57,7 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::InvalidSpec { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
         OpsError::InvalidEnvelope(_) => (StatusCode::BAD_REQUEST, "invalid_task"),
         OpsError::TooManyTasks { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_tasks"),
+        OpsError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         OpsError::DeadLetterNotFound { .. } => (StatusCode::NOT_FOUND, "dead_letter_not_found"),
         OpsError::Canvas(_) => (StatusCode::BAD_REQUEST, "invalid_canvas"),
         OpsError::UnknownQueue { .. } => (StatusCode::NOT_FOUND, "queue_not_found"),

@@ -63,6 +63,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         backend = config.adapters.backend.backend(),
         "worker starting"
     );
+    // Orphaned grandchildren come to this process (always so as PID 1 in a container).
+    let reaps = crate::exec::reaper::become_subreaper();
     let revoked = revokes::load(config.adapters.revokes.as_ref()).await;
     executor.prewarm();
 
@@ -79,6 +81,14 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     tasks.spawn(fetcher::run(config.clone(), fetch_rx, events_tx.clone()));
     tasks.spawn(commits::run(config.clone(), commit_rx, events_tx.clone()));
     tasks.spawn(signals::forward(events_tx.clone()));
+    if reaps {
+        tasks.spawn(crate::exec::reaper::run());
+    }
+    // Beside the start, not before it: a runtime slow to say hello delays no other task.
+    let manifest = config.manifest.clone();
+    tasks.spawn(async move {
+        crate::exec::probe::probe_all(&manifest).await;
+    });
     tasks.spawn(revokes::watch(
         config.adapters.revokes.clone(),
         events_tx.clone(),
