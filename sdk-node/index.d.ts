@@ -101,8 +101,18 @@ export interface TaskOptions {
   maxRetries?: number;
   max_retries?: number;
   headers?: Record<string, string>;
-  /** Use this task id instead of a fresh one. */
+  /** Use this task id instead of a fresh one; while a task with this id is live, enqueueing
+   * it again publishes nothing (the result's `duplicate` is true). */
   id?: string;
+  /** Publish nothing while a task of this name with this key is live (or for `uniqueFor`). */
+  uniqueKey?: string;
+  unique_key?: string;
+  /** The dedup window of `uniqueKey`: seconds or a duration like `"10m"`. */
+  uniqueFor?: number | string;
+  unique_for?: number | string;
+  /** Recorded `expired`, unrun, if not started by then: a duration (`"30s"`), a Date or an
+   * RFC 3339 string. */
+  expires?: Date | string | number;
 }
 
 export interface EnqueueOptions extends TaskOptions {
@@ -125,7 +135,7 @@ export interface TaskErrorInfo {
   countdown?: number;
 }
 
-export type TaskState = 'pending' | 'received' | 'started' | 'retry' | 'success' | 'failure' | 'revoked';
+export type TaskState = 'pending' | 'received' | 'started' | 'retry' | 'success' | 'failure' | 'revoked' | 'expired';
 
 /** A task's record (more fields may appear). */
 export interface TaskRecord {
@@ -202,7 +212,9 @@ export declare class Client {
 /** A handle on one task. */
 export declare class TaskResult {
   readonly id: string;
-  readonly enqueued: { id: string; state?: string; queue?: string };
+  readonly enqueued: { id: string; state?: string; queue?: string; duplicate?: boolean };
+  /** True when a live task already held this id or unique key: nothing was published. */
+  readonly duplicate: boolean;
   info(): Promise<TaskRecord>;
   ready(): Promise<boolean>;
   /** The record once the task finished; TaskTimeout after `timeout` seconds. */

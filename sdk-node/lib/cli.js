@@ -55,6 +55,9 @@ class CliTransport {
     if (spec.priority !== undefined) argv.push('--priority', String(spec.priority));
     if (spec.max_retries !== undefined) argv.push('--max-retries', String(spec.max_retries));
     if (spec.id !== undefined) argv.push('--id', String(spec.id));
+    if (spec.unique_key !== undefined) argv.push('--unique-key', String(spec.unique_key));
+    if (spec.unique_for !== undefined) argv.push('--unique-for', String(spec.unique_for));
+    if (spec.expires !== undefined) argv.push('--expires', String(spec.expires));
     for (const [k, v] of Object.entries(spec.headers || {})) argv.push('--header', `${k}=${v}`);
     return [await this.run(argv)];
   }

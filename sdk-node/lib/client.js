@@ -115,6 +115,11 @@ class TaskResult {
     this.final = undefined;
   }
 
+  /** True when a live task already held this id or unique key: nothing was published. */
+  get duplicate() {
+    return Boolean(this.enqueued && this.enqueued.duplicate);
+  }
+
   async info() {
     return this.final || this.client.info(this.id);
   }

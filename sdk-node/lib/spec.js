@@ -3,7 +3,7 @@
 // milliseconds), priority (0-9), maxRetries (or max_retries), headers, id.
 'use strict';
 
-const TERMINAL_STATES = ['success', 'failure', 'revoked'];
+const TERMINAL_STATES = ['success', 'failure', 'revoked', 'expired'];
 
 function taskSpec(name, args = [], options = {}) {
   if (options.countdown !== undefined && options.eta !== undefined) {
@@ -18,6 +18,13 @@ function taskSpec(name, args = [], options = {}) {
   if (maxRetries !== undefined) spec.max_retries = maxRetries;
   if (options.headers && Object.keys(options.headers).length) spec.headers = { ...options.headers };
   if (options.id !== undefined) spec.id = options.id;
+  const uniqueKey = options.uniqueKey !== undefined ? options.uniqueKey : options.unique_key;
+  if (uniqueKey !== undefined) spec.unique_key = uniqueKey;
+  const uniqueFor = options.uniqueFor !== undefined ? options.uniqueFor : options.unique_for;
+  if (uniqueFor !== undefined) spec.unique_for = uniqueFor;
+  if (options.expires !== undefined) {
+    spec.expires = options.expires instanceof Date ? options.expires.toISOString() : options.expires;
+  }
   return spec;
 }
 

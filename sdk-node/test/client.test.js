@@ -123,3 +123,17 @@ test('big args and an ISO eta through the real stem CLI', { skip: process.env.ST
   // No worker: the wait gives up after a duration written like every other one.
   await assert.rejects(later.wait('300ms'), (err) => err.name === 'TaskTimeout');
 });
+
+test('ids dedup, unique keys and expiry through the real stem CLI', { skip: process.env.STEM_BIN ? false : 'STEM_BIN is not set' }, async () => {
+  const dir = fs.mkdtempSync(path.join(scratch, 'unique-'));
+  const url = `sqlite://${path.join(dir, 'stem.db')}`;
+  const client = new Client({ broker: url, backend: url, cwd: dir });
+  const first = await client.enqueue('add', [1, 2], { id: 'job-7' });
+  const again = await client.enqueue('add', [1, 2], { id: 'job-7' });
+  assert.deepEqual([first.duplicate, again.duplicate, again.id], [false, true, 'job-7']);
+  const keyed = await client.enqueue('add', [1], { uniqueKey: 'k', uniqueFor: '1m' });
+  const twin = await client.enqueue('add', [2], { unique_key: 'k', unique_for: 60 });
+  assert.deepEqual([keyed.duplicate, twin.duplicate, twin.id], [false, true, keyed.id]);
+  const soon = await client.enqueue('add', [1, 2], { expires: new Date(Date.now() + 60000) });
+  assert.equal(soon.duplicate, false);
+});

@@ -9,6 +9,9 @@ async function main(): Promise<void> {
   const value = await handle.get(30);
   const record: TaskRecord = await handle.wait();
   const later = await client.enqueue('add', [], { eta: new Date() });
+  const unique = await client.enqueue('add', [], { uniqueKey: 'k', uniqueFor: '10m', expires: '30s' });
+  const dup: boolean = unique.duplicate;
+  void dup;
   const many: TaskResult[] = await client.enqueueMany([['add', [1, 2]], { task: 'add', args: [3], queue: 'q' }], { batchSize: 100 });
   const info: TaskRecord = await client.info(handle.id, { wait: 5 });
   const revoked = await client.result(later.id).revoke({ terminate: true });

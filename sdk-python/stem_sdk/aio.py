@@ -120,9 +120,12 @@ class AsyncClient:
                       queue: Optional[str] = None, countdown: Optional[Countdown] = None, eta: Optional[Eta] = None,
                       priority: Optional[int] = None, max_retries: Optional[int] = None,
                       headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
+                      unique_key: Optional[str] = None, unique_for: Optional[Countdown] = None,
+                      expires: Optional[Union[Countdown, Eta]] = None,
                       wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncTaskResult":
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
-                         max_retries=max_retries, headers=headers, id=id)
+                         max_retries=max_retries, headers=headers, id=id,
+                         unique_key=unique_key, unique_for=unique_for, expires=expires)
         sent = await self.request("POST", "/v1/tasks", spec)
         result = AsyncTaskResult(sent["id"], self, enqueued=sent)
         if wait:
@@ -197,6 +200,11 @@ class AsyncTaskResult:
         self.client = client
         self.enqueued = enqueued or {"id": task_id}
         self._final: Optional[Dict[str, Any]] = None
+
+    @property
+    def duplicate(self) -> bool:
+        """True when a live task already held this id or unique key: nothing was published."""
+        return bool(self.enqueued.get("duplicate"))
 
     async def info(self) -> Dict[str, Any]:
         return self._final or await self.client.info(self.id)

@@ -48,7 +48,7 @@ class CliTransport:
         if "eta" in spec:
             # The CLI takes RFC 3339 as it is, and epoch milliseconds.
             argv += ["--eta", spec["eta"] if isinstance(spec["eta"], str) else str(_eta_ms(spec["eta"]))]
-        for flag in ("priority", "max_retries", "id"):
+        for flag in ("priority", "max_retries", "id", "unique_key", "unique_for", "expires"):
             if flag in spec:
                 argv += ["--" + flag.replace("_", "-"), str(spec[flag])]
         for k, v in spec.get("headers", {}).items():

@@ -81,11 +81,14 @@ class Client:
                 queue: Optional[str] = None, countdown: Optional[Countdown] = None, eta: Optional[Eta] = None,
                 priority: Optional[int] = None, max_retries: Optional[int] = None,
                 headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
+                unique_key: Optional[str] = None, unique_for: Optional[Countdown] = None,
+                expires: Optional[Union[Countdown, Eta]] = None,
                 wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncResult":
         """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
         finish; the handle's `get()` then answers at once."""
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
-                         max_retries=max_retries, headers=headers, id=id)
+                         max_retries=max_retries, headers=headers, id=id,
+                         unique_key=unique_key, unique_for=unique_for, expires=expires)
         sent = self.transport.enqueue([spec])[0]
         result = AsyncResult(sent["id"], self, enqueued=sent)
         if wait:
@@ -174,6 +177,11 @@ class AsyncResult:
         self.client = client
         self.enqueued = enqueued or {"id": task_id}
         self._final: Optional[Dict[str, Any]] = None
+
+    @property
+    def duplicate(self) -> bool:
+        """True when a live task already held this id or unique key: nothing was published."""
+        return bool(self.enqueued.get("duplicate"))
 
     def info(self) -> Dict[str, Any]:
         """The task's current record (no waiting)."""

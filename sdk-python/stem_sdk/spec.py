@@ -13,7 +13,7 @@ Duration = Union[int, float, str, _dt.timedelta]
 Eta = Union[_dt.datetime, str, int]
 TaskSpec = Dict[str, Any]
 
-TERMINAL_STATES = ("success", "failure", "revoked")
+TERMINAL_STATES = ("success", "failure", "revoked", "expired")
 
 
 def task_spec(
@@ -28,6 +28,9 @@ def task_spec(
     max_retries: Optional[int] = None,
     headers: Optional[Mapping[str, str]] = None,
     id: Optional[str] = None,
+    unique_key: Optional[str] = None,
+    unique_for: Optional[Countdown] = None,
+    expires: Optional[Union[Countdown, _dt.datetime]] = None,
 ) -> TaskSpec:
     """The JSON spec of one task; options left as `None` are not sent (server defaults)."""
     if countdown is not None and eta is not None:
@@ -47,6 +50,17 @@ def task_spec(
         spec["headers"] = dict(headers)
     if id is not None:
         spec["id"] = id
+    if unique_key is not None:
+        spec["unique_key"] = unique_key
+    if unique_for is not None:
+        spec["unique_for"] = unique_for.total_seconds() if isinstance(unique_for, _dt.timedelta) else unique_for
+    if expires is not None:
+        if isinstance(expires, _dt.datetime):
+            spec["expires"] = _eta(expires)
+        elif isinstance(expires, _dt.timedelta):
+            spec["expires"] = f"{expires.total_seconds()}s"
+        else:
+            spec["expires"] = expires
     return spec
 
 

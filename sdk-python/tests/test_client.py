@@ -196,3 +196,17 @@ def test_real_cli_big_args_and_iso_eta(worker):
     big = "x" * 3_000_000  # more than one command-line argument may hold
     assert worker.enqueue("add", [big, "y"]).get(timeout="60s") == big + "y"
     assert worker.enqueue("add", [1, 2], eta="2020-01-01T00:00:00Z").get(timeout="60s") == 3
+
+
+@needs_stem
+def test_real_cli_ids_dedup_and_expiry(tmp_path):
+    url = "sqlite://%s" % (tmp_path / "stem.db")
+    client = Client(broker=url, backend=url, cwd=str(tmp_path))
+    first = client.enqueue("add", [1, 2], id="job-7")
+    again = client.enqueue("add", [1, 2], id="job-7")
+    assert (first.duplicate, again.duplicate, again.id) == (False, True, "job-7")
+    keyed = client.enqueue("add", [1], unique_key="k", unique_for="1m")
+    assert client.enqueue("add", [2], unique_key="k", unique_for=60).duplicate
+    assert not keyed.duplicate
+    soon = client.enqueue("add", [1, 2], expires="1m")
+    assert soon.enqueued.get("duplicate") is False

@@ -56,7 +56,8 @@ fn ping_inspect_stats_from_two_workers_and_a_killed_one_lapses() {
             w["running"]
                 .as_array()?
                 .iter()
-                .find(|r| r["id"] == id.as_str())
+                // Running, and its child started (the pid comes a moment after the slot).
+                .find(|r| r["id"] == id.as_str() && r["pid"].is_u64())
                 .cloned()
         })
     })

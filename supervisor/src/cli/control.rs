@@ -29,8 +29,14 @@ pub enum ControlCmd {
     Inspect(Target),
     /// Counters, uptime, pool state, RSS.
     Stats(Target),
-    /// Warm shutdown of one worker (--worker) or all.
-    Shutdown(Target),
+    /// Shut down one worker (--worker) or all: --mode warm (finish running tasks, the
+    /// default), soft (their soft limit now, then finish) or hard (kill them, requeue).
+    Shutdown {
+        #[arg(long, value_enum, default_value = "warm")]
+        mode: control::ShutdownMode,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Stop fetching from a queue: for every worker, stored in the broker (as `stem queue
     /// pause`), or with --worker for that worker only until it restarts.
     Pause {
@@ -63,7 +69,7 @@ pub async fn run(conn: &ConnArgs, cmd: ControlCmd) -> CliResult {
         ControlCmd::Ping(t) => (WorkerCommand::Ping, t),
         ControlCmd::Inspect(t) => (WorkerCommand::Inspect, t),
         ControlCmd::Stats(t) => (WorkerCommand::Stats, t),
-        ControlCmd::Shutdown(t) => (WorkerCommand::Shutdown, t),
+        ControlCmd::Shutdown { mode, target } => (WorkerCommand::Shutdown { mode }, target),
         ControlCmd::Pause { queue, target } => (WorkerCommand::Pause { queue }, target),
         ControlCmd::Resume { queue, target } => (WorkerCommand::Resume { queue }, target),
         ControlCmd::Revoke {

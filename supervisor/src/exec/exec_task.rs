@@ -3,7 +3,8 @@
 //! is success, anything else a failure carrying the stderr tail.
 
 use super::limits::{
-    forced_outcome, next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest,
+    forced_outcome, listening, next_stop, sleep_until_opt, Forced, Limits, StopReceiver,
+    StopRequest,
 };
 use super::spawn::{spawn, spawn_error, SpawnSpec};
 use super::stderr::StderrTail;
@@ -79,7 +80,9 @@ pub async fn run_exec(
             let _ = stdin.write_all(b"\n").await;
         });
     }
+    let mut limits = limits;
     let mut soft_sent = false;
+    let mut soft_taken = false;
     let mut forced: Option<Forced> = None;
     let mut kill_at: Option<Instant> = None;
     let status = loop {
@@ -94,7 +97,13 @@ pub async fn run_exec(
                 forced = Some(Forced::HardLimit);
                 signal_group(pid, Signal::SIGKILL);
             }
-            request = next_stop(stop), if forced.is_none() => match request {
+            request = next_stop(stop), if forced.is_none() && listening(stop, soft_taken) => match request {
+                StopRequest::Soft => {
+                    soft_taken = true;
+                    if !soft_sent {
+                        limits.soft_at = Some(Instant::now());
+                    }
+                }
                 StopRequest::Terminate { grace } => {
                     forced = Some(Forced::Revoked);
                     signal_group(pid, Signal::SIGTERM);

@@ -1,6 +1,7 @@
 //! Per-task limits and stop requests: the soft deadline (a signal the SDK turns into an
 //! exception), the hard deadline (SIGKILL to the whole group), and a stop asked from outside
-//! (revoke `--terminate`: TERM then KILL after a grace period; cold shutdown: KILL now).
+//! (revoke `--terminate`: TERM then KILL after a grace period; cold shutdown: KILL now; soft
+//! shutdown: the soft limit now).
 
 use super::unix::{signal_group, signal_process};
 use nix::sys::signal::Signal;
@@ -18,6 +19,14 @@ pub enum StopRequest {
     Terminate { grace: Duration },
     /// Cold shutdown: KILL now; the task is released, not recorded.
     Kill,
+    /// Soft shutdown: act on the soft limit now (the task may finish or end itself).
+    Soft,
+}
+
+/// Whether a run should still listen for stop requests: not when the one pending is a soft
+/// stop it already acted on (a later kill or terminate replaces it and is heard).
+pub fn listening(stop: &StopReceiver, soft_taken: bool) -> bool {
+    !(soft_taken && *stop.borrow() == StopRequest::Soft)
 }
 
 pub type StopReceiver = watch::Receiver<StopRequest>;
@@ -71,15 +80,12 @@ impl Limits {
     /// The error of a task that ended unsuccessfully after its soft limit: how it ended is
     /// the limit's doing, so it is reported as the limit, not as an exit status.
     pub fn soft_exceeded(&self, how: &str, stderr: String) -> stem_protocol::TaskError {
-        let limit = self
-            .soft
-            .map(|d| format!("{d:?}"))
-            .unwrap_or_else(|| "?".into());
-        stem_protocol::TaskError::new(
-            "SoftTimeLimitExceeded",
-            format!("{how} after its soft_time_limit of {limit}"),
-        )
-        .with_traceback(stderr)
+        let after = match self.soft {
+            Some(d) => format!("after its soft_time_limit of {d:?}"),
+            None => "after the worker's soft shutdown".to_string(),
+        };
+        stem_protocol::TaskError::new("SoftTimeLimitExceeded", format!("{how} {after}"))
+            .with_traceback(stderr)
     }
 }
 

@@ -5,7 +5,8 @@
 //! whether the child is still fit to serve another task.
 
 use super::limits::{
-    forced_outcome, next_stop, sleep_until_opt, Forced, Limits, StopReceiver, StopRequest,
+    forced_outcome, listening, next_stop, sleep_until_opt, Forced, Limits, StopReceiver,
+    StopRequest,
 };
 use super::lines::{LineError, LineReader};
 use super::spawn::{spawn, SpawnSpec};
@@ -106,7 +107,7 @@ impl Session {
     pub async fn run(
         &mut self,
         req: &TaskRequest,
-        limits: Limits,
+        mut limits: Limits,
         events: &EventSink,
         stop: &mut StopReceiver,
     ) -> RunOutcome {
@@ -134,6 +135,7 @@ impl Session {
             events.send(ExecEvent::Started { pid });
         }
         let mut soft_sent = false;
+        let mut soft_taken = false;
         let mut forced: Option<Forced> = None;
         let mut kill_at: Option<Instant> = None;
         let mut give_up_at: Option<Instant> = None;
@@ -228,9 +230,15 @@ impl Session {
                     signal_group(target.unwrap_or(self.pid), Signal::SIGKILL);
                     give_up_at = Some(Instant::now() + KILL_SETTLE);
                 }
-                request = next_stop(stop), if forced.is_none() => {
+                request = next_stop(stop), if forced.is_none() && listening(stop, soft_taken) => {
                     let group = target.unwrap_or(self.pid);
                     match request {
+                        StopRequest::Soft => {
+                            soft_taken = true;
+                            if !soft_sent {
+                                limits.soft_at = Some(Instant::now());
+                            }
+                        }
                         StopRequest::Terminate { grace } => {
                             forced = Some(Forced::Revoked);
                             signal_group(group, Signal::SIGTERM);

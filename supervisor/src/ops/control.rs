@@ -18,8 +18,9 @@ pub enum WorkerCommand {
     Inspect,
     /// Counters, uptime, pool state, RSS.
     Stats,
-    /// Warm shutdown.
-    Shutdown,
+    /// Shut down: `warm` (finish running tasks), `soft` (the soft limit now, then finish) or
+    /// `hard` (kill the running tasks and give them back to the queue).
+    Shutdown { mode: ShutdownMode },
     /// Stop fetching from a queue.
     Pause { queue: String },
     /// Fetch from a paused queue again.
@@ -33,7 +34,7 @@ impl WorkerCommand {
             WorkerCommand::Ping => "ping",
             WorkerCommand::Inspect => "inspect",
             WorkerCommand::Stats => "stats",
-            WorkerCommand::Shutdown => "shutdown",
+            WorkerCommand::Shutdown { .. } => "shutdown",
             WorkerCommand::Pause { .. } => "pause",
             WorkerCommand::Resume { .. } => "resume",
         }
@@ -44,7 +45,31 @@ impl WorkerCommand {
             WorkerCommand::Pause { queue } | WorkerCommand::Resume { queue } => {
                 json!({"queue": queue})
             }
+            WorkerCommand::Shutdown { mode } => json!({"mode": mode.name()}),
             _ => Value::Null,
+        }
+    }
+}
+
+/// How a worker shuts down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ShutdownMode {
+    /// Stop fetching, finish the running tasks, give reserved ones back.
+    #[default]
+    Warm,
+    /// As warm, after acting on every running task's soft limit now (the SDK raises
+    /// SoftTimeLimitExceeded; exec tasks get their soft signal).
+    Soft,
+    /// Kill the running tasks and give them back to the queue unrecorded.
+    Hard,
+}
+
+impl ShutdownMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ShutdownMode::Warm => "warm",
+            ShutdownMode::Soft => "soft",
+            ShutdownMode::Hard => "hard",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::delivery::Stage;
 use super::dispatcher::{Dispatcher, Event, Phase};
+use crate::exec::limits::StopRequest;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,9 +67,28 @@ impl Dispatcher {
             "inspect" => self.inspect(),
             "stats" => self.stats(),
             "shutdown" => {
-                tracing::info!("shutdown asked over the control plane");
-                self.advance(Phase::Warm);
-                json!({"ok": true, "shutting_down": true})
+                let mode = request
+                    .args
+                    .get("mode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("warm");
+                tracing::info!(mode, "shutdown asked over the control plane");
+                match mode {
+                    "warm" => self.advance(Phase::Warm),
+                    "soft" => {
+                        for e in self.entries.values() {
+                            if let Stage::Running(r) = &e.stage {
+                                let _ = r.stop.send(StopRequest::Soft);
+                            }
+                        }
+                        self.advance(Phase::Warm);
+                    }
+                    "hard" => self.advance(Phase::Cold),
+                    other => {
+                        return json!({"ok": false, "error": format!("unknown shutdown mode {other:?} (warm, soft, hard)")})
+                    }
+                }
+                json!({"ok": true, "shutting_down": true, "mode": mode})
             }
             "pause" | "resume" => match queue_arg() {
                 Some(q) => {
