@@ -6,8 +6,9 @@
 #
 #   bench/flow_control.sh                         # N=400 RATE=20 BURST=1 on SQLite
 #   STORE=redis bench/flow_control.sh             # on redis://127.0.0.1:6379/9, own namespace
+#   STORE=postgres bench/flow_control.sh          # on the local Postgres, own schema
 #
-# Knobs: N, RATE, BURST, STORE (sqlite|redis), STEM_BIN (a prebuilt binary), BUILD=0.
+# Knobs: N, RATE, BURST, STORE (sqlite|redis|postgres), STEM_BIN (a prebuilt binary), BUILD=0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -27,6 +28,9 @@ cleanup() {
   if [ "$STORE" = redis ]; then
     redis-cli -u "$STEM_BROKER_URL" --scan --pattern "$STEM_NAMESPACE:*" | xargs -r redis-cli -u "$STEM_BROKER_URL" unlink >/dev/null
   fi
+  if [ "$STORE" = postgres ]; then
+    psql -q "$STEM_BROKER_URL" -c "DROP SCHEMA IF EXISTS $STEM_NAMESPACE CASCADE" >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,7 +39,8 @@ printf '[tasks.tick]\nexec = ["true"]\nrate_limit = "%s/s"\nburst = %s\n' "$RATE
 case $STORE in
   sqlite) export STEM_BROKER_URL="sqlite://$work/stem.db" ;;
   redis) export STEM_BROKER_URL=redis://127.0.0.1:6379/9 STEM_NAMESPACE="bench_flow_$$" ;;
-  *) echo "STORE must be sqlite or redis" >&2; exit 2 ;;
+  postgres) export STEM_BROKER_URL=postgres://postgres@127.0.0.1:5432/test STEM_NAMESPACE="bench_flow_$$" ;;
+  *) echo "STORE must be sqlite, redis or postgres" >&2; exit 2 ;;
 esac
 for i in 1 2 3; do
   "$STEM_BIN" worker --manifest stem.toml --concurrency 4 2>"worker-$i.log" &
