@@ -133,3 +133,37 @@ fn a_worker_started_while_the_broker_is_down_waits_for_it() {
     assert_eq!(record["state"], "success", "{record}");
     worker.assert_alive();
 }
+
+/// `stem health` checks that the broker takes a write: a read-only Redis replica answers PING
+/// but is reported down, naming why.
+#[test]
+fn health_reports_a_broker_that_answers_but_cannot_write() {
+    use stem_e2e::private_redis::{free_port, PrivateRedis};
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("a folder for redis");
+    let Some(redis) = PrivateRedis::start(port, dir) else {
+        eprintln!("SKIPPED health_reports_a_broker_that_answers_but_cannot_write: no redis-server on PATH");
+        return;
+    };
+    let env = Env::with_broker(MANIFEST, &redis.url(), &stem_e2e::unique_namespace());
+    let healthy = env.stem(&["health", "--json"]);
+    assert_eq!(
+        healthy.json()["broker"]["status"]["ok"],
+        true,
+        "{healthy:?}"
+    );
+    // A replica of a master that is not there: read-only, still answering PING.
+    let made = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "replicaof", "127.0.0.1", "1"])
+        .output()
+        .expect("redis-cli");
+    assert!(made.status.success());
+    let report = env.stem(&["health", "--json"]);
+    let broker = &report.json()["broker"]["status"];
+    assert_eq!(broker["ok"], false, "{report:?}");
+    let error = broker.to_string();
+    assert!(
+        error.contains("cannot write") && error.contains("read only replica"),
+        "{report:?}"
+    );
+}

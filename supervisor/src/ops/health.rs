@@ -100,7 +100,7 @@ pub async fn check(
     options: HealthOptions,
 ) -> HealthReport {
     let (broker, backend, workers) = tokio::join!(
-        bounded(adapters.broker.ping()),
+        bounded(ping_and_write(adapters)),
         bounded(adapters.backend.ping()),
         bounded(adapters.control.workers()),
     );
@@ -136,6 +136,20 @@ pub async fn check(
         },
         workers,
     }
+}
+
+/// A queue name no producer can use (queue names are checked), for the write probe.
+const WRITE_PROBE: &str = "\u{1}health-probe";
+
+/// The broker answers, and takes a write: resuming a queue nobody paused changes nothing, but a
+/// read-only replica, a read-only Postgres session or an unwritable file refuses it.
+async fn ping_and_write(adapters: &Adapters) -> Result<(), AdapterError> {
+    adapters.broker.ping().await?;
+    adapters
+        .flow
+        .set_paused(WRITE_PROBE, false)
+        .await
+        .map_err(|e| AdapterError::permanent(format!("answers but cannot write: {e}")))
 }
 
 /// When the stores cannot be connected together, each is opened and asked on its own, so the
