@@ -27,4 +27,8 @@ pub trait BrokerAdmin: Send + Sync + 'static {
 
     /// Every queue the broker knows of (has seen a publish or holds dead letters).
     async fn queues(&self) -> Result<Vec<String>>;
+
+    /// The queue holding task `id` (ready, delayed or leased), if any. An operator's lookup
+    /// (`stem revoke` of an id with no record), not a hot-path call: it may scan.
+    async fn find_task(&self, id: &str) -> Result<Option<String>>;
 }

@@ -134,17 +134,31 @@ fn ping_returns_once_every_live_worker_answered() {
 #[test]
 fn revoking_an_id_nobody_knows_says_so() {
     let env = Env::with_manifest("[tasks.t]\nexec = [\"true\"]\n");
-    let out = env.stem(&["revoke", "no-such-id"]).success();
+    let out = env.stem(&["revoke", "no-such-id"]);
+    assert_eq!(out.code, Some(1), "an unknown id is refused: {out:?}");
     assert!(
-        out.stderr.contains("no task no-such-id is known"),
+        out.stderr.contains("no task \"no-such-id\" is known"),
         "{out:?}"
     );
+    assert!(out.stderr.contains("--force"), "{out:?}");
+    let stored = env.stem(&["revoke", "no-such-id", "--force"]).success();
+    assert!(stored.stderr.contains("stored anyway"), "{stored:?}");
     let json = env
-        .stem(&["revoke", "no-such-id", "--json"])
+        .stem(&["revoke", "no-such-id", "--force", "--json"])
         .success()
         .json();
     assert_eq!(json["known"], false, "{json}");
+    // A task waiting in its queue has no record yet, and is known all the same.
+    let queued = env.enqueue("t", &[]);
+    let out = env.stem(&["revoke", &queued, "--json"]).success();
+    assert_eq!(out.json()["known"], true, "{out:?}");
+    assert_eq!(
+        env.record(&queued)["state"],
+        "pending",
+        "not run: no worker yet"
+    );
     let _worker = env.worker(&[]);
+    assert_eq!(env.outcome(&queued)["state"], "revoked");
     let id = env.enqueue("t", &[]);
     env.outcome(&id);
     let out = env.stem(&["revoke", &id]).success();

@@ -13,6 +13,7 @@ mod concurrency;
 mod control;
 mod delay;
 mod dlq;
+mod find;
 mod flow;
 mod groups;
 mod lease;
@@ -27,6 +28,7 @@ pub use concurrency::*;
 pub use control::*;
 pub use delay::*;
 pub use dlq::*;
+pub use find::*;
 pub use flow::*;
 pub use groups::*;
 pub use lease::*;
@@ -104,6 +106,7 @@ macro_rules! contract_tests {
             pauses_persist,
             token_bucket_limits_and_refills,
             slots_bounded_and_freed,
+            find_task_by_id,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -176,6 +176,15 @@ impl Broker for MemoryStore {
 
 #[async_trait]
 impl BrokerAdmin for MemoryStore {
+    async fn find_task(&self, id: &str) -> Result<Option<String>> {
+        let state = self.lock();
+        Ok(state
+            .queues
+            .iter()
+            .find(|(_, q)| q.holds(id))
+            .map(|(name, _)| name.clone()))
+    }
+
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         let state = self.lock();
         Ok(state

@@ -30,6 +30,13 @@ pub(super) struct Queue {
 }
 
 impl Queue {
+    /// Whether task `id` waits here (ready, delayed or leased).
+    pub fn holds(&self, id: &str) -> bool {
+        self.ready.values().any(|i| i.env.id == id)
+            || self.delayed.values().any(|i| i.env.id == id)
+            || self.leased.values().any(|l| l.item.env.id == id)
+    }
+
     /// Adds an item, ready now or at `visible_at` (epoch ms) when that is later than `now`.
     pub fn put(&mut self, item: Item, visible_at: i64, now: i64) {
         if visible_at > now {

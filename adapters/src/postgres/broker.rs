@@ -193,6 +193,17 @@ impl Broker for PgStore {
 
 #[async_trait]
 impl BrokerAdmin for PgStore {
+    async fn find_task(&self, id: &str) -> Result<Option<String>> {
+        let rows = self
+            .query(
+                "find task",
+                "SELECT queue FROM tasks WHERE task_id = $1 LIMIT 1",
+                &[&id],
+            )
+            .await?;
+        Ok(rows.first().map(|r| r.get("queue")))
+    }
+
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         self.list_dead(queue, limit).await
     }

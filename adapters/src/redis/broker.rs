@@ -135,6 +135,10 @@ impl Broker for RedisStore {
 
 #[async_trait]
 impl BrokerAdmin for RedisStore {
+    async fn find_task(&self, id: &str) -> Result<Option<String>> {
+        super::find::find_task(self, id).await
+    }
+
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         self.list_dead_letters(queue, limit).await
     }

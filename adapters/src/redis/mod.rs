@@ -23,6 +23,7 @@ mod control;
 mod dead_letters;
 mod events;
 mod fetch;
+mod find;
 mod flow;
 mod groups;
 mod keys;

@@ -77,6 +77,22 @@ impl Broker for SqliteStore {
 
 #[async_trait]
 impl BrokerAdmin for SqliteStore {
+    async fn find_task(&self, id: &str) -> Result<Option<String>> {
+        let id = id.to_string();
+        self.run(move |conn, ns| {
+            use rusqlite::OptionalExtension;
+            Ok(conn
+                .prepare_cached(
+                    "SELECT queue FROM stem_tasks WHERE ns = ?1 AND \
+                     CASE WHEN json_valid(payload) THEN json_extract(payload, '$.id') END = ?2 \
+                     LIMIT 1",
+                )?
+                .query_row(rusqlite::params![ns, id], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
         let queue = queue.to_string();
         self.run(move |conn, ns| dlq::list(conn, ns, &queue, limit))

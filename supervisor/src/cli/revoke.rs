@@ -21,6 +21,9 @@ pub struct RevokeArgs {
     /// How long the revocation is kept, e.g. 1d.
     #[arg(long, default_value = "1d", value_parser = super::worker::parse_duration)]
     pub ttl: Duration,
+    /// Store the revocation even when no such task is known (for a task not yet published).
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -32,6 +35,7 @@ pub async fn run(conn: &ConnArgs, a: RevokeArgs) -> CliResult {
         terminate: a.terminate,
         reason: a.reason,
         ttl: a.ttl,
+        force: a.force,
     };
     revoke_and_print(&adapters, &request, a.json).await
 }
@@ -49,9 +53,8 @@ pub async fn revoke_and_print(
     } else if !revoked.known {
         println!("revoked {id}");
         eprintln!(
-            "note: no task {id} is known: it has no record and no live worker runs it. A task \
-             still waiting in its queue has no record either, so the revocation is stored (for \
-             {}) and applies if such a task runs; check the id if none was enqueued.",
+            "note: no task {id} is known (no record, not in any queue): the revocation is \
+             stored anyway (--force, for {}) and applies if such a task is published and runs",
             humantime::format_duration(request.ttl)
         );
     } else if revoked.running_on.is_empty() {

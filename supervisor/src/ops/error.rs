@@ -91,6 +91,9 @@ pub enum OpsError {
     #[error("unknown queue {queue:?}: no task was ever published to it and no manifest task routes to it (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
     UnknownQueue { queue: String, known: Vec<String> },
 
+    #[error("no task {id:?} is known: no record, not in any queue (to revoke a task not yet published, use --force)")]
+    NoSuchTask { id: String },
+
     #[error(transparent)]
     Store(#[from] AdapterError),
 }
@@ -111,7 +114,8 @@ impl OpsError {
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. }
             | OpsError::CanvasNotFound(_)
-            | OpsError::ScheduleNotFound { .. } => OpsErrorKind::NotFound,
+            | OpsError::ScheduleNotFound { .. }
+            | OpsError::NoSuchTask { .. } => OpsErrorKind::NotFound,
             OpsError::Store(_) => OpsErrorKind::Unavailable,
             OpsError::InBatch { source, .. } => source.kind(),
         }

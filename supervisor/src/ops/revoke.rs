@@ -24,6 +24,8 @@ pub struct RevokeRequest {
     pub reason: Option<String>,
     /// How long the revocation is kept.
     pub ttl: Duration,
+    /// Store it even when no such task is known (one not yet published).
+    pub force: bool,
 }
 
 impl RevokeRequest {
@@ -33,6 +35,7 @@ impl RevokeRequest {
             terminate: false,
             reason: None,
             ttl: DEFAULT_TTL,
+            force: false,
         }
     }
 }
@@ -48,15 +51,21 @@ pub struct Revoked {
     pub running_on: Vec<String>,
     /// How many live workers answered.
     pub workers_told: usize,
-    /// The task has a record or a live worker runs it. A task still waiting in its queue has
-    /// neither, so `false` means "queued, not yet published, or a wrong id": the revocation is
-    /// stored either way, and the caller is told.
+    /// The task (or canvas) has a record, waits in its queue, or a live worker runs it; `false`
+    /// only with `force` (a task not yet published).
     pub known: bool,
 }
 
 /// Stores the revocation, then tells live workers and gathers their answers for
 /// [`REPLY_WINDOW`]. A failure to gather answers is not a failure to revoke.
 pub async fn revoke(adapters: &Adapters, request: &RevokeRequest) -> OpsResult<Revoked> {
+    let recorded = adapters.backend.get(&request.id).await?.is_some();
+    let queued = !recorded && adapters.admin.find_task(&request.id).await?.is_some();
+    if !(recorded || queued || request.force) {
+        return Err(super::OpsError::NoSuchTask {
+            id: request.id.clone(),
+        });
+    }
     let now = now_ms();
     let ttl = i64::try_from(request.ttl.as_millis()).unwrap_or(i64::MAX);
     adapters
@@ -87,13 +96,12 @@ pub async fn revoke(adapters: &Adapters, request: &RevokeRequest) -> OpsResult<R
         .filter(|r| r.reply.get("running_here").and_then(|v| v.as_bool()) == Some(true))
         .map(|r| r.worker.clone())
         .collect();
-    let recorded = matches!(adapters.backend.get(&request.id).await, Ok(Some(_)));
     Ok(Revoked {
         id: request.id.clone(),
         revoked: true,
         terminate: request.terminate,
         workers_told: replies.len(),
-        known: recorded || !running_on.is_empty(),
+        known: recorded || queued || !running_on.is_empty(),
         running_on,
     })
 }

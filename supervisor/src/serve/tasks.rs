@@ -98,9 +98,10 @@ pub async fn revoke(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<revoke::Revoked>, ApiError> {
-    let body = object_body(&state, body, &["terminate", "reason"])?;
+    let body = object_body(&state, body, &["terminate", "reason", "force"])?;
     let mut request = RevokeRequest::new(id);
     request.terminate = field_bool(&body, "terminate")?.unwrap_or(false);
+    request.force = field_bool(&body, "force")?.unwrap_or(false);
     request.reason = field_str(&body, "reason")?;
     Ok(Json(revoke::revoke(&state.adapters, &request).await?))
 }
