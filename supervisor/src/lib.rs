@@ -11,4 +11,5 @@ pub mod manifest;
 pub mod observe;
 pub mod ops;
 pub mod serve;
+pub mod telemetry;
 pub mod worker;

@@ -9,7 +9,12 @@ pub struct LogSink;
 impl Sink for LogSink {
     fn observe(&self, worker: &str, event: &Lifecycle) {
         match event {
-            Lifecycle::Received(_) | Lifecycle::Started(_) | Lifecycle::Progress(..) => {}
+            Lifecycle::Received(_)
+            | Lifecycle::Started(_)
+            | Lifecycle::Progress(..)
+            | Lifecycle::Ran(_)
+            | Lifecycle::BrokerError { .. } => {}
+            Lifecycle::BrokerRecovered => tracing::info!("the broker answers again"),
             Lifecycle::Succeeded(t) => {
                 tracing::debug!(task = %t.id, name = %t.name, attempt = t.attempt, "succeeded")
             }

@@ -2,7 +2,8 @@
 //! to the tasks around it through channels: the fetcher (leases batches from the broker), one
 //! execution per running delivery (a child through the executor), the commit loop (one fenced
 //! commit per outcome, batched), and the control, revoke, heartbeat, signal and event-flush
-//! tasks. Lifecycle steps are reported to one observer. SIGTERM/SIGINT: warm shutdown (stop
+//! tasks. Lifecycle steps are reported to one observer (and, when configured, exported as
+//! OpenTelemetry metrics and spans). SIGTERM/SIGINT: warm shutdown (stop
 //! fetching, finish running tasks); a second signal: cold (kill the children, give their tasks
 //! back).
 //!
@@ -33,19 +34,69 @@ pub use config::WorkerConfig;
 use crate::exec::Executor;
 use crate::observe::counters::Counters;
 use crate::observe::events::EventSink;
+use crate::observe::gauges::Gauges;
 use crate::observe::log::LogSink;
+use crate::observe::otel::OtelSink;
+use crate::telemetry::{prom, Telemetry};
 use crate::observe::{Observer, Sink};
 use dispatcher::Dispatcher;
 use execution::RunContext;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Starts the exporters, the gauges and the scrape endpoint the configuration asks for; the
+/// sink is `None` when nothing is exported.
+async fn telemetry(
+    config: &WorkerConfig,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> anyhow::Result<(Telemetry, Option<Gauges>, Option<Arc<OtelSink>>)> {
+    let t = &config.telemetry;
+    let telemetry = Telemetry::start(
+        &t.settings,
+        t.metrics_listen.is_some(),
+        "stem-worker",
+        &config.worker_id,
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let (Some(addr), Some(registry)) = (t.metrics_listen, telemetry.registry()) {
+        let bound = prom::listen(addr, registry.clone())
+            .await
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!("metrics at http://{bound}/metrics");
+    }
+    let meter = telemetry.meter();
+    let tracer = telemetry.tracer();
+    if meter.is_none() && tracer.is_none() {
+        return Ok((telemetry, None, None));
+    }
+    let gauges = meter.as_ref().map(|m| {
+        let g = Gauges::default();
+        g.register(m);
+        tasks.spawn(g.clone().poll_queues(
+            config.adapters.admin.clone(),
+            config.queues.clone(),
+            config.heartbeat_interval,
+        ));
+        g
+    });
+    let known = config.manifest.manifest.tasks.keys().cloned().collect();
+    let sink = Arc::new(OtelSink::new(meter.as_ref(), tracer, known));
+    Ok((telemetry, gauges, Some(sink)))
+}
+
 /// Runs a worker until it is shut down; returns when every task is finished or given back.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    let mut tasks = tokio::task::JoinSet::new();
+    let (telemetry, gauges, otel) = telemetry(&config, &mut tasks).await?;
     let counters = Arc::new(Counters::default());
     let events_sink = Arc::new(EventSink::default());
-    let sinks: Vec<Arc<dyn Sink>> = vec![counters.clone(), events_sink.clone(), Arc::new(LogSink)];
+    let mut sinks: Vec<Arc<dyn Sink>> =
+        vec![counters.clone(), events_sink.clone(), Arc::new(LogSink)];
+    let child_traces = telemetry.tracer().is_some();
+    if let Some(sink) = otel {
+        sinks.push(sink);
+    }
     let observer = Observer::new(&config.worker_id, sinks);
     let executor = Arc::new(Executor::new(
         config.manifest.clone(),
@@ -72,8 +123,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         executor: executor.clone(),
         observer,
         events: events_tx.clone(),
+        child_traces,
     });
-    let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(fetcher::run(config.clone(), fetch_rx, events_tx.clone()));
     tasks.spawn(commits::run(config.clone(), commit_rx, events_tx.clone()));
     tasks.spawn(signals::forward(events_tx.clone()));
@@ -82,7 +133,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         events_tx.clone(),
     ));
     tasks.spawn(control::serve(config.clone(), events_tx.clone()));
-    tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone()));
+    tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone(), gauges));
     tasks.spawn(
         events_sink
             .clone()
@@ -98,6 +149,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     heartbeat::goodbye(&config).await;
     executor.shutdown().await;
     tasks.abort_all();
+    let telemetry = Arc::new(telemetry);
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     tracing::info!(worker = %config.worker_id, "worker stopped");
     Ok(())
 }
