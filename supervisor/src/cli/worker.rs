@@ -66,9 +66,10 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         return super::control::run(conn, control).await;
     }
     let args = cmd.run;
-    let manifest =
+    let mut manifest =
         LoadedManifest::load(&args.manifest).map_err(|e| CliError::usage(e.to_string()))?;
     let telemetry = Settings::from_env().map_err(CliError::usage)?;
+    telemetry.hand_to_runtimes(&mut manifest.manifest.runtimes);
     let settings = manifest.manifest.stem.clone();
     let adapters = conn.connect(Some(&settings)).await?;
     let urls = conn.urls(Some(&settings));

@@ -5,7 +5,8 @@
 //! With an endpoint and no exporter named, metrics and traces go over OTLP; with neither, nothing
 //! is exported (a `--metrics-listen` address adds Prometheus).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use stem_protocol::manifest::Runtime;
 
 /// The default OTLP/HTTP endpoint when `otlp` is named without one.
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -103,6 +104,27 @@ impl Settings {
 
     pub fn url(&self, signal: &str) -> String {
         format!("{}/v1/{signal}", self.endpoint)
+    }
+
+    /// When spans go over OTLP, SDK children are told where too (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`), so their own span of each task joins the trace; a
+    /// runtime's own `env` in the manifest wins.
+    pub fn hand_to_runtimes(&self, runtimes: &mut BTreeMap<String, Runtime>) {
+        if !self.traces.contains(&Exporter::Otlp) {
+            return;
+        }
+        let protocol = match self.protocol {
+            Protocol::HttpJson => "http/json",
+            Protocol::HttpProtobuf => "http/protobuf",
+        };
+        for rt in runtimes.values_mut() {
+            rt.env
+                .entry("OTEL_EXPORTER_OTLP_ENDPOINT".into())
+                .or_insert_with(|| self.endpoint.clone());
+            rt.env
+                .entry("OTEL_EXPORTER_OTLP_PROTOCOL".into())
+                .or_insert_with(|| protocol.into());
+        }
     }
 }
 
