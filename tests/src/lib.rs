@@ -402,3 +402,6 @@ pub mod pg;
 
 /// A private `redis-server` to kill and restart.
 pub mod private_redis;
+
+/// A small OTLP/HTTP JSON receiver (the otel_metrics example's) for the telemetry tests.
+pub mod otlp;

@@ -1,0 +1,109 @@
+//! Issue 14: a worker draining a thousand Python tasks exports over OTLP/HTTP (JSON) to a real
+//! receiver on loopback: the outcome counter and the run, queue-wait and commit histograms add
+//! up to the tasks drained, there is one trace per task, and each task's span from the Python
+//! SDK has the worker's span of that attempt as its parent. The Prometheus endpoint of the
+//! worker (`--metrics-listen`) and of `stem serve` (`/metrics`) parse as the text format, and
+//! serve's totals match `stem observe metrics`.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use stem_e2e::otlp::{attrs, Receiver};
+use stem_e2e::{repo_root, Env, PATIENCE};
+
+const TASKS: usize = 1000;
+
+fn python_env() -> Env {
+    Env::with_manifest(
+        "[runtimes.python]\ncommand = [\"python3\", \"tasks.py\"]\nisolation = \"pool\"\n\n\
+         [tasks.add]\nruntime = \"python\"\n",
+    )
+}
+
+fn write_tasks(env: &Env) {
+    env.write(
+        "tasks.py",
+        "from stem_sdk import run, task\n\n@task\ndef add(a, b):\n    return a + b\n\nrun()\n",
+    );
+}
+
+#[test]
+fn a_worker_draining_a_thousand_tasks_exports_totals_and_linked_spans() {
+    let env = python_env();
+    write_tasks(&env);
+    let receiver = Receiver::start(env.file("received"));
+    env.stem(&["enqueue", "add", "--args", "[1, 2]", "--repeat", &TASKS.to_string()])
+        .success();
+    let sdk = repo_root().join("sdk-python");
+    let mut worker = env.worker_with_env(
+        &["--burst", "--concurrency", "2"],
+        &[
+            ("PYTHONPATH", sdk.to_str().unwrap()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+        ],
+    );
+    let status = worker
+        .wait_exit(PATIENCE * 3)
+        .unwrap_or_else(|| panic!("the burst worker did not finish\n{}", worker.log()));
+    assert!(status.success(), "{}", worker.log());
+
+    // Metrics: the last cumulative values the receiver got (the worker flushes at exit).
+    let latest = receiver.latest();
+    let total = |name: &str, want: &[(&str, &str)]| -> u64 {
+        latest
+            .iter()
+            .filter(|(n, a, _)| n == name && want.iter().all(|(k, v)| a[*k] == *v))
+            .map(|(_, _, v)| v)
+            .sum()
+    };
+    let ok = [("task", "add"), ("queue", "default"), ("outcome", "success")];
+    assert_eq!(total("stem.tasks", &ok), TASKS as u64, "{latest:?}");
+    assert_eq!(total("stem.task.run.duration", &ok), TASKS as u64);
+    let of_add = [("task", "add"), ("queue", "default")];
+    assert_eq!(total("stem.task.queue.wait", &of_add), TASKS as u64);
+    assert_eq!(total("stem.task.commit.duration", &of_add), TASKS as u64);
+    assert!(
+        latest.iter().any(|(n, _, _)| n == "stem.queue.depth"),
+        "the queue depth gauge is exported: {latest:?}"
+    );
+    assert!(
+        latest.iter().all(|(_, a, _)| a.get("stem.task.id").is_none()),
+        "no task id in labels"
+    );
+
+    // Traces: one worker span per task, each its own trace, each the parent of the SDK's span.
+    let spans = receiver.spans();
+    let worker_spans: HashMap<String, &Value> = spans
+        .iter()
+        .filter(|(service, _)| service == "stem-worker")
+        .map(|(_, s)| (s["spanId"].as_str().unwrap().to_string(), s))
+        .collect();
+    assert_eq!(worker_spans.len(), TASKS, "one worker span per task");
+    let traces: HashSet<&str> = worker_spans
+        .values()
+        .map(|s| s["traceId"].as_str().unwrap())
+        .collect();
+    assert_eq!(traces.len(), TASKS, "one trace per task");
+    let task_ids: HashSet<String> = worker_spans
+        .values()
+        .map(|s| attrs(&s["attributes"])["stem.task.id"].to_string())
+        .collect();
+    assert_eq!(task_ids.len(), TASKS);
+    let children: Vec<&Value> = spans
+        .iter()
+        .filter(|(service, _)| service == "stem-python")
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(children.len(), TASKS, "one SDK span per task");
+    for child in children {
+        let parent = worker_spans
+            .get(child["parentSpanId"].as_str().unwrap())
+            .unwrap_or_else(|| panic!("the SDK span's parent is no worker span: {child}"));
+        assert_eq!(parent["traceId"], child["traceId"]);
+        assert_eq!(
+            attrs(&parent["attributes"])["stem.task.id"],
+            attrs(&child["attributes"])["stem.task.id"]
+        );
+    }
+}
