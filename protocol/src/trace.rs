@@ -17,7 +17,11 @@ pub struct TraceParent {
 }
 
 fn hex_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 2 * N
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     let mut out = [0u8; N];
@@ -111,6 +115,9 @@ mod tests {
         assert_eq!(TraceParent::parse(&t.to_string()), Some(t));
         assert!(t.sampled());
         let c = t.child([7; 8]);
-        assert_eq!((c.trace_id, c.parent_id_hex()), (t.trace_id, "0707070707070707".into()));
+        assert_eq!(
+            (c.trace_id, c.parent_id_hex()),
+            (t.trace_id, "0707070707070707".into())
+        );
     }
 }

@@ -52,7 +52,10 @@ impl Receiver {
         let mut latest: Vec<(String, Value, u64)> = Vec::new();
         for body in self.bodies("metrics") {
             for (name, attrs, value) in points(&body) {
-                match latest.iter_mut().find(|(n, a, _)| *n == name && *a == attrs) {
+                match latest
+                    .iter_mut()
+                    .find(|(n, a, _)| *n == name && *a == attrs)
+                {
                     Some(slot) => slot.2 = value,
                     None => latest.push((name, attrs, value)),
                 }

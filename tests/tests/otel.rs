@@ -7,8 +7,9 @@
 
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use stem_e2e::http::Server;
 use stem_e2e::otlp::{attrs, Receiver};
-use stem_e2e::{repo_root, Env, PATIENCE};
+use stem_e2e::{promtext, repo_root, wait_for_value, Env, PATIENCE};
 
 const TASKS: usize = 1000;
 
@@ -31,8 +32,15 @@ fn a_worker_draining_a_thousand_tasks_exports_totals_and_linked_spans() {
     let env = python_env();
     write_tasks(&env);
     let receiver = Receiver::start(env.file("received"));
-    env.stem(&["enqueue", "add", "--args", "[1, 2]", "--repeat", &TASKS.to_string()])
-        .success();
+    env.stem(&[
+        "enqueue",
+        "add",
+        "--args",
+        "[1, 2]",
+        "--repeat",
+        &TASKS.to_string(),
+    ])
+    .success();
     let sdk = repo_root().join("sdk-python");
     let mut worker = env.worker_with_env(
         &["--burst", "--concurrency", "2"],
@@ -57,7 +65,11 @@ fn a_worker_draining_a_thousand_tasks_exports_totals_and_linked_spans() {
             .map(|(_, _, v)| v)
             .sum()
     };
-    let ok = [("task", "add"), ("queue", "default"), ("outcome", "success")];
+    let ok = [
+        ("task", "add"),
+        ("queue", "default"),
+        ("outcome", "success"),
+    ];
     assert_eq!(total("stem.tasks", &ok), TASKS as u64, "{latest:?}");
     assert_eq!(total("stem.task.run.duration", &ok), TASKS as u64);
     let of_add = [("task", "add"), ("queue", "default")];
@@ -68,7 +80,9 @@ fn a_worker_draining_a_thousand_tasks_exports_totals_and_linked_spans() {
         "the queue depth gauge is exported: {latest:?}"
     );
     assert!(
-        latest.iter().all(|(_, a, _)| a.get("stem.task.id").is_none()),
+        latest
+            .iter()
+            .all(|(_, a, _)| a.get("stem.task.id").is_none()),
         "no task id in labels"
     );
 
@@ -106,4 +120,109 @@ fn a_worker_draining_a_thousand_tasks_exports_totals_and_linked_spans() {
             attrs(&child["attributes"])["stem.task.id"]
         );
     }
+}
+
+/// `curl URL` as text.
+fn curl(url: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sSf", "--max-time", "30", url])
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn the_worker_and_serve_metrics_parse_as_prometheus_text_and_match_observe() {
+    let env = Env::with_manifest(
+        "[tasks.ok]\nexec = [\"true\"]\n\n[tasks.bad]\nexec = [\"false\"]\nmax_retries = 0\n",
+    );
+    let mut worker = env.worker(&["--metrics-listen", "127.0.0.1:0", "--heartbeat", "200ms"]);
+    let ids: Vec<String> = (0..20).map(|_| env.enqueue("ok", &[])).collect();
+    let bad = env.enqueue("bad", &[]);
+    for id in ids.iter().chain([&bad]) {
+        env.outcome(id);
+    }
+    let addr = wait_for_value(PATIENCE, || {
+        worker
+            .log()
+            .lines()
+            .find_map(|l| Some(l.split("metrics at ").nth(1)?.trim().to_string()))
+    })
+    .expect("the worker logs its metrics address");
+    worker.assert_alive();
+
+    // The worker's own endpoint: outcomes by task, queue and outcome; histograms; gauges.
+    let samples = wait_for_value(PATIENCE, || {
+        let s = promtext::parse(&curl(&addr)).expect("the worker's /metrics is the text format");
+        let done = promtext::total(
+            &s,
+            "stem_tasks_total",
+            &[("task", "ok"), ("outcome", "success")],
+        );
+        (done == 20.0).then_some(s)
+    })
+    .expect("20 successes counted");
+    let failed = [
+        ("task", "bad"),
+        ("queue", "default"),
+        ("outcome", "failure"),
+    ];
+    assert_eq!(promtext::total(&samples, "stem_tasks_total", &failed), 1.0);
+    let ok = [("task", "ok"), ("queue", "default"), ("outcome", "success")];
+    assert_eq!(
+        promtext::total(&samples, "stem_task_run_duration_seconds_count", &ok),
+        20.0
+    );
+    assert_eq!(
+        promtext::total(
+            &samples,
+            "stem_task_run_duration_seconds_bucket",
+            &[("task", "ok"), ("le", "+Inf")]
+        ),
+        20.0
+    );
+    assert_eq!(
+        promtext::total(&samples, "stem_dead_letters_total", &[("task", "bad")]),
+        1.0
+    );
+    assert!(samples
+        .iter()
+        .any(|s| s.name == "stem_queue_depth" && s.labels["state"] == "ready"));
+    assert!(samples
+        .iter()
+        .any(|s| s.name == "stem_worker_memory_rss_bytes" && s.value > 0.0));
+    assert!(samples.iter().any(|s| s.name == "stem_tasks_running"));
+
+    // `stem serve` /metrics: the fleet's totals are those of `stem observe metrics`.
+    let server = Server::start(&env, &[], &[]);
+    let observed = wait_for_value(PATIENCE, || {
+        let m = env.stem(&["observe", "metrics", "--json"]).success().json();
+        (m["processed"] == 21).then_some(m)
+    })
+    .expect("the heartbeat shows 21 processed");
+    let text = curl(&format!("{}/metrics", server.url));
+    let fleet = promtext::parse(&text).expect("serve's /metrics is the text format");
+    for (key, value) in observed.as_object().unwrap() {
+        let name = if key == "workers" {
+            "stem_workers_alive".to_string()
+        } else {
+            format!("stem_fleet_{key}")
+        };
+        assert_eq!(
+            Some(value.as_f64().unwrap()),
+            fleet.iter().find(|s| s.name == name).map(|s| s.value),
+            "{name} in\n{text}"
+        );
+    }
+    let dead = promtext::total(
+        &fleet,
+        "stem_queue_depth",
+        &[("queue", "default"), ("state", "dead")],
+    );
+    assert_eq!(dead, 1.0, "{text}");
 }

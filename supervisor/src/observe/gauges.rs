@@ -48,7 +48,12 @@ impl Gauges {
     }
 
     /// Counts `queues` every `every`, until the process ends.
-    pub async fn poll_queues(self, admin: Arc<dyn BrokerAdmin>, queues: Vec<String>, every: Duration) {
+    pub async fn poll_queues(
+        self,
+        admin: Arc<dyn BrokerAdmin>,
+        queues: Vec<String>,
+        every: Duration,
+    ) {
         loop {
             for q in &queues {
                 match admin.counts(q).await {
@@ -97,7 +102,9 @@ impl Gauges {
         let g = self.clone();
         meter
             .u64_observable_gauge("stem.queue.depth")
-            .with_description("Tasks in each consumed queue, by state (ready, delayed, leased, dead)")
+            .with_description(
+                "Tasks in each consumed queue, by state (ready, delayed, leased, dead)",
+            )
             .with_callback(move |o| {
                 for (queue, c) in g.with(|v| v.queues.clone()) {
                     for (state, n) in [

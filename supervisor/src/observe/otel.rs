@@ -58,17 +58,61 @@ fn counter(meter: &Meter, name: &'static str, what: &'static str) -> Counter<u64
 impl Instruments {
     fn new(meter: &Meter) -> Instruments {
         Instruments {
-            tasks: counter(meter, "stem.tasks", "Task outcomes committed, by task, queue and outcome"),
-            run: histogram(meter, "stem.task.run.duration", "Run time: started to the child done"),
-            wait: histogram(meter, "stem.task.queue.wait", "Queue wait: ready (enqueued or due) to started"),
-            commit: histogram(meter, "stem.task.commit.duration", "Commit time: the child done to its outcome committed"),
-            dead: counter(meter, "stem.dead_letters", "Deliveries moved to the dead letters"),
-            stale: counter(meter, "stem.stale_commits", "Commits refused because the lease had passed to another worker"),
-            leases_lost: counter(meter, "stem.leases.lost", "Leases the broker reported lost before the outcome was committed"),
-            broker_errors: counter(meter, "stem.broker.errors", "Broker calls that failed, by operation"),
-            broker_recoveries: counter(meter, "stem.broker.reconnects", "Times the broker answered again after errors"),
-            spawned: counter(meter, "stem.children.spawned", "Children started, by runtime"),
-            recycled: counter(meter, "stem.children.recycled", "Children recycled, by runtime"),
+            tasks: counter(
+                meter,
+                "stem.tasks",
+                "Task outcomes committed, by task, queue and outcome",
+            ),
+            run: histogram(
+                meter,
+                "stem.task.run.duration",
+                "Run time: started to the child done",
+            ),
+            wait: histogram(
+                meter,
+                "stem.task.queue.wait",
+                "Queue wait: ready (enqueued or due) to started",
+            ),
+            commit: histogram(
+                meter,
+                "stem.task.commit.duration",
+                "Commit time: the child done to its outcome committed",
+            ),
+            dead: counter(
+                meter,
+                "stem.dead_letters",
+                "Deliveries moved to the dead letters",
+            ),
+            stale: counter(
+                meter,
+                "stem.stale_commits",
+                "Commits refused because the lease had passed to another worker",
+            ),
+            leases_lost: counter(
+                meter,
+                "stem.leases.lost",
+                "Leases the broker reported lost before the outcome was committed",
+            ),
+            broker_errors: counter(
+                meter,
+                "stem.broker.errors",
+                "Broker calls that failed, by operation",
+            ),
+            broker_recoveries: counter(
+                meter,
+                "stem.broker.reconnects",
+                "Times the broker answered again after errors",
+            ),
+            spawned: counter(
+                meter,
+                "stem.children.spawned",
+                "Children started, by runtime",
+            ),
+            recycled: counter(
+                meter,
+                "stem.children.recycled",
+                "Children recycled, by runtime",
+            ),
         }
     }
 }
@@ -94,7 +138,11 @@ fn system_time(ms: i64) -> SystemTime {
 impl OtelSink {
     /// A sink recording on `meter` and `tracer` (either may be absent); `known` are the task
     /// names of the manifest (the only ones used as labels).
-    pub fn new(meter: Option<&Meter>, tracer: Option<SdkTracer>, known: HashSet<String>) -> OtelSink {
+    pub fn new(
+        meter: Option<&Meter>,
+        tracer: Option<SdkTracer>,
+        known: HashSet<String>,
+    ) -> OtelSink {
         OtelSink {
             known,
             metrics: meter.map(Instruments::new),
@@ -109,7 +157,10 @@ impl OtelSink {
         } else {
             "(unknown)".to_string()
         };
-        vec![KeyValue::new("task", task), KeyValue::new("queue", t.queue.clone())]
+        vec![
+            KeyValue::new("task", task),
+            KeyValue::new("queue", t.queue.clone()),
+        ]
     }
 
     fn timings(&self) -> std::sync::MutexGuard<'_, HashMap<(String, u32), Timing>> {
@@ -152,8 +203,10 @@ impl OtelSink {
             m.tasks.add(1, &labels);
             if let Some((_, ran_at)) = timing.as_ref().and_then(|tm| tm.ran.map(|r| (tm, r.1))) {
                 let tm = timing.as_ref().expect("timing");
-                m.run.record((ran_at - tm.started_at).as_secs_f64(), &labels);
-                m.commit.record(ran_at.elapsed().as_secs_f64(), &self.labels(t));
+                m.run
+                    .record((ran_at - tm.started_at).as_secs_f64(), &labels);
+                m.commit
+                    .record(ran_at.elapsed().as_secs_f64(), &self.labels(t));
             }
         }
         if let (Some(tracer), Some(timing)) = (&self.tracer, timing) {
@@ -183,7 +236,9 @@ impl OtelSink {
         let mine = ids::child_traceparent(worker, t);
         let ready = system_time(t.ready_at).min(timing.started);
         let now = SystemTime::now();
-        let run_ms = timing.ran.map(|(_, at)| (at - timing.started_at).as_millis() as i64);
+        let run_ms = timing
+            .ran
+            .map(|(_, at)| (at - timing.started_at).as_millis() as i64);
         let mut attrs = vec![
             KeyValue::new("stem.task.id", t.id.clone()),
             KeyValue::new("stem.task.name", t.name.clone()),
@@ -194,7 +249,11 @@ impl OtelSink {
             KeyValue::new("messaging.destination.name", t.queue.clone()),
             KeyValue::new(
                 "stem.queue_wait_ms",
-                timing.started.duration_since(ready).unwrap_or_default().as_millis() as i64,
+                timing
+                    .started
+                    .duration_since(ready)
+                    .unwrap_or_default()
+                    .as_millis() as i64,
             ),
         ];
         if let Some(ms) = run_ms {
@@ -254,9 +313,10 @@ impl Sink for OtelSink {
             Lifecycle::ChildSpawned { runtime, .. } => {
                 self.count(|m| &m.spawned, &[KeyValue::new("runtime", runtime.clone())])
             }
-            Lifecycle::ChildRecycled { runtime, .. } => {
-                self.count(|m| &m.recycled, &[KeyValue::new("runtime", runtime.clone())])
-            }
+            Lifecycle::ChildRecycled { runtime, .. } => self.count(
+                |m| &m.recycled,
+                &[KeyValue::new("runtime", runtime.clone())],
+            ),
             Lifecycle::Received(_) | Lifecycle::Progress(..) => {}
         }
     }

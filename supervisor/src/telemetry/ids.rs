@@ -7,10 +7,10 @@
 
 use crate::observe::TaskRef;
 use opentelemetry::trace::{SpanId, TraceId};
-use stem_protocol::trace::TraceParent;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use std::cell::Cell;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use stem_protocol::trace::TraceParent;
 
 fn hash64(value: impl Hash) -> u64 {
     let mut h = DefaultHasher::new();
@@ -93,7 +93,10 @@ mod tests {
         let ids = StemIds::default();
         let want = [9u8; 8];
         let got = with_ids([3; 16], want, || (ids.new_trace_id(), ids.new_span_id()));
-        assert_eq!(got, (TraceId::from_bytes([3; 16]), SpanId::from_bytes(want)));
+        assert_eq!(
+            got,
+            (TraceId::from_bytes([3; 16]), SpanId::from_bytes(want))
+        );
         assert_ne!(ids.new_span_id(), SpanId::from_bytes(want));
     }
 }

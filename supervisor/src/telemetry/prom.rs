@@ -24,7 +24,10 @@ pub fn reply(text: String) -> impl IntoResponse {
 
 /// Binds `addr` (so a taken port fails at start, naming it) and serves `GET /metrics` from
 /// `registry` in the background.
-pub async fn listen(addr: SocketAddr, registry: prometheus::Registry) -> Result<SocketAddr, String> {
+pub async fn listen(
+    addr: SocketAddr,
+    registry: prometheus::Registry,
+) -> Result<SocketAddr, String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("--metrics-listen {addr}: cannot listen ({e})"))?;

@@ -142,7 +142,9 @@ fn parse_list(var: &str, value: &str, metrics: bool) -> Result<BTreeSet<Exporter
                 } else {
                     "otlp, console, none"
                 };
-                return Err(format!("{var}: unknown exporter {other:?} (known: {known})"));
+                return Err(format!(
+                    "{var}: unknown exporter {other:?} (known: {known})"
+                ));
             }
         };
     }
@@ -194,8 +196,14 @@ mod tests {
             "OTEL_METRICS_EXPORTER: unknown exporter \"jaeger\" (known: otlp, prometheus, console, none)"
         );
         let e = read(&[("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
-        assert!(e.starts_with("OTEL_TRACES_EXPORTER: unknown exporter"), "{e}");
+        assert!(
+            e.starts_with("OTEL_TRACES_EXPORTER: unknown exporter"),
+            "{e}"
+        );
         let e = read(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap_err();
-        assert!(e.starts_with("OTEL_EXPORTER_OTLP_PROTOCOL: \"grpc\""), "{e}");
+        assert!(
+            e.starts_with("OTEL_EXPORTER_OTLP_PROTOCOL: \"grpc\""),
+            "{e}"
+        );
     }
 }

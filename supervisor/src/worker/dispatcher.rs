@@ -348,7 +348,8 @@ impl Dispatcher {
                     owner,
                 }),
                 Err(e) => {
-                    self.observer().emit(Lifecycle::BrokerError { op: "commit" });
+                    self.observer()
+                        .emit(Lifecycle::BrokerError { op: "commit" });
                     tracing::error!(
                         task = %outcome.task().id,
                         "cannot commit its outcome: {e}; leaving it unacknowledged (it runs again after its lease)"

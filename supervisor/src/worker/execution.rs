@@ -11,11 +11,11 @@ use crate::exec::limits::StopReceiver;
 use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome};
 use crate::observe::{Lifecycle, Observer, TaskRef};
 use crate::telemetry::ids;
-use stem_protocol::trace;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stem_adapters::Delivery;
 use stem_protocol::manifest::EffectiveTask;
+use stem_protocol::trace;
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 use tokio::sync::mpsc;
 
