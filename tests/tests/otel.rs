@@ -226,3 +226,74 @@ fn the_worker_and_serve_metrics_parse_as_prometheus_text_and_match_observe() {
     );
     assert_eq!(dead, 1.0, "{text}");
 }
+
+#[test]
+fn a_node_tasks_span_joins_the_producers_trace_under_the_workers_span() {
+    let sdk = repo_root().join("sdk-node");
+    let env = Env::with_manifest(
+        "[runtimes.node]\ncommand = [\"node\", \"tasks.js\"]\nsoft_signal = \"SIGUSR2\"\n\
+         isolation = \"pool\"\n\n[tasks.add]\nruntime = \"node\"\n",
+    );
+    env.write(
+        "tasks.js",
+        &format!(
+            "const {{ task, run }} = require({:?});\ntask('add', (ctx, a, b) => a + b);\nrun();\n",
+            sdk.display().to_string()
+        ),
+    );
+    let receiver = Receiver::start(env.file("received"));
+    // A producer inside a trace (TRACEPARENT set): the task joins it.
+    let producer = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let out = env
+        .command(env.path())
+        .args(["enqueue", "add", "--args", "[2, 3]", "--json"])
+        .env("TRACEPARENT", producer)
+        .output()
+        .expect("stem enqueue");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id: Value = serde_json::from_slice(&out.stdout).expect("json");
+    env.stem(&["enqueue", "add", "--args", "[1, 1]", "--repeat", "20"])
+        .success();
+    let mut worker = env.worker_with_env(
+        &["--burst"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ],
+    );
+    let status = worker.wait_exit(PATIENCE).expect("the burst worker ends");
+    assert!(status.success(), "{}", worker.log());
+    let spans = receiver.spans();
+    let of = |service: &str| -> Vec<&Value> {
+        spans
+            .iter()
+            .filter(|(s, _)| s == service)
+            .map(|(_, s)| s)
+            .collect()
+    };
+    let workers = of("stem-worker");
+    let children = of("stem-node");
+    assert_eq!((workers.len(), children.len()), (21, 21), "{spans:?}");
+    for child in &children {
+        let parent = workers
+            .iter()
+            .find(|w| w["spanId"] == child["parentSpanId"])
+            .unwrap_or_else(|| panic!("no worker span is the parent of {child}"));
+        assert_eq!(parent["traceId"], child["traceId"]);
+    }
+    let joined = workers
+        .iter()
+        .find(|w| attrs(&w["attributes"])["stem.task.id"] == id["id"])
+        .expect("the traced task's worker span");
+    assert_eq!(joined["traceId"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(
+        joined["parentSpanId"], "b7ad6b7169203331",
+        "the producer's span is its parent"
+    );
+    assert_eq!(attrs(&joined["attributes"])["stem.outcome"], "success");
+}
