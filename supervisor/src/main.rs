@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() {
     let cli = stem::cli::Cli::parse();
-    stem::logging::init();
+    stem::logging::init_with(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,6 +6,7 @@
 //! (`telemetry::ids`). Labels stay bounded: task names the manifest does not know are counted
 //! as `(unknown)`, and no task id is ever a label.
 
+use super::timing::{Timing, Timings};
 use super::{Lifecycle, Sink, TaskRef};
 use crate::telemetry::ids;
 use opentelemetry::metrics::{Counter, Histogram, Meter};
@@ -15,18 +16,14 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds buckets for task times: 1 ms to 10 minutes.
 const SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
     120.0, 300.0, 600.0,
 ];
-
-/// More attempts in flight than this means outcomes were lost (commit errors): start afresh.
-const MAX_TIMINGS: usize = 100_000;
 
 struct Instruments {
     tasks: Counter<u64>,
@@ -117,18 +114,11 @@ impl Instruments {
     }
 }
 
-/// When an attempt started and when its child was done.
-struct Timing {
-    started: SystemTime,
-    started_at: Instant,
-    ran: Option<(SystemTime, Instant)>,
-}
-
 pub struct OtelSink {
     known: HashSet<String>,
     metrics: Option<Instruments>,
     tracer: Option<SdkTracer>,
-    timings: Mutex<HashMap<(String, u32), Timing>>,
+    timings: Timings,
 }
 
 fn system_time(ms: i64) -> SystemTime {
@@ -147,7 +137,7 @@ impl OtelSink {
             known,
             metrics: meter.map(Instruments::new),
             tracer,
-            timings: Mutex::new(HashMap::new()),
+            timings: Timings::default(),
         }
     }
 
@@ -163,50 +153,29 @@ impl OtelSink {
         ]
     }
 
-    fn timings(&self) -> std::sync::MutexGuard<'_, HashMap<(String, u32), Timing>> {
-        self.timings.lock().expect("timings lock")
-    }
-
     fn started(&self, t: &TaskRef) {
-        let now = SystemTime::now();
+        let now = self.timings.started(t);
         if let Some(m) = &self.metrics {
-            let ready = system_time(t.ready_at);
-            let wait = now.duration_since(ready).unwrap_or_default();
+            let wait = now
+                .duration_since(system_time(t.ready_at))
+                .unwrap_or_default();
             m.wait.record(wait.as_secs_f64(), &self.labels(t));
-        }
-        let mut timings = self.timings();
-        if timings.len() >= MAX_TIMINGS {
-            timings.clear();
-        }
-        timings.insert(
-            (t.id.clone(), t.attempt),
-            Timing {
-                started: now,
-                started_at: Instant::now(),
-                ran: None,
-            },
-        );
-    }
-
-    fn ran(&self, t: &TaskRef) {
-        if let Some(timing) = self.timings().get_mut(&(t.id.clone(), t.attempt)) {
-            timing.ran = Some((SystemTime::now(), Instant::now()));
         }
     }
 
     /// An applied outcome: counted, timed, and its span ended.
     fn outcome(&self, worker: &str, t: &TaskRef, outcome: &'static str, error: Option<&str>) {
-        let timing = self.timings().remove(&(t.id.clone(), t.attempt));
+        let timing = self.timings.take(t);
         if let Some(m) = &self.metrics {
             let mut labels = self.labels(t);
             labels.push(KeyValue::new("outcome", outcome));
             m.tasks.add(1, &labels);
-            if let Some((_, ran_at)) = timing.as_ref().and_then(|tm| tm.ran.map(|r| (tm, r.1))) {
-                let tm = timing.as_ref().expect("timing");
-                m.run
-                    .record((ran_at - tm.started_at).as_secs_f64(), &labels);
-                m.commit
-                    .record(ran_at.elapsed().as_secs_f64(), &self.labels(t));
+            if let Some(tm) = &timing {
+                if let (Some(run), Some((_, done))) = (tm.run(), tm.ran) {
+                    m.run.record(run.as_secs_f64(), &labels);
+                    m.commit
+                        .record(done.elapsed().as_secs_f64(), &self.labels(t));
+                }
             }
         }
         if let (Some(tracer), Some(timing)) = (&self.tracer, timing) {
@@ -288,7 +257,7 @@ impl Sink for OtelSink {
     fn observe(&self, worker: &str, event: &Lifecycle) {
         match event {
             Lifecycle::Started(t) => self.started(t),
-            Lifecycle::Ran(t) => self.ran(t),
+            Lifecycle::Ran(t) => self.timings.ran(t),
             Lifecycle::Succeeded(t) => self.outcome(worker, t, "success", None),
             Lifecycle::Retried { task, error, .. } => {
                 self.outcome(worker, task, "retry", Some(error))
@@ -299,12 +268,12 @@ impl Sink for OtelSink {
             Lifecycle::Revoked { task, .. } => self.outcome(worker, task, "revoked", None),
             Lifecycle::DeadLettered { task, .. } => self.count(|m| &m.dead, &self.labels(task)),
             Lifecycle::StaleCommit { task, .. } => {
-                self.timings().remove(&(task.id.clone(), task.attempt));
+                self.timings.take(task);
                 self.count(|m| &m.stale, &self.labels(task));
             }
             Lifecycle::LeaseLost { task, .. } => self.count(|m| &m.leases_lost, &self.labels(task)),
             Lifecycle::GivenBack(task) => {
-                self.timings().remove(&(task.id.clone(), task.attempt));
+                self.timings.take(task);
             }
             Lifecycle::BrokerError { op } => {
                 self.count(|m| &m.broker_errors, &[KeyValue::new("op", *op)])

@@ -47,6 +47,19 @@ pub fn child_traceparent(worker: &str, task: &TaskRef) -> TraceParent {
     }
 }
 
+/// The trace id of `task` in hex: its producer's, else the one worked out from its id.
+pub fn trace_id_hex(task: &TaskRef) -> String {
+    match task.trace {
+        Some(t) => t.trace_id_hex(),
+        None => TraceParent {
+            trace_id: task_trace_id(&task.id),
+            parent_id: [1; 8],
+            flags: 1,
+        }
+        .trace_id_hex(),
+    }
+}
+
 thread_local! {
     static NEXT_SPAN_ID: Cell<Option<SpanId>> = const { Cell::new(None) };
     static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };

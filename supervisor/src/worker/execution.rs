@@ -9,6 +9,7 @@ use super::dispatcher::{Event, ExecUpdate};
 use super::outcome::{advance, fresh_record};
 use crate::exec::limits::StopReceiver;
 use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome};
+use crate::logging::LogFormat;
 use crate::observe::{Lifecycle, Observer, TaskRef};
 use crate::telemetry::ids;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use stem_protocol::manifest::EffectiveTask;
 use stem_protocol::trace;
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// Shortest time between two progress writes of one task.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -43,7 +45,33 @@ pub struct Finished {
     pub outcome: RunOutcome,
 }
 
+/// Runs the delivery; in the JSON log format, every line logged meanwhile carries the task's
+/// id, name, attempt and trace id (the fields of its `task` span).
 pub async fn run(
+    ctx: Arc<RunContext>,
+    delivery: Delivery,
+    envelope: TaskEnvelope,
+    task: Box<EffectiveTask>,
+    stop: StopReceiver,
+) {
+    let span = if crate::logging::format() == LogFormat::Json {
+        let t = TaskRef::of(&envelope);
+        tracing::info_span!(
+            "task",
+            task = %t.id,
+            name = %t.name,
+            attempt = t.attempt,
+            trace_id = %ids::trace_id_hex(&t)
+        )
+    } else {
+        tracing::Span::none()
+    };
+    run_in_span(ctx, delivery, envelope, task, stop)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
     ctx: Arc<RunContext>,
     delivery: Delivery,
     envelope: TaskEnvelope,

@@ -84,6 +84,11 @@ async fn telemetry(
     Ok((telemetry, gauges, Some(sink)))
 }
 
+/// The log sink: every outcome an INFO line with its durations in the JSON log format.
+fn log_sink() -> LogSink {
+    LogSink::new(crate::logging::format() == crate::logging::LogFormat::Json)
+}
+
 /// Runs a worker until it is shut down; returns when every task is finished or given back.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let config = Arc::new(config);
@@ -92,7 +97,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let counters = Arc::new(Counters::default());
     let events_sink = Arc::new(EventSink::default());
     let mut sinks: Vec<Arc<dyn Sink>> =
-        vec![counters.clone(), events_sink.clone(), Arc::new(LogSink)];
+        vec![counters.clone(), events_sink.clone(), Arc::new(log_sink())];
     let child_traces = telemetry.tracer().is_some();
     if let Some(sink) = otel {
         sinks.push(sink);
