@@ -92,8 +92,8 @@ def summary(out):
                 latest[(name, tuple(sorted(a.items())))] = value
     totals = {}
     for (name, a), value in latest.items():
-        if name.startswith("stem.tasks") or name.startswith("stem.task."):
-            key = name + ("" if name.startswith("stem.task.") else ":" + dict(a).get("outcome", ""))
+        if name == "stem.tasks" or name.startswith("stem.task."):
+            key = name + (":" + dict(a).get("outcome", "") if name == "stem.tasks" else "")
             totals[key] = totals.get(key, 0) + value
     by_id, children = {}, []
     path = os.path.join(out, "traces.jsonl")
