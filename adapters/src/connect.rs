@@ -4,7 +4,7 @@
 
 use crate::{
     AdapterError, Broker, BrokerAdmin, ControlPlane, Result, ResultBackend, RevokeStore,
-    ScheduleStore,
+    ScheduleStore, StatsHistory,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,11 +39,18 @@ impl Default for ConnectOptions {
 
 /// Everything one backend provides; each backend module's `open` returns one.
 pub trait Store:
-    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore
+    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore + StatsHistory
 {
 }
-impl<T: Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore> Store
-    for T
+impl<
+        T: Broker
+            + BrokerAdmin
+            + ResultBackend
+            + RevokeStore
+            + ControlPlane
+            + ScheduleStore
+            + StatsHistory,
+    > Store for T
 {
 }
 
@@ -61,6 +68,8 @@ pub struct Adapters {
     /// Schedules, the beat lock and fire claims (default: the broker's store; see
     /// [`Adapters::with_schedule_store`]).
     pub schedules: Arc<dyn ScheduleStore>,
+    /// The fleet's counters per minute (the broker's store).
+    pub history: Arc<dyn StatsHistory>,
     /// Broker and result backend are one store: a commit writes record and action atomically.
     pub shared: bool,
 }
@@ -86,6 +95,7 @@ pub async fn connect(
         backend,
         revokes,
         control: broker.clone(),
+        history: broker.clone(),
         schedules: broker,
         shared,
     })

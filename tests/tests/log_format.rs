@@ -14,7 +14,11 @@ fn enqueue_traced(env: &Env, task: &str) -> String {
         .env("TRACEPARENT", PRODUCER)
         .output()
         .expect("stem enqueue");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     v["id"].as_str().expect("an id").to_string()
 }
@@ -34,7 +38,9 @@ fn json_logs_carry_the_task_and_its_trace_and_one_info_line_per_outcome() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["timestamp"].is_string()));
     for (id, name, outcome) in [(&ok, "ok", "success"), (&bad, "bad", "failure")] {
         let mine: Vec<&Value> = lines.iter().filter(|l| l["task"] == id.as_str()).collect();
         assert!(!mine.is_empty(), "no line for {name}:\n{log}");

@@ -43,6 +43,7 @@ fn split(store: &Arc<dyn Store>) -> Adapters {
         revokes: store.clone(),
         control: store.clone(),
         schedules: store.clone(),
+        history: store.clone(),
         shared: false,
     }
 }

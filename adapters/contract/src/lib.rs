@@ -14,6 +14,7 @@ mod control;
 mod delay;
 mod dlq;
 mod groups;
+mod history;
 mod lease;
 mod revoke;
 mod schedule;
@@ -27,6 +28,7 @@ pub use control::*;
 pub use delay::*;
 pub use dlq::*;
 pub use groups::*;
+pub use history::*;
 pub use lease::*;
 pub use revoke::*;
 pub use schedule::*;
@@ -84,6 +86,8 @@ macro_rules! contract_tests {
             result_wait_timeout,
             result_ttl_expires,
             result_list_filters,
+            history_minutes_sum_and_list,
+            history_drops_old_minutes,
             revoke_get_list,
             revoke_expires,
             control_requests_by_target_and_since,

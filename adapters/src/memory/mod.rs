@@ -11,6 +11,7 @@ mod backend;
 mod broker;
 mod control;
 mod groups;
+mod history;
 mod queue;
 mod schedule;
 mod state;

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0005_quiet_publish",
         include_str!("migrations/0005_quiet_publish.sql"),
     ),
+    (
+        6,
+        "0006_stats_minutes",
+        include_str!("migrations/0006_stats_minutes.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

@@ -15,6 +15,7 @@ mod control;
 mod dead_letters;
 mod error;
 mod groups;
+mod history;
 mod listen;
 mod migrate;
 mod revoke;

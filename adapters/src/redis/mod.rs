@@ -24,6 +24,7 @@ mod dead_letters;
 mod events;
 mod fetch;
 mod groups;
+mod history;
 mod keys;
 mod receipt;
 mod revoke;

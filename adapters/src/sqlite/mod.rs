@@ -21,6 +21,7 @@ mod control;
 mod db;
 mod dlq;
 mod groups;
+mod history;
 mod lease;
 mod schedule;
 mod sql;

@@ -1,8 +1,8 @@
 //! The worker: one `stem worker` process. One dispatcher owns every delivery's state and talks
 //! to the tasks around it through channels: the fetcher (leases batches from the broker), one
 //! execution per running delivery (a child through the executor), the commit loop (one fenced
-//! commit per outcome, batched), and the control, revoke, heartbeat, signal and event-flush
-//! tasks. Lifecycle steps are reported to one observer (and, when configured, exported as
+//! commit per outcome, batched), and the control, revoke, heartbeat, signal, event-flush and
+//! stats-history tasks. Lifecycle steps are reported to one observer (and, when configured, exported as
 //! OpenTelemetry metrics and spans). SIGTERM/SIGINT: warm shutdown (stop
 //! fetching, finish running tasks); a second signal: cold (kill the children, give their tasks
 //! back).
@@ -22,6 +22,7 @@ pub mod dispatcher;
 pub mod execution;
 pub mod fetcher;
 pub mod heartbeat;
+pub mod history;
 pub mod leases;
 pub mod outcome;
 pub mod retry;
@@ -103,6 +104,10 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         sinks.push(sink);
     }
     let observer = Observer::new(&config.worker_id, sinks);
+    let history = Arc::new(history::HistoryFlusher::new(
+        counters.clone(),
+        config.adapters.history.clone(),
+    ));
     let executor = Arc::new(Executor::new(
         config.manifest.clone(),
         config.concurrency,
@@ -144,6 +149,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
             .clone()
             .flush_loop(config.adapters.control.clone()),
     );
+    tasks.spawn(history.clone().flush_loop());
     drop(events_tx);
     tracing::info!(worker = %config.worker_id, "worker ready");
     Dispatcher::new(ctx, counters, fetch_tx, commit_tx, revoked)
@@ -151,6 +157,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .await;
 
     events_sink.flush(config.adapters.control.as_ref()).await;
+    history.flush().await;
     heartbeat::goodbye(&config).await;
     executor.shutdown().await;
     tasks.abort_all();

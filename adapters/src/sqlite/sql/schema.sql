@@ -145,3 +145,11 @@ CREATE TABLE IF NOT EXISTS stem_beat_claims (
     PRIMARY KEY (ns, schedule_id, fire_time)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS stem_beat_claims_expiry ON stem_beat_claims (expires_at);
+
+CREATE TABLE IF NOT EXISTS stem_stats_minutes (
+    ns      TEXT    NOT NULL,
+    minute  INTEGER NOT NULL,
+    name    TEXT    NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (ns, minute, name)
+) WITHOUT ROWID;
