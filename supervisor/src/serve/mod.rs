@@ -9,6 +9,7 @@
 //! keeps serving.
 
 mod auth;
+mod dashboard;
 mod dead_letters;
 mod error;
 mod events;

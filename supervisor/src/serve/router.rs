@@ -3,7 +3,8 @@
 
 use super::error::ApiError;
 use super::{
-    auth, dead_letters, events, health, metrics, openapi, queues, tasks, workers, AppState,
+    auth, dashboard, dead_letters, events, health, metrics, openapi, queues, tasks, workers,
+    AppState,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/workers/metrics", get(workers::metrics))
         .route("/v1/workers/{command}", get(workers::command))
         .route("/v1/events", get(events::stream))
+        .merge(dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(
