@@ -39,8 +39,15 @@
     }
   }
 
+  // With tokens configured, the login form's cookie holds the token; actions send it as a header.
+  function authHeaders() {
+    const m = /(?:^|;\s*)stem_token=([^;]*)/.exec(document.cookie);
+    return m ? { Authorization: `Bearer ${decodeURIComponent(m[1])}` } : {};
+  }
+
   async function post(path, body) {
-    const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const headers = { 'Content-Type': 'application/json', ...authHeaders() };
+    const res = await fetch(path, { method: 'POST', headers, body });
     let reply = null;
     try { reply = await res.json(); } catch (e) { /* not JSON */ }
     if (!res.ok) throw new Error((reply && reply.error && reply.error.message) || res.statusText);
