@@ -11,10 +11,18 @@ fn the_dashboard_signs_in_with_a_cookie_and_actions_need_the_header() {
     let server = Server::start(&env, &[], &[("STEM_API_TOKENS", "s3cret:admin")]);
     let page = server.curl("GET", "/", &[]);
     assert_eq!(page.status, 401);
-    assert!(page.body.as_str().unwrap_or("").contains("Sign in"), "{:?}", page.body);
+    assert!(
+        page.body.as_str().unwrap_or("").contains("Sign in"),
+        "{:?}",
+        page.body
+    );
     let page = server.curl("GET", "/", &["-H", "Cookie: stem_token=s3cret"]);
     assert_eq!(page.status, 200, "{:?}", page.body);
-    assert!(page.body.as_str().unwrap_or("").contains("<h1>Overview</h1>"));
+    assert!(page
+        .body
+        .as_str()
+        .unwrap_or("")
+        .contains("<h1>Overview</h1>"));
     let css = server.curl("GET", "/ui/app.css", &[]);
     assert_eq!(css.status, 200, "the assets need no token");
     let api = server.curl("GET", "/v1/queues", &[]);
@@ -24,7 +32,10 @@ fn the_dashboard_signs_in_with_a_cookie_and_actions_need_the_header() {
         "/v1/queues/default/pause",
         &["-H", "Cookie: stem_token=s3cret", "-d", "{}"],
     );
-    assert_eq!(post.status, 401, "a cookie alone does not authorize an action");
+    assert_eq!(
+        post.status, 401,
+        "a cookie alone does not authorize an action"
+    );
     let post = server.curl(
         "POST",
         "/v1/queues/default/pause",
@@ -40,7 +51,11 @@ fn task_arguments_are_escaped_on_every_page() {
     let id = env.enqueue("ok", &["--args", "[\"<script>alert(1)</script>\"]"]);
     env.outcome(&id);
     let server = Server::start(&env, &[], &[]);
-    for path in [format!("/ui/tasks/{id}"), "/ui/tasks".to_string(), "/".to_string()] {
+    for path in [
+        format!("/ui/tasks/{id}"),
+        "/ui/tasks".to_string(),
+        "/".to_string(),
+    ] {
         let page = server.get(&path);
         assert_eq!(page.status, 200, "{path}");
         let html = page.body.as_str().unwrap_or("");
@@ -48,7 +63,9 @@ fn task_arguments_are_escaped_on_every_page() {
     }
     let html = server.get(&format!("/ui/tasks/{id}")).body;
     assert!(
-        html.as_str().unwrap().contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        html.as_str()
+            .unwrap()
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "the argument is shown as text"
     );
 }

@@ -3,7 +3,7 @@
 //! leaving the map. Only the dispatcher reads or changes these.
 
 use crate::exec::limits::StopRequest;
-use crate::observe::TaskRef;
+use crate::observe::{Lifecycle, TaskRef};
 use stem_adapters::Delivery;
 use tokio::sync::watch;
 
@@ -63,6 +63,43 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The lifecycle steps an applied outcome reports, in order (a final failure is a failure
+    /// and then a dead letter; a release is reported only at shutdown).
+    pub fn lifecycle(self) -> Vec<Lifecycle> {
+        match self {
+            Outcome::Succeeded(t) => vec![Lifecycle::Succeeded(t)],
+            Outcome::Retried {
+                task,
+                error,
+                delay_ms,
+            } => vec![Lifecycle::Retried {
+                task,
+                error,
+                delay_ms,
+            }],
+            Outcome::Failed {
+                task,
+                error,
+                reason,
+            } => vec![
+                Lifecycle::Failed {
+                    task: task.clone(),
+                    error,
+                    reason: reason.clone(),
+                },
+                Lifecycle::DeadLettered { task, reason },
+            ],
+            Outcome::Malformed { task, reason } => vec![Lifecycle::DeadLettered { task, reason }],
+            Outcome::Revoked { task, before_start } => {
+                vec![Lifecycle::Revoked { task, before_start }]
+            }
+            Outcome::Released { task, at_shutdown } => match at_shutdown {
+                true => vec![Lifecycle::GivenBack(task)],
+                false => Vec::new(),
+            },
+        }
+    }
+
     pub fn task(&self) -> &TaskRef {
         match self {
             Outcome::Succeeded(t) => t,

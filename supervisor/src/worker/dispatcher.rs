@@ -361,43 +361,9 @@ impl Dispatcher {
 
     /// Reports an applied outcome.
     fn report(&self, outcome: Outcome) {
-        let event = match outcome {
-            Outcome::Succeeded(t) => Lifecycle::Succeeded(t),
-            Outcome::Retried {
-                task,
-                error,
-                delay_ms,
-            } => Lifecycle::Retried {
-                task,
-                error,
-                delay_ms,
-            },
-            Outcome::Failed {
-                task,
-                error,
-                reason,
-            } => {
-                let dead = Lifecycle::DeadLettered {
-                    task: task.clone(),
-                    reason: reason.clone(),
-                };
-                self.observer().emit(Lifecycle::Failed {
-                    task,
-                    error,
-                    reason,
-                });
-                dead
-            }
-            Outcome::Malformed { task, reason } => Lifecycle::DeadLettered { task, reason },
-            Outcome::Revoked { task, before_start } => Lifecycle::Revoked { task, before_start },
-            Outcome::Released { task, at_shutdown } => {
-                if !at_shutdown {
-                    return;
-                }
-                Lifecycle::GivenBack(task)
-            }
-        };
-        self.observer().emit(event);
+        for event in outcome.lifecycle() {
+            self.observer().emit(event);
+        }
     }
 
     pub(super) fn in_flight(&self) -> usize {
