@@ -64,3 +64,18 @@ fn an_unknown_log_format_is_a_usage_error_naming_it() {
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("yaml"), "{}", out.stderr);
 }
+
+#[test]
+fn an_unknown_exporter_is_a_usage_error_naming_the_variable() {
+    let env = Env::with_manifest("[tasks.ok]\nexec = [\"true\"]\n");
+    let mut worker = env.worker_with_env(&["--burst"], &[("OTEL_METRICS_EXPORTER", "otlp,jaeger")]);
+    let status = worker.wait_exit(PATIENCE).expect("the worker exits");
+    assert_eq!(status.code(), Some(2), "{}", worker.log());
+    assert!(
+        worker.log().contains(
+            "OTEL_METRICS_EXPORTER: unknown exporter \"jaeger\" (known: otlp, prometheus, console, none)"
+        ),
+        "{}",
+        worker.log()
+    );
+}
