@@ -3,8 +3,8 @@
 //! shares one store, so broker and backend on the same URL share a connection pool.
 
 use crate::{
-    AdapterError, Broker, BrokerAdmin, ControlPlane, Result, ResultBackend, RevokeStore,
-    ScheduleStore, StatsHistory,
+    AdapterError, Broker, BrokerAdmin, ControlPlane, FlowControl, Result, ResultBackend,
+    RevokeStore, ScheduleStore, StatsHistory,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,7 +39,14 @@ impl Default for ConnectOptions {
 
 /// Everything one backend provides; each backend module's `open` returns one.
 pub trait Store:
-    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore + StatsHistory
+    Broker
+    + BrokerAdmin
+    + ResultBackend
+    + RevokeStore
+    + ControlPlane
+    + ScheduleStore
+    + FlowControl
+    + StatsHistory
 {
 }
 impl<
@@ -49,6 +56,7 @@ impl<
             + RevokeStore
             + ControlPlane
             + ScheduleStore
+            + FlowControl
             + StatsHistory,
     > Store for T
 {
@@ -65,6 +73,8 @@ pub struct Adapters {
     pub revokes: Arc<dyn RevokeStore>,
     /// Travels over the broker's service.
     pub control: Arc<dyn ControlPlane>,
+    /// Unique locks, pauses, rate limits and concurrency slots: the broker's store.
+    pub flow: Arc<dyn FlowControl>,
     /// Schedules, the beat lock and fire claims (default: the broker's store; see
     /// [`Adapters::with_schedule_store`]).
     pub schedules: Arc<dyn ScheduleStore>,
@@ -95,6 +105,7 @@ pub async fn connect(
         backend,
         revokes,
         control: broker.clone(),
+        flow: broker.clone(),
         history: broker.clone(),
         schedules: broker,
         shared,
@@ -137,7 +148,8 @@ pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>>
 async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
     let scheme = url.split_once("://").map(|(s, _)| s).ok_or_else(|| {
         AdapterError::config(format!(
-            "invalid URL {url:?}: expected SCHEME://..., with SCHEME one of {}",
+            "invalid URL {:?}: expected SCHEME://..., with SCHEME one of {}",
+            crate::redact(url),
             URL_SCHEMES.join(", ")
         ))
     })?;
@@ -153,7 +165,8 @@ async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn St
             "URL scheme {s:?} is not compiled into this build (cargo feature missing)"
         ))),
         s => Err(AdapterError::config(format!(
-            "unknown URL scheme {s:?} in {url:?}: expected one of {}",
+            "unknown URL scheme {s:?} in {:?}: expected one of {}",
+            crate::redact(url),
             URL_SCHEMES.join(", ")
         ))),
     }

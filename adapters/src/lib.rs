@@ -16,16 +16,20 @@ pub mod commit;
 pub mod connect;
 pub mod control;
 pub mod error;
+pub mod flow;
 pub mod history;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod redact;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod revoke;
 pub mod schedule;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wait;
 
 pub use admin::BrokerAdmin;
@@ -35,6 +39,8 @@ pub use commit::{Action, Commit, Verdict};
 pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
 pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
 pub use error::{AdapterError, ErrorKind, Result};
+pub use flow::FlowControl;
 pub use history::{minute_of, MinuteCounts, StatsHistory};
+pub use redact::redact;
 pub use revoke::{Revocation, RevokeStore};
 pub use schedule::{Leader, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};

@@ -1,117 +1,154 @@
-//! `rediss://` against a private TLS-only `redis-server` with a self-signed certificate: refused
-//! by default, accepted with `#insecure` (what `STEM_TLS_ALLOW_INSECURE` sets) and when the
-//! certificate is trusted through OpenSSL's `SSL_CERT_FILE`. Runs when `STEM_TEST_REDIS_URL` is
-//! set and `redis-server` (built with TLS) and `openssl` are on the PATH.
+//! `rediss://` against a private TLS-only `redis-server` that requires client certificates
+//! (`--tls-auth-clients yes`), with a CA, a client and a stranger made by the example's
+//! `make-certs.sh`: the right CA and certificate connect; no certificate, a certificate from
+//! another CA, or trusting the wrong CA are refused with one clear line; the system store
+//! (`SSL_CERT_FILE`) and `STEM_TLS_ALLOW_INSECURE` work. Runs when `STEM_TEST_REDIS_URL` is set
+//! and `redis-server` (built with TLS) and `openssl` are on the PATH. The cases share one test
+//! because the options are process-wide environment variables.
 
 #![cfg(feature = "redis")]
 
 mod redis_support;
+mod tls_support;
 
 use redis_support::{fresh_namespace, options, redis_url};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+use stem_adapters::connect::Store;
+use stem_adapters::{AdapterError, ErrorKind};
 use stem_protocol::TaskEnvelope;
+use tls_support::{free_port, make_certs, redis_tls};
 
-struct Server(Child);
+const VARS: [&str; 5] = [
+    "STEM_TLS_CA_CERT",
+    "STEM_TLS_CLIENT_CERT",
+    "STEM_TLS_CLIENT_KEY",
+    "STEM_TLS_ALLOW_INSECURE",
+    "SSL_CERT_FILE",
+];
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// Opens the store with exactly the variables `set` (files relative to `dir`).
+async fn open_with(
+    url: &str,
+    dir: &Path,
+    set: &[(&str, &str)],
+) -> Result<Arc<dyn Store>, AdapterError> {
+    for name in VARS {
+        std::env::remove_var(name);
     }
+    for (name, value) in set {
+        let value = if value.ends_with(".pem") || value.ends_with(".key") {
+            dir.join(value).display().to_string()
+        } else {
+            value.to_string()
+        };
+        std::env::set_var(name, value);
+    }
+    stem_adapters::redis::open(url, &options(&fresh_namespace())).await
 }
 
-fn self_signed(dir: &Path) -> bool {
-    Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn start_tls_server(dir: &Path, port: u16) -> Option<Server> {
-    let child = Command::new("redis-server")
-        .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
-        .args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
-        .arg("--tls-cert-file")
-        .arg(dir.join("cert.pem"))
-        .arg("--tls-key-file")
-        .arg(dir.join("key.pem"))
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+fn refused(case: &str, result: Result<Arc<dyn Store>, AdapterError>, says: &[&str]) {
+    let err = result
+        .err()
+        .unwrap_or_else(|| panic!("{case}: connected, expected a refusal"));
+    eprintln!("{case}: refused: {err}");
+    assert_eq!(err.kind(), ErrorKind::Config, "{case}: {err}");
+    let text = err.to_string();
+    assert!(!text.contains('\n'), "{case}: one line: {text}");
+    for word in says {
+        assert!(text.contains(word), "{case}: {word:?} missing from: {text}");
     }
-    Some(server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rediss_with_insecure_or_a_trusted_certificate() {
-    const TEST: &str = "rediss_with_insecure_or_a_trusted_certificate";
+async fn mutual_tls_accepts_the_right_identity_and_refuses_the_rest() {
+    const TEST: &str = "mutual_tls_accepts_the_right_identity_and_refuses_the_rest";
     if redis_url(TEST).is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    if !self_signed(dir.path()) {
-        eprintln!("{TEST}: openssl could not make a certificate: skipping");
+    if !make_certs(TEST, dir.path()) {
         return;
     }
-    let Some(_server) = start_tls_server(dir.path(), port) else {
+    let port = free_port();
+    let Some(_server) = redis_tls(dir.path(), port, true) else {
         eprintln!("{TEST}: no TLS-capable redis-server: skipping");
         return;
     };
     let url = format!("rediss://localhost:{port}/0");
-    let ns = fresh_namespace();
+    let at = dir.path();
+    let client = [
+        ("STEM_TLS_CLIENT_CERT", "client.pem"),
+        ("STEM_TLS_CLIENT_KEY", "client.key"),
+    ];
+    let ca = ("STEM_TLS_CA_CERT", "ca.pem");
 
-    let refused = stem_adapters::redis::open(&url, &options(&ns)).await;
-    let err = refused
-        .err()
-        .expect("a self-signed server is refused by default");
-    eprintln!("{TEST}: refused as expected: {err}");
-    assert_eq!(err.kind(), stem_adapters::ErrorKind::Config, "{err}");
-
-    let insecure = stem_adapters::redis::open(&format!("{url}#insecure"), &options(&ns))
+    let store = open_with(&url, at, &[ca, client[0], client[1]])
         .await
-        .expect("#insecure connects");
-    roundtrip(&insecure).await;
+        .expect("right CA and client");
+    roundtrip(&store).await;
 
-    // Trusting the certificate the OpenSSL way makes the verified connection work.
-    std::env::set_var("SSL_CERT_FILE", dir.path().join("cert.pem"));
-    let verified = stem_adapters::redis::open(&url, &options(&ns))
-        .await
-        .expect("trusted certificate connects");
-    roundtrip(&verified).await;
+    refused(
+        "system store only",
+        open_with(&url, at, &[]).await,
+        &["TLS", "localhost"],
+    );
+    refused(
+        "no client certificate",
+        open_with(&url, at, &[ca]).await,
+        &["STEM_TLS_CLIENT_CERT", "no client certificate"],
+    );
+    refused(
+        "a stranger's certificate",
+        open_with(
+            &url,
+            at,
+            &[
+                ca,
+                ("STEM_TLS_CLIENT_CERT", "other-client.pem"),
+                ("STEM_TLS_CLIENT_KEY", "other-client.key"),
+            ],
+        )
+        .await,
+        &["other-client.pem"],
+    );
+    refused(
+        "trusting the wrong CA",
+        open_with(
+            &url,
+            at,
+            &[("STEM_TLS_CA_CERT", "other-ca.pem"), client[0], client[1]],
+        )
+        .await,
+        &["other-ca.pem"],
+    );
+    refused(
+        "a certificate without its key",
+        open_with(&url, at, &[ca, client[0]]).await,
+        &["STEM_TLS_CLIENT_KEY"],
+    );
+
+    // The system trust store honours SSL_CERT_FILE; insecure skips the check of the server.
+    let store = open_with(
+        &url,
+        at,
+        &[("SSL_CERT_FILE", "ca.pem"), client[0], client[1]],
+    )
+    .await
+    .expect("CA through SSL_CERT_FILE");
+    roundtrip(&store).await;
+    let store = open_with(
+        &url,
+        at,
+        &[("STEM_TLS_ALLOW_INSECURE", "true"), client[0], client[1]],
+    )
+    .await
+    .expect("insecure with a client certificate");
+    roundtrip(&store).await;
 }
 
-async fn roundtrip(store: &std::sync::Arc<dyn stem_adapters::connect::Store>) {
+async fn roundtrip(store: &Arc<dyn Store>) {
     let env = TaskEnvelope::new("over-tls");
     store.publish(std::slice::from_ref(&env)).await.unwrap();
     let got = store

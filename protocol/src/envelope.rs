@@ -55,6 +55,9 @@ pub struct TaskEnvelope {
     /// Not before this time (epoch ms); `None` means as soon as possible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta: Option<i64>,
+    /// Not started by this time (epoch ms): recorded `expired` and never run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub created_at: i64,
@@ -98,6 +101,7 @@ impl TaskEnvelope {
             attempt: 1,
             max_retries: None,
             eta: None,
+            expires_at: None,
             headers: BTreeMap::new(),
             created_at: now_ms(),
             parent_id: None,

@@ -8,6 +8,7 @@
 pub mod canvas;
 pub mod duration;
 pub mod envelope;
+pub mod flow;
 pub mod manifest;
 pub mod messages;
 pub mod record;

@@ -109,6 +109,20 @@ pub struct TaskSpec {
     pub env: BTreeMap<String, String>,
     pub cwd: Option<String>,
     pub rlimits: Option<Rlimits>,
+    /// Starts across the fleet: `"20/s"`, `"10/m"`, `"100/h"`.
+    pub rate_limit: Option<crate::flow::Rate>,
+    /// Starts allowed at once after a quiet spell (default 1).
+    pub burst: Option<u32>,
+    /// One bucket per value of `kwargs.NAME`, `args.N` or `headers.NAME`.
+    pub rate_limit_key: Option<String>,
+    /// At most this many running at once across the fleet.
+    pub max_concurrency: Option<u32>,
+    /// One live task per name and arguments for this long (also after it finished).
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub unique_for: Option<Duration>,
+    /// A task not started this long after it was enqueued is recorded `expired`, not run.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub expires: Option<Duration>,
 }
 
 /// Optional resource limits applied to a task's child.
@@ -136,6 +150,7 @@ pub struct EffectiveTask {
     pub env: BTreeMap<String, String>,
     pub cwd: Option<String>,
     pub rlimits: Rlimits,
+    pub flow: crate::flow::FlowLimits,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -230,6 +245,7 @@ impl Manifest {
             if let Some(sig) = &task.soft_signal {
                 check_signal(sig).map_err(|m| err(&table, format!("{table}: {m}")))?;
             }
+            crate::flow::check_task(task).map_err(|m| err(&table, format!("{table}: {m}")))?;
             if let (Some(soft), Some(hard)) = (task.soft_time_limit, task.time_limit) {
                 if soft > hard {
                     return Err(err(
@@ -285,6 +301,14 @@ impl Manifest {
             env: spec.env.clone(),
             cwd: spec.cwd.clone(),
             rlimits: spec.rlimits.unwrap_or_default(),
+            flow: crate::flow::FlowLimits {
+                rate_limit: spec.rate_limit.clone(),
+                burst: spec.burst.unwrap_or(1).max(1),
+                rate_limit_key: spec.rate_limit_key.clone(),
+                max_concurrency: spec.max_concurrency,
+                unique_for: spec.unique_for,
+                expires: spec.expires,
+            },
         })
     }
 

@@ -13,6 +13,8 @@ pub enum TaskState {
     Success,
     Failure,
     Revoked,
+    /// Not started before its `expires_at`: never run.
+    Expired,
 }
 
 impl TaskState {
@@ -20,7 +22,7 @@ impl TaskState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            TaskState::Success | TaskState::Failure | TaskState::Revoked
+            TaskState::Success | TaskState::Failure | TaskState::Revoked | TaskState::Expired
         )
     }
 
@@ -33,6 +35,7 @@ impl TaskState {
             TaskState::Success => "success",
             TaskState::Failure => "failure",
             TaskState::Revoked => "revoked",
+            TaskState::Expired => "expired",
         }
     }
 

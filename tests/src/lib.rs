@@ -280,7 +280,7 @@ impl Env {
             last = self.record(id);
             matches!(
                 last["state"].as_str(),
-                Some("success" | "failure" | "revoked")
+                Some("success" | "failure" | "revoked" | "expired")
             )
         });
         assert!(

@@ -42,6 +42,7 @@ fn split(store: &Arc<dyn Store>) -> Adapters {
         backend: store.clone(),
         revokes: store.clone(),
         control: store.clone(),
+        flow: store.clone(),
         schedules: store.clone(),
         history: store.clone(),
         shared: false,

@@ -13,6 +13,7 @@ mod concurrency;
 mod control;
 mod delay;
 mod dlq;
+mod flow;
 mod groups;
 mod history;
 mod lease;
@@ -27,6 +28,7 @@ pub use concurrency::*;
 pub use control::*;
 pub use delay::*;
 pub use dlq::*;
+pub use flow::*;
 pub use groups::*;
 pub use history::*;
 pub use lease::*;
@@ -101,6 +103,11 @@ macro_rules! contract_tests {
             leader_takeover_refuses_stale_leader,
             claims_unique_across_concurrent_claimers,
             schedule_state_fields,
+            unique_lock_one_holder,
+            unique_lock_race_one_winner,
+            pauses_persist,
+            token_bucket_limits_and_refills,
+            slots_bounded_and_freed,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -10,6 +10,7 @@
 mod backend;
 mod broker;
 mod control;
+mod flow;
 mod groups;
 mod history;
 mod queue;

@@ -14,6 +14,8 @@ pub(super) const MAX_EVENTS: usize = 10_000;
 
 #[derive(Default)]
 pub(super) struct State {
+    /// Flow control: unique locks, pauses, token buckets, slots.
+    pub flow: super::flow::Flow,
     /// Publish order across all queues; also makes receipts unique.
     pub next_seq: u64,
     pub queues: HashMap<String, Queue>,

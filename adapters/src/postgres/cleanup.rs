@@ -1,5 +1,5 @@
-//! The periodic clean-up: every minute, deletes expired results, revocations, heartbeats and
-//! beat claims, control messages older than an hour, and events beyond the newest
+//! The periodic clean-up: every minute, deletes expired results, revocations, heartbeats,
+//! beat claims, unique locks and slots (and buckets idle for an hour), control messages older than an hour, and events beyond the newest
 //! `KEEP_EVENTS`. Reads
 //! already ignore expired rows, so this only bounds the tables; errors are logged and retried
 //! on the next round.
@@ -32,7 +32,8 @@ async fn clean(pool: &Pool) -> Result<()> {
     let client = pool.get().await.map_err(|e| error::pool("clean-up", e))?;
     let now = now_ms();
     let control_before = now - CONTROL_TTL.as_millis() as i64;
-    let steps: [(&str, &str, i64); 7] = [
+    let steps: [(&str, &str, i64); 8] = [
+        ("flow control", include_str!("sql/cleanup_flow.sql"), now),
         ("beat claims", include_str!("sql/cleanup_claims.sql"), now),
         ("results", include_str!("sql/cleanup_results.sql"), now),
         ("groups", include_str!("sql/cleanup_groups.sql"), now),

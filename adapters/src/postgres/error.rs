@@ -24,14 +24,44 @@ pub(crate) fn pg(what: &str, e: tokio_postgres::Error) -> AdapterError {
             }
         }
         // A certificate the URL's sslmode refuses will be refused again: a setup problem.
-        None if is_tls(&e) => AdapterError::config(format!("postgres {what}: {e}")),
+        None if is_tls(&e) => AdapterError::config(format!("postgres {what}: {}", chain(&e))),
         // No server error: the connection broke, could not be made, or timed out.
-        None => AdapterError::transient(format!("postgres {what}: {e}")),
+        None => AdapterError::transient(format!("postgres {what}: {}", chain(&e))),
     }
 }
 
+/// The error and its causes, `: `-separated ("error connecting to server: Connection refused").
+fn chain(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether the handshake failed (a certificate refused either way, or no TLS on the server).
 fn is_tls(e: &tokio_postgres::Error) -> bool {
-    std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<native_tls::Error>().is_some())
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    e.to_string().contains("TLS") // "error performing TLS handshake", "server does not support TLS"
 }
 
 /// Wraps an error from taking a connection out of the pool.

@@ -26,10 +26,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0005_quiet_publish",
         include_str!("migrations/0005_quiet_publish.sql"),
     ),
+    (6, "0006_flow", include_str!("migrations/0006_flow.sql")),
     (
-        6,
-        "0006_stats_minutes",
-        include_str!("migrations/0006_stats_minutes.sql"),
+        7,
+        "0007_stats_minutes",
+        include_str!("migrations/0007_stats_minutes.sql"),
     ),
 ];
 

@@ -14,6 +14,7 @@ mod commit;
 mod control;
 mod dead_letters;
 mod error;
+mod flow;
 mod groups;
 mod history;
 mod listen;

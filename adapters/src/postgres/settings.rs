@@ -2,13 +2,15 @@
 //! config, the TLS connector for the URL's `sslmode`, and the schema that holds Stem's tables.
 //!
 //! tokio-postgres only knows `sslmode=disable|prefer|require`; libpq's `verify-ca` and
-//! `verify-full` (and `sslrootcert`) are read here and turned into native-tls settings, so the
-//! URLs users already have for `psql` work unchanged.
+//! `verify-full`, `sslrootcert`, `sslcert` and `sslkey` are read here and turned into the one
+//! rustls setup (`crate::tls`), so the URLs users already have for `psql` work unchanged. The
+//! `STEM_TLS_*` variables fill in what the URL does not say.
 
+use crate::tls::{PemFile, TlsOptions, Verify};
 use crate::{AdapterError, Result};
-use postgres_native_tls::MakeTlsConnector;
 use std::time::Duration;
 use tokio_postgres::config::SslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The server ends a transaction left idle this long (ms).
 const IDLE_IN_TX_MS: u32 = 10_000;
@@ -29,13 +31,27 @@ pub(crate) enum TlsMode {
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub config: tokio_postgres::Config,
-    pub tls: MakeTlsConnector,
+    pub tls: MakeRustlsConnect,
+    /// What the TLS options are, for messages (files and checks, never key material).
+    pub tls_summary: String,
+    /// `host:port/database`, for messages.
+    pub endpoint: String,
     /// The schema holding the tables (the namespace, lowercased, other characters as `_`).
     pub schema: String,
 }
 
 impl Settings {
     pub fn parse(url: &str, namespace: &str) -> Result<Settings> {
+        Settings::parse_with(url, namespace, |name| std::env::var(name).ok())
+    }
+
+    /// `parse`, with the `STEM_TLS_*` variables read by `var`.
+    pub fn parse_with(
+        url: &str,
+        namespace: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
+        let mut files = TlsOptions::from_env(var);
         let schema = schema_name(namespace)?;
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut kept = Vec::new();
@@ -46,10 +62,15 @@ impl Settings {
             match key {
                 "sslmode" => mode = parse_mode(&percent_decode(value))?,
                 "sslrootcert" => root_cert = Some(percent_decode(value)),
+                "sslcert" => files.cert = Some(PemFile::new(percent_decode(value), "sslcert")),
+                "sslkey" => files.key = Some(PemFile::new(percent_decode(value), "sslkey")),
                 _ => kept.push(pair),
             }
         }
-        if root_cert.is_some() && mode == TlsMode::Require {
+        if let Some(path) = root_cert.filter(|p| p != "system") {
+            files.ca = Some(PemFile::new(path, "sslrootcert"));
+        }
+        if files.ca.is_some() && mode == TlsMode::Require {
             // libpq: `require` with a root certificate verifies the chain like `verify-ca`.
             mode = TlsMode::VerifyCa;
         }
@@ -58,9 +79,12 @@ impl Settings {
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        let mut config: tokio_postgres::Config = rebuilt
-            .parse()
-            .map_err(|e| AdapterError::config(format!("invalid postgres URL {url:?}: {e}")))?;
+        let mut config: tokio_postgres::Config = rebuilt.parse().map_err(|e| {
+            AdapterError::config(format!(
+                "invalid postgres URL {:?}: {e}",
+                crate::redact(url)
+            ))
+        })?;
         config.ssl_mode(match mode {
             TlsMode::Disable => SslMode::Disable,
             TlsMode::Prefer => SslMode::Prefer,
@@ -90,10 +114,33 @@ impl Settings {
             _ => search_path,
         };
         config.options(options);
-        let tls = tls_connector(mode, root_cert.as_deref())?;
+        let verify = match mode {
+            TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => Verify::Off,
+            TlsMode::VerifyCa => Verify::Chain,
+            TlsMode::VerifyFull => Verify::Full,
+        };
+        let verify = if files.insecure { Verify::Off } else { verify };
+        if files.insecure && matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull) {
+            tracing::warn!(
+                "STEM_TLS_ALLOW_INSECURE is set: the postgres server's certificate is NOT                  verified although the URL asks for sslmode=verify-*"
+            );
+        }
+        let tls_summary = if mode == TlsMode::Disable {
+            "TLS off (sslmode=disable)".to_string()
+        } else {
+            format!("sslmode={}, {}", mode_name(mode), files.describe(verify))
+        };
+        let tls = if mode == TlsMode::Disable {
+            // Never used (the config says no TLS), but the pool wants a connector.
+            TlsOptions::default().client_config(Verify::Off)?
+        } else {
+            files.client_config(verify)?
+        };
         Ok(Settings {
+            endpoint: endpoint(&config),
             config,
-            tls,
+            tls: MakeRustlsConnect::new(tls),
+            tls_summary,
             schema,
         })
     }
@@ -101,17 +148,39 @@ impl Settings {
     /// Opens one connection outside the pool (migrations, the listener).
     pub async fn connect(
         &self,
-    ) -> Result<(
-        tokio_postgres::Client,
-        tokio_postgres::Connection<
-            tokio_postgres::Socket,
-            postgres_native_tls::TlsStream<tokio_postgres::Socket>,
-        >,
-    )> {
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            tokio_postgres::Connection<
+                tokio_postgres::Socket,
+                <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<
+                    tokio_postgres::Socket,
+                >>::Stream,
+            >,
+        ),
+    > {
         self.config
             .connect(self.tls.clone())
             .await
-            .map_err(|e| super::error::pg("connect", e))
+            .map_err(|e| self.connect_error(e))
+    }
+
+    /// A connection failure, naming the server, the cause and (for TLS) the options in force.
+    pub fn connect_error(&self, e: tokio_postgres::Error) -> AdapterError {
+        let err = super::error::pg(&format!("connect to {}", self.endpoint), e);
+        let lower = err.message.to_ascii_lowercase();
+        if !["tls", "ssl", "certificate", "alert", "handshake"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            return err;
+        }
+        AdapterError::config(format!(
+            "{} (TLS: {}; check that sslrootcert / STEM_TLS_CA_CERT is the CA that signed the \
+             server's certificate, that the server accepts the client certificate, or lower \
+             sslmode for a test)",
+            err.message, self.tls_summary
+        ))
     }
 }
 
@@ -151,30 +220,27 @@ fn parse_mode(value: &str) -> Result<TlsMode> {
     })
 }
 
-fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector> {
-    let mut builder = native_tls::TlsConnector::builder();
+fn mode_name(mode: TlsMode) -> &'static str {
     match mode {
-        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => {
-            builder
-                .danger_accept_invalid_certs(true)
-                .danger_accept_invalid_hostnames(true);
-        }
-        TlsMode::VerifyCa => {
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        TlsMode::VerifyFull => {}
+        TlsMode::Disable => "disable",
+        TlsMode::Prefer => "prefer",
+        TlsMode::Require => "require",
+        TlsMode::VerifyCa => "verify-ca",
+        TlsMode::VerifyFull => "verify-full",
     }
-    if let Some(path) = root_cert.filter(|p| *p != "system") {
-        let pem = std::fs::read(path)
-            .map_err(|e| AdapterError::config(format!("sslrootcert {path:?}: {e}")))?;
-        let cert = native_tls::Certificate::from_pem(&pem)
-            .map_err(|e| AdapterError::config(format!("sslrootcert {path:?}: {e}")))?;
-        builder.add_root_certificate(cert);
-    }
-    let connector = builder
-        .build()
-        .map_err(|e| AdapterError::config(format!("TLS setup failed: {e}")))?;
-    Ok(MakeTlsConnector::new(connector))
+}
+
+/// `host:port/database` (the first host; sockets by path).
+fn endpoint(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().or(config.get_user()).unwrap_or("");
+    format!("{host}:{port}/{db}")
 }
 
 fn percent_decode(value: &str) -> String {

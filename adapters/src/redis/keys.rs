@@ -61,6 +61,26 @@ impl Keys {
             .collect()
     }
 
+    /// A unique lock (`--id`, `unique_for`).
+    pub fn unique(&self, key: &str) -> String {
+        format!("{}:unique:{key}", self.ns)
+    }
+
+    /// The set of paused queues.
+    pub fn paused(&self) -> String {
+        format!("{}:paused", self.ns)
+    }
+
+    /// A rate limit's token bucket.
+    pub fn bucket(&self, key: &str) -> String {
+        format!("{}:bucket:{key}", self.ns)
+    }
+
+    /// A concurrency limit's slots.
+    pub fn slots(&self, key: &str) -> String {
+        format!("{}:slots:{key}", self.ns)
+    }
+
     pub fn delayed(&self, queue: &str) -> String {
         format!("{}:delayed:{queue}", self.ns)
     }

@@ -23,6 +23,7 @@ mod control;
 mod dead_letters;
 mod events;
 mod fetch;
+mod flow;
 mod groups;
 mod history;
 mod keys;
@@ -45,6 +46,32 @@ use std::time::{Duration, Instant};
 /// How long to wait for a TCP (and TLS) connection before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A failure to connect: TLS failures name the options and what to try; others the endpoint.
+fn connect_error(url: &str, tls_summary: &str, e: RedisError) -> AdapterError {
+    let text = e.to_string();
+    if url.starts_with("rediss://") {
+        if tls::is_tls_failure(&text) {
+            return tls::failure(url, tls_summary, &text);
+        }
+        // Connected, then cut off at the first command: what a server that requires a client
+        // certificate, or does not trust the one sent, does after a TLS 1.3 handshake.
+        if e.kind() == redis::ErrorKind::IoError
+            && !text.contains("refused")
+            && !text.contains("timed out")
+        {
+            return tls::failure(
+                url,
+                tls_summary,
+                &format!(
+                    "the server closed the connection after the handshake, as servers do when \
+                     they require a client certificate or do not trust the one sent ({text})"
+                ),
+            );
+        }
+    }
+    redis_error(&format!("connecting to redis at {}", crate::redact(url)), e)
+}
+
 /// Opens a Redis store for `url` under `options.namespace`.
 pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(RedisStore::open(url, options).await?))
@@ -65,22 +92,20 @@ pub struct RedisStore {
 
 impl RedisStore {
     pub async fn open(url: &str, options: &ConnectOptions) -> Result<Self> {
-        let url = tls::effective_url(url, |name| std::env::var(name).ok())?;
-        let client = redis::Client::open(url.as_str())
-            .map_err(|e| AdapterError::config(format!("invalid redis URL: {e}")))?;
+        let (client, tls_summary) = tls::client(url, |name| std::env::var(name).ok())?;
         // One plain attempt first, so a wrong address or certificate fails at once instead of
         // after the connection manager's retries.
         let probe = redis::AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT);
-        client
+        let mut first = client
             .get_multiplexed_async_connection_with_config(&probe)
             .await
-            .map_err(|e| match e.to_string() {
-                text if text.contains("certificate") => AdapterError::config(format!(
-                    "redis: TLS: {text} (see STEM_TLS_ALLOW_INSECURE, or SSL_CERT_FILE for a \
-                     private CA)"
-                )),
-                _ => redis_error("connecting to redis", e),
-            })?;
+            .map_err(|e| connect_error(url, &tls_summary, e))?;
+        // A server that refuses the client's certificate (or its absence) after the TLS 1.3
+        // handshake only says so at the first command: ask one now.
+        redis::cmd("PING")
+            .query_async::<String>(&mut first)
+            .await
+            .map_err(|e| connect_error(url, &tls_summary, e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_number_of_retries(4)

@@ -47,3 +47,11 @@ pub static CLAIM_FIRE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/claim_fire.lua")));
 pub static UPDATE_STATE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/update_state.lua")));
+pub static CLAIM_UNIQUE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/claim_unique.lua")));
+pub static RELEASE_UNIQUE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/release_unique.lua")));
+pub static TAKE_TOKEN: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/take_token.lua")));
+pub static TAKE_SLOT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/take_slot.lua")));

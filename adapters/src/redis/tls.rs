@@ -1,38 +1,82 @@
-//! TLS settings for `rediss://` URLs from the `STEM_TLS_*` variables.
-//!
-//! The redis crate (0.27, built with native-tls) verifies the server against the system trust
-//! store and supports one switch: `#insecure` (no certificate or host name check). So:
-//! - `STEM_TLS_ALLOW_INSECURE=1` turns a `rediss://` URL into `rediss://…#insecure`;
-//! - `STEM_TLS_CA_CERT`, `STEM_TLS_CLIENT_CERT`, `STEM_TLS_CLIENT_KEY` cannot be passed to it and
-//!   are refused with a clear message (for a private CA, OpenSSL's `SSL_CERT_FILE` works: the
-//!   system trust store honours it). Custom CA and client certificates need redis-rs's rustls
-//!   build (`Client::build_with_tls`), which this crate does not enable.
+//! The redis client for a URL: `rediss://` over rustls with the `STEM_TLS_*` options
+//! (`crate::tls`): a private CA, a client identity for servers that require one, or no
+//! verification at all (`STEM_TLS_ALLOW_INSECURE`, which the URL's `#insecure` also asks for).
 
+use crate::tls::{TlsOptions, Verify};
 use crate::{AdapterError, Result};
+use redis::{ClientTlsConfig, TlsCertificates};
 
-/// The URL to give the redis crate, after applying the `STEM_TLS_*` variables read by `var`.
-pub fn effective_url(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<String> {
-    let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-    let tls = url.starts_with("rediss://");
-    for name in [
-        "STEM_TLS_CA_CERT",
-        "STEM_TLS_CLIENT_CERT",
-        "STEM_TLS_CLIENT_KEY",
-    ] {
-        if tls && set(name).is_some() {
-            return Err(AdapterError::config(format!(
-                "{name} is set, but the redis backend cannot load certificates: it verifies \
-                 rediss:// servers against the system trust store (point SSL_CERT_FILE at a \
-                 private CA bundle instead) and does not support client certificates"
-            )));
+/// A client for `url`, and what its TLS options are (for messages), read with `var`.
+pub fn client(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<(redis::Client, String)> {
+    crate::tls::install_provider();
+    let options = TlsOptions::from_env(var);
+    let invalid = |e: redis::RedisError| {
+        AdapterError::config(format!("invalid redis URL {}: {e}", crate::redact(url)))
+    };
+    if !url.starts_with("rediss://") {
+        if options.has_files() {
+            tracing::warn!(
+                "STEM_TLS_* certificates are set but the redis URL is not rediss://: the \
+                 connection is not encrypted and the certificates are not used"
+            );
         }
+        return Ok((redis::Client::open(url).map_err(invalid)?, "TLS off".into()));
     }
-    let insecure = set("STEM_TLS_ALLOW_INSECURE")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
-    if tls && insecure && !url.contains('#') {
-        return Ok(format!("{url}#insecure"));
+    let insecure = options.insecure || url.ends_with("#insecure");
+    let verify = if insecure { Verify::Off } else { Verify::Full };
+    if insecure {
+        tracing::warn!(
+            "STEM_TLS_ALLOW_INSECURE: the redis server's certificate and host name are NOT \
+             verified; anyone on the path can read and change every task"
+        );
     }
-    Ok(url.to_string())
+    let url = if insecure && !url.contains('#') {
+        format!("{url}#insecure")
+    } else {
+        url.to_string()
+    };
+    let summary = options.describe(verify);
+    if !options.has_files() {
+        return Ok((redis::Client::open(url.as_str()).map_err(invalid)?, summary));
+    }
+    let certificates = TlsCertificates {
+        client_tls: options
+            .identity_pem()?
+            .map(|(client_cert, client_key)| ClientTlsConfig {
+                client_cert,
+                client_key,
+            }),
+        root_cert: options.ca_pem()?,
+    };
+    let client = redis::Client::build_with_tls(url.as_str(), certificates).map_err(invalid)?;
+    Ok((client, summary))
+}
+
+/// Whether a connection error is a TLS failure (a refused certificate either way).
+pub fn is_tls_failure(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "alert",
+        "unknownissuer",
+        "peer",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
+}
+
+/// The message for a failed TLS connection: the endpoint, the options, what to try.
+pub fn failure(url: &str, summary: &str, detail: &str) -> AdapterError {
+    AdapterError::config(format!(
+        "redis: TLS connection to {} failed: {detail} (TLS: {summary}; check that \
+         STEM_TLS_CA_CERT is the CA that signed the server's certificate, that \
+         STEM_TLS_CLIENT_CERT/STEM_TLS_CLIENT_KEY are set when the server requires client \
+         certificates and signed by a CA it trusts, or set STEM_TLS_ALLOW_INSECURE=true for a \
+         test only)",
+        crate::redact(url)
+    ))
 }
 
 #[cfg(test)]
@@ -50,19 +94,32 @@ mod tests {
 
     #[test]
     fn insecure_only_applies_to_rediss() {
-        let v = vars(&[("STEM_TLS_ALLOW_INSECURE", "true")]);
-        assert_eq!(
-            effective_url("rediss://h:1/0", &v).unwrap(),
-            "rediss://h:1/0#insecure"
-        );
-        assert_eq!(effective_url("redis://h/0", &v).unwrap(), "redis://h/0");
+        let (made, summary) = client(
+            "rediss://h:1/0",
+            vars(&[("STEM_TLS_ALLOW_INSECURE", "true")]),
+        )
+        .unwrap();
+        assert!(summary.contains("NOT verifying"), "{summary}");
+        assert!(format!("{:?}", made.get_connection_info().addr).contains("insecure: true"));
+        let (_, summary) =
+            client("redis://h/0", vars(&[("STEM_TLS_ALLOW_INSECURE", "1")])).unwrap();
+        assert_eq!(summary, "TLS off");
     }
 
     #[test]
-    fn certificates_are_refused_with_a_reason() {
-        let err =
-            effective_url("rediss://h", vars(&[("STEM_TLS_CA_CERT", "/ca.pem")])).unwrap_err();
-        assert!(err.message.contains("STEM_TLS_CA_CERT"), "{err}");
-        assert!(effective_url("redis://h", vars(&[("STEM_TLS_CA_CERT", "/ca.pem")])).is_ok());
+    fn certificate_files_are_loaded_and_missing_ones_named() {
+        let err = client("rediss://h", vars(&[("STEM_TLS_CA_CERT", "/no/ca.pem")])).unwrap_err();
+        assert!(err.message.contains("STEM_TLS_CA_CERT /no/ca.pem"), "{err}");
+        assert!(client("redis://h", vars(&[("STEM_TLS_CA_CERT", "/no/ca.pem")])).is_ok());
+    }
+
+    #[test]
+    fn tls_failures_are_told_apart_and_never_show_the_password() {
+        assert!(is_tls_failure("invalid peer certificate: UnknownIssuer"));
+        assert!(is_tls_failure("received fatal alert: CertificateRequired"));
+        assert!(!is_tls_failure("Connection refused (os error 111)"));
+        let err = failure("rediss://:hunter2@h:6380/0", "CA: x", "alert");
+        assert!(!err.message.contains("hunter2"), "{err}");
+        assert!(err.message.contains("STEM_TLS_CLIENT_CERT"), "{err}");
     }
 }

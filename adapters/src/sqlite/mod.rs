@@ -20,6 +20,7 @@ mod commit;
 mod control;
 mod db;
 mod dlq;
+mod flow;
 mod groups;
 mod history;
 mod lease;

@@ -31,7 +31,8 @@ pub enum ControlCmd {
     Stats(Target),
     /// Warm shutdown of one worker (--worker) or all.
     Shutdown(Target),
-    /// Stop fetching from a queue.
+    /// Stop fetching from a queue: for every worker, stored in the broker (as `stem queue
+    /// pause`), or with --worker for that worker only until it restarts.
     Pause {
         #[arg(long)]
         queue: String,
@@ -77,6 +78,22 @@ pub async fn run(conn: &ConnArgs, cmd: ControlCmd) -> CliResult {
             return super::revoke::revoke_and_print(&adapters, &request, json).await;
         }
     };
+    if let WorkerCommand::Pause { queue } | WorkerCommand::Resume { queue } = &command {
+        let paused = matches!(command, WorkerCommand::Pause { .. });
+        let manifest = crate::ops::enqueue::find_manifest(None)?;
+        let routed = manifest.map(|m| m.manifest.queues()).unwrap_or_default();
+        if target.worker.is_none() {
+            let state = crate::ops::queues::set_paused(&adapters, queue, paused, &routed).await?;
+            if !target.json {
+                println!(
+                    "{queue} {} for every worker (stored in the broker)",
+                    if state.paused { "paused" } else { "resumed" }
+                );
+            }
+        } else {
+            crate::ops::queues::check_known(&adapters, queue, &routed).await?;
+        }
+    }
     let answers = control::send(
         &adapters,
         &command,
@@ -94,7 +111,11 @@ pub async fn run(conn: &ConnArgs, cmd: ControlCmd) -> CliResult {
             }
         }
     }
-    if answers.replies.is_empty() {
+    let stored = matches!(
+        command,
+        WorkerCommand::Pause { .. } | WorkerCommand::Resume { .. }
+    ) && target.worker.is_none();
+    if answers.replies.is_empty() && !stored {
         return Err(CliError::failed(format!(
             "no worker answered {} within {:?}",
             answers.command, target.timeout

@@ -45,9 +45,21 @@ pub struct EnqueueArgs {
     /// A header, KEY=VALUE (repeatable).
     #[arg(long = "header", value_name = "KEY=VALUE")]
     pub headers: Vec<String>,
-    /// Use this task id instead of a fresh one.
+    /// Use this task id instead of a fresh one; while a task with this id is live, enqueueing it
+    /// again publishes nothing and prints the existing task (with --json, "duplicate": true).
     #[arg(long)]
     pub id: Option<String>,
+    /// Publish nothing while a task of this name with this key is live (or, with --unique-for or
+    /// the manifest's unique_for, for that window even after it finished).
+    #[arg(long, value_name = "KEY")]
+    pub unique_key: Option<String>,
+    /// The dedup window for --unique-key (default: the manifest's unique_for), e.g. 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub unique_for: Option<String>,
+    /// Record the task `expired`, unrun, if no worker started it by then: a duration (30s, 2m)
+    /// or a time (RFC 3339 or epoch ms). Default: the manifest's `expires`.
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub expires: Option<String>,
     /// Wait for the outcome; exit non-zero when the task failed.
     #[arg(long)]
     pub wait: bool,
@@ -105,6 +117,35 @@ fn parse_eta(t: &str) -> CliResult<i64> {
     })
 }
 
+fn parse_duration_flag(flag: &str, text: &str) -> CliResult<Duration> {
+    stem_protocol::duration::parse_duration(text)
+        .map_err(|e| CliError::usage(format!("--{flag}: {e}")))
+}
+
+/// `--expires`: a duration from now, or a time (RFC 3339 or epoch milliseconds).
+fn parse_expires(text: &str) -> CliResult<Start> {
+    let epoch_ms = text.parse::<i64>().ok().filter(|n| *n > 100_000_000_000);
+    if let (None, Ok(d)) = (epoch_ms, stem_protocol::duration::parse_duration(text)) {
+        if d.is_zero() {
+            return Err(CliError::usage("--expires must be later than now, got 0"));
+        }
+        return Ok(Start::After(d));
+    }
+    let at = crate::ops::time::parse_rfc3339(text)
+        .or_else(|_| text.parse::<i64>().map_err(|_| ()))
+        .map_err(|_| {
+            CliError::usage(format!(
+                "--expires must be a duration (30s, 2m) or a time (RFC 3339 or epoch ms), got {text:?}"
+            ))
+        })?;
+    if at <= stem_protocol::now_ms() {
+        return Err(CliError::usage(format!(
+            "--expires {text:?} is in the past"
+        )));
+    }
+    Ok(Start::At(at))
+}
+
 /// `--timeout` in seconds; a negative one is no time at all, one too large is no limit.
 pub fn parse_timeout(secs: Option<f64>) -> Option<Duration> {
     secs.and_then(|t| Duration::try_from_secs_f64(t.max(0.0)).ok())
@@ -160,8 +201,20 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         priority: a.priority,
         max_retries: a.max_retries,
         id: a.id.clone(),
+        unique_key: a.unique_key.clone(),
+        unique_for: a
+            .unique_for
+            .as_deref()
+            .map(|t| parse_duration_flag("unique-for", t))
+            .transpose()?,
+        expires: a.expires.as_deref().map(parse_expires).transpose()?,
         task: a.task.clone().unwrap_or_default(),
     };
+    if options.unique_for.is_some() && options.unique_key.is_none() {
+        return Err(CliError::usage(
+            "--unique-for needs --unique-key (or set unique_for in the manifest to dedup by arguments)",
+        ));
+    }
     let manifest = ops::find_manifest(a.manifest.as_deref())?;
     let env = ops::envelope(&options, manifest.as_ref())?;
     let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
@@ -179,6 +232,12 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         return Ok(());
     }
     let sent = ops::publish(&adapters, &env).await?;
+    if sent.duplicate && !a.json {
+        eprintln!(
+            "duplicate: task {} is already {} (nothing published)",
+            sent.id, sent.state
+        );
+    }
     if !a.wait {
         if a.json {
             print_json(&sent)?;

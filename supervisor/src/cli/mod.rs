@@ -13,6 +13,7 @@ pub mod health;
 pub mod migrate;
 pub mod observe;
 pub mod output;
+pub mod queue;
 pub mod result;
 pub mod revoke;
 pub mod schedule;
@@ -82,6 +83,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Task records: list.
     Tasks(tasks::TasksCmd),
+    /// Queues: pause or resume for every worker (stored in the broker), list their sizes.
+    #[command(subcommand)]
+    Queue(queue::QueueCmd),
 }
 
 /// A failure with the exit code it maps to.
@@ -142,6 +146,7 @@ pub async fn run(cli: Cli) -> i32 {
     }
     let result = match cli.command {
         Command::Worker(cmd) => worker::run(&cli.conn, cmd).await,
+        Command::Queue(cmd) => queue::run(&cli.conn, cmd).await,
         Command::Enqueue(args) => enqueue::run(&cli.conn, args).await,
         Command::Result(args) => result::run(&cli.conn, args).await,
         Command::Revoke(args) => revoke::run(&cli.conn, args).await,

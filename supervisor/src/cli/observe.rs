@@ -79,16 +79,29 @@ pub async fn run(conn: &ConnArgs, cmd: ObserveCmd) -> CliResult {
             if json {
                 let rows: Map<String, Value> = sizes
                     .iter()
-                    .map(|s| Ok((s.queue.clone(), serde_json::to_value(s.counts)?)))
+                    .map(|s| {
+                        let mut row = serde_json::to_value(s.counts)?;
+                        row["paused"] = Value::Bool(s.paused);
+                        Ok((s.queue.clone(), row))
+                    })
                     .collect::<Result<_, serde_json::Error>>()?;
                 println!("{}", Value::Object(rows));
             } else if sizes.is_empty() {
                 println!("no queues");
             } else {
-                for QueueSize { queue, counts: c } in &sizes {
+                for QueueSize {
+                    queue,
+                    counts: c,
+                    paused,
+                } in &sizes
+                {
                     println!(
-                        "{queue:<20} ready={} delayed={} leased={} dead={}",
-                        c.ready, c.delayed, c.leased, c.dead
+                        "{queue:<20} ready={} delayed={} leased={} dead={}{}",
+                        c.ready,
+                        c.delayed,
+                        c.leased,
+                        c.dead,
+                        if *paused { "  PAUSED" } else { "" }
                     );
                 }
             }

@@ -12,6 +12,7 @@ pub struct Counters {
     failed: AtomicU64,
     retried: AtomicU64,
     revoked: AtomicU64,
+    expired: AtomicU64,
     dead_lettered: AtomicU64,
     stale_commits: AtomicU64,
     leases_lost: AtomicU64,
@@ -33,6 +34,7 @@ impl Counters {
             "failed": get(&self.failed),
             "retried": get(&self.retried),
             "revoked": get(&self.revoked),
+            "expired": get(&self.expired),
             "dead_lettered": get(&self.dead_lettered),
             "stale_commits": get(&self.stale_commits),
             "leases_lost": get(&self.leases_lost),
@@ -60,6 +62,10 @@ impl Sink for Counters {
             Lifecycle::Revoked { .. } => {
                 bump(&self.processed);
                 bump(&self.revoked);
+            }
+            Lifecycle::Expired(_) => {
+                bump(&self.processed);
+                bump(&self.expired);
             }
             Lifecycle::DeadLettered { .. } => bump(&self.dead_lettered),
             Lifecycle::StaleCommit { .. } => bump(&self.stale_commits),

@@ -51,6 +51,7 @@ impl Sink for EventSink {
                 ("dead_lettered", task, json!({"reason": reason}))
             }
             Lifecycle::Revoked { task, .. } => ("revoked", task, Value::Null),
+            Lifecycle::Expired(task) => ("expired", task, Value::Null),
             Lifecycle::StaleCommit { task, owner } => {
                 ("stale_commit", task, json!({"owner": owner}))
             }

@@ -91,6 +91,9 @@ impl Sink for LogSink {
                     tracing::info!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), "terminated by revoke")
                 }
             }
+            Lifecycle::Expired(task) => {
+                tracing::info!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), "expired before it started: not run")
+            }
             Lifecycle::StaleCommit { task, owner } => {
                 self.timings.take(task);
                 tracing::warn!(

@@ -76,6 +76,8 @@ pub enum Lifecycle {
         task: TaskRef,
         before_start: bool,
     },
+    /// Not started before its `expires_at`: recorded `expired`, never run.
+    Expired(TaskRef),
     /// A commit refused because this worker's lease was no longer current.
     StaleCommit {
         task: TaskRef,

@@ -266,6 +266,7 @@ impl Sink for OtelSink {
                 self.outcome(worker, task, "failure", Some(error))
             }
             Lifecycle::Revoked { task, .. } => self.outcome(worker, task, "revoked", None),
+            Lifecycle::Expired(task) => self.outcome(worker, task, "expired", None),
             Lifecycle::DeadLettered { task, .. } => self.count(|m| &m.dead, &self.labels(task)),
             Lifecycle::StaleCommit { task, .. } => {
                 self.timings.take(task);

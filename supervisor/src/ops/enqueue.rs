@@ -46,8 +46,15 @@ pub struct EnqueueOptions {
     /// Overrides the manifest's `max_retries` for this task.
     pub max_retries: Option<u32>,
     pub headers: BTreeMap<String, String>,
-    /// The task id; default: a fresh one.
+    /// The task id; default: a fresh one. Given, it is also unique: a second publish while the
+    /// first is live is a no-op (see [`super::unique`]).
     pub id: Option<String>,
+    /// Dedup by this key (`--unique-key`).
+    pub unique_key: Option<String>,
+    /// The dedup window (`--unique-for`; default: the manifest's `unique_for`).
+    pub unique_for: Option<Duration>,
+    /// Not started by then: recorded `expired` (default: the manifest's `expires`).
+    pub expires: Option<Start>,
 }
 
 impl EnqueueOptions {
@@ -64,8 +71,10 @@ impl EnqueueOptions {
 pub struct Enqueued {
     pub id: String,
     pub queue: String,
-    /// Always `pending`: no worker has seen it yet.
+    /// `pending` for a new task; for a duplicate, the existing task's state.
     pub state: TaskState,
+    /// A live task already held this id or unique key: nothing was published, `id` is its.
+    pub duplicate: bool,
 }
 
 /// What [`publish_copies`] did, and how fast.
@@ -108,6 +117,10 @@ pub fn envelope(
     manifest: Option<&LoadedManifest>,
 ) -> OpsResult<TaskEnvelope> {
     let routed = manifest.map(|m| route(m, &options.task)).transpose()?;
+    let flow = manifest
+        .and_then(|m| m.effective(&options.task))
+        .map(|t| t.flow)
+        .unwrap_or_default();
     let mut env = TaskEnvelope::new(&options.task);
     env.args = options.args.clone();
     env.kwargs = options.kwargs.clone();
@@ -128,6 +141,26 @@ pub fn envelope(
         Start::After(delay) => Some(now_ms().saturating_add(millis(delay))),
         Start::At(at) => Some(at),
     };
+    env.expires_at = match options.expires.or(flow.expires.map(Start::After)) {
+        None | Some(Start::Now) => None,
+        Some(Start::After(d)) => Some(now_ms().saturating_add(millis(d))),
+        Some(Start::At(at)) => Some(at),
+    };
+    if let (Some(expires), Some(eta)) = (env.expires_at, env.eta) {
+        if expires <= eta {
+            return Err(OpsError::InvalidEnvelope(format!(
+                "the task expires ({}) before it may start ({})",
+                super::time::format_rfc3339(expires),
+                super::time::format_rfc3339(eta)
+            )));
+        }
+    }
+    let want = super::unique::Uniqueness {
+        by_id: options.id.is_some(),
+        key: options.unique_key.clone(),
+        window: options.unique_for.or(flow.unique_for),
+    };
+    super::unique::apply(&mut env, &want);
     env.validate().map_err(OpsError::InvalidEnvelope)?;
     Ok(env)
 }
@@ -152,13 +185,34 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Publishes one task.
+/// Publishes one task, unless it carries a unique lock a live task holds (then nothing is
+/// published and the existing task is returned, `duplicate`).
 pub async fn publish(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Enqueued> {
-    adapters.broker.publish(std::slice::from_ref(env)).await?;
+    if let Some(existing) = super::unique::claim(adapters, env).await? {
+        return duplicate(adapters, existing, &env.queue).await;
+    }
+    if let Err(e) = adapters.broker.publish(std::slice::from_ref(env)).await {
+        let _ = super::unique::release(adapters, env).await;
+        return Err(e.into());
+    }
     Ok(Enqueued {
         id: env.id.clone(),
         queue: env.queue.clone(),
         state: TaskState::Pending,
+        duplicate: false,
+    })
+}
+
+/// The answer for a publish that found `existing` live.
+pub async fn duplicate(adapters: &Adapters, existing: String, queue: &str) -> OpsResult<Enqueued> {
+    let record = adapters.backend.get(&existing).await?;
+    Ok(Enqueued {
+        queue: record
+            .as_ref()
+            .map_or_else(|| queue.to_string(), |r| r.queue.clone()),
+        state: record.map_or(TaskState::Pending, |r| r.state),
+        id: existing,
+        duplicate: true,
     })
 }
 

@@ -66,7 +66,8 @@ pub enum OpsError {
     DeadLetterNotFound { queue: String, id: String },
 
     #[error(
-        "migrations are for Postgres; {url:?} is not a postgres:// URL (SQLite and Redis need none)"
+        "migrations are for Postgres; {:?} is not a postgres:// URL (SQLite and Redis need none)",
+        stem_adapters::redact(.url)
     )]
     NotPostgres { url: String },
 
@@ -75,6 +76,9 @@ pub enum OpsError {
 
     /// A store call failed. Even a configuration fault of the store is the operator's, not the
     /// caller's, so this is always [`OpsErrorKind::Unavailable`].
+    #[error("unknown queue {queue:?}: no task was ever published to it and no manifest task routes to it (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownQueue { queue: String, known: Vec<String> },
+
     #[error(transparent)]
     Store(#[from] AdapterError),
 }
@@ -90,6 +94,7 @@ impl OpsError {
             | OpsError::TooManyTasks { .. }
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport
+            | OpsError::UnknownQueue { .. }
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. }
             | OpsError::CanvasNotFound(_)

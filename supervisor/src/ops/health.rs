@@ -152,19 +152,7 @@ async fn bounded<T>(
         })
 }
 
-/// Hides a password in a URL.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+pub use stem_adapters::redact;
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ pub mod revoke;
 pub mod schedules;
 pub mod specs;
 pub mod time;
+pub mod unique;
 pub mod workers;
 
 pub use error::{OpsError, OpsErrorKind, OpsResult};

@@ -1,5 +1,6 @@
 //! Queue sizes: ready, delayed, leased and dead counts of each queue, named or every queue the
-//! broker knows.
+//! broker knows, and whether it is paused; pausing and resuming a queue for every worker (stored
+//! in the broker's flow-control state, so it outlives worker restarts).
 
 use super::OpsResult;
 use serde::Serialize;
@@ -11,18 +12,79 @@ pub struct QueueSize {
     pub queue: String,
     #[serde(flatten)]
     pub counts: QueueCounts,
+    /// Paused in the store: no worker fetches from it.
+    pub paused: bool,
+}
+
+/// A queue's pause after [`set_paused`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PauseState {
+    pub queue: String,
+    pub paused: bool,
+    /// Every queue paused now.
+    pub paused_queues: Vec<String>,
+}
+
+/// Refuses a queue neither the broker (a task was published to it), the manifest's routes nor
+/// the stored pauses know.
+pub async fn check_known(
+    adapters: &Adapters,
+    queue: &str,
+    manifest_queues: &[String],
+) -> OpsResult<()> {
+    let mut known = adapters.admin.queues().await?;
+    known.extend(manifest_queues.iter().cloned());
+    known.extend(adapters.flow.paused_queues().await?);
+    known.sort();
+    known.dedup();
+    if known.iter().any(|q| q == queue) {
+        return Ok(());
+    }
+    Err(super::OpsError::UnknownQueue {
+        queue: queue.to_string(),
+        known,
+    })
+}
+
+/// Pauses (or resumes) `queue` for every worker, including those started later. The queue must
+/// be known: to the broker (a task was published to it) or to the manifest's routes.
+pub async fn set_paused(
+    adapters: &Adapters,
+    queue: &str,
+    paused: bool,
+    manifest_queues: &[String],
+) -> OpsResult<PauseState> {
+    check_known(adapters, queue, manifest_queues).await?;
+    adapters.flow.set_paused(queue, paused).await?;
+    Ok(PauseState {
+        queue: queue.to_string(),
+        paused,
+        paused_queues: adapters.flow.paused_queues().await?,
+    })
 }
 
 /// The sizes of `queues`, in the order given, or of every queue the broker knows (`None`).
 pub async fn sizes(adapters: &Adapters, queues: Option<Vec<String>>) -> OpsResult<Vec<QueueSize>> {
+    let paused = adapters.flow.paused_queues().await?;
     let names = match queues {
         Some(q) => q,
-        None => adapters.admin.queues().await?,
+        None => {
+            let mut all = adapters.admin.queues().await?;
+            all.extend(paused.iter().cloned());
+            all.sort();
+            all.dedup();
+            all
+        }
     };
     let mut sizes = Vec::with_capacity(names.len());
     for queue in names {
         let counts = adapters.admin.counts(&queue).await?;
-        sizes.push(QueueSize { queue, counts });
+        let paused = paused.contains(&queue);
+        sizes.push(QueueSize {
+            queue,
+            counts,
+            paused,
+        });
     }
     Ok(sizes)
 }
@@ -46,5 +108,27 @@ mod tests {
             .await
             .expect("sizes");
         assert_eq!(named[0].counts, QueueCounts::default());
+    }
+
+    #[tokio::test]
+    async fn pauses_are_stored_and_unknown_queues_refused() {
+        let adapters = memory("queues-pause").await;
+        let err = set_paused(&adapters, "nosuch", true, &[])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown queue \"nosuch\""),
+            "{err}"
+        );
+        let routed = vec!["emails".to_string()];
+        let state = set_paused(&adapters, "emails", true, &routed)
+            .await
+            .unwrap();
+        assert_eq!(state.paused_queues, routed);
+        let sizes = sizes(&adapters, Some(routed.clone())).await.unwrap();
+        assert!(sizes[0].paused);
+        // A paused queue stays resumable even when nothing else knows it any more.
+        let state = set_paused(&adapters, "emails", false, &[]).await.unwrap();
+        assert!(state.paused_queues.is_empty());
     }
 }

@@ -30,6 +30,9 @@ pub const FIELDS: &[&str] = &[
     "max_retries",
     "headers",
     "id",
+    "unique_key",
+    "unique_for",
+    "expires",
 ];
 
 /// How the body was written: one spec answers with one task, the others with a list.
@@ -123,6 +126,37 @@ fn apply(
                 .as_object()
                 .cloned()
                 .ok_or_else(|| invalid(field, "expected a JSON object"))?
+        }
+        "unique_key" => {
+            let key = value
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| invalid(field, "expected a non-empty string"))?;
+            o.unique_key = Some(key.to_string());
+        }
+        "unique_for" => {
+            o.unique_for = Some(
+                countdown(value)
+                    .map_err(|_| invalid(field, "expected seconds or a duration like \"10m\""))?,
+            )
+        }
+        "expires" => {
+            o.expires = Some(match value {
+                Value::String(s) if parse_duration(s).is_err() => {
+                    Start::At(eta(value).map_err(|_| {
+                        invalid(
+                            field,
+                            "expected a duration like \"30s\" or an RFC 3339 time",
+                        )
+                    })?)
+                }
+                _ => Start::After(countdown(value).map_err(|_| {
+                    invalid(
+                        field,
+                        "expected a duration like \"30s\" or an RFC 3339 time",
+                    )
+                })?),
+            })
         }
         "queue" | "id" => {
             let s = value
@@ -233,13 +267,35 @@ pub async fn publish_all(
     adapters: &Adapters,
     envelopes: &[TaskEnvelope],
 ) -> OpsResult<Vec<Enqueued>> {
-    adapters.broker.publish(envelopes).await?;
+    let mut out = Vec::with_capacity(envelopes.len());
+    let mut fresh = Vec::with_capacity(envelopes.len());
+    for env in envelopes {
+        match super::unique::claim(adapters, env).await? {
+            Some(existing) => out.push(Some(
+                super::enqueue::duplicate(adapters, existing, &env.queue).await?,
+            )),
+            None => {
+                out.push(None);
+                fresh.push(env.clone());
+            }
+        }
+    }
+    if let Err(e) = adapters.broker.publish(&fresh).await {
+        for env in &fresh {
+            let _ = super::unique::release(adapters, env).await;
+        }
+        return Err(e.into());
+    }
     Ok(envelopes
         .iter()
-        .map(|env| Enqueued {
-            id: env.id.clone(),
-            queue: env.queue.clone(),
-            state: TaskState::Pending,
+        .zip(out)
+        .map(|(env, dup)| {
+            dup.unwrap_or_else(|| Enqueued {
+                id: env.id.clone(),
+                queue: env.queue.clone(),
+                state: TaskState::Pending,
+                duplicate: false,
+            })
         })
         .collect())
 }

@@ -59,6 +59,7 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::TooManyTasks { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_tasks"),
         OpsError::DeadLetterNotFound { .. } => (StatusCode::NOT_FOUND, "dead_letter_not_found"),
         OpsError::Canvas(_) => (StatusCode::BAD_REQUEST, "invalid_canvas"),
+        OpsError::UnknownQueue { .. } => (StatusCode::NOT_FOUND, "queue_not_found"),
         OpsError::CanvasNotFound(_) => (StatusCode::NOT_FOUND, "canvas_not_found"),
         OpsError::Schedule(_) => (StatusCode::BAD_REQUEST, "invalid_schedule"),
         OpsError::ScheduleNotFound { .. } => (StatusCode::NOT_FOUND, "schedule_not_found"),

@@ -36,7 +36,12 @@ pub async fn enqueue(
         Shape::One => json!(sent[0]),
         Shape::Many => {
             let ids: Vec<&str> = sent.iter().map(|e| e.id.as_str()).collect();
-            json!({"count": ids.len(), "ids": ids})
+            let duplicates: Vec<&str> = sent
+                .iter()
+                .filter(|e| e.duplicate)
+                .map(|e| e.id.as_str())
+                .collect();
+            json!({"count": ids.len(), "ids": ids, "duplicates": duplicates})
         }
     }))
 }

@@ -3,7 +3,7 @@
 //! leaving the map. Only the dispatcher reads or changes these.
 
 use crate::exec::limits::StopRequest;
-use crate::observe::{Lifecycle, TaskRef};
+use crate::observe::TaskRef;
 use stem_adapters::Delivery;
 use tokio::sync::watch;
 
@@ -13,6 +13,8 @@ pub struct Entry {
     /// The broker reported this lease lost while the task ran: its commit is expected to be
     /// refused as stale.
     pub lease_lost: bool,
+    /// Its place at a flow-control gate (rate limit, concurrency limit).
+    pub gate: super::flow::GateState,
 }
 
 pub enum Stage {
@@ -51,6 +53,7 @@ pub enum Outcome {
         task: TaskRef,
         reason: String,
     },
+    Expired(TaskRef),
     Revoked {
         task: TaskRef,
         before_start: bool,
@@ -63,46 +66,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The lifecycle steps an applied outcome reports, in order (a final failure is a failure
-    /// and then a dead letter; a release is reported only at shutdown).
-    pub fn lifecycle(self) -> Vec<Lifecycle> {
-        match self {
-            Outcome::Succeeded(t) => vec![Lifecycle::Succeeded(t)],
-            Outcome::Retried {
-                task,
-                error,
-                delay_ms,
-            } => vec![Lifecycle::Retried {
-                task,
-                error,
-                delay_ms,
-            }],
-            Outcome::Failed {
-                task,
-                error,
-                reason,
-            } => vec![
-                Lifecycle::Failed {
-                    task: task.clone(),
-                    error,
-                    reason: reason.clone(),
-                },
-                Lifecycle::DeadLettered { task, reason },
-            ],
-            Outcome::Malformed { task, reason } => vec![Lifecycle::DeadLettered { task, reason }],
-            Outcome::Revoked { task, before_start } => {
-                vec![Lifecycle::Revoked { task, before_start }]
-            }
-            Outcome::Released { task, at_shutdown } => match at_shutdown {
-                true => vec![Lifecycle::GivenBack(task)],
-                false => Vec::new(),
-            },
-        }
-    }
-
     pub fn task(&self) -> &TaskRef {
         match self {
-            Outcome::Succeeded(t) => t,
+            Outcome::Succeeded(t) | Outcome::Expired(t) => t,
             Outcome::Retried { task, .. }
             | Outcome::Failed { task, .. }
             | Outcome::Malformed { task, .. }

@@ -60,6 +60,15 @@ pub enum Event {
     Snapshot(oneshot::Sender<Value>),
     /// SIGTERM or SIGINT: the first starts a warm shutdown, the next a cold one.
     Signal,
+    /// A flow-control gate's verdict on a delivery.
+    Gated {
+        receipt: String,
+        verdict: super::flow::GateVerdict,
+    },
+    /// A held delivery's wait is over.
+    Regate(String),
+    /// The queues paused in the store now.
+    Paused(Vec<String>),
 }
 
 pub struct Dispatcher {
@@ -71,6 +80,8 @@ pub struct Dispatcher {
     running: usize,
     pub(super) revoked: HashMap<String, Revocation>,
     pub(super) paused: HashSet<String>,
+    /// Queues paused in the store (`stem queue pause`), for every worker.
+    pub(super) stored_pauses: HashSet<String>,
     pub(super) phase: Phase,
     pub(super) started_at: i64,
     fetching: bool,
@@ -98,6 +109,7 @@ impl Dispatcher {
             running: 0,
             revoked,
             paused: HashSet::new(),
+            stored_pauses: HashSet::new(),
             phase: Phase::Running,
             started_at: stem_protocol::now_ms(),
             fetching: false,
@@ -118,6 +130,7 @@ impl Dispatcher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         let mut paused_retry = tokio::time::interval(Duration::from_secs(1));
+        self.stored_pauses = super::flow::load_pauses(self.config.adapters.flow.as_ref()).await;
         self.fetch_more();
         loop {
             if self.phase != Phase::Running && self.entries.is_empty() && !self.fetching {
@@ -166,6 +179,9 @@ impl Dispatcher {
             Event::Snapshot(reply) => {
                 let _ = reply.send(self.stats());
             }
+            Event::Gated { receipt, verdict } => self.gated(receipt, verdict),
+            Event::Regate(receipt) => self.regate(receipt),
+            Event::Paused(queues) => self.paused_changed(queues),
             Event::Signal => {
                 if self.phase == Phase::Running {
                     tracing::info!(
@@ -193,10 +209,17 @@ impl Dispatcher {
             return;
         }
         self.phase = to;
-        while let Some(receipt) = self.waiting.pop_front() {
-            if let Some(d) = self.entries.get(&receipt).map(|e| e.delivery.clone()) {
-                self.send_commit(outcome::give_back(&d, true));
-            }
+        self.waiting.clear();
+        // Every reserved delivery goes back: those queued for a run slot and those at a gate.
+        let reserved: Vec<Delivery> = self
+            .entries
+            .values()
+            .filter(|e| matches!(e.stage, Stage::Reserved))
+            .map(|e| e.delivery.clone())
+            .collect();
+        for d in reserved {
+            self.finish_gate(&d.receipt);
+            self.send_commit(outcome::give_back(&d, true));
         }
         if to == Phase::Cold {
             for e in self.entries.values() {
@@ -226,7 +249,9 @@ impl Dispatcher {
             return;
         }
         let window = self.config.concurrency + self.config.prefetch;
-        let free = window.saturating_sub(self.entries.len());
+        // Deliveries held at a flow-control gate leave room for others (up to three windows).
+        let held = self.held().min(3 * window);
+        let free = (window + held).saturating_sub(self.entries.len());
         let wanted = if self.waiting.len() >= self.config.concurrency {
             (window / 2).max(1)
         } else {
@@ -239,7 +264,7 @@ impl Dispatcher {
             .config
             .queues
             .iter()
-            .filter(|q| !self.paused.contains(*q))
+            .filter(|q| !self.paused.contains(*q) && !self.stored_pauses.contains(*q))
             .cloned()
             .collect();
         if queues.is_empty() {
@@ -263,6 +288,9 @@ impl Dispatcher {
             match screen(&self.config, &self.revoked, &d) {
                 Screened::Commit(c, o) => self.send_commit((*c, o)),
                 Screened::Run(env, task) => {
+                    if self.gate(&receipt, &env, &task) {
+                        continue;
+                    }
                     let runtime = match &task.kind {
                         TaskKind::Runtime(r) => r.clone(),
                         TaskKind::Exec(_) => "exec".to_string(),
@@ -307,6 +335,11 @@ impl Dispatcher {
             }
             ExecUpdate::Finished(f) => {
                 self.running = self.running.saturating_sub(1);
+                if let Some(key) = entry.gate.slot.take() {
+                    let store = self.config.adapters.flow.clone();
+                    let holder = receipt.clone();
+                    tokio::spawn(async move { store.release_slot(&key, &holder).await });
+                }
                 let d = entry.delivery.clone();
                 let Finished {
                     envelope,
@@ -335,6 +368,7 @@ impl Dispatcher {
 
     fn committed(&mut self, results: Committed) {
         for (receipt, verdict) in results {
+            self.finish_gate(&receipt);
             let Some(entry) = self.entries.remove(&receipt) else {
                 continue;
             };
@@ -342,7 +376,10 @@ impl Dispatcher {
                 continue;
             };
             match verdict {
-                Ok(Verdict::Applied) => self.report(outcome),
+                Ok(Verdict::Applied) => {
+                    self.release_unique(&entry.delivery.payload, &outcome);
+                    self.report(outcome)
+                }
                 Ok(Verdict::Stale { owner }) => self.observer().emit(Lifecycle::StaleCommit {
                     task: outcome.task().clone(),
                     owner,
@@ -359,11 +396,12 @@ impl Dispatcher {
         }
     }
 
-    /// Reports an applied outcome.
-    fn report(&self, outcome: Outcome) {
-        for event in outcome.lifecycle() {
-            self.observer().emit(event);
-        }
+    pub(super) fn push_waiting_front(&mut self, receipt: String) {
+        self.waiting.push_front(receipt);
+    }
+
+    pub(super) fn push_waiting_back(&mut self, receipt: String) {
+        self.waiting.push_back(receipt);
     }
 
     pub(super) fn in_flight(&self) -> usize {
@@ -376,5 +414,6 @@ fn reserved(delivery: Delivery) -> Entry {
         delivery,
         stage: Stage::Reserved,
         lease_lost: false,
+        gate: Default::default(),
     }
 }

@@ -14,6 +14,7 @@ impl Dispatcher {
             return;
         }
         self.extending = true;
+        self.renew_slots();
         let deliveries: Vec<Delivery> = self.entries.values().map(|e| e.delivery.clone()).collect();
         let config = self.config.clone();
         let events = self.ctx.events.clone();
@@ -48,6 +49,7 @@ impl Dispatcher {
                 Stage::Committing(_) => {}
                 Stage::Reserved => {
                     let task = task_ref(&entry.delivery);
+                    self.finish_gate(&receipt);
                     self.entries.remove(&receipt);
                     self.observer().emit(Lifecycle::LeaseLost {
                         task,

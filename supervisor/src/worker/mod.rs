@@ -21,10 +21,12 @@ pub mod delivery;
 pub mod dispatcher;
 pub mod execution;
 pub mod fetcher;
+pub mod flow;
 pub mod heartbeat;
 pub mod history;
 pub mod leases;
 pub mod outcome;
+pub mod report;
 pub mod retry;
 pub mod revokes;
 pub mod screen;
@@ -143,6 +145,10 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         events_tx.clone(),
     ));
     tasks.spawn(control::serve(config.clone(), events_tx.clone()));
+    tasks.spawn(flow::watch_pauses(
+        config.adapters.flow.clone(),
+        events_tx.clone(),
+    ));
     tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone(), gauges));
     tasks.spawn(
         events_sink

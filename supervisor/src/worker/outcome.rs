@@ -173,6 +173,25 @@ pub fn revoked(d: &Delivery, mut record: TaskRecord, reason: Option<String>) -> 
     (Commit::new(d.clone(), Some(record), Action::Ack), outcome)
 }
 
+/// A task not started before its `expires_at`: recorded `expired`, acked, never run.
+pub fn expired(d: &Delivery, mut record: TaskRecord, expires_at: i64) -> (Commit, Outcome) {
+    record.error = Some(
+        TaskError::new(
+            "Expired",
+            format!(
+                "not started before it expired at {}",
+                crate::ops::time::format_rfc3339(expires_at)
+            ),
+        )
+        .permanent(),
+    );
+    advance(&mut record, TaskState::Expired);
+    (
+        Commit::new(d.clone(), Some(record), Action::Ack),
+        Outcome::Expired(task_ref(d)),
+    )
+}
+
 /// Puts a delivery back unrecorded: at shutdown at once, or after `delay` when not yet due.
 pub fn release(d: &Delivery, delay: Duration, at_shutdown: bool) -> (Commit, Outcome) {
     let action = Action::Release {

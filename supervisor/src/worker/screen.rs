@@ -69,6 +69,9 @@ pub fn screen(
     if let Some(rev) = revocation {
         return commit(outcome::revoked(d, record, rev.reason.clone()));
     }
+    if let Some(expires_at) = env.expires_at.filter(|at| *at <= now) {
+        return commit(outcome::expired(d, record, expires_at));
+    }
     if env.is_delayed(now) {
         let wait = Duration::from_millis((env.eta.unwrap_or(0) - now).max(0) as u64);
         return commit(outcome::release(d, wait, false));

@@ -146,6 +146,38 @@ CREATE TABLE IF NOT EXISTS stem_beat_claims (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS stem_beat_claims_expiry ON stem_beat_claims (expires_at);
 
+-- Flow control: unique locks, paused queues, token buckets (rate limits) and slots (fleet-wide
+-- concurrency limits); each change runs inside `BEGIN IMMEDIATE`, so processes take turns.
+CREATE TABLE IF NOT EXISTS stem_flow_uniques (
+    ns          TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    holder      TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stem_flow_paused (
+    ns     TEXT NOT NULL,
+    queue  TEXT NOT NULL,
+    PRIMARY KEY (ns, queue)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stem_flow_buckets (
+    ns          TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    tokens      REAL    NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stem_flow_slots (
+    ns          TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    holder      TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (ns, key, holder)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS stem_stats_minutes (
     ns      TEXT    NOT NULL,
     minute  INTEGER NOT NULL,

@@ -1,4 +1,4 @@
--- Version 6: the fleet's counters per minute (StatsHistory), for the dashboard's charts.
+-- Version 7: the fleet's counters per minute (StatsHistory), for the dashboard's charts.
 CREATE TABLE stats_minutes (
     minute  BIGINT NOT NULL,
     name    TEXT   NOT NULL,

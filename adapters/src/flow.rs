@@ -1,0 +1,94 @@
+//! The `FlowControl` trait: state every producer and worker shares to shape the flow of tasks,
+//! kept in the broker's store so it holds across the fleet and across restarts:
+//! - unique locks (`--id`, `unique_for`, `--unique-key`): one holder per key until released or
+//!   expired;
+//! - persisted queue pauses, seen by every worker, including those started later;
+//! - token buckets (`rate_limit`): `per_second` tokens a second up to `burst`;
+//! - counted slots (`max_concurrency`): at most `max` holders per key, each until its lease
+//!   ends, so a dead worker's slot comes back by itself.
+//!
+//! Times are the store's clock where it has one (Redis `TIME`, Postgres `now()`).
+
+use crate::Result;
+use async_trait::async_trait;
+use std::time::Duration;
+
+#[async_trait]
+pub trait FlowControl: Send + Sync + 'static {
+    /// Takes the unique lock `key` for `holder` for `ttl`. `None` when taken (or already held by
+    /// `holder`, whose lock is then renewed); `Some(other)` when a live lock of `other` holds it.
+    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>>;
+
+    /// Releases `key` if `holder` holds it; says whether it did.
+    async fn release_unique(&self, key: &str, holder: &str) -> Result<bool>;
+
+    /// Pauses (`true`) or resumes a queue for every worker.
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<()>;
+
+    /// The paused queues, sorted.
+    async fn paused_queues(&self) -> Result<Vec<String>>;
+
+    /// Takes one token from `bucket` (refilled at `per_second`, holding at most `burst`, full
+    /// when first used). `None` when taken; `Some(wait)` when empty: a token is there after `wait`.
+    async fn take_token(
+        &self,
+        bucket: &str,
+        per_second: f64,
+        burst: u32,
+    ) -> Result<Option<Duration>>;
+
+    /// Takes (or renews) a slot of `key` for `holder` until `lease` from now, if fewer than
+    /// `max` live holders have one; says whether `holder` holds one now.
+    async fn take_slot(&self, key: &str, max: u32, holder: &str, lease: Duration) -> Result<bool>;
+
+    /// Gives `holder`'s slot of `key` back (a no-op when it holds none).
+    async fn release_slot(&self, key: &str, holder: &str) -> Result<()>;
+}
+
+/// The token-bucket step every backend without a scripting language shares: from the bucket's
+/// `tokens` at `updated_ms` (or a full bucket), the new state at `now_ms` and the verdict.
+pub fn bucket_step(
+    state: Option<(f64, i64)>,
+    now_ms: i64,
+    per_second: f64,
+    burst: u32,
+) -> ((f64, i64), Option<Duration>) {
+    let burst = f64::from(burst.max(1));
+    let per_ms = per_second.max(f64::MIN_POSITIVE) / 1000.0;
+    let tokens = match state {
+        Some((tokens, at)) => (tokens + (now_ms - at).max(0) as f64 * per_ms).min(burst),
+        None => burst,
+    };
+    if tokens >= 1.0 {
+        ((tokens - 1.0, now_ms), None)
+    } else {
+        let wait_ms = ((1.0 - tokens) / per_ms).ceil().max(1.0);
+        (
+            (tokens, now_ms),
+            Some(Duration::from_millis(wait_ms as u64)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_step;
+    use std::time::Duration;
+
+    #[test]
+    fn a_bucket_starts_full_refills_at_its_rate_and_says_how_long_to_wait() {
+        let (s, v) = bucket_step(None, 0, 10.0, 2);
+        assert_eq!(v, None);
+        let (s, v) = bucket_step(Some(s), 0, 10.0, 2);
+        assert_eq!(v, None);
+        let (s, v) = bucket_step(Some(s), 0, 10.0, 2);
+        assert_eq!(v, Some(Duration::from_millis(100)));
+        let (s, v) = bucket_step(Some(s), 50, 10.0, 2);
+        assert_eq!(v, Some(Duration::from_millis(50)));
+        let (_, v) = bucket_step(Some(s), 100, 10.0, 2);
+        assert_eq!(v, None);
+        // Never more than `burst` saved up, however long it sat.
+        let (s, _) = bucket_step(Some((0.0, 0)), 1_000_000, 10.0, 2);
+        assert!(s.0 <= 1.0);
+    }
+}

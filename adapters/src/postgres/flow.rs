@@ -1,0 +1,90 @@
+//! `FlowControl` on Postgres: tables `flow_uniques`, `flow_paused`, `flow_buckets`,
+//! `flow_slots` (migration 6); each read-modify-write is one call of a server-side function
+//! that takes a transaction-scoped advisory lock on its key and reads the server's clock.
+
+use super::PgStore;
+use crate::flow::FlowControl;
+use crate::Result;
+use async_trait::async_trait;
+use std::time::Duration;
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+#[async_trait]
+impl FlowControl for PgStore {
+    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>> {
+        let rows = self
+            .query(
+                "claim unique",
+                include_str!("sql/flow_claim_unique.sql"),
+                &[&key, &holder, &ms(ttl)],
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.get::<_, Option<String>>("holder")))
+    }
+
+    async fn release_unique(&self, key: &str, holder: &str) -> Result<bool> {
+        let sql = include_str!("sql/flow_release_unique.sql");
+        Ok(self
+            .execute("release unique", sql, &[&key, &holder])
+            .await?
+            > 0)
+    }
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
+        let sql = if paused {
+            include_str!("sql/flow_pause.sql")
+        } else {
+            include_str!("sql/flow_resume.sql")
+        };
+        self.execute("pause", sql, &[&queue]).await.map(drop)
+    }
+
+    async fn paused_queues(&self) -> Result<Vec<String>> {
+        let rows = self
+            .query("paused queues", include_str!("sql/flow_paused.sql"), &[])
+            .await?;
+        Ok(rows.iter().map(|r| r.get("queue")).collect())
+    }
+
+    async fn take_token(
+        &self,
+        bucket: &str,
+        per_second: f64,
+        burst: u32,
+    ) -> Result<Option<Duration>> {
+        let burst = f64::from(burst.max(1));
+        let rows = self
+            .query(
+                "rate limit",
+                include_str!("sql/flow_take_token.sql"),
+                &[&bucket, &per_second, &burst],
+            )
+            .await?;
+        let wait: i64 = rows.first().map(|r| r.get("wait_ms")).unwrap_or(0);
+        Ok((wait > 0).then(|| Duration::from_millis(wait as u64)))
+    }
+
+    async fn take_slot(&self, key: &str, max: u32, holder: &str, lease: Duration) -> Result<bool> {
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        let rows = self
+            .query(
+                "concurrency slot",
+                include_str!("sql/flow_take_slot.sql"),
+                &[&key, &max, &holder, &ms(lease)],
+            )
+            .await?;
+        Ok(rows.first().is_some_and(|r| r.get::<_, bool>("taken")))
+    }
+
+    async fn release_slot(&self, key: &str, holder: &str) -> Result<()> {
+        let sql = include_str!("sql/flow_release_slot.sql");
+        self.execute("release slot", sql, &[&key, &holder])
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,1 @@
+SELECT flow_claim_unique($1, $2, $3) AS holder

@@ -1,0 +1,1 @@
+SELECT queue FROM flow_paused ORDER BY queue

@@ -1,0 +1,1 @@
+DELETE FROM flow_uniques WHERE key = $1 AND holder = $2

@@ -1,0 +1,1 @@
+SELECT flow_take_slot($1, $2, $3, $4) AS taken

@@ -1,0 +1,1 @@
+SELECT flow_take_token($1, $2, $3) AS wait_ms

@@ -1,0 +1,266 @@
+//! Flow control in the worker, on the store's shared state (`FlowControl`):
+//! - **gates**: before a task with `rate_limit` or `max_concurrency` starts, it takes a slot
+//!   (fleet-wide, held until it finishes, renewed with the leases, so a dead worker's slot comes
+//!   back after its lease) and then a token from its bucket. A task over its limit is not started
+//!   and not failed: it stays reserved, its lease kept, and is checked again when the store says
+//!   a token will be there; meanwhile its run slot serves other deliveries;
+//! - **pauses** stored in the broker (`stem queue pause`), loaded at start and followed every
+//!   second, so every worker, including those started later, stops fetching a paused queue;
+//! - **unique locks** of tasks enqueued with `--id` or `--unique-key` without a window, released
+//!   once the task's final outcome is committed.
+
+use super::delivery::{Outcome, Stage};
+use super::dispatcher::{Dispatcher, Event};
+use crate::ops::unique;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use stem_adapters::{FlowControl, Payload};
+use stem_protocol::manifest::EffectiveTask;
+use stem_protocol::TaskEnvelope;
+use tokio::sync::mpsc;
+
+/// How often the stored pauses are read.
+const PAUSE_POLL: Duration = Duration::from_secs(1);
+/// How soon a task waiting for a concurrency slot asks again.
+const SLOT_RETRY: Duration = Duration::from_millis(200);
+/// How soon a gate check that failed on a store error is tried again.
+const ERROR_RETRY: Duration = Duration::from_secs(1);
+
+/// A delivery's place at its gate.
+#[derive(Debug, Default)]
+pub struct GateState {
+    /// The check is on its way to the store.
+    pub checking: bool,
+    /// Over its limit: waiting for the time the store named.
+    pub held: bool,
+    /// Passed: it may start.
+    pub passed: bool,
+    /// The concurrency slot it holds (key), given back when it finishes.
+    pub slot: Option<String>,
+}
+
+/// What the store said at the gate.
+pub enum GateVerdict {
+    Pass { slot: Option<String> },
+    Wait(Duration),
+}
+
+fn slot_key(task: &EffectiveTask) -> String {
+    format!("slots:{}", task.name)
+}
+
+impl Dispatcher {
+    /// Sends `receipt` to its gate when its task has limits it has not passed yet; returns
+    /// whether it must wait for the verdict instead of starting now.
+    pub(super) fn gate(&mut self, receipt: &str, env: &TaskEnvelope, task: &EffectiveTask) -> bool {
+        let flow = &task.flow;
+        if flow.rate_limit.is_none() && flow.max_concurrency.is_none() {
+            return false;
+        }
+        let Some(entry) = self.entries.get_mut(receipt) else {
+            return true;
+        };
+        if entry.gate.passed {
+            return false;
+        }
+        entry.gate.checking = true;
+        let store = self.config.adapters.flow.clone();
+        let lease = self.config.lease;
+        let slot = flow.max_concurrency.map(|max| (slot_key(task), max));
+        let rate = flow
+            .rate_limit
+            .as_ref()
+            .map(|r| (flow.bucket(&task.name, env), r.per_second, flow.burst));
+        let events = self.ctx.events.clone();
+        let receipt = receipt.to_string();
+        tokio::spawn(async move {
+            let verdict = check(store.as_ref(), &receipt, slot, rate, lease).await;
+            let _ = events.send(Event::Gated { receipt, verdict });
+        });
+        true
+    }
+
+    /// Acts on a gate's verdict: start it, or hold it until the store says to look again.
+    pub(super) fn gated(&mut self, receipt: String, verdict: GateVerdict) {
+        let Some(entry) = self.entries.get_mut(&receipt) else {
+            // Gone meanwhile (lease lost): give back what it took.
+            if let GateVerdict::Pass { slot: Some(key) } = verdict {
+                self.release_slot(key, receipt);
+            }
+            return;
+        };
+        entry.gate.checking = false;
+        match verdict {
+            GateVerdict::Pass { slot } => {
+                entry.gate.passed = true;
+                entry.gate.slot = slot;
+                self.push_waiting_front(receipt);
+            }
+            GateVerdict::Wait(wait) => {
+                entry.gate.held = true;
+                let events = self.ctx.events.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let _ = events.send(Event::Regate(receipt));
+                });
+            }
+        }
+    }
+
+    /// A held delivery's wait is over: it queues for a run slot (and its gate) again.
+    pub(super) fn regate(&mut self, receipt: String) {
+        if let Some(entry) = self.entries.get_mut(&receipt) {
+            if entry.gate.held && matches!(entry.stage, Stage::Reserved) {
+                entry.gate.held = false;
+                self.push_waiting_back(receipt);
+            }
+        }
+    }
+
+    /// The queues paused in the store changed.
+    pub(super) fn paused_changed(&mut self, queues: Vec<String>) {
+        let now: HashSet<String> = queues.into_iter().collect();
+        if now != self.stored_pauses {
+            let list: Vec<&str> = now.iter().map(String::as_str).collect();
+            tracing::info!(paused = %list.join(","), "paused queues changed");
+        }
+        self.stored_pauses = now;
+    }
+
+    /// Deliveries waiting at a gate, which do not count against the prefetch window.
+    pub(super) fn held(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.gate.held || e.gate.checking)
+            .count()
+    }
+
+    /// Gives back the concurrency slot `receipt` holds, if any (its run is over).
+    pub(super) fn finish_gate(&mut self, receipt: &str) {
+        let slot = self
+            .entries
+            .get_mut(receipt)
+            .and_then(|e| e.gate.slot.take());
+        if let Some(key) = slot {
+            self.release_slot(key, receipt.to_string());
+        }
+    }
+
+    fn release_slot(&self, key: String, holder: String) {
+        let store = self.config.adapters.flow.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.release_slot(&key, &holder).await {
+                tracing::warn!(
+                    "cannot give back concurrency slot {key}: {e}; it frees at its lease end"
+                );
+            }
+        });
+    }
+
+    /// With the lease tick: renews the slots of deliveries that hold one.
+    pub(super) fn renew_slots(&self) {
+        let held: Vec<(String, String, u32)> = self
+            .entries
+            .iter()
+            .filter_map(|(receipt, e)| {
+                let key = e.gate.slot.clone()?;
+                let name = key.strip_prefix("slots:")?;
+                let max = self.config.manifest.effective(name)?.flow.max_concurrency?;
+                Some((key, receipt.clone(), max))
+            })
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        let store = self.config.adapters.flow.clone();
+        let lease = self.config.lease;
+        tokio::spawn(async move {
+            for (key, holder, max) in held {
+                if let Err(e) = store.take_slot(&key, max, &holder, lease).await {
+                    tracing::warn!("cannot renew concurrency slot {key}: {e}");
+                }
+            }
+        });
+    }
+
+    /// After an applied commit: a final outcome releases the task's unique lock.
+    pub(super) fn release_unique(&self, payload: &Payload, outcome: &Outcome) {
+        let final_outcome = !matches!(outcome, Outcome::Retried { .. } | Outcome::Released { .. });
+        let Payload::Task(env) = payload else { return };
+        if !final_outcome || !unique::lock(env).is_some_and(|(_, _, _, release)| release) {
+            return;
+        }
+        let adapters = self.config.adapters.clone();
+        let env = env.clone();
+        tokio::spawn(async move {
+            if let Err(e) = unique::release(&adapters, &env).await {
+                tracing::warn!(task = %env.id, "cannot release its unique lock: {e}; it is taken over once seen finished");
+            }
+        });
+    }
+}
+
+async fn check(
+    store: &dyn FlowControl,
+    receipt: &str,
+    slot: Option<(String, u32)>,
+    rate: Option<(String, f64, u32)>,
+    lease: Duration,
+) -> GateVerdict {
+    let result: stem_adapters::Result<GateVerdict> = async {
+        if let Some((key, max)) = &slot {
+            if !store.take_slot(key, *max, receipt, lease).await? {
+                return Ok(GateVerdict::Wait(SLOT_RETRY));
+            }
+        }
+        if let Some((bucket, per_second, burst)) = &rate {
+            if let Some(wait) = store.take_token(bucket, *per_second, *burst).await? {
+                if let Some((key, _)) = &slot {
+                    store.release_slot(key, receipt).await?;
+                }
+                return Ok(GateVerdict::Wait(wait));
+            }
+        }
+        Ok(GateVerdict::Pass {
+            slot: slot.map(|(key, _)| key),
+        })
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        tracing::warn!("flow control: {e}; trying again in {ERROR_RETRY:?}");
+        GateVerdict::Wait(ERROR_RETRY)
+    })
+}
+
+/// The stored pauses now (none, after a warning, when the store cannot say).
+pub async fn load_pauses(store: &dyn FlowControl) -> HashSet<String> {
+    match store.paused_queues().await {
+        Ok(list) => {
+            if !list.is_empty() {
+                tracing::info!(queues = %list.join(","), "paused queues (not fetched until resumed)");
+            }
+            list.into_iter().collect()
+        }
+        Err(e) => {
+            tracing::warn!("cannot read paused queues ({e}); will retry");
+            HashSet::new()
+        }
+    }
+}
+
+/// Follows the stored pauses, sending each change to the dispatcher.
+pub async fn watch_pauses(store: Arc<dyn FlowControl>, events: mpsc::UnboundedSender<Event>) {
+    let mut last: Option<Vec<String>> = None;
+    loop {
+        tokio::time::sleep(PAUSE_POLL).await;
+        if let Ok(now) = store.paused_queues().await {
+            if last.as_ref() != Some(&now) {
+                if events.send(Event::Paused(now.clone())).is_err() {
+                    return;
+                }
+                last = Some(now);
+            }
+        }
+    }
+}
