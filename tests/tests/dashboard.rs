@@ -69,3 +69,15 @@ fn task_arguments_are_escaped_on_every_page() {
         "the argument is shown as text"
     );
 }
+
+#[test]
+fn the_queues_page_shows_a_stored_pause() {
+    let env = Env::with_manifest("[tasks.ok]\nexec = [\"true\"]\n");
+    env.enqueue("ok", &[]);
+    let server = Server::start(&env, &[], &[]);
+    let before = server.get("/ui/queues").body;
+    assert!(!before.as_str().unwrap().contains(">paused<"), "{before}");
+    env.stem(&["queue", "pause", "default"]).success();
+    let after = server.get("/ui/queues").body;
+    assert!(after.as_str().unwrap().contains(">paused<"), "{after}");
+}

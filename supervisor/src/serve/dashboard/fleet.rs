@@ -32,6 +32,11 @@ async fn queue_rows(state: &AppState, actions: bool) -> Result<Vec<Vec<String>>,
                     url(&q.queue),
                     c.dead
                 ),
+                if q.paused {
+                    "<b class=\"bad\">paused</b>".into()
+                } else {
+                    "running".into()
+                },
             ];
             if actions {
                 let path = format!("/v1/queues/{}", url(&q.queue));
@@ -114,7 +119,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Html<String>, Api
         chart(&minutes, now),
         table(
             "queues",
-            &["queue", "ready", "delayed", "leased", "dead"],
+            &["queue", "ready", "delayed", "leased", "dead", "state"],
             &queue_rows(&state, false).await?
         ),
         table("workers", WORKER_HEAD, &worker_rows(&list)),
@@ -124,10 +129,11 @@ pub async fn overview(State(state): State<AppState>) -> Result<Html<String>, Api
 
 pub async fn queues_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
     let body = format!(
-        "<h1>Queues</h1><p>Pause and resume tell every live worker consuming the queue.</p>{}",
+        "<h1>Queues</h1><p>Pause and resume tell every live worker consuming the queue; the state \
+         column shows pauses stored in the broker (<code>stem queue pause</code>).</p>{}",
         table(
             "queues",
-            &["queue", "ready", "delayed", "leased", "dead", ""],
+            &["queue", "ready", "delayed", "leased", "dead", "state", ""],
             &queue_rows(&state, true).await?
         )
     );
