@@ -36,4 +36,10 @@ echo "== Node SDK tests"
 [ -x sdk-node/node_modules/typescript/bin/tsc ] || (cd sdk-node && npm install --no-audit --no-fund --no-package-lock --silent)
 (cd sdk-node && node --test)
 
+echo "== Dashboard tests in headless chromium"
+# playwright-core (a dev dependency of tests/browser only) drives Debian's chromium; without
+# chromium they skip, except with CI=true, where they fail (.ci/run installs it).
+[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm install --no-audit --no-fund --no-package-lock --silent)
+(cd tests/browser && node --test)
+
 echo "== all tests passed"

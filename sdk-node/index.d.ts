@@ -21,6 +21,9 @@ export declare class Context {
   /** Soft deadline, epoch milliseconds (`signal` is aborted then), when set. */
   readonly softDeadline?: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The W3C traceparent this task's own work hangs under while it runs (the SDK's span of the
+   * task when spans are exported, else the supervisor's), or null. Also in process.env.TRACEPARENT. */
+  readonly traceparent: string | null;
   /** The task's keyword arguments (positional ones are the handler's own arguments). */
   readonly kwargs: Record<string, Json>;
   /** Aborted at the soft time limit, with a `SoftTimeLimitExceeded` reason. */

@@ -4,7 +4,7 @@
 
 use crate::{
     AdapterError, Broker, BrokerAdmin, ControlPlane, FlowControl, Result, ResultBackend,
-    RevokeStore, ScheduleStore,
+    RevokeStore, ScheduleStore, StatsHistory,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,7 +39,14 @@ impl Default for ConnectOptions {
 
 /// Everything one backend provides; each backend module's `open` returns one.
 pub trait Store:
-    Broker + BrokerAdmin + ResultBackend + RevokeStore + ControlPlane + ScheduleStore + FlowControl
+    Broker
+    + BrokerAdmin
+    + ResultBackend
+    + RevokeStore
+    + ControlPlane
+    + ScheduleStore
+    + FlowControl
+    + StatsHistory
 {
 }
 impl<
@@ -49,7 +56,8 @@ impl<
             + RevokeStore
             + ControlPlane
             + ScheduleStore
-            + FlowControl,
+            + FlowControl
+            + StatsHistory,
     > Store for T
 {
 }
@@ -70,6 +78,8 @@ pub struct Adapters {
     /// Schedules, the beat lock and fire claims (default: the broker's store; see
     /// [`Adapters::with_schedule_store`]).
     pub schedules: Arc<dyn ScheduleStore>,
+    /// The fleet's counters per minute (the broker's store).
+    pub history: Arc<dyn StatsHistory>,
     /// Broker and result backend are one store: a commit writes record and action atomically.
     pub shared: bool,
 }
@@ -96,6 +106,7 @@ pub async fn connect(
         revokes,
         control: broker.clone(),
         flow: broker.clone(),
+        history: broker.clone(),
         schedules: broker,
         shared,
     })

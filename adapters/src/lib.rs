@@ -1,5 +1,5 @@
 //! Stem's storage adapters: small traits (`Broker`, `ResultBackend`, `RevokeStore`,
-//! `ControlPlane`, `ScheduleStore`) and one module per backend, chosen by URL scheme with [`connect`].
+//! `ControlPlane`, `ScheduleStore`, `StatsHistory`) and one module per backend, chosen by URL scheme with [`connect`].
 //!
 //! The traits hold only the primitives a backend must provide: the hot path (publish, leased
 //! fetch, extend, and one fenced [`commit`](commit::Commit) per outcome), the admin surface
@@ -17,6 +17,7 @@ pub mod connect;
 pub mod control;
 pub mod error;
 pub mod flow;
+pub mod history;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -39,6 +40,7 @@ pub use connect::{connect, Adapters, ConnectOptions, URL_SCHEMES};
 pub use control::{ControlPlane, ControlReply, ControlRequest, Heartbeat, TaskEvent};
 pub use error::{AdapterError, ErrorKind, Result};
 pub use flow::FlowControl;
+pub use history::{minute_of, MinuteCounts, StatsHistory};
 pub use redact::redact;
 pub use revoke::{Revocation, RevokeStore};
 pub use schedule::{Leader, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};

@@ -40,7 +40,8 @@ async fn migrating_twice_is_a_no_op() {
             "0003_groups",
             "0004_schedules",
             "0005_quiet_publish",
-            "0006_flow"
+            "0006_flow",
+            "0007_stats_minutes"
         ]
     );
     let second = postgres::migrate(&url, &options).await.unwrap();
@@ -75,7 +76,8 @@ async fn concurrent_migrations_apply_each_once() {
             "0003_groups",
             "0004_schedules",
             "0005_quiet_publish",
-            "0006_flow"
+            "0006_flow",
+            "0007_stats_minutes"
         ]
     );
     drop_schema(&url, &options.namespace).await;

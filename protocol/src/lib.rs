@@ -16,6 +16,7 @@ pub mod record;
 pub mod retry_policy;
 pub mod schedule;
 pub mod state;
+pub mod trace;
 
 pub use envelope::{new_task_id, now_ms, now_us, TaskEnvelope};
 pub use messages::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};

@@ -19,6 +19,8 @@ class Context {
     this.headers = Object.freeze({ ...(message.headers || {}) });
     this.kwargs = message.kwargs || {};
     this.signal = signal;
+    /** The span this task's own work hangs under (see lib/trace.js), or null. */
+    this.traceparent = null;
     this[finished] = false;
   }
 

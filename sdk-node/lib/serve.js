@@ -5,6 +5,7 @@
 const os = require('node:os');
 const { send, writeLine, redirectStdout } = require('./wire');
 const { Context, finish } = require('./context');
+const trace = require('./trace');
 const { lookup, taskNames } = require('./registry');
 const { SoftTimeLimitExceeded, toErrorPayload } = require('./errors');
 const { readLines, MAX_LINE_BYTES } = require('./lines');
@@ -72,14 +73,19 @@ async function runTask(message) {
   const controller = new AbortController();
   const ctx = new Context(message, controller.signal);
   running = { ctx, controller };
+  const span = trace.startSpan(ctx);
   let outcome;
+  let failure = null;
   try {
     outcome = resultLine(ctx, await handler(ctx, ...args));
   } catch (thrown) {
-    outcome = errorLine(ctx.id, toErrorPayload(thrown));
+    const payload = toErrorPayload(thrown);
+    failure = payload.message;
+    outcome = errorLine(ctx.id, payload);
   }
   running = null;
   finish(ctx);
+  await span.end(failure);
   writeLine(outcome);
 }
 

@@ -1,7 +1,10 @@
 // The task spec a producer sends ({task, args, kwargs, ...}), from the same options as the
 // Python SDK: queue, countdown (seconds or "5s"), eta (a Date, an RFC 3339 string or epoch
-// milliseconds), priority (0-9), maxRetries (or max_retries), headers, id.
+// milliseconds), priority (0-9), maxRetries (or max_retries), headers, id. A task enqueued while
+// a task runs (or with TRACEPARENT set) carries that trace context in headers.traceparent.
 'use strict';
+
+const { HEADER, producerTraceparent } = require('./trace');
 
 const TERMINAL_STATES = ['success', 'failure', 'revoked', 'expired'];
 
@@ -17,6 +20,8 @@ function taskSpec(name, args = [], options = {}) {
   const maxRetries = options.maxRetries !== undefined ? options.maxRetries : options.max_retries;
   if (maxRetries !== undefined) spec.max_retries = maxRetries;
   if (options.headers && Object.keys(options.headers).length) spec.headers = { ...options.headers };
+  const traceparent = producerTraceparent(options.headers);
+  if (traceparent !== null) spec.headers = { ...(spec.headers || {}), [HEADER]: traceparent };
   if (options.id !== undefined) spec.id = options.id;
   const uniqueKey = options.uniqueKey !== undefined ? options.uniqueKey : options.unique_key;
   if (uniqueKey !== undefined) spec.unique_key = uniqueKey;

@@ -1,5 +1,5 @@
 """The running task's context: `current` reads like Celery's `self.request` (id, name,
-attempt, retries_left, deadline, soft_deadline, headers) and adds `progress()`,
+attempt, retries_left, deadline, soft_deadline, headers, traceparent) and adds `progress()`,
 `heartbeat()` and `log()`, which write protocol lines for the task."""
 
 
@@ -18,6 +18,8 @@ class TaskContext:
         self.deadline = message.get("deadline")  # epoch ms of the hard limit, or None
         self.soft_deadline = message.get("soft_deadline")  # epoch ms of the soft limit, or None
         self.headers = dict(message.get("headers") or {})
+        # The span this task's own work hangs under (set while it runs; see stem_sdk.trace).
+        self.traceparent = None
 
     def progress(self, value):
         """Report progress: any JSON value, e.g. `{"current": 3, "total": 10}`."""

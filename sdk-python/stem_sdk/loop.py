@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 
-from . import context
+from . import context, trace
 from .errors import error_payload, plain_error
 from .registry import default_registry
 from .softlimit import soft_limit
@@ -103,40 +103,50 @@ def execute(registry, channel, message):
     fn = registry.get(message["name"])
     ctx = context.TaskContext(message, channel)
     context.activate(ctx)
+    span = trace.TaskSpan(ctx).__enter__()
+    failure = None
     try:
-        try:
-            with soft_limit.armed():
-                value = fn(*ctx.args, **ctx.kwargs)
-        except (Exception, SystemExit) as exc:
-            tb = exc.__traceback__
-            # Start the traceback at the task's frame, not at this call site.
-            if tb is not None and tb.tb_frame.f_code is execute.__code__ and tb.tb_next is not None:
-                tb = tb.tb_next
-            failure = error_payload(exc, tb)
-        else:
-            try:
-                line = encode({"type": "result", "id": task_id, "value": value})
-            except (TypeError, ValueError) as exc:
-                # Deterministic: running the task again would redo its work and fail the same way.
-                failure = plain_error(
-                    type(exc).__name__,
-                    "the result of task %r is not JSON-serializable: %s" % (ctx.name, exc),
-                    False,
-                )
-            else:
-                if len(line) - 1 <= MAX_LINE_BYTES:
-                    channel.write_line(line)
-                    return
-                failure = plain_error(
-                    "ResultTooLarge",
-                    "the result of task %r is %d bytes of JSON; a protocol line holds at most %d"
-                    % (ctx.name, len(line) - 1, MAX_LINE_BYTES),
-                    False,
-                )
-        channel.send({"type": "error", "id": task_id, "error": failure})
+        line = run_task(fn, ctx)
+        if isinstance(line, dict):
+            failure, line = line, None
     finally:
+        span.end(error=failure and failure.get("message"))
         context.activate(None)
-        sys.stderr.flush()
+    if line is not None:
+        channel.write_line(line)
+    else:
+        channel.send({"type": "error", "id": task_id, "error": failure})
+    sys.stderr.flush()
+
+
+def run_task(fn, ctx):
+    """Runs the task: its `result` line, or the error payload of its failure."""
+    try:
+        with soft_limit.armed():
+            value = fn(*ctx.args, **ctx.kwargs)
+    except (Exception, SystemExit) as exc:
+        tb = exc.__traceback__
+        # Start the traceback at the task's frame, not at this call site.
+        if tb is not None and tb.tb_frame.f_code is run_task.__code__ and tb.tb_next is not None:
+            tb = tb.tb_next
+        return error_payload(exc, tb)
+    try:
+        line = encode({"type": "result", "id": ctx.id, "value": value})
+    except (TypeError, ValueError) as exc:
+        # Deterministic: running the task again would redo its work and fail the same way.
+        return plain_error(
+            type(exc).__name__,
+            "the result of task %r is not JSON-serializable: %s" % (ctx.name, exc),
+            False,
+        )
+    if len(line) - 1 <= MAX_LINE_BYTES:
+        return line
+    return plain_error(
+        "ResultTooLarge",
+        "the result of task %r is %d bytes of JSON; a protocol line holds at most %d"
+        % (ctx.name, len(line) - 1, MAX_LINE_BYTES),
+        False,
+    )
 
 
 def dispatch(message, on_task):

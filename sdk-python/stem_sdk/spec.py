@@ -1,10 +1,13 @@
 """The task spec a producer sends (`{"task", "args", "kwargs", ...}`), built from the same
 options in both SDKs: `queue`, `countdown` (seconds, a `timedelta` or `"5s"`), `eta` (a
 `datetime`, an RFC 3339 string or epoch milliseconds), `priority` (0-9), `max_retries`,
-`headers`, `id`."""
+`headers`, `id`. A task enqueued while a task runs (or with `TRACEPARENT` set) carries that
+trace context in `headers["traceparent"]`."""
 
 import datetime as _dt
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+
+from . import trace as _trace
 
 Countdown = Union[int, float, str, _dt.timedelta]
 #: A duration as every Stem flag and both SDKs take it: seconds, a `timedelta`, or text like
@@ -46,8 +49,11 @@ def task_spec(
         spec["priority"] = priority
     if max_retries is not None:
         spec["max_retries"] = max_retries
-    if headers:
-        spec["headers"] = dict(headers)
+    traceparent = _trace.producer_traceparent(headers)
+    if headers or traceparent:
+        spec["headers"] = dict(headers or {})
+        if traceparent:
+            spec["headers"][_trace.HEADER] = traceparent
     if id is not None:
         spec["id"] = id
     if unique_key is not None:

@@ -12,4 +12,5 @@ pub mod observe;
 pub mod ops;
 pub mod serve;
 pub mod startup;
+pub mod telemetry;
 pub mod worker;

@@ -7,7 +7,7 @@ fn main() {
     if !cli.command.serves() {
         stem::exec::unix::default_sigpipe();
     }
-    stem::logging::init();
+    stem::logging::init_with(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -52,6 +52,7 @@ async fn start(ns: &str) -> (Adapters, tokio::task::JoinHandle<()>, tempfile::Te
         heartbeat_interval: Duration::from_millis(200),
         burst: false,
         shared_store: true,
+        telemetry: Default::default(),
     };
     let handle = tokio::spawn(async move {
         worker::run(config).await.unwrap();

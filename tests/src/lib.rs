@@ -415,3 +415,9 @@ pub mod pg;
 
 /// A private `redis-server` to kill and restart.
 pub mod private_redis;
+
+/// A small OTLP/HTTP JSON receiver (the otel_metrics example's) for the telemetry tests.
+pub mod otlp;
+
+/// A strict reader of the Prometheus text format.
+pub mod promtext;

@@ -44,6 +44,7 @@ fn split(store: &Arc<dyn Store>) -> Adapters {
         control: store.clone(),
         flow: store.clone(),
         schedules: store.clone(),
+        history: store.clone(),
         shared: false,
     }
 }

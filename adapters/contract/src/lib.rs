@@ -16,6 +16,7 @@ mod dlq;
 mod find;
 mod flow;
 mod groups;
+mod history;
 mod lease;
 mod revoke;
 mod schedule;
@@ -31,6 +32,7 @@ pub use dlq::*;
 pub use find::*;
 pub use flow::*;
 pub use groups::*;
+pub use history::*;
 pub use lease::*;
 pub use revoke::*;
 pub use schedule::*;
@@ -88,6 +90,8 @@ macro_rules! contract_tests {
             result_wait_timeout,
             result_ttl_expires,
             result_list_filters,
+            history_minutes_sum_and_list,
+            history_drops_old_minutes,
             revoke_get_list,
             revoke_expires,
             control_requests_by_target_and_since,

@@ -12,6 +12,7 @@ mod broker;
 mod control;
 mod flow;
 mod groups;
+mod history;
 mod queue;
 mod schedule;
 mod state;

@@ -35,6 +35,8 @@ pub(super) struct State {
     /// The last lease generation handed out (µs, strictly increasing).
     pub last_generation: u64,
     pub schedules: BTreeMap<String, StoredSchedule>,
+    /// Per-minute counters (`StatsHistory`), by minute start.
+    pub history: BTreeMap<i64, BTreeMap<String, u64>>,
     /// Fire claims by (schedule id, fire time), with their expiry (epoch ms).
     pub claims: HashMap<(String, i64), i64>,
     /// The beat lock (kept after it expires, so its holder is remembered).

@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0005_quiet_publish.sql"),
     ),
     (6, "0006_flow", include_str!("migrations/0006_flow.sql")),
+    (
+        7,
+        "0007_stats_minutes",
+        include_str!("migrations/0007_stats_minutes.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

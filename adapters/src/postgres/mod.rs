@@ -16,6 +16,7 @@ mod dead_letters;
 mod error;
 mod flow;
 mod groups;
+mod history;
 mod listen;
 mod migrate;
 mod revoke;

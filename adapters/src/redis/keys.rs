@@ -146,6 +146,16 @@ impl Keys {
         format!("{}:grp:{id}", self.ns)
     }
 
+    /// The index of per-minute counters (a sorted set of minute starts).
+    pub fn stats(&self) -> String {
+        format!("{}:stats", self.ns)
+    }
+
+    /// One minute's counters (a hash).
+    pub fn stats_minute(&self, minute: i64) -> String {
+        format!("{}:stats:{minute}", self.ns)
+    }
+
     pub fn events(&self) -> String {
         format!("{}:events", self.ns)
     }

@@ -26,6 +26,7 @@ mod fetch;
 mod find;
 mod flow;
 mod groups;
+mod history;
 mod keys;
 mod receipt;
 mod revoke;

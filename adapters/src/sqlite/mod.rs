@@ -22,6 +22,7 @@ mod db;
 mod dlq;
 mod flow;
 mod groups;
+mod history;
 mod lease;
 mod schedule;
 mod sql;

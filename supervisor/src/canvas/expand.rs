@@ -4,8 +4,10 @@
 //! step; a chord is its header as a group followed by its body. Task ids come from the node's
 //! path in the document, so `stem canvas show` can find every node's record.
 
+use crate::telemetry::ids;
 use serde_json::Value;
 use stem_protocol::canvas::{child, task_id, Continuation, Node, Signature, Step};
+use stem_protocol::trace::{self, TraceParent};
 use stem_protocol::TaskEnvelope;
 
 /// Where a task name is routed by default (the manifest's queue for it).
@@ -128,6 +130,21 @@ pub fn envelope(
     env.headers = o.headers.clone();
     env.headers
         .insert("stem-canvas".to_string(), canvas_id.to_string());
+    // Every node of a canvas in one trace: the signature's own trace context, else one worked
+    // out from the canvas id (follow-ups published later by workers get the same).
+    let own = env
+        .headers
+        .get(trace::HEADER)
+        .and_then(|v| TraceParent::parse(v));
+    if own.is_none() {
+        let root = TraceParent {
+            trace_id: ids::task_trace_id(canvas_id),
+            parent_id: ids::attempt_span_id("canvas", canvas_id, 0),
+            flags: 1,
+        };
+        env.headers
+            .insert(trace::HEADER.to_string(), root.to_string());
+    }
     if let Some(secs) = o.countdown {
         env.eta = Some(env.created_at + (secs * 1000.0) as i64);
     }
@@ -180,5 +197,18 @@ mod tests {
         assert_eq!(b[0].args, vec![json!(7), json!(1)]);
         let c = expand("c", &nodes[2], "2", Some(&json!(7)), &[], &no_route);
         assert!(c[0].args.is_empty());
+    }
+
+    #[test]
+    fn every_node_of_a_canvas_is_in_one_trace_unless_it_has_its_own() {
+        let mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let doc = json!({"group": [{"task": "a"}, {"task": "b"},
+            {"task": "c", "options": {"headers": {"traceparent": mine}}}]});
+        let node = parse(&doc).unwrap();
+        let envs = expand("c9", &node, "", None, &[], &no_route);
+        let tp = |e: &TaskEnvelope| TraceParent::parse(&e.headers[trace::HEADER]).unwrap();
+        assert_eq!(tp(&envs[0]), tp(&envs[1]));
+        assert_eq!(tp(&envs[0]).trace_id, ids::task_trace_id("c9"));
+        assert_eq!(envs[2].headers[trace::HEADER], mine);
     }
 }

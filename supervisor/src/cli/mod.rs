@@ -39,6 +39,16 @@ pub const EXIT_USAGE: i32 = 2;
 pub struct Cli {
     #[command(flatten)]
     pub conn: conn::ConnArgs,
+    /// Log lines as text or as one JSON object each (with a task's id, name, attempt and trace
+    /// id on its lines).
+    #[arg(
+        long,
+        global = true,
+        env = "STEM_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: crate::logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -4,6 +4,7 @@
 use super::conn::ConnArgs;
 use super::{CliError, CliResult};
 use crate::manifest::LoadedManifest;
+use crate::telemetry::settings::{Settings, TelemetryConfig};
 use crate::worker::{self, WorkerConfig};
 use clap::Args;
 use std::path::PathBuf;
@@ -53,6 +54,11 @@ pub struct RunArgs {
     /// logging each attempt, until it answers or the worker is stopped).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464). OTLP and console
+    /// exporters are chosen with OTEL_METRICS_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT (see
+    /// docs/observability.md).
+    #[arg(long, value_name = "ADDR", env = "STEM_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -120,9 +126,11 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         return super::control::run(conn, control).await;
     }
     let args = cmd.run;
-    let manifest =
+    let mut manifest =
         LoadedManifest::load(&args.manifest).map_err(|e| CliError::usage(e.to_string()))?;
     crate::startup::check_paths(&manifest).map_err(|e| CliError::usage(e.to_string()))?;
+    let telemetry = Settings::from_env().map_err(CliError::usage)?;
+    telemetry.hand_to_runtimes(&mut manifest.manifest.runtimes);
     let settings = manifest.manifest.stem.clone();
     let adapters = connect_with_retry(conn, &settings, args.fail_fast).await?;
     let urls = conn.urls(Some(&settings));
@@ -174,6 +182,10 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         heartbeat_interval: args.heartbeat.unwrap_or(WorkerConfig::DEFAULT_HEARTBEAT),
         burst: args.burst,
         shared_store: urls.broker == urls.backend,
+        telemetry: TelemetryConfig {
+            settings: telemetry,
+            metrics_listen: args.metrics_listen,
+        },
     };
     worker::run(config)
         .await

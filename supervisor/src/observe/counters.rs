@@ -73,6 +73,9 @@ impl Sink for Counters {
             Lifecycle::ChildSpawned { .. } => bump(&self.children_spawned),
             Lifecycle::ChildRecycled { .. } => bump(&self.children_recycled),
             Lifecycle::Received(_)
+            | Lifecycle::Ran(_)
+            | Lifecycle::BrokerError { .. }
+            | Lifecycle::BrokerRecovered
             | Lifecycle::Started(_)
             | Lifecycle::Progress(..)
             | Lifecycle::GivenBack(_) => {}

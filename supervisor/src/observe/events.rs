@@ -59,8 +59,11 @@ impl Sink for EventSink {
                 ("lease_lost", task, json!({"running": running}))
             }
             Lifecycle::GivenBack(_)
+            | Lifecycle::Ran(_)
             | Lifecycle::ChildSpawned { .. }
-            | Lifecycle::ChildRecycled { .. } => return,
+            | Lifecycle::ChildRecycled { .. }
+            | Lifecycle::BrokerError { .. }
+            | Lifecycle::BrokerRecovered => return,
         };
         self.buffer.lock().expect("events lock").push(TaskEvent {
             kind: kind.to_string(),

@@ -1,60 +1,117 @@
-//! The log sink: one tracing line per lifecycle step worth a line. Successes are at debug (at
-//! thousands a second they cost more than they tell; `stem events` has every outcome); failures,
-//! retries, revokes, stale commits and lost leases at info, warn or error.
+//! The log sink: one tracing line per lifecycle step worth a line, each task's with its id,
+//! name, attempt and trace id. With `outcomes` (the JSON log format) every outcome is an INFO
+//! line with its durations (run, and start to commit); otherwise successes are at debug (at
+//! thousands a second they cost more than they tell; `stem events` has every outcome) and
+//! failures, retries, revokes, stale commits and lost leases at info, warn or error.
 
-use super::{Lifecycle, Sink};
+use super::timing::Timings;
+use super::{Lifecycle, Sink, TaskRef};
+use crate::telemetry::ids;
 
-pub struct LogSink;
+#[derive(Default)]
+pub struct LogSink {
+    outcomes: bool,
+    timings: Timings,
+}
+
+impl LogSink {
+    /// A sink that logs every outcome at INFO with its durations when `outcomes` is true.
+    pub fn new(outcomes: bool) -> LogSink {
+        LogSink {
+            outcomes,
+            timings: Timings::default(),
+        }
+    }
+
+    /// The outcome line of `t` (INFO, with its durations), when every outcome gets one.
+    fn outcome(&self, t: &TaskRef, outcome: &str) -> bool {
+        if !self.outcomes {
+            return false;
+        }
+        let timing = self.timings.take(t);
+        let run_ms = timing.and_then(|tm| tm.run()).map(|d| d.as_millis() as u64);
+        let duration_ms = timing.map(|tm| tm.started_at.elapsed().as_millis() as u64);
+        tracing::info!(
+            task = %t.id, name = %t.name, attempt = t.attempt, queue = %t.queue,
+            trace_id = %ids::trace_id_hex(t), outcome, run_ms, duration_ms,
+            "{outcome}"
+        );
+        true
+    }
+}
 
 impl Sink for LogSink {
     fn observe(&self, worker: &str, event: &Lifecycle) {
         match event {
-            Lifecycle::Received(_) | Lifecycle::Started(_) | Lifecycle::Progress(..) => {}
+            Lifecycle::Started(t) if self.outcomes => {
+                self.timings.started(t);
+            }
+            Lifecycle::Ran(t) if self.outcomes => self.timings.ran(t),
+            Lifecycle::Received(_)
+            | Lifecycle::Started(_)
+            | Lifecycle::Progress(..)
+            | Lifecycle::Ran(_)
+            | Lifecycle::BrokerError { .. } => {}
+            Lifecycle::BrokerRecovered => tracing::info!("the broker answers again"),
             Lifecycle::Succeeded(t) => {
-                tracing::debug!(task = %t.id, name = %t.name, attempt = t.attempt, "succeeded")
+                if !self.outcome(t, "success") {
+                    tracing::debug!(task = %t.id, name = %t.name, attempt = t.attempt, trace_id = %ids::trace_id_hex(t), "succeeded")
+                }
             }
             Lifecycle::Retried {
                 task,
                 error,
                 delay_ms,
-            } => tracing::warn!(
-                task = %task.id, name = %task.name, attempt = task.attempt,
-                "failed ({error}); retrying in {delay_ms} ms"
-            ),
+            } => {
+                self.outcome(task, "retry");
+                tracing::warn!(
+                    task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task),
+                    "failed ({error}); retrying in {delay_ms} ms"
+                )
+            }
             Lifecycle::Failed {
                 task,
                 error,
                 reason,
-            } => tracing::error!(
-                task = %task.id, name = %task.name, attempt = task.attempt,
-                "failed: {error} — {reason}"
-            ),
+            } => {
+                self.outcome(task, "failure");
+                tracing::error!(
+                    task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task),
+                    "failed: {error} — {reason}"
+                )
+            }
             Lifecycle::DeadLettered { task, reason } => {
-                tracing::info!(task = %task.id, "moved to the dead letters: {reason}")
+                tracing::info!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), "moved to the dead letters: {reason}")
             }
             Lifecycle::Revoked { task, before_start } => {
+                self.outcome(task, "revoked");
                 if *before_start {
-                    tracing::info!(task = %task.id, "revoked before it started: skipped")
+                    tracing::info!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), "revoked before it started: skipped")
                 } else {
-                    tracing::info!(task = %task.id, "terminated by revoke")
+                    tracing::info!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), "terminated by revoke")
                 }
             }
             Lifecycle::Expired(task) => {
-                tracing::info!(task = %task.id, name = %task.name, "expired before it started: not run")
+                tracing::info!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), "expired before it started: not run")
             }
-            Lifecycle::StaleCommit { task, owner } => tracing::warn!(
-                task = %task.id, worker, owner = owner.as_deref().unwrap_or("unknown"),
-                "stale commit rejected: the lease passed to another worker, whose record stands"
-            ),
+            Lifecycle::StaleCommit { task, owner } => {
+                self.timings.take(task);
+                tracing::warn!(
+                    task = %task.id, name = %task.name, attempt = task.attempt,
+                    trace_id = %ids::trace_id_hex(task), worker, owner = owner.as_deref().unwrap_or("unknown"),
+                    "stale commit rejected: the lease passed to another worker, whose record stands"
+                )
+            }
             Lifecycle::LeaseLost { task, running } => {
                 if *running {
-                    tracing::warn!(task = %task.id, worker, "lease lost while running: another worker may run it too; this run's commit will be refused")
+                    tracing::warn!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), worker, "lease lost while running: another worker may run it too; this run's commit will be refused")
                 } else {
-                    tracing::warn!(task = %task.id, worker, "lease lost before it started: left to the worker that took it")
+                    tracing::warn!(task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task), worker, "lease lost before it started: left to the worker that took it")
                 }
             }
             Lifecycle::GivenBack(t) => {
-                tracing::info!(task = %t.id, "given back to the broker at shutdown")
+                self.timings.take(t);
+                tracing::info!(task = %t.id, name = %t.name, attempt = t.attempt, trace_id = %ids::trace_id_hex(t), "given back to the broker at shutdown")
             }
             Lifecycle::ChildSpawned { runtime, pid } => {
                 tracing::debug!(runtime, pid, "child spawned")

@@ -2,14 +2,20 @@
 //! succeeded, failed, retried, dead-lettered, revoked, stale commit, lease lost, child spawned or
 //! recycled) is reported once, as a typed [`Lifecycle`] value, to one [`Observer`], which hands
 //! it to its sinks: the events stream ([`events::EventSink`]), the counters
-//! ([`counters::Counters`]) and the logs ([`log::LogSink`]). A metrics exporter is one more sink.
+//! ([`counters::Counters`]), the logs ([`log::LogSink`]) and OpenTelemetry ([`otel::OtelSink`]:
+//! metrics and a span per attempt; its gauges are in [`gauges`]).
 
 pub mod counters;
 pub mod events;
+pub mod gauges;
 pub mod log;
+pub mod otel;
+pub mod timing;
 
 use serde_json::Value;
 use std::sync::Arc;
+use stem_protocol::trace::{self, TraceParent};
+use stem_protocol::TaskEnvelope;
 
 /// Which task a lifecycle step is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +24,27 @@ pub struct TaskRef {
     pub name: String,
     pub queue: String,
     pub attempt: u32,
+    /// When it could first run (epoch ms): its eta, else its creation; queue wait starts here.
+    pub ready_at: i64,
+    /// The producer's trace context (`headers.traceparent`), when valid.
+    pub trace: Option<TraceParent>,
+}
+
+impl TaskRef {
+    /// The reference to the task `env` is.
+    pub fn of(env: &TaskEnvelope) -> TaskRef {
+        TaskRef {
+            id: env.id.clone(),
+            name: env.name.clone(),
+            queue: env.queue.clone(),
+            attempt: env.attempt,
+            ready_at: env.eta.unwrap_or(0).max(env.created_at),
+            trace: env
+                .headers
+                .get(trace::HEADER)
+                .and_then(|v| TraceParent::parse(v)),
+        }
+    }
 }
 
 /// One step of a delivery's or a child's life.
@@ -26,6 +53,8 @@ pub enum Lifecycle {
     Received(TaskRef),
     Started(TaskRef),
     Progress(TaskRef, Value),
+    /// The child is done; its outcome is on its way to the store.
+    Ran(TaskRef),
     Succeeded(TaskRef),
     Retried {
         task: TaskRef,
@@ -70,6 +99,12 @@ pub enum Lifecycle {
         pid: u32,
         why: String,
     },
+    /// A broker call failed (`op`: fetch, commit).
+    BrokerError {
+        op: &'static str,
+    },
+    /// The broker answered again after errors.
+    BrokerRecovered,
 }
 
 /// Where lifecycle steps go.

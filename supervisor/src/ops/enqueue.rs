@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use stem_adapters::Adapters;
 use stem_protocol::envelope::DEFAULT_QUEUE;
+use stem_protocol::trace::{self, TraceParent};
 use stem_protocol::{new_task_id, now_ms, TaskEnvelope, TaskState};
 
 /// The manifest looked at when none is named.
@@ -176,6 +177,7 @@ pub fn envelope(
         env.id = id.clone();
     }
     env.headers = options.headers.clone();
+    with_traceparent(&mut env.headers);
     let bad_start = |field: &str, message: String| OpsError::InvalidSpec {
         field: field.to_string(),
         message,
@@ -216,6 +218,22 @@ pub fn envelope(
     Ok(env)
 }
 
+/// Gives a task the producer's trace context: a valid `traceparent` it already has is kept, else
+/// the one in this process's `TRACEPARENT` (the caller's span), else a new trace.
+pub fn with_traceparent(headers: &mut BTreeMap<String, String>) {
+    if headers
+        .get(trace::HEADER)
+        .is_some_and(|v| TraceParent::parse(v).is_some())
+    {
+        return;
+    }
+    let parent = std::env::var("TRACEPARENT")
+        .ok()
+        .and_then(|v| TraceParent::parse(&v))
+        .unwrap_or_else(TraceParent::fresh);
+    headers.insert(trace::HEADER.to_string(), parent.to_string());
+}
+
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -252,7 +270,8 @@ pub async fn duplicate(adapters: &Adapters, existing: String, queue: &str) -> Op
     })
 }
 
-/// Publishes `n` copies of `template`, each with a fresh id, in batches of a thousand.
+/// Publishes `n` copies of `template`, each with a fresh id, in batches of a thousand. Each copy
+/// starts its own trace, unless `TRACEPARENT` puts them all in the caller's.
 pub async fn publish_copies(
     adapters: &Adapters,
     template: &TaskEnvelope,
@@ -260,13 +279,21 @@ pub async fn publish_copies(
 ) -> OpsResult<BulkPublished> {
     check_payload(adapters, template)?;
     let started = Instant::now();
+    let own_traces = std::env::var("TRACEPARENT").is_err();
     let mut sent = 0;
     while sent < n {
         let batch: Vec<TaskEnvelope> = (0..(n - sent).min(BATCH))
-            .map(|_| TaskEnvelope {
-                id: new_task_id(),
-                created_at: now_ms(),
-                ..template.clone()
+            .map(|_| {
+                let mut copy = TaskEnvelope {
+                    id: new_task_id(),
+                    created_at: now_ms(),
+                    ..template.clone()
+                };
+                if own_traces {
+                    let fresh = TraceParent::fresh().to_string();
+                    copy.headers.insert(trace::HEADER.to_string(), fresh);
+                }
+                copy
             })
             .collect();
         adapters.broker.publish(&batch).await?;
@@ -333,6 +360,8 @@ mod tests {
         let env = envelope(&options, None).expect("valid");
         assert_eq!((env.id.as_str(), env.priority), ("fixed", 7));
         assert_eq!(env.headers.get("k").map(String::as_str), Some("v"));
+        let tp = env.headers.get("traceparent").expect("a traceparent");
+        assert!(TraceParent::parse(tp).is_some(), "{tp}");
         let eta = env.eta.expect("delayed");
         assert!(eta >= before + 60_000 && eta <= now_ms() + 60_000, "{eta}");
 

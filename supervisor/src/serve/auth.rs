@@ -1,7 +1,9 @@
 //! Bearer-token auth. Tokens come from `STEM_API_TOKENS` or a tokens file, one entry each:
 //! `TOKEN` or `TOKEN:admin` (every route) or `TOKEN:read` (only GET). With no token configured
 //! every request is allowed, which is why the listener then refuses anything but loopback.
-//! Health probes and the OpenAPI document need no token.
+//! Health probes and the OpenAPI document need no token. The dashboard's pages also take the
+//! token from the `stem_token` cookie its login form sets (GET only: its script sends actions
+//! with the `Authorization` header), and answer a missing or bad token with that form.
 
 use super::error::ApiError;
 use super::AppState;
@@ -105,12 +107,74 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
+/// The dashboard's login form: the token goes to a cookie, then the page loads again.
+const LOGIN: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Stem</title>\
+<link rel=\"stylesheet\" href=\"/ui/app.css\"></head><body><main><h1>Stem</h1><p>This server needs an API token.</p>\
+<form id=\"login\"><input id=\"token\" type=\"password\" placeholder=\"token\" autofocus><button>Sign in</button></form>\
+<script>document.getElementById('login').onsubmit=function(e){e.preventDefault();\
+document.cookie='stem_token='+encodeURIComponent(document.getElementById('token').value)+'; path=/; SameSite=Strict';\
+location.reload();};</script></main></body></html>";
+
+fn dashboard_page(request: &Request) -> bool {
+    let path = request.uri().path();
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        && (path == "/"
+            || (path.starts_with("/ui/") && !path.ends_with(".js") && !path.ends_with(".css")))
+}
+
 /// The middleware: lets a request through when its token allows it.
 pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path == "/ui/app.js" || path == "/ui/app.css" {
+        return next.run(request).await;
+    }
     match allowed(&state.tokens, &request) {
         Ok(()) => next.run(request).await,
-        Err(e) => axum::response::IntoResponse::into_response(e),
+        Err(_) if dashboard_page(&request) => (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            LOGIN,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+/// The `stem_token` cookie of a GET or HEAD request.
+fn cookie_token(request: &Request) -> Option<String> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("stem_token="))
+        .map(percent_decode)
+}
+
+/// `%XX` escapes (as `encodeURIComponent` writes them) decoded; anything else kept.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok();
+        match (bytes[i], hex().and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn allowed(tokens: &Tokens, request: &Request) -> Result<(), ApiError> {
@@ -118,9 +182,12 @@ fn allowed(tokens: &Tokens, request: &Request) -> Result<(), ApiError> {
         return Ok(());
     }
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
-        return Err(unauthorized(
-            "authorization: missing: send the header `Authorization: Bearer TOKEN`",
-        ));
+        return match cookie_token(request).and_then(|t| tokens.scope(&t)) {
+            Some(_) => Ok(()),
+            None => Err(unauthorized(
+                "authorization: missing: send the header `Authorization: Bearer TOKEN`",
+            )),
+        };
     };
     let token = value
         .to_str()
@@ -147,6 +214,21 @@ fn allowed(tokens: &Tokens, request: &Request) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cookie_token_is_read_on_gets_only() {
+        let req = |method: Method| {
+            Request::builder()
+                .method(method)
+                .uri("/ui/tasks")
+                .header(header::COOKIE, "a=b; stem_token=t%3Aread%20x")
+                .body(axum::body::Body::empty())
+                .expect("request")
+        };
+        assert_eq!(cookie_token(&req(Method::GET)).as_deref(), Some("t:read x"));
+        assert_eq!(cookie_token(&req(Method::POST)), None);
+        assert!(dashboard_page(&req(Method::GET)));
+    }
 
     #[test]
     fn entries_scopes_and_comments() {

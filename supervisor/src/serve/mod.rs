@@ -2,17 +2,20 @@
 //! is stateless (any number of servers may run behind a load balancer) and every route calls
 //! the same [`crate::ops`] function as the matching CLI command, returning its value as JSON.
 //!
-//! One file per resource (`tasks`, `queues`, `workers`, `dead_letters`, `events`, `health`),
+//! One file per resource (`tasks`, `queues`, `workers`, `dead_letters`, `events`, `health`,
+//! `metrics` for Prometheus),
 //! with the router, bearer-token auth, JSON errors and the listener beside them. Bad requests get
 //! a JSON error naming what is wrong and change nothing; a store outage is a 503 and the server
 //! keeps serving.
 
 mod auth;
+mod dashboard;
 mod dead_letters;
 mod error;
 mod events;
 mod health;
 mod listen;
+mod metrics;
 mod openapi;
 mod params;
 mod queues;

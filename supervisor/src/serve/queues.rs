@@ -1,5 +1,6 @@
-//! `/v1/queues`: each queue's ready, delayed, leased and dead counts; pausing and resuming a
-//! queue on the live workers (over the control plane, as `stem queue pause|resume`).
+//! `/v1/queues`: each queue's ready, delayed, leased and dead counts and whether it is paused;
+//! pausing and resuming a queue for every worker (stored in the broker, as `stem queue
+//! pause|resume`, and told to the live workers at once over the control plane).
 
 use super::error::ApiError;
 use super::params::{duration_param, only};
@@ -36,8 +37,22 @@ async fn tell(
 ) -> Result<Json<Value>, ApiError> {
     only(params, &["timeout"])?;
     let timeout = duration_param(params, "timeout")?.unwrap_or(REPLY_WINDOW);
+    let (WorkerCommand::Pause { queue } | WorkerCommand::Resume { queue }) = &command else {
+        unreachable!("only pause and resume are told here");
+    };
+    let routed = state
+        .manifest
+        .as_ref()
+        .map(|m| m.manifest.queues())
+        .unwrap_or_default();
+    let paused = matches!(command, WorkerCommand::Pause { .. });
+    let stored = queues::set_paused(&state.adapters, queue, paused, &routed).await?;
     let replies = control::send(&state.adapters, &command, None, timeout).await?;
-    Ok(Json(replies_json(&replies)))
+    let mut body = replies_json(&replies);
+    body["queue"] = json!(stored.queue);
+    body["paused"] = json!(stored.paused);
+    body["paused_queues"] = json!(stored.paused_queues);
+    Ok(Json(body))
 }
 
 pub async fn pause(

@@ -2,7 +2,10 @@
 //! 404 (or 405 for a known path with the wrong method).
 
 use super::error::ApiError;
-use super::{auth, dead_letters, events, health, openapi, queues, tasks, workers, AppState};
+use super::{
+    auth, dashboard, dead_letters, events, health, metrics, openapi, queues, tasks, workers,
+    AppState,
+};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post};
@@ -14,6 +17,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/v1/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::scrape))
         .route("/v1/tasks", post(tasks::enqueue).get(tasks::list))
         .route("/v1/tasks/{id}", get(tasks::get))
         .route("/v1/tasks/{id}/revoke", post(tasks::revoke))
@@ -29,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/workers/metrics", get(workers::metrics))
         .route("/v1/workers/{command}", get(workers::command))
         .route("/v1/events", get(events::stream))
+        .merge(dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(

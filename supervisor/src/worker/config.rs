@@ -1,6 +1,7 @@
 //! What a worker needs to run: the manifest, the adapters, its queues and its tunables.
 
 use crate::manifest::LoadedManifest;
+use crate::telemetry::settings::TelemetryConfig;
 use std::sync::Arc;
 use std::time::Duration;
 use stem_adapters::Adapters;
@@ -26,6 +27,8 @@ pub struct WorkerConfig {
     pub burst: bool,
     /// Broker and result backend are one store (same URL): outcomes and acks can commit together.
     pub shared_store: bool,
+    /// Metrics and traces: exporters and the scrape endpoint.
+    pub telemetry: TelemetryConfig,
 }
 
 impl WorkerConfig {

@@ -81,17 +81,14 @@ impl Outcome {
 /// The task a delivery names (or a stand-in for a malformed payload).
 pub fn task_ref(d: &Delivery) -> TaskRef {
     match d.task() {
-        Some(env) => TaskRef {
-            id: env.id.clone(),
-            name: env.name.clone(),
-            queue: env.queue.clone(),
-            attempt: env.attempt,
-        },
+        Some(env) => TaskRef::of(env),
         None => TaskRef {
             id: d.task_id(),
             name: String::new(),
             queue: d.queue.clone(),
             attempt: 0,
+            ready_at: 0,
+            trace: None,
         },
     }
 }

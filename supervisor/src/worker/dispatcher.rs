@@ -85,6 +85,8 @@ pub struct Dispatcher {
     pub(super) phase: Phase,
     pub(super) started_at: i64,
     fetching: bool,
+    /// The last fetch failed (the next that works is a recovery).
+    broker_failing: bool,
     pub(super) extending: bool,
     fetch_tx: mpsc::UnboundedSender<FetchRequest>,
     commit_tx: mpsc::UnboundedSender<Commit>,
@@ -111,6 +113,7 @@ impl Dispatcher {
             phase: Phase::Running,
             started_at: stem_protocol::now_ms(),
             fetching: false,
+            broker_failing: false,
             extending: false,
             fetch_tx,
             commit_tx,
@@ -146,6 +149,17 @@ impl Dispatcher {
         match event {
             Event::Fetched(got) => {
                 self.fetching = false;
+                match (&got, self.broker_failing) {
+                    (Err(_), _) => {
+                        self.broker_failing = true;
+                        self.observer().emit(Lifecycle::BrokerError { op: "fetch" });
+                    }
+                    (Ok(_), true) => {
+                        self.broker_failing = false;
+                        self.observer().emit(Lifecycle::BrokerRecovered);
+                    }
+                    (Ok(_), false) => {}
+                }
                 let got = got.unwrap_or_default();
                 if got.is_empty() && self.config.burst && self.entries.is_empty() {
                     tracing::info!("burst mode: the queues are drained; stopping");
@@ -333,6 +347,7 @@ impl Dispatcher {
                     record,
                     outcome,
                 } = *f;
+                self.observer().emit(Lifecycle::Ran(task_ref(&d)));
                 let done = outcome::settle(&d, &envelope, &task, record, outcome);
                 self.send_commit(done);
             }
@@ -369,10 +384,14 @@ impl Dispatcher {
                     task: outcome.task().clone(),
                     owner,
                 }),
-                Err(e) => tracing::error!(
-                    task = %outcome.task().id,
-                    "cannot commit its outcome: {e}; leaving it unacknowledged (it runs again after its lease)"
-                ),
+                Err(e) => {
+                    self.observer()
+                        .emit(Lifecycle::BrokerError { op: "commit" });
+                    tracing::error!(
+                        task = %outcome.task().id,
+                        "cannot commit its outcome: {e}; leaving it unacknowledged (it runs again after its lease)"
+                    )
+                }
             }
         }
     }

@@ -9,13 +9,17 @@ use super::dispatcher::{Event, ExecUpdate};
 use super::outcome::{advance, fresh_record};
 use crate::exec::limits::StopReceiver;
 use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome};
+use crate::logging::LogFormat;
 use crate::observe::{Lifecycle, Observer, TaskRef};
+use crate::telemetry::ids;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stem_adapters::Delivery;
 use stem_protocol::manifest::EffectiveTask;
+use stem_protocol::trace;
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// Shortest time between two progress writes of one task.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -29,6 +33,8 @@ pub struct RunContext {
     pub executor: Arc<Executor>,
     pub observer: Observer,
     pub events: mpsc::UnboundedSender<Event>,
+    /// Spans are exported: the child is handed this worker's span for the attempt as its parent.
+    pub child_traces: bool,
 }
 
 /// A finished run, for the dispatcher to commit.
@@ -39,7 +45,33 @@ pub struct Finished {
     pub outcome: RunOutcome,
 }
 
+/// Runs the delivery; in the JSON log format, every line logged meanwhile carries the task's
+/// id, name, attempt and trace id (the fields of its `task` span).
 pub async fn run(
+    ctx: Arc<RunContext>,
+    delivery: Delivery,
+    envelope: TaskEnvelope,
+    task: Box<EffectiveTask>,
+    stop: StopReceiver,
+) {
+    let span = if crate::logging::format() == LogFormat::Json {
+        let t = TaskRef::of(&envelope);
+        tracing::info_span!(
+            "task",
+            task = %t.id,
+            name = %t.name,
+            attempt = t.attempt,
+            trace_id = %ids::trace_id_hex(&t)
+        )
+    } else {
+        tracing::Span::none()
+    };
+    run_in_span(ctx, delivery, envelope, task, stop)
+        .instrument(span)
+        .await
+}
+
+async fn run_in_span(
     ctx: Arc<RunContext>,
     delivery: Delivery,
     envelope: TaskEnvelope,
@@ -50,18 +82,24 @@ pub async fn run(
     let mut record = initial(&ctx, &delivery, &envelope).await;
     record.attempt = envelope.attempt;
     advance(&mut record, TaskState::Started);
-    let t = TaskRef {
-        id: envelope.id.clone(),
-        name: envelope.name.clone(),
-        queue: envelope.queue.clone(),
-        attempt: envelope.attempt,
-    };
+    let t = TaskRef::of(&envelope);
     ctx.observer.emit(Lifecycle::Started(t.clone()));
+    let traced;
+    let handed = if ctx.child_traces {
+        let parent = ids::child_traceparent(&ctx.config.worker_id, &t);
+        let mut copy = envelope.clone();
+        copy.headers
+            .insert(trace::HEADER.to_string(), parent.to_string());
+        traced = copy;
+        &traced
+    } else {
+        &envelope
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = tokio::spawn(watch(ctx.clone(), receipt.clone(), t, record.clone(), rx));
     let outcome = {
         let sink = EventSink::new(tx);
-        let execution = ctx.executor.run(&envelope, &task, &sink, &mut stop);
+        let execution = ctx.executor.run(handed, &task, &sink, &mut stop);
         tokio::pin!(execution);
         // Short tasks go straight to their outcome; a task still running after a moment gets a
         // `started` record, so `stem result` shows it. This saves a write per short task.

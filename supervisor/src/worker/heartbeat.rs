@@ -4,6 +4,7 @@
 
 use super::dispatcher::Event;
 use super::WorkerConfig;
+use crate::observe::gauges::Gauges;
 use serde_json::Value;
 use std::sync::Arc;
 use stem_adapters::Heartbeat;
@@ -25,7 +26,12 @@ fn current(config: &WorkerConfig, started_at: i64, stats: Value) -> Heartbeat {
     }
 }
 
-pub async fn beat(config: Arc<WorkerConfig>, events: mpsc::UnboundedSender<Event>) {
+/// Publishes a heartbeat every interval (and hands its stats to the gauges, when measured).
+pub async fn beat(
+    config: Arc<WorkerConfig>,
+    events: mpsc::UnboundedSender<Event>,
+    gauges: Option<Gauges>,
+) {
     let interval = config.heartbeat_interval;
     let started_at = stem_protocol::now_ms();
     loop {
@@ -34,6 +40,9 @@ pub async fn beat(config: Arc<WorkerConfig>, events: mpsc::UnboundedSender<Event
             return;
         }
         let Ok(stats) = rx.await else { return };
+        if let Some(g) = &gauges {
+            g.update_from_stats(&stats);
+        }
         let hb = current(&config, started_at, stats);
         if let Err(e) = config.adapters.control.heartbeat(&hb, interval * 5).await {
             tracing::debug!("cannot publish heartbeat ({e})");

@@ -1,8 +1,9 @@
 //! The worker: one `stem worker` process. One dispatcher owns every delivery's state and talks
 //! to the tasks around it through channels: the fetcher (leases batches from the broker), one
 //! execution per running delivery (a child through the executor), the commit loop (one fenced
-//! commit per outcome, batched), and the control, revoke, heartbeat, signal and event-flush
-//! tasks. Lifecycle steps are reported to one observer. SIGTERM/SIGINT: warm shutdown (stop
+//! commit per outcome, batched), and the control, revoke, heartbeat, signal, event-flush and
+//! stats-history tasks. Lifecycle steps are reported to one observer (and, when configured, exported as
+//! OpenTelemetry metrics and spans). SIGTERM/SIGINT: warm shutdown (stop
 //! fetching, finish running tasks); a second signal: cold (kill the children, give their tasks
 //! back).
 //!
@@ -22,6 +23,7 @@ pub mod execution;
 pub mod fetcher;
 pub mod flow;
 pub mod heartbeat;
+pub mod history;
 pub mod leases;
 pub mod outcome;
 pub mod report;
@@ -35,20 +37,79 @@ pub use config::WorkerConfig;
 use crate::exec::Executor;
 use crate::observe::counters::Counters;
 use crate::observe::events::EventSink;
+use crate::observe::gauges::Gauges;
 use crate::observe::log::LogSink;
+use crate::observe::otel::OtelSink;
 use crate::observe::{Observer, Sink};
+use crate::telemetry::{prom, Telemetry};
 use dispatcher::Dispatcher;
 use execution::RunContext;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Starts the exporters, the gauges and the scrape endpoint the configuration asks for; the
+/// sink is `None` when nothing is exported.
+async fn telemetry(
+    config: &WorkerConfig,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> anyhow::Result<(Telemetry, Option<Gauges>, Option<Arc<OtelSink>>)> {
+    let t = &config.telemetry;
+    let telemetry = Telemetry::start(
+        &t.settings,
+        t.metrics_listen.is_some(),
+        "stem-worker",
+        &config.worker_id,
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let (Some(addr), Some(registry)) = (t.metrics_listen, telemetry.registry()) {
+        let bound = prom::listen(addr, registry.clone())
+            .await
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!("metrics at http://{bound}/metrics");
+    }
+    let meter = telemetry.meter();
+    let tracer = telemetry.tracer();
+    if meter.is_none() && tracer.is_none() {
+        return Ok((telemetry, None, None));
+    }
+    let gauges = meter.as_ref().map(|m| {
+        let g = Gauges::default();
+        g.register(m);
+        tasks.spawn(g.clone().poll_queues(
+            config.adapters.admin.clone(),
+            config.queues.clone(),
+            config.heartbeat_interval,
+        ));
+        g
+    });
+    let known = config.manifest.manifest.tasks.keys().cloned().collect();
+    let sink = Arc::new(OtelSink::new(meter.as_ref(), tracer, known));
+    Ok((telemetry, gauges, Some(sink)))
+}
+
+/// The log sink: every outcome an INFO line with its durations in the JSON log format.
+fn log_sink() -> LogSink {
+    LogSink::new(crate::logging::format() == crate::logging::LogFormat::Json)
+}
+
 /// Runs a worker until it is shut down; returns when every task is finished or given back.
 pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    let mut tasks = tokio::task::JoinSet::new();
+    let (telemetry, gauges, otel) = telemetry(&config, &mut tasks).await?;
     let counters = Arc::new(Counters::default());
     let events_sink = Arc::new(EventSink::default());
-    let sinks: Vec<Arc<dyn Sink>> = vec![counters.clone(), events_sink.clone(), Arc::new(LogSink)];
+    let mut sinks: Vec<Arc<dyn Sink>> =
+        vec![counters.clone(), events_sink.clone(), Arc::new(log_sink())];
+    let child_traces = telemetry.tracer().is_some();
+    if let Some(sink) = otel {
+        sinks.push(sink);
+    }
     let observer = Observer::new(&config.worker_id, sinks);
+    let history = Arc::new(history::HistoryFlusher::new(
+        counters.clone(),
+        config.adapters.history.clone(),
+    ));
     let executor = Arc::new(Executor::new(
         config.manifest.clone(),
         config.concurrency,
@@ -76,8 +137,8 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         executor: executor.clone(),
         observer,
         events: events_tx.clone(),
+        child_traces,
     });
-    let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(fetcher::run(config.clone(), fetch_rx, events_tx.clone()));
     tasks.spawn(commits::run(config.clone(), commit_rx, events_tx.clone()));
     tasks.spawn(signals::forward(events_tx.clone()));
@@ -98,12 +159,13 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         config.adapters.flow.clone(),
         events_tx.clone(),
     ));
-    tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone()));
+    tasks.spawn(heartbeat::beat(config.clone(), events_tx.clone(), gauges));
     tasks.spawn(
         events_sink
             .clone()
             .flush_loop(config.adapters.control.clone()),
     );
+    tasks.spawn(history.clone().flush_loop());
     drop(events_tx);
     tracing::info!(worker = %config.worker_id, "worker ready");
     Dispatcher::new(ctx, counters, fetch_tx, commit_tx, revoked)
@@ -111,9 +173,12 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         .await;
 
     events_sink.flush(config.adapters.control.as_ref()).await;
+    history.flush().await;
     heartbeat::goodbye(&config).await;
     executor.shutdown().await;
     tasks.abort_all();
+    let telemetry = Arc::new(telemetry);
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     tracing::info!(worker = %config.worker_id, "worker stopped");
     Ok(())
 }

@@ -177,3 +177,11 @@ CREATE TABLE IF NOT EXISTS stem_flow_slots (
     expires_at  INTEGER NOT NULL,
     PRIMARY KEY (ns, key, holder)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stem_stats_minutes (
+    ns      TEXT    NOT NULL,
+    minute  INTEGER NOT NULL,
+    name    TEXT    NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (ns, minute, name)
+) WITHOUT ROWID;

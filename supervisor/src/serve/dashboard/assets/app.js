@@ -1,0 +1,96 @@
+// The dashboard's one script: actions (buttons with data-post) go to the JSON API, and the
+// page's <main> is fetched again and swapped in place after an action, on task events
+// (Server-Sent Events from /v1/events) and every 5 s, so nothing needs a reload.
+'use strict';
+
+(function () {
+  const flash = (text, bad) => {
+    const el = document.getElementById('flash');
+    el.textContent = text;
+    el.className = bad ? 'bad' : 'ok';
+    clearTimeout(flash.timer);
+    flash.timer = setTimeout(() => { el.textContent = ''; el.className = ''; }, 4000);
+  };
+
+  let refreshing = false;
+  let again = false;
+  async function refresh() {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    try {
+      const res = await fetch(location.href, { headers: { Accept: 'text/html' } });
+      if (res.ok) {
+        const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+        const fresh = doc.getElementById('main');
+        const main = document.getElementById('main');
+        const picked = new Set([...document.querySelectorAll('.pick:checked')].map((c) => c.value));
+        const focused = document.activeElement && document.activeElement.name;
+        if (fresh && main && !(focused && main.contains(document.activeElement) && document.activeElement.tagName === 'INPUT')) {
+          main.replaceWith(fresh);
+          fresh.querySelectorAll('.pick').forEach((c) => { c.checked = picked.has(c.value); });
+          document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+        }
+      }
+    } catch (e) {
+      // the server is away for a moment: the next tick tries again
+    } finally {
+      refreshing = false;
+      if (again) { again = false; setTimeout(refresh, 200); }
+    }
+  }
+
+  // With tokens configured, the login form's cookie holds the token; actions send it as a header.
+  function authHeaders() {
+    const m = /(?:^|;\s*)stem_token=([^;]*)/.exec(document.cookie);
+    return m ? { Authorization: `Bearer ${decodeURIComponent(m[1])}` } : {};
+  }
+
+  async function post(path, body) {
+    const headers = { 'Content-Type': 'application/json', ...authHeaders() };
+    const res = await fetch(path, { method: 'POST', headers, body });
+    let reply = null;
+    try { reply = await res.json(); } catch (e) { /* not JSON */ }
+    if (!res.ok) throw new Error((reply && reply.error && reply.error.message) || res.statusText);
+    return reply;
+  }
+
+  document.addEventListener('click', async (ev) => {
+    const picked = ev.target.closest('[data-replay-picked]');
+    if (picked) {
+      const boxes = [...document.querySelectorAll('.pick:checked')];
+      if (!boxes.length) return flash('select dead letters first', true);
+      try {
+        for (const b of boxes) {
+          await post(`/v1/queues/${encodeURIComponent(b.dataset.queue)}/dead-letters/replay`, JSON.stringify({ id: b.value }));
+        }
+        flash(`replayed ${boxes.length}`);
+      } catch (e) { flash(e.message, true); }
+      return refresh();
+    }
+    const button = ev.target.closest('[data-post]');
+    if (!button) return;
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    button.disabled = true;
+    try {
+      await post(button.dataset.post, button.dataset.body || '{}');
+      flash(`${button.textContent}: done`);
+    } catch (e) {
+      flash(`${button.textContent}: ${e.message}`, true);
+    }
+    button.disabled = false;
+    refresh();
+  });
+
+  let pending = null;
+  const soon = () => { if (pending === null) pending = setTimeout(() => { pending = null; refresh(); }, 300); };
+  if (window.EventSource) {
+    const live = document.getElementById('live');
+    const source = new EventSource('/v1/events');
+    source.onopen = () => { live.className = 'on'; };
+    source.onerror = () => { live.className = 'off'; };
+    source.onmessage = soon;
+    ['received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'dead_lettered', 'progress'].forEach(
+      (kind) => source.addEventListener(kind, soon));
+  }
+  setInterval(refresh, 5000);
+})();

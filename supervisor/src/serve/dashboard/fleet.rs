@@ -1,0 +1,182 @@
+//! The overview (throughput and failures over the last hour from the stats history, queue
+//! depths, workers alive), the queues page (counts, pause and resume) and the workers page
+//! (running tasks, pools, RSS, heartbeat age).
+
+use super::html::{action, chart, dur, esc, page, table, url};
+use crate::ops::control::{self, WorkerCommand};
+use crate::ops::{queues, workers};
+use crate::serve::{ApiError, AppState};
+use axum::extract::State;
+use axum::response::Html;
+use std::time::Duration;
+use stem_protocol::now_ms;
+
+const LAPSE: Duration = Duration::from_secs(10);
+/// How long the workers page waits for `inspect` replies.
+const INSPECT: Duration = Duration::from_millis(700);
+
+async fn queue_rows(state: &AppState, actions: bool) -> Result<Vec<Vec<String>>, ApiError> {
+    let sizes = queues::sizes(&state.adapters, None).await?;
+    Ok(sizes
+        .iter()
+        .map(|q| {
+            let c = q.counts;
+            let name = esc(&q.queue);
+            let mut row = vec![
+                format!("<a href=\"/ui/tasks?queue={}\">{name}</a>", url(&q.queue)),
+                c.ready.to_string(),
+                c.delayed.to_string(),
+                c.leased.to_string(),
+                format!(
+                    "<a href=\"/ui/dead-letters?queue={}\">{}</a>",
+                    url(&q.queue),
+                    c.dead
+                ),
+                if q.paused {
+                    "<b class=\"bad\">paused</b>".into()
+                } else {
+                    "running".into()
+                },
+            ];
+            if actions {
+                let path = format!("/v1/queues/{}", url(&q.queue));
+                row.push(format!(
+                    "{} {}",
+                    action("Pause", &format!("{path}/pause"), "{}", None),
+                    action("Resume", &format!("{path}/resume"), "{}", None)
+                ));
+            }
+            row
+        })
+        .collect())
+}
+
+fn worker_rows(list: &[workers::WorkerStatus]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|w| {
+            let hb = &w.heartbeat;
+            let s = &hb.stats;
+            let pools: Vec<String> = s["pools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "{} {} ×{}",
+                        esc(p["runtime"].as_str().unwrap_or("")),
+                        esc(p["isolation"].as_str().unwrap_or("")),
+                        p["size"]
+                    )
+                })
+                .collect();
+            vec![
+                esc(&hb.worker),
+                esc(&hb.queues.join(", ")),
+                format!(
+                    "{} / {}",
+                    hb.in_flight,
+                    s["concurrency"].as_u64().unwrap_or(0)
+                ),
+                s["processed"].as_u64().unwrap_or(0).to_string(),
+                s["failed"].as_u64().unwrap_or(0).to_string(),
+                esc(&pools.join("; ")),
+                format!("{} MB", s["rss_mb"].as_u64().unwrap_or(0)),
+                format!(
+                    "<span class=\"{}\">{}</span>",
+                    if w.lapsed { "bad" } else { "ok" },
+                    dur(w.age_ms)
+                ),
+            ]
+        })
+        .collect()
+}
+
+const WORKER_HEAD: &[&str] = &[
+    "worker",
+    "queues",
+    "running",
+    "processed",
+    "failed",
+    "pools",
+    "RSS",
+    "heartbeat",
+];
+
+pub async fn overview(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    let now = now_ms();
+    let minutes = state
+        .adapters
+        .history
+        .minutes(now - 3_600_000)
+        .await
+        .map_err(crate::ops::OpsError::from)?;
+    let list = workers::list(&state.adapters, LAPSE).await?;
+    let alive = list.iter().filter(|w| !w.lapsed).count();
+    let body = format!(
+        "<h1>Overview</h1><section><h2>Throughput, last hour</h2>{}</section>\
+         <section><h2>Queues</h2>{}</section>\
+         <section><h2>Workers <small id=\"alive\">{alive} alive</small></h2>{}</section>",
+        chart(&minutes, now),
+        table(
+            "queues",
+            &["queue", "ready", "delayed", "leased", "dead", "state"],
+            &queue_rows(&state, false).await?
+        ),
+        table("workers", WORKER_HEAD, &worker_rows(&list)),
+    );
+    Ok(page("Overview", "/", &body))
+}
+
+pub async fn queues_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    let body = format!(
+        "<h1>Queues</h1><p>Pause and resume tell every live worker consuming the queue; the state \
+         column shows pauses stored in the broker (<code>stem queue pause</code>).</p>{}",
+        table(
+            "queues",
+            &["queue", "ready", "delayed", "leased", "dead", "state", ""],
+            &queue_rows(&state, true).await?
+        )
+    );
+    Ok(page("Queues", "/ui/queues", &body))
+}
+
+pub async fn workers_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    let list = workers::list(&state.adapters, LAPSE).await?;
+    let inspect = control::send(&state.adapters, &WorkerCommand::Inspect, None, INSPECT).await?;
+    let mut running = Vec::new();
+    let mut paused = Vec::new();
+    for (worker, reply) in inspect.by_worker() {
+        for r in reply["running"].as_array().into_iter().flatten() {
+            let id = r["id"].as_str().unwrap_or("");
+            running.push(vec![
+                esc(&worker),
+                format!("<a href=\"/ui/tasks/{}\">{}</a>", url(id), esc(id)),
+                esc(r["name"].as_str().unwrap_or("")),
+                r["pid"].as_u64().map(|p| p.to_string()).unwrap_or_default(),
+                dur(r["runtime_ms"].as_i64().unwrap_or(0)),
+            ]);
+        }
+        for q in reply["paused"].as_array().into_iter().flatten() {
+            paused.push(format!(
+                "{} on {}",
+                esc(q.as_str().unwrap_or("")),
+                esc(&worker)
+            ));
+        }
+    }
+    let paused = if paused.is_empty() {
+        String::new()
+    } else {
+        format!("<p id=\"paused\">Paused: {}</p>", paused.join(", "))
+    };
+    let body = format!(
+        "<h1>Workers</h1>{}{paused}<h2>Running tasks</h2>{}",
+        table("workers", WORKER_HEAD, &worker_rows(&list)),
+        table(
+            "running",
+            &["worker", "task", "name", "pid", "running for"],
+            &running
+        )
+    );
+    Ok(page("Workers", "/ui/workers", &body))
+}

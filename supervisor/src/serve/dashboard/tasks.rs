@@ -1,0 +1,252 @@
+//! The tasks pages: the list (search by id, task name, state, queue and time; 50 a page, newest
+//! first) and one task's page (arguments, result or error and traceback, every attempt's error,
+//! progress, worker, timings; revoke and terminate).
+
+use super::html::{action, dur, esc, json, page, table, time, url};
+use crate::ops::results;
+use crate::ops::time::parse_since;
+use crate::serve::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+use stem_adapters::backend::MAX_LIST;
+use stem_adapters::RecordFilter;
+use stem_protocol::{TaskRecord, TaskState};
+
+/// Tasks a page.
+pub const PAGE: usize = 50;
+
+const STATES: &[&str] = &[
+    "pending", "received", "started", "retry", "success", "failure", "revoked",
+];
+
+fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request("invalid_parameter", format!("{field}: {why}"))
+}
+
+fn search_form(p: &HashMap<String, String>) -> String {
+    let v = |k: &str| esc(p.get(k).map(String::as_str).unwrap_or(""));
+    let mut states = String::from("<option value=\"\">any state</option>");
+    for s in STATES {
+        let sel = if p.get("state").map(String::as_str) == Some(s) {
+            " selected"
+        } else {
+            ""
+        };
+        states.push_str(&format!("<option{sel}>{s}</option>"));
+    }
+    format!(
+        "<form id=\"search\" method=\"get\" action=\"/ui/tasks\">\
+         <input name=\"id\" placeholder=\"task id\" value=\"{}\">\
+         <input name=\"task\" placeholder=\"task name\" value=\"{}\">\
+         <select name=\"state\">{states}</select>\
+         <input name=\"queue\" placeholder=\"queue\" value=\"{}\">\
+         <input name=\"since\" placeholder=\"since (1h, or RFC 3339)\" value=\"{}\">\
+         <button>Search</button></form>",
+        v("id"),
+        v("task"),
+        v("queue"),
+        v("since")
+    )
+}
+
+fn state_cell(s: TaskState) -> String {
+    format!("<span class=\"state {0}\">{0}</span>", s.as_str())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let given = |k: &str| p.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    if let Some(id) = given("id") {
+        return Ok(Redirect::to(&format!("/ui/tasks/{}", url(id))).into_response());
+    }
+    let page_no: usize = match given("page") {
+        Some(n) => n.parse().map_err(|_| bad("page", "expected a number"))?,
+        None => 0,
+    };
+    let filter = RecordFilter {
+        state: given("state")
+            .map(|s| {
+                TaskState::parse(s).ok_or_else(|| bad("state", format!("unknown state {s:?}")))
+            })
+            .transpose()?,
+        name: given("task").map(String::from),
+        queue: given("queue").map(String::from),
+        since: given("since")
+            .map(parse_since)
+            .transpose()
+            .map_err(|e| bad("since", e))?,
+        limit: ((page_no + 1) * PAGE + 1).min(MAX_LIST),
+    };
+    let records = results::list(&state.adapters, &filter).await?;
+    let more = records.len() > (page_no + 1) * PAGE;
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .skip(page_no * PAGE)
+        .take(PAGE)
+        .map(|r| {
+            vec![
+                format!("<a href=\"/ui/tasks/{}\">{}</a>", url(&r.id), esc(&r.id)),
+                esc(&r.name),
+                esc(&r.queue),
+                state_cell(r.state),
+                r.attempt.to_string(),
+                esc(&time(r.updated_at)),
+            ]
+        })
+        .collect();
+    let mut query: Vec<String> = p
+        .iter()
+        .filter(|(k, v)| *k != "page" && !v.is_empty())
+        .map(|(k, v)| format!("{}={}", url(k), url(v)))
+        .collect();
+    query.sort();
+    let link = |n: usize, label: &str, id: &str| {
+        let mut q = query.clone();
+        q.push(format!("page={n}"));
+        format!(
+            "<a id=\"{id}\" href=\"/ui/tasks?{}\">{label}</a>",
+            esc(&q.join("&"))
+        )
+    };
+    let mut pager = format!("<p class=\"pager\">page {}", page_no + 1);
+    if page_no > 0 {
+        pager.push(' ');
+        pager.push_str(&link(page_no - 1, "← newer", "newer"));
+    }
+    if more {
+        pager.push(' ');
+        pager.push_str(&link(page_no + 1, "older →", "older"));
+    }
+    pager.push_str("</p>");
+    let body = format!(
+        "<h1>Tasks</h1>{}{}{pager}",
+        search_form(&p),
+        table(
+            "tasks",
+            &["id", "task", "queue", "state", "attempt", "updated (UTC)"],
+            &rows
+        )
+    );
+    Ok(page("Tasks", "/ui/tasks", &body).into_response())
+}
+
+fn progress(r: &TaskRecord) -> String {
+    let Some(p) = &r.progress else {
+        return String::new();
+    };
+    let (cur, total) = (p["current"].as_f64(), p["total"].as_f64());
+    let bar = match (cur, total) {
+        (Some(c), Some(t)) if t > 0.0 => format!(
+            "<progress id=\"progress\" max=\"{t}\" value=\"{c}\"></progress> {:.0}%",
+            c / t * 100.0
+        ),
+        _ => String::new(),
+    };
+    format!("<h2>Progress</h2>{bar}<pre>{}</pre>", json(p))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let Some(r) = results::get(&state.adapters, &id).await? else {
+        let body = format!(
+            "<h1>Task {}</h1><p class=\"none\">No record of this task (not yet received by a worker, or expired).</p>",
+            esc(&id)
+        );
+        return Ok(page("Task", "/ui/tasks", &body));
+    };
+    let mut facts = vec![
+        ("task", esc(&r.name)),
+        ("queue", esc(&r.queue)),
+        ("state", state_cell(r.state)),
+        ("attempt", r.attempt.to_string()),
+        ("worker", esc(r.worker.as_deref().unwrap_or("—"))),
+        ("created", esc(&time(r.created_at))),
+    ];
+    if let Some(s) = r.started_at {
+        facts.push(("started", esc(&time(s))));
+        facts.push(("queue wait", dur(s - r.created_at)));
+    }
+    if let Some(f) = r.finished_at {
+        facts.push(("finished", esc(&time(f))));
+        if let Some(s) = r.started_at {
+            facts.push(("run time", dur(f - s)));
+        }
+    }
+    let facts: String = facts
+        .iter()
+        .map(|(k, v)| format!("<dt>{k}</dt><dd>{v}</dd>"))
+        .collect();
+    let mut body = format!(
+        "<h1>Task <code id=\"task-id\">{}</code></h1><dl class=\"facts\">{facts}</dl>",
+        esc(&r.id)
+    );
+    if !r.state.is_terminal() {
+        let path = format!("/v1/tasks/{}/revoke", url(&r.id));
+        body.push_str(&format!(
+            "<p>{} {}</p>",
+            action("Revoke", &path, "{}", Some("Revoke this task?")),
+            action(
+                "Terminate",
+                &path,
+                "{\"terminate\":true}",
+                Some("Terminate this task (TERM, then KILL its process group)?")
+            )
+        ));
+    }
+    body.push_str(&format!(
+        "<h2>Arguments</h2><pre id=\"args\">{}</pre><pre id=\"kwargs\">{}</pre>",
+        json(&r.args),
+        json(&r.kwargs)
+    ));
+    body.push_str(&progress(&r));
+    if let Some(v) = &r.result {
+        body.push_str(&format!(
+            "<h2>Result</h2><pre id=\"result\">{}</pre>",
+            json(v)
+        ));
+    }
+    if let Some(e) = &r.error {
+        body.push_str(&format!(
+            "<h2>Error</h2><p id=\"error\"><b>{}</b>: {}</p><pre id=\"traceback\">{}</pre>",
+            esc(&e.kind),
+            esc(&e.message),
+            esc(&e.traceback)
+        ));
+    }
+    if !r.errors.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .errors
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                vec![
+                    (i + 1).to_string(),
+                    esc(&e.kind),
+                    esc(&e.message),
+                    format!(
+                        "<details><summary>traceback</summary><pre>{}</pre></details>",
+                        esc(&e.traceback)
+                    ),
+                ]
+            })
+            .collect();
+        body.push_str("<h2>Attempts</h2>");
+        body.push_str(&table(
+            "attempts",
+            &["attempt", "error", "message", ""],
+            &rows,
+        ));
+    }
+    if let Some(s) = &r.stderr {
+        body.push_str(&format!(
+            "<h2>stderr</h2><pre id=\"stderr\">{}</pre>",
+            esc(s)
+        ));
+    }
+    Ok(page(&format!("Task {}", r.id), "/ui/tasks", &body))
+}
