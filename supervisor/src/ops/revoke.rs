@@ -119,6 +119,10 @@ mod tests {
             "w1",
             json!({"running_here": true}),
         ));
+        // A task waiting in its queue (no record yet) is known.
+        let mut queued = stem_protocol::TaskEnvelope::new("t");
+        queued.id = "task-1".into();
+        adapters.broker.publish(&[queued]).await.expect("publish");
         let mut request = RevokeRequest::new("task-1");
         request.terminate = true;
         request.reason = Some("test".into());
@@ -126,10 +130,15 @@ mod tests {
         worker.await.expect("worker");
         assert_eq!(revoked.running_on, vec!["w1".to_string()]);
         assert_eq!(revoked.workers_told, 1);
-        assert!(revoked.known, "a worker runs it");
-        let unknown = revoke(&adapters, &RevokeRequest::new("no-such-task"))
-            .await
-            .expect("revoke");
+        assert!(revoked.known, "queued and running");
+        let refused = revoke(&adapters, &RevokeRequest::new("no-such-task")).await;
+        assert!(
+            matches!(refused, Err(crate::ops::OpsError::NoSuchTask { .. })),
+            "{refused:?}"
+        );
+        let mut forced = RevokeRequest::new("no-such-task");
+        forced.force = true;
+        let unknown = revoke(&adapters, &forced).await.expect("revoke --force");
         assert!(!unknown.known);
         let stored = adapters
             .revokes

@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use stem_adapters::{Commit, ControlRequest, Delivery, Revocation, Verdict};
+use stem_adapters::{Commit, ControlRequest, Delivery, Revocation};
 use stem_protocol::manifest::TaskKind;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -363,36 +363,6 @@ impl Dispatcher {
         }
         if self.commit_tx.send(commit).is_err() {
             self.entries.remove(&receipt);
-        }
-    }
-
-    fn committed(&mut self, results: Committed) {
-        for (receipt, verdict) in results {
-            self.finish_gate(&receipt);
-            let Some(entry) = self.entries.remove(&receipt) else {
-                continue;
-            };
-            let Stage::Committing(outcome) = entry.stage else {
-                continue;
-            };
-            match verdict {
-                Ok(Verdict::Applied) => {
-                    self.release_unique(&entry.delivery.payload, &outcome);
-                    self.report(outcome)
-                }
-                Ok(Verdict::Stale { owner }) => self.observer().emit(Lifecycle::StaleCommit {
-                    task: outcome.task().clone(),
-                    owner,
-                }),
-                Err(e) => {
-                    self.observer()
-                        .emit(Lifecycle::BrokerError { op: "commit" });
-                    tracing::error!(
-                        task = %outcome.task().id,
-                        "cannot commit its outcome: {e}; leaving it unacknowledged (it runs again after its lease)"
-                    )
-                }
-            }
         }
     }
 
