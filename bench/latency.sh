@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Enqueue-to-start latency (opt-in, not CI): one worker (warm Python pool, concurrency C) on each
-# broker; a producer publishes no-op tasks at RATE per second for SECONDS (light load), then a
-# burst of 10 x RATE at once; p50 / p99 / max of started_at - created_at from the records.
+# broker; a long-lived producer (the Python SDK over one `stem serve`, so no connect per
+# publish) publishes no-op tasks one at a time at RATE per second for SECONDS (light load), then
+# a burst of 10 x RATE in one request; p50 / p99 / max of started_at - created_at.
 # Stem only; the peers' figures come from bench/run.sh.
 #
 #   bench/latency.sh                          # RATE=100 SECONDS=5 C=4 on sqlite, redis, postgres
@@ -20,9 +21,10 @@ if [ -z "${STEM_BIN:-}" ]; then
   STEM_BIN="${CARGO_TARGET_DIR:-$root/target}/release/stem"
 fi
 work=$(mktemp -d /tmp/stem-bench-latency.XXXXXX)
-worker=
+worker= server=
 cleanup() {
   [ -n "$worker" ] && kill "$worker" 2>/dev/null && wait "$worker" 2>/dev/null || true
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   redis-cli -u redis://127.0.0.1:6379/9 --scan --pattern "bench_lat_$$*" | xargs -r redis-cli -u redis://127.0.0.1:6379/9 unlink >/dev/null || true
   for s in $STORES; do
     [ "$s" = postgres ] && psql -q postgres://postgres@127.0.0.1:5432/test -c "DROP SCHEMA IF EXISTS bench_lat_$$_postgres CASCADE" >/dev/null 2>&1 || true
@@ -51,16 +53,22 @@ for store in $STORES; do
   PYTHONPATH="$root/sdk-python" "$STEM_BIN" worker --manifest stem.toml --concurrency "$C" 2>"worker-$store.log" &
   worker=$!
   for _ in $(seq 100); do grep -q "worker ready" "worker-$store.log" && break; sleep 0.1; done
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$STEM_BIN" serve --listen "127.0.0.1:$port" --manifest stem.toml 2>"serve-$store.log" &
+  server=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   "$STEM_BIN" enqueue noop --repeat 20 >/dev/null   # warm the pool
   sleep 1
-  python3 - "$STEM_BIN" "$RATE" "$SECONDS_" "$store" <<'PY'
+  PYTHONPATH="$root/sdk-python" python3 - "$STEM_BIN" "$RATE" "$SECONDS_" "$store" "http://127.0.0.1:$port" <<'PY'
 import json, subprocess, sys, time
-stem, rate, seconds, store = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+from stem_sdk import Client
+stem, rate, seconds, store, api = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+client = Client(api)
 
 def publish(n):
-    lines = "".join(json.dumps({"task": "noop"}) + "\n" for _ in range(n))
-    out = subprocess.run([stem, "enqueue", "--stdin", "--json"], input=lines, text=True, capture_output=True, check=True)
-    return json.loads(out.stdout)["ids"]
+    if n == 1:
+        return [client.enqueue("noop").id]
+    return [r.id for r in client.enqueue_many([("noop", [])] * n)]
 
 def latencies(ids):
     deadline = time.time() + 120
@@ -74,11 +82,11 @@ def summary(name, ms):
     pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
     print(f"  {name:<22} n={len(ms):<5} p50={pick(0.5):>4} ms  p99={pick(0.99):>4} ms  max={ms[-1]:>4} ms")
 
-# Light load: batches of 10 every 10/rate seconds (the CLI costs a process per batch).
-ids, step, end = [], 10 / rate, time.time() + seconds
+# Light load: one task every 1/rate seconds.
+ids, step, end = [], 1 / rate, time.time() + seconds
 while time.time() < end:
     t = time.time()
-    ids += publish(10)
+    ids += publish(1)
     time.sleep(max(0, step - (time.time() - t)))
 light = latencies(ids)
 time.sleep(1)
@@ -87,5 +95,5 @@ print(f"enqueue -> start on {store} (warm Python pool):")
 summary(f"light {rate:g}/s", light)
 summary(f"burst of {int(10 * rate)}", burst)
 PY
-  kill "$worker"; wait "$worker" 2>/dev/null || true; worker=
+  kill "$worker" "$server"; wait "$worker" "$server" 2>/dev/null || true; worker= server=
 done
