@@ -18,6 +18,8 @@ cd "$work"   # the SQLite file stem.db is created here
 STEM_LOG=${STEM_LOG:-info,stem::observe::log=debug} \
   "$stem" worker --manifest "$here/stem.toml" --concurrency 4 2>"$work/worker.log" &
 worker=$!
+# Until its first heartbeat the worker is not yet live to producers (they would say so).
+for _ in $(seq 100); do "$stem" health >/dev/null 2>&1 && break; sleep 0.1; done
 
 run() {
   echo
