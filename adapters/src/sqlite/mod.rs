@@ -143,7 +143,8 @@ impl SqliteStore {
     }
 }
 
-/// Deletes expired results, canvas groups, revocations and heartbeats of every namespace, control messages
+/// Deletes expired results, canvas groups, revocations, heartbeats, unique locks and slots (and
+/// buckets idle for an hour) of every namespace, control messages
 /// older than an hour, and all but the newest events of `ns`.
 fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
     for stmt in [
@@ -152,6 +153,9 @@ fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
         sql::CLEANUP_GROUPS,
         sql::CLEANUP_REVOCATIONS,
         sql::CLEANUP_HEARTBEATS,
+        sql::CLEANUP_FLOW_UNIQUES,
+        sql::CLEANUP_FLOW_SLOTS,
+        sql::CLEANUP_FLOW_BUCKETS,
     ] {
         conn.prepare_cached(stmt)?.execute([now])?;
     }

@@ -34,7 +34,8 @@ pub async fn follow_ups(
             out.extend(advance(adapters, ttl, &c.canvas_id, &c.steps, result, route).await?);
             Ok(out)
         }
-        TaskState::Failure => {
+        // A member that expired before it ran failed the canvas as a failure does.
+        TaskState::Failure | TaskState::Expired => {
             let info = json!({"task_id": env.id, "name": env.name, "error": record.error});
             let mut errbacks = c.link_error.clone();
             for step in &c.steps {

@@ -184,7 +184,10 @@ pub async fn show(adapters: &Adapters, id: &str) -> OpsResult<CanvasView> {
             .as_ref()
             .and_then(|r| r.error.as_ref())
             .map(|e| format!("{}: {}", e.kind, e.message));
-        if rec.as_ref().is_some_and(|r| r.state == TaskState::Failure) && failed.is_none() {
+        let failed_here = rec
+            .as_ref()
+            .is_some_and(|r| matches!(r.state, TaskState::Failure | TaskState::Expired));
+        if failed_here && failed.is_none() {
             failed = Some(if path.is_empty() {
                 tid.clone()
             } else {

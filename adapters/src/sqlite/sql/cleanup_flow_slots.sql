@@ -1,0 +1,1 @@
+DELETE FROM stem_flow_slots WHERE expires_at <= ?1

@@ -1,0 +1,1 @@
+DELETE FROM stem_flow_uniques WHERE expires_at <= ?1
