@@ -38,6 +38,12 @@ pub async fn run_exec(
     spec.env
         .insert("STEM_ATTEMPT".into(), envelope.attempt.to_string());
     spec.env.insert("STEM_QUEUE".into(), envelope.queue.clone());
+    // The trace the program's own spans join: the worker's span when it traces, else the
+    // producer's context.
+    let parent = envelope.headers.get(stem_protocol::trace::HEADER);
+    if let Some(parent) = parent.filter(|p| stem_protocol::trace::TraceParent::parse(p).is_some()) {
+        spec.env.insert("TRACEPARENT".into(), parent.clone());
+    }
     let mut omitted = Vec::new();
     for (name, value) in [
         ("STEM_ARGS", Value::Array(envelope.args.clone()).to_string()),
