@@ -337,50 +337,6 @@ impl Env {
     }
 }
 
-impl Env {
-    /// Starts a long-running `stem ARGS...` (say `stem beat`) in this folder, logging to
-    /// `LOG` there; the guard stops it like a worker.
-    pub fn spawn(&self, args: &[&str], log: &str, vars: &[(&str, &str)]) -> Worker {
-        let log = self.file(log);
-        let stderr = fs::File::create(&log).expect("create the log");
-        let stdout = stderr.try_clone().expect("clone the log handle");
-        let mut cmd = self.command(self.path());
-        cmd.args(args).stdout(stdout).stderr(stderr);
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start stem");
-        Worker {
-            child,
-            log,
-            status: None,
-        }
-    }
-}
-
-/// A service world removes its namespace when it ends (best effort, through `redis-cli` or
-/// `psql`), so repeated runs do not pile up keys or schemas.
-impl Drop for Env {
-    fn drop(&mut self) {
-        let Some(s) = &self.service else { return };
-        for url in std::iter::once(&s.broker).chain(s.backend.as_ref()) {
-            let script = if url.starts_with("redis") {
-                "redis-cli -u \"$1\" --scan --pattern \"$2:*\" | xargs -r redis-cli -u \"$1\" unlink"
-            } else if url.starts_with("postgres") {
-                "psql -q \"$1\" -c \"DROP SCHEMA IF EXISTS $2 CASCADE\""
-            } else {
-                continue;
-            };
-            let _ = Command::new("sh")
-                .args(["-c", script, "sh", url, &s.namespace])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
 /// A fake-task runtime table for a manifest: `[runtimes.NAME]` running `program`.
 pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
     format!("[runtimes.{name}]\ncommand = [{program:?}]\nisolation = {isolation:?}\n")

@@ -1,8 +1,10 @@
 //! The stores a scenario runs on, so one scenario is written once for all of them: SQLite (the
 //! default world), Redis, Postgres, and a Redis broker with a Postgres result backend. The
-//! service ones need their `STEM_TEST_*_URL`; without it the test says it skips.
+//! service ones need their `STEM_TEST_*_URL`; without it the test says it skips. A service
+//! world removes its namespace when it ends.
 
 use crate::Env;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const REDIS: &str = "STEM_TEST_REDIS_URL";
@@ -59,4 +61,27 @@ pub fn unique_namespace() -> String {
         nanos & 0xffff_ffff_ffff,
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// A service world removes its namespace when it ends (best effort, through `redis-cli` or
+/// `psql`), so repeated runs do not pile up keys or schemas.
+impl Drop for Env {
+    fn drop(&mut self) {
+        let Some(s) = &self.service else { return };
+        for url in std::iter::once(&s.broker).chain(s.backend.as_ref()) {
+            let script = if url.starts_with("redis") {
+                "redis-cli -u \"$1\" --scan --pattern \"$2:*\" | xargs -r redis-cli -u \"$1\" unlink"
+            } else if url.starts_with("postgres") {
+                "psql -q \"$1\" -c \"DROP SCHEMA IF EXISTS $2 CASCADE\""
+            } else {
+                continue;
+            };
+            let _ = Command::new("sh")
+                .args(["-c", script, "sh", url, &s.namespace])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }

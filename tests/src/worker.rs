@@ -1,5 +1,6 @@
-//! A guard around one real `stem worker` process: signals, liveness, its log, and a stop on
-//! drop (TERM, a second TERM, then KILL) so no test leaves a worker or its children behind.
+//! A guard around one real `stem worker` process (or any long-running `stem` command started
+//! with `Env::spawn`): signals, liveness, its log, and a stop on drop (TERM, a second TERM,
+//! then KILL) so no test leaves a worker or its children behind.
 
 use crate::{wait_for, Env, PATIENCE};
 use std::fs;
@@ -130,6 +131,27 @@ impl Env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start stem worker");
+        Worker {
+            child,
+            log,
+            status: None,
+        }
+    }
+}
+
+impl Env {
+    /// Starts a long-running `stem ARGS...` (say `stem beat`) in this folder, logging to
+    /// `LOG` there; the guard stops it like a worker.
+    pub fn spawn(&self, args: &[&str], log: &str, vars: &[(&str, &str)]) -> Worker {
+        let log = self.file(log);
+        let stderr = fs::File::create(&log).expect("create the log");
+        let stdout = stderr.try_clone().expect("clone the log handle");
+        let mut cmd = self.command(self.path());
+        cmd.args(args).stdout(stdout).stderr(stderr);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start stem");
         Worker {
             child,
             log,

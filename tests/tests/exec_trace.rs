@@ -20,6 +20,12 @@ fn an_exec_task_gets_its_traceparent() {
         env.worker_logs()
     );
     let junk = env.enqueue("show", &["--header", "traceparent=not-a-trace"]);
-    let got = env.outcome(&junk)["result"].as_str().unwrap_or_default().to_string();
-    assert!(got.starts_with("00-") && got.len() == 55, "a fresh trace, got {got:?}");
+    let got = env.outcome(&junk)["result"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        got.starts_with("00-") && got.len() == 55,
+        "a fresh trace, got {got:?}"
+    );
 }

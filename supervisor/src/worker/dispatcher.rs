@@ -82,6 +82,9 @@ pub struct Dispatcher {
     pub(super) paused: HashSet<String>,
     /// Queues paused in the store (`stem queue pause`), for every worker.
     pub(super) stored_pauses: HashSet<String>,
+    /// Some task of the manifest has a rate or concurrency limit (else no delivery is ever
+    /// held at a gate, and the window needs no count of held ones).
+    pub(super) gated_tasks: bool,
     pub(super) phase: Phase,
     pub(super) started_at: i64,
     fetching: bool,
@@ -100,6 +103,7 @@ impl Dispatcher {
         commit_tx: mpsc::UnboundedSender<Commit>,
         revoked: HashMap<String, Revocation>,
     ) -> Self {
+        let gated_tasks = super::flow::any_gated(&ctx.config);
         Dispatcher {
             config: ctx.config.clone(),
             ctx,
@@ -110,6 +114,7 @@ impl Dispatcher {
             revoked,
             paused: HashSet::new(),
             stored_pauses: HashSet::new(),
+            gated_tasks,
             phase: Phase::Running,
             started_at: stem_protocol::now_ms(),
             fetching: false,

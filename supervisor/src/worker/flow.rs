@@ -130,6 +130,9 @@ impl Dispatcher {
 
     /// Deliveries waiting at a gate, which do not count against the prefetch window.
     pub(super) fn held(&self) -> usize {
+        if !self.gated_tasks {
+            return 0;
+        }
         self.entries
             .values()
             .filter(|e| e.gate.held || e.gate.checking)
@@ -230,6 +233,16 @@ async fn check(
     result.unwrap_or_else(|e| {
         tracing::warn!("flow control: {e}; trying again in {ERROR_RETRY:?}");
         GateVerdict::Wait(ERROR_RETRY)
+    })
+}
+
+/// Whether any task of the worker's manifest has a rate or concurrency limit.
+pub fn any_gated(config: &super::WorkerConfig) -> bool {
+    let manifest = &config.manifest.manifest;
+    manifest.tasks.keys().any(|name| {
+        manifest
+            .effective(name)
+            .is_some_and(|t| t.flow.rate_limit.is_some() || t.flow.max_concurrency.is_some())
     })
 }
 
