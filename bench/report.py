@@ -16,6 +16,7 @@ PEER_NAMES = {
     "bullmq-sandboxed-addbulk": None,  # the same figure twice; the larger N is kept
     "gw-py": "graphile-worker noop_py -j 2",
     "gw-sh": "graphile-worker noop_sh -j 2",
+    "gw-js": "graphile-worker in-process c=24",
 }
 MODE_NAMES = {
     "py-pool": "python pool",
@@ -35,7 +36,7 @@ START_NAMES = {
     "true": "/bin/true",
 }
 BROKERS = ["sqlite", "redis", "postgres"]
-# (label, stem mode, peer id, target ratio or None)
+# (label, stem mode, peer id, target ratio or None[, the one broker it is about])
 RATIOS = [
     ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 3.0),
     ("python pool / celery prefork", "py-pool", "celery", 10.0),
@@ -46,6 +47,8 @@ RATIOS = [
     ("python process / graphile noop_py", "py-process", "gw-py", None),
     ("python process -I -S / graphile noop_py", "py-process-isolated", "gw-py", None),
     ("exec /bin/true / graphile noop_sh", "exec-true", "gw-sh", None),
+    ("pool/postgres vs graphile-worker in-process", "py-pool", "gw-js", None, "postgres"),
+    ("node pool/postgres vs graphile in-process", "node-pool", "gw-js", None, "postgres"),
 ]
 
 
@@ -149,10 +152,13 @@ def main():
     out.append("")
     out.append("Ratios (Stem / peer, same run)")
     out.append("  %-42s %8s" % ("", "target") + "".join(" %10s" % b for b in present))
-    for label, mode, peer, target in RATIOS:
+    for label, mode, peer, target, *only in RATIOS:
         p = peers.get(peer)
         cells = []
         for b in present:
+            if only and b not in only:
+                cells.append("%10s" % "")
+                continue
             if mode.startswith("enqueue:"):
                 s = enq.get((mode.split(":", 1)[1], b))
             else:

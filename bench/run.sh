@@ -10,7 +10,7 @@
 #
 # Knobs (environment): N_POOL N_FORKSERVER N_PROCESS N_PROCESS_ISOLATED N_NODE_POOL
 # N_NODE_PROCESS N_EXEC (Stem drain sizes); N_CELERY N_RQ N_RQ_SIMPLE N_BULL N_BULL_SANDBOX
-# N_GW_PY N_GW_SH (peer sizes); N_POOL_POSTGRES N_FORK_POSTGRES (Postgres warm-mode sizes); BROKERS (default "sqlite redis postgres"); MODES (default all);
+# N_GW_PY N_GW_SH N_GW_JS (peer sizes); N_POOL_POSTGRES N_FORK_POSTGRES (Postgres warm-mode sizes); BROKERS (default "sqlite redis postgres"); MODES (default all);
 # PEERS=0 skips the peers; PEER_SET="bullmq-sandboxed celery" runs only those; STEM_BIN uses a prebuilt binary (STEM_REV names its commit); BUILD=0 skips the build;
 # REDIS_URL (default redis://127.0.0.1:6379/9; the peer scripts flush dbs 0-3, never use them);
 # PG_URL (default postgres://postgres@127.0.0.1:5432/test); PEERS_DIR (default /tmp/stem-peers);
@@ -46,6 +46,7 @@ N_BULL=${N_BULL:-$(size 20000 1000)}
 N_BULL_SANDBOX=${N_BULL_SANDBOX:-$(size 5000 300)}
 N_GW_PY=${N_GW_PY:-$(size 300 30)}
 N_GW_SH=${N_GW_SH:-$(size 1000 100)}
+N_GW_JS=${N_GW_JS:-$(size 20000 1000)}
 if [ -n "$QUICK" ]; then START_RUNS=${START_RUNS_QUICK:-10}; fi
 
 mkdir -p "$here/results"
@@ -162,6 +163,8 @@ if [ "$PEERS" != 0 ]; then
   # graphile-worker uses its own Postgres database (stem_peer_gw), on the Postgres Stem uses.
   peer gw-py "$N_GW_PY" env TASK=noop_py "$here/peers/graphile.sh"
   peer gw-sh "$N_GW_SH" env TASK=noop_sh "$here/peers/graphile.sh"
+  # In-process JS tasks with localQueue and batched completion (its own database, dropped after).
+  peer gw-js "$N_GW_JS" env PG="${PG_URL%/*}" node "$here/peers/graphile_inprocess.js"
 fi
 
 # ---- Stem ------------------------------------------------------------------------------------
