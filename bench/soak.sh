@@ -7,7 +7,7 @@
 #   slow    5 %  sleeps 1 s over soft_time_limit 300 ms / time_limit 600 ms: a timeout
 #   hang    5 %  an exec `sleep 5` over time_limit 500 ms: killed, a timeout
 # plus revokes: `stem revoke` of a just-published task every other second, and
-# `stem revoke --terminate` of a recent `hang` task every 5 s. (`stem revoke` refuses, as
+# `stem revoke --terminate` of the latest `hang` task every 5 s. (`stem revoke` refuses, as
 # unknown, a task a worker holds before its record is written; such refusals are counted and
 # the revoke repeated with --force.)
 # Every SAMPLE_SECONDS (60; 10 when SOAK_MINUTES < 5) it prints throughput (outcomes/s from the
@@ -219,7 +219,7 @@ while time.time() - start < total_s:
         revoke_later(rng.choice(ids))
         revokes += 1
     if tick % 5 == 0 and hangs:
-        revoke_later("--terminate", hangs.pop(0))
+        revoke_later("--terminate", hangs.pop())
         terminates += 1
     check_revokes()
     time.sleep(max(0, start + tick - time.time()))
