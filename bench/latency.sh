@@ -21,13 +21,16 @@
 #
 # Goals (light load, Stem): Redis p50 <= 1 ms and p99 <= 5 ms; Postgres p50 <= 3 ms; SQLite
 # p50 <= 5 ms. The table prints each line beside its broker's goal.
-# Knobs: RATE, SECONDS, C, STORES, PEERS (1), PEERS_DIR (/tmp/stem-peers), REDIS_URL (default
+# Knobs: RATE, SECONDS (or LAT_SECONDS), C, STORES, PEERS (1), PEERS_DIR (/tmp/stem-peers), REDIS_URL (default
 # redis://127.0.0.1:6379/9), PG_URL, STEM_BIN (a prebuilt binary), BUILD=0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 RATE=${RATE:-100}
-SECONDS_=${SECONDS:-5}
+# SECONDS is bash's own clock (seconds since the shell started: 0 here unless the caller set
+# it), so a value under 1 means "not given".
+SECONDS_=${LAT_SECONDS:-$SECONDS}
+[ "$SECONDS_" -ge 1 ] 2>/dev/null || SECONDS_=5
 C=${C:-4}
 STORES=${STORES:-"sqlite redis postgres"}
 PEERS=${PEERS:-1}
@@ -119,6 +122,8 @@ def records(ids):
         time.sleep(0.2)
 
 def emit(phase, recs):
+    if not recs:
+        sys.exit(f"{store}: no tasks published in the {phase} phase")
     line = f"stem {store}, python pool c={c}"
     for measure, ms in (("producer ts -> task", [r["result"] for r in recs]),
                         ("record created -> started", [r["started_at"] - r["created_at"] for r in recs])):
