@@ -151,7 +151,7 @@ def main():
     present = [b for b in BROKERS if any(k[1] == b for k in stem)]
     out.append("")
     out.append("Ratios (Stem / peer, same run)")
-    out.append("  %-42s %8s" % ("", "target") + "".join(" %10s" % b for b in present))
+    out.append("  %-44s %8s" % ("", "target") + "".join(" %10s" % b for b in present))
     for label, mode, peer, target, *only in RATIOS:
         p = peers.get(peer)
         cells = []
@@ -174,7 +174,7 @@ def main():
                 mark = " ok" if ratio >= target else " NO"
             cells.append("%10s" % ("%.2fx%s" % (ratio, mark)))
         out.append(
-            "  %-42s %8s" % (label, (">= %gx" % target) if target else "")
+            "  %-44s %8s" % (label, (">= %gx" % target) if target else "")
             + " ".join([""] + cells)
         )
 
