@@ -61,12 +61,15 @@ async function worker() {
     await w.waitUntilReady();
     stop = () => w.close();
   } else {
+    const { Pool } = require(path.join(dir, 'gw/node_modules/pg'));
+    const pgPool = new Pool({ connectionString: gwDb, max: GW_C + 1 });
+    pgPool.on('error', () => {});
     const runner = await gw().run({
-      connectionString: gwDb, concurrency: GW_C, maxPoolSize: GW_C + 1, noHandleSignals: true,
+      pgPool, concurrency: GW_C, noHandleSignals: true,
       logger: quietLogger(), taskList: { noop: async (payload) => onJob(payload) },
       preset: { worker: { localQueue: GW_LQ > 1 ? { size: GW_LQ } : undefined, completeJobBatchDelay: GW_DELAY, failJobBatchDelay: GW_DELAY } },
     });
-    stop = () => runner.stop();
+    stop = async () => { await runner.stop(); await pgPool.end(); };
   }
   process.on('message', async (m) => {
     if (m.type === 'count') process.send({ type: 'count', n: lats[m.phase].length });
@@ -104,8 +107,12 @@ async function producer() {
     } else if (peer === 'graphile') {
       await pgAdmin(`create database ${tag}`);
       cleanups.push(() => pgAdmin(`drop database if exists ${tag} with (force)`));
-      await gw().runMigrations({ connectionString: gwDb, logger: quietLogger() });
-      const utils = await gw().makeWorkerUtils({ connectionString: gwDb, logger: quietLogger() });
+      const { Pool } = require(path.join(dir, 'gw/node_modules/pg'));
+      const pgPool = new Pool({ connectionString: gwDb, max: 4 });
+      pgPool.on('error', () => {});
+      cleanups.push(() => pgPool.end());
+      await gw().runMigrations({ pgPool, logger: quietLogger() });
+      const utils = await gw().makeWorkerUtils({ pgPool, logger: quietLogger() });
       cleanups.push(() => utils.release());
       add = (data) => utils.addJob('noop', data);
       addMany = (list) => utils.addJobs(list.map((payload) => ({ identifier: 'noop', payload })));

@@ -14,7 +14,7 @@ const path = require('path');
 const dir = process.env.DIR || '/tmp/stem-peers';
 const gwDir = path.join(dir, 'gw/node_modules');
 const { run, runMigrations } = require(path.join(gwDir, 'graphile-worker'));
-const { Client } = require(path.join(gwDir, 'pg'));
+const { Client, Pool } = require(path.join(gwDir, 'pg'));
 const N = +(process.env.N || 20000);
 const C = +(process.env.GW_C || 24);
 const LQ = +(process.env.GW_LOCAL_QUEUE || 500);
@@ -32,8 +32,11 @@ async function admin(sql) {
 
 let runner = null;
 let created = false;
+let pgPool = null;
 async function cleanup() {
   if (runner) { const r = runner; runner = null; await r.stop().catch(() => {}); }
+  // Our own pool, ended before the drop, so no idle connection of it is cut by the drop.
+  if (pgPool) { const p = pgPool; pgPool = null; await p.end().catch(() => {}); }
   if (created) { created = false; await admin(`drop database if exists ${db} with (force)`).catch(() => {}); }
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -43,7 +46,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 (async () => {
   await admin(`create database ${db}`);
   created = true;
-  await runMigrations({ connectionString, logger: quietLogger() });
+  pgPool = new Pool({ connectionString, max: POOL });
+  pgPool.on('error', () => {});
+  await runMigrations({ pgPool, logger: quietLogger() });
   const c = new Client({ connectionString });
   await c.connect();
   const t0 = Date.now();
@@ -54,9 +59,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   const allDone = new Promise((resolve) => { lastDone = resolve; });
   const batching = DELAY >= 0;
   runner = await run({
-    connectionString,
+    pgPool,
     concurrency: C,
-    maxPoolSize: POOL,
     noHandleSignals: true,
     pollInterval: 1000,
     logger: quietLogger(),
