@@ -64,6 +64,7 @@ async function worker() {
     const { Pool } = require(path.join(dir, 'gw/node_modules/pg'));
     const pgPool = new Pool({ connectionString: gwDb, max: GW_C + 1 });
     pgPool.on('error', () => {});
+    pgPool.on('connect', (client) => client.on('error', () => {}));
     const runner = await gw().run({
       pgPool, concurrency: GW_C, noHandleSignals: true,
       logger: quietLogger(), taskList: { noop: async (payload) => onJob(payload) },
@@ -110,6 +111,7 @@ async function producer() {
       const { Pool } = require(path.join(dir, 'gw/node_modules/pg'));
       const pgPool = new Pool({ connectionString: gwDb, max: 4 });
       pgPool.on('error', () => {});
+      pgPool.on('connect', (client) => client.on('error', () => {}));
       cleanups.push(() => pgPool.end());
       await gw().runMigrations({ pgPool, logger: quietLogger() });
       const utils = await gw().makeWorkerUtils({ pgPool, logger: quietLogger() });

@@ -48,6 +48,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   created = true;
   pgPool = new Pool({ connectionString, max: POOL });
   pgPool.on('error', () => {});
+  pgPool.on('connect', (client) => client.on('error', () => {}));
   await runMigrations({ pgPool, logger: quietLogger() });
   const c = new Client({ connectionString });
   await c.connect();
