@@ -59,6 +59,8 @@ cleanup() {
   redis-cli -u "$REDIS_URL" --scan --pattern "${ns_base}_*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1 || true
   redis-cli -u "$REDIS_URL" --scan --pattern "stem_peer_lat_$$*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1 || true
   psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS ${ns_base}_postgres CASCADE" >/dev/null 2>&1 || true
+  # latency_peers.js drops its database itself; this covers a producer killed before it could.
+  psql -q "${PG_URL%/*}/postgres" -c "DROP DATABASE IF EXISTS stem_peer_lat_$$_graphile WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -86,7 +88,7 @@ for store in $STORES; do
   "$STEM_BIN" worker --manifest stem.toml --concurrency "$C" 2>"worker-$store.log" &
   worker=$!
   ready=
-  for _ in $(seq 200); do grep -q "worker ready" "worker-$store.log" && { ready=1; break; }; kill -0 "$worker" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 200); do grep -qs "worker ready" "worker-$store.log" && { ready=1; break; }; kill -0 "$worker" 2>/dev/null || break; sleep 0.1; done
   [ -n "$ready" ] || { echo "latency.sh: the $store worker did not start: $(tail -n 2 "worker-$store.log" | tr '\n' ' ')" >&2; exit 1; }
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   "$STEM_BIN" serve --listen "127.0.0.1:$port" --manifest stem.toml >"serve-$store.log" 2>&1 &

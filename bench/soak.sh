@@ -132,7 +132,7 @@ for store in $STORES; do
   "$STEM_BIN" worker --concurrency "$C" --worker-id "${ns_base}_$store" 2>"worker-$store.log" &
   worker=$!
   ready=
-  for _ in $(seq 200); do grep -q "worker ready" "worker-$store.log" && { ready=1; break; }; kill -0 "$worker" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 200); do grep -qs "worker ready" "worker-$store.log" && { ready=1; break; }; kill -0 "$worker" 2>/dev/null || break; sleep 0.1; done
   [ -n "$ready" ] || { echo "soak.sh: the $store worker did not start: $(tail -n 2 "worker-$store.log" | tr '\n' ' ')" >&2; exit 1; }
   echo "== soak on $store: $MINUTES min at $RATE tasks/s, concurrency $C, a sample every ${SAMPLE_SECONDS}s, warm-up ${WARMUP_SECONDS}s (worker pid $worker)"
   if ! python3 - "$STEM_BIN" "$worker" "$total_s" "$RATE" "$RSS_GROWTH_MB" "$FD_GROWTH" "$SAMPLE_SECONDS" "$WARMUP_SECONDS" "$DRAIN_SECONDS" "$store" <<'PY'
