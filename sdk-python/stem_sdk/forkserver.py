@@ -4,6 +4,7 @@ signal, SIGKILL and revokes reach the task and not the server), runs the task, w
 lines to the shared stdout and exits; the server announces it with `forked` first, reaps
 it, and answers `ChildExited` for it if it died without answering."""
 
+import gc
 import os
 import signal
 import sys
@@ -15,12 +16,23 @@ from .loop import dispatch, execute, read_messages
 
 def serve_forked(registry, channel, reader):
     """Read task lines and run each in a fork, one at a time, until `shutdown` or EOF."""
+    prctl = _prctl()  # looked up once here, not imported again in every fork
     for message in read_messages(reader):
-        if not dispatch(message, lambda m: run_in_fork(registry, channel, reader, m)):
+        if not dispatch(message, lambda m: run_in_fork(registry, channel, reader, m, prctl)):
             return
 
 
-def run_in_fork(registry, channel, reader, message):
+def _prctl():
+    """libc's prctl, or None where there is none (not Linux)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def run_in_fork(registry, channel, reader, message, prctl=None):
     if registry.get(message.get("name")) is None:
         execute(registry, channel, message)  # answers UnknownTask without forking
         return
@@ -29,11 +41,14 @@ def run_in_fork(registry, channel, reader, message):
     sys.stdout.flush()
     sys.stderr.flush()
     server_pid = os.getpid()
+    # Objects the server holds go to the permanent generation: the fork's collector never
+    # walks (and so never copies) the server's pages.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:
         os.close(go_w)
         os.close(done_r)
-        _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid)
+        _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid, prctl)
     os.close(go_r)
     os.close(done_w)
     try:
@@ -58,20 +73,20 @@ def run_in_fork(registry, channel, reader, message):
         channel.send({"type": "error", "id": message["id"], "error": failure})
 
 
-def _die_with_server(server_pid):
+def _die_with_server(server_pid, prctl):
     """Ask Linux to SIGKILL this fork when the server dies (the server dies with its worker), so
     no task outlives its worker. Linux only; elsewhere a no-op."""
+    if prctl is None:
+        return
     try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() != server_pid:  # the server died before the request took effect
         os._exit(1)
 
 
-def _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid):
+def _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid, prctl):
     """The fork's whole life; never returns."""
     code = 1
     try:
@@ -79,7 +94,7 @@ def _become_task_process(registry, channel, reader, message, go_r, done_w, serve
             os.setpgid(0, 0)
         except OSError:
             pass
-        _die_with_server(server_pid)
+        _die_with_server(server_pid, prctl)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -8,10 +8,17 @@ fn main() {
         stem::exec::unix::default_sigpipe();
     }
     stem::logging::init_with(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A worker runs on one thread: every per-task hop (fetch, dispatch, child I/O, commit) is a
+    // poll on the same thread instead of a cross-thread wake-up (futex) and a context switch,
+    // which the profile showed cost as much as the rest of the supervisor together. Its CPU
+    // work per task is small; the children and the broker have the other cores. The HTTP
+    // server and the other commands keep the multi-threaded scheduler.
+    let mut builder = if cli.command.single_threaded() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -9,10 +9,11 @@
 //! in the order given, highest priority then oldest within each.
 //!
 //! Waiting (fetch, result wait, control requests and replies, events): SQLite has no
-//! cross-process notification, so a waiter polls cheaply: it reads `PRAGMA data_version`
-//! (which changes when another connection commits) with a backoff from 5 ms to 50 ms, retries
-//! at once when a delayed task or a lease falls due, and wakes immediately on changes made in
-//! this process through a `Notify` shared by every store open on the same file.
+//! cross-process notification, so every store open on one file shares a `Notify`, woken by
+//! this process's writes and, on Linux, by an inotify watch on the file and its WAL
+//! (`watch.rs`) when another process writes; as the fallback, a waiter polls cheaply: it reads
+//! `PRAGMA data_version` (which changes when another connection commits) with a backoff from
+//! 5 ms to 50 ms, and retries at once when a delayed task or a lease falls due.
 
 mod backend;
 mod broker;
@@ -27,6 +28,7 @@ mod lease;
 mod schedule;
 mod sql;
 mod wait;
+mod watch;
 
 use crate::connect::{ConnectOptions, Store};
 use crate::{AdapterError, Result};
@@ -185,6 +187,7 @@ fn notifier_for(path: &str) -> Arc<Notify> {
     }
     let n = Arc::new(Notify::new());
     map.insert(key, Arc::downgrade(&n));
+    watch::watch(path, &n);
     n
 }
 

@@ -89,6 +89,16 @@ pub enum Command {
 }
 
 impl Command {
+    /// `stem worker` runs on a single-threaded runtime (see `main.rs`); `STEM_RUNTIME_THREADS=1`
+    /// or `=multi` overrides that for any command (for measuring one against the other).
+    pub fn single_threaded(&self) -> bool {
+        match std::env::var("STEM_RUNTIME_THREADS").as_deref() {
+            Ok("1") => true,
+            Ok("multi") => false,
+            _ => matches!(self, Command::Worker(w) if w.command.is_none()),
+        }
+    }
+
     /// Whether the command runs until stopped and writes to pipes other than its own output (a
     /// worker to its children, the server to its clients): those keep SIGPIPE ignored and
     /// handle EPIPE where they write. Every other command only prints, so it takes SIGPIPE's

@@ -1,7 +1,11 @@
 //! Reading a child's stdout as protocol lines: cancel-safe (usable in `select!`), with a maximum
-//! line length so a child cannot make the supervisor buffer without bound.
+//! line length so a child cannot make the supervisor buffer without bound; and writing a line
+//! to its stdin as a future that gives the pipe back.
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::ChildStdin;
 
 pub struct LineReader<R> {
     inner: R,
@@ -63,6 +67,22 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             }
         }
     }
+}
+
+/// A line being written to the child's stdin; it gives stdin back, or None when the child is gone.
+pub type Write = Pin<Box<dyn Future<Output = Option<ChildStdin>> + Send>>;
+
+pub fn write_line(stdin: Option<ChildStdin>, line: String) -> Write {
+    Box::pin(async move {
+        let mut stdin = stdin?;
+        let ok = async {
+            stdin.write_all(line.as_bytes()).await?;
+            stdin.flush().await
+        }
+        .await
+        .is_ok();
+        ok.then_some(stdin)
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod exec_task;
 pub mod limits;
 pub mod lines;
+pub mod next;
 pub mod pool;
 pub mod probe;
 pub mod reaper;
@@ -15,11 +16,13 @@ pub mod unix;
 
 use crate::manifest::LoadedManifest;
 use crate::observe::Observer;
-use limits::{Forced, Limits, StopReceiver};
+use limits::{forced_outcome, next_stop, Forced, Limits, StopReceiver, StopRequest};
+use next::{Handoff, Ticket};
 use pool::{PoolState, RuntimePool};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use stem_protocol::manifest::{EffectiveTask, TaskKind};
 use stem_protocol::{TaskEnvelope, TaskError, TaskRequest};
 use tokio::sync::mpsc;
@@ -103,13 +106,29 @@ impl Executor {
         }
     }
 
-    /// Runs `envelope` as the manifest's `task` says, to completion or its limits.
+    /// Whether some busy warm child could take a queued task (cheap; `reserve_next` claims).
+    pub fn can_queue(&self) -> bool {
+        self.pools.values().any(RuntimePool::can_queue)
+    }
+
+    /// A claim on a busy warm child's next slot for `task` (see `next.rs`), when its runtime
+    /// pipelines.
+    pub fn reserve_next(&self, task: &EffectiveTask) -> Option<Ticket> {
+        match &task.kind {
+            TaskKind::Runtime(rt) => self.pools.get(rt)?.reserve_next(),
+            TaskKind::Exec(_) => None,
+        }
+    }
+
+    /// Runs `envelope` as the manifest's `task` says, to completion or its limits; with a
+    /// ticket, queued on the busy child it claims first.
     pub async fn run(
         &self,
         envelope: &TaskEnvelope,
         task: &EffectiveTask,
         events: &EventSink,
         stop: &mut StopReceiver,
+        ticket: Option<Ticket>,
     ) -> RunOutcome {
         let limits = Limits::new(
             task.soft_time_limit,
@@ -153,18 +172,36 @@ impl Executor {
                     soft_deadline: task.soft_time_limit.map(|d| now + d.as_millis() as i64),
                     headers: envelope.headers.clone(),
                 };
-                let mut session = match pool.acquire(task.rlimits) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        return RunOutcome {
-                            result: Err(spawn::spawn_error(&e)),
-                            stderr: String::new(),
-                            forced: None,
-                            healthy: false,
-                        }
+                let queued = match ticket {
+                    Some(t) => {
+                        let limits = (&request, task.soft_time_limit, task.time_limit);
+                        queued_on(pool, t, limits, stop).await
                     }
+                    None => Queued::Acquire,
                 };
-                let outcome = session.run(&request, limits, events, stop).await;
+                let (mut session, written) = match queued {
+                    Queued::Got(s, written) => (*s, written),
+                    Queued::Stopped(f) => return forced_outcome(f, limits, String::new()),
+                    Queued::Acquire => match pool.acquire(task.rlimits) {
+                        Ok(s) => (s, false),
+                        Err(e) => {
+                            return RunOutcome {
+                                result: Err(spawn::spawn_error(&e)),
+                                stderr: String::new(),
+                                forced: None,
+                                healthy: false,
+                            }
+                        }
+                    },
+                };
+                // Limits count from the moment the child starts the task.
+                let limits = Limits::new(
+                    task.soft_time_limit,
+                    task.time_limit,
+                    limits.soft_signal,
+                    limits.soft_action,
+                );
+                let outcome = session.run(&request, limits, events, stop, written).await;
                 pool.release(session, outcome.healthy);
                 outcome
             }
@@ -179,6 +216,63 @@ impl Executor {
     pub async fn shutdown(&self) {
         for pool in self.pools.values() {
             pool.shutdown().await;
+        }
+    }
+}
+
+/// Where a queued run stands once it stops waiting.
+enum Queued {
+    /// The child was handed over; whether the task's line is already in its stdin.
+    Got(Box<session::Session>, bool),
+    /// Stopped while it waited (revoked with terminate, cold shutdown): never started.
+    Stopped(Forced),
+    /// The task before it ended without handing the child over: acquire one as usual.
+    Acquire,
+}
+
+/// Waits in the claimed slot of a busy child until the task ahead ends, or a stop comes.
+async fn queued_on(
+    pool: &RuntimePool,
+    ticket: Ticket,
+    (request, soft, hard): (&TaskRequest, Option<Duration>, Option<Duration>),
+    stop: &mut StopReceiver,
+) -> Queued {
+    let Some((queued, mut rx)) = ticket.deposit(request.clone(), soft, hard) else {
+        return Queued::Acquire;
+    };
+    let handed = |h: Result<Handoff, _>| match h {
+        Ok(Handoff::Session(s, written)) => {
+            pool.track(&s);
+            Queued::Got(s, written)
+        }
+        _ => Queued::Acquire,
+    };
+    tokio::select! {
+        h = &mut rx => handed(h),
+        forced = hard_stop(stop) => {
+            if !queued.cancel() {
+                // The handoff was already sent: the child may hold this task's line.
+                if let Ok(Handoff::Session(s, written)) = rx.await {
+                    pool.track(&s);
+                    pool.release(*s, !written);
+                }
+            }
+            Queued::Stopped(forced)
+        }
+    }
+}
+
+/// The next stop that ends a queued run (terminate or kill; a soft stop acts once it runs).
+async fn hard_stop(stop: &mut StopReceiver) -> Forced {
+    loop {
+        match next_stop(stop).await {
+            StopRequest::Terminate { .. } => return Forced::Revoked,
+            StopRequest::Kill => return Forced::Shutdown,
+            _ => {
+                if stop.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     }
 }

@@ -1,16 +1,17 @@
 //! Children of one runtime, by isolation: `process` starts a fresh child per task and ends it
 //! after; `pool` keeps warm children and reuses them, recycling one after `max_tasks_per_child`
 //! tasks or when its RSS passes `max_memory_mb`, and replacing one that a limit or a crash
-//! ended; `forkserver` keeps warm servers that fork per task. A broken child fails only its
-//! current task.
+//! ended, and lets a busy child hold the next task (`next.rs`); `forkserver` keeps warm servers
+//! that fork per task. A broken child fails only its current task.
 
+use super::next::{Handoff, NextSlot, Ticket};
 use super::session::Session;
 use super::spawn::SpawnSpec;
 use super::unix::rss_mb;
 use crate::observe::{Lifecycle, Observer};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use stem_protocol::manifest::{Isolation, Rlimits};
 
 pub struct RuntimePool {
@@ -21,9 +22,15 @@ pub struct RuntimePool {
     max_tasks: Option<u32>,
     max_memory_mb: Option<u64>,
     idle: Mutex<Vec<Session>>,
+    /// Children running a task (pool isolation): pid, tasks served once the current one ends,
+    /// and the slot for the next.
+    busy: Mutex<Vec<(u32, u32, Arc<NextSlot>)>>,
+    /// Busy children may hold the next task (pool isolation; `STEM_PIPELINE=0` turns it off).
+    pipelines: bool,
     started: AtomicU64,
     recycled: AtomicU64,
     replaced: AtomicU64,
+    handed_over: AtomicU64,
     observer: Observer,
 }
 
@@ -37,6 +44,8 @@ pub struct PoolState {
     pub started: u64,
     pub recycled: u64,
     pub replaced: u64,
+    /// Tasks that were queued on a busy child and ran on it next.
+    pub pipelined: u64,
 }
 
 impl RuntimePool {
@@ -57,9 +66,13 @@ impl RuntimePool {
             max_tasks,
             max_memory_mb,
             idle: Mutex::new(Vec::new()),
+            busy: Mutex::new(Vec::new()),
+            pipelines: isolation == Isolation::Pool
+                && std::env::var("STEM_PIPELINE").map_or(true, |v| v != "0"),
             started: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
             replaced: AtomicU64::new(0),
+            handed_over: AtomicU64::new(0),
             observer,
         }
     }
@@ -134,29 +147,91 @@ impl RuntimePool {
         if !self.warm() {
             return self.start_with(rlimits);
         }
-        if let Some(s) = self.idle.lock().expect("pool lock").pop() {
-            return Ok(s);
-        }
-        self.start()
+        let idle = self.idle.lock().expect("pool lock").pop();
+        let session = match idle {
+            Some(s) => s,
+            None => self.start()?,
+        };
+        self.track(&session);
+        Ok(session)
     }
 
-    /// Gives a child back after a task. Unhealthy children are killed (and replaced at the next
-    /// acquire), worn ones recycled, healthy warm ones kept.
-    pub fn release(&self, session: Session, healthy: bool) {
+    /// Notes a child as running a task (its next slot can be claimed).
+    pub fn track(&self, session: &Session) {
+        if self.pipelines {
+            let entry = (session.pid, session.served + 1, session.next.clone());
+            self.busy.lock().expect("pool lock").push(entry);
+        }
+    }
+
+    /// Whether `reserve_next` could find a slot now.
+    pub fn can_queue(&self) -> bool {
+        self.pipelines
+            && self.idle.lock().expect("pool lock").is_empty()
+            && self
+                .busy
+                .lock()
+                .expect("pool lock")
+                .iter()
+                .any(|(_, served, slot)| self.max_tasks.is_none_or(|m| *served < m) && slot.free())
+    }
+
+    /// A claim on the next slot of a busy child, for a run beyond the slots that are free: only
+    /// in pool isolation, when no child is idle, and not on a child its current task wears out.
+    pub fn reserve_next(&self) -> Option<Ticket> {
+        if !self.pipelines || !self.idle.lock().expect("pool lock").is_empty() {
+            return None;
+        }
+        let busy = self.busy.lock().expect("pool lock");
+        busy.iter()
+            .filter(|(_, served, _)| self.max_tasks.is_none_or(|m| *served < m))
+            .find_map(|(_, _, slot)| slot.claim())
+    }
+
+    /// Gives a child back after a task: handed straight to the task queued on it when healthy,
+    /// else unhealthy children are killed (and replaced at the next acquire), worn ones
+    /// recycled, healthy warm ones kept. A child whose stdin holds a queued task that will not
+    /// run on it is killed, never closed (it would run that task first).
+    pub fn release(&self, mut session: Session, healthy: bool) {
         if !self.warm() {
             tokio::spawn(session.close());
             return;
         }
-        if !healthy {
+        self.busy
+            .lock()
+            .expect("pool lock")
+            .retain(|(pid, _, _)| *pid != session.pid);
+        let (waiter, written, poisoned) = session.next.settle();
+        let worn = healthy
+            && (self.max_tasks.is_some_and(|m| session.served >= m)
+                || self
+                    .max_memory_mb
+                    .is_some_and(|m| rss_mb(session.pid).is_some_and(|rss| rss > m)));
+        if let Some(tx) = waiter {
+            if healthy && !worn && !poisoned {
+                match tx.send(Handoff::Session(Box::new(session), written)) {
+                    Ok(()) => {
+                        self.handed_over.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Err(Handoff::Session(s, _)) => session = *s,
+                    Err(Handoff::Fresh) => unreachable!("sent a session"),
+                }
+            } else {
+                let _ = tx.send(Handoff::Fresh);
+            }
+        }
+        if !healthy || written || poisoned {
             self.replaced.fetch_add(1, Ordering::Relaxed);
-            self.retired(&session, "broken by its last task; replaced");
+            let why = if healthy {
+                "holding a queued task that moved to another child; replaced"
+            } else {
+                "broken by its last task; replaced"
+            };
+            self.retired(&session, why);
             tokio::spawn(session.kill());
             return;
         }
-        let worn = self.max_tasks.is_some_and(|m| session.served >= m)
-            || self
-                .max_memory_mb
-                .is_some_and(|m| rss_mb(session.pid).is_some_and(|rss| rss > m));
         if worn {
             self.recycled.fetch_add(1, Ordering::Relaxed);
             self.retired(
@@ -193,6 +268,7 @@ impl RuntimePool {
             started: self.started.load(Ordering::Relaxed),
             recycled: self.recycled.load(Ordering::Relaxed),
             replaced: self.replaced.load(Ordering::Relaxed),
+            pipelined: self.handed_over.load(Ordering::Relaxed),
         }
     }
 }

@@ -8,13 +8,15 @@ use super::limits::{
     forced_outcome, listening, next_stop, sleep_until_opt, Forced, Limits, StopReceiver,
     StopRequest,
 };
-use super::lines::{LineError, LineReader};
+use super::lines::{write_line, LineError, LineReader, Write};
+use super::next::NextSlot;
 use super::spawn::{spawn, SpawnSpec};
 use super::stderr::StderrTail;
 use super::unix::{describe_exit, signal_group};
 use super::{EventSink, ExecEvent, RunOutcome};
 use nix::sys::signal::Signal;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use stem_protocol::messages::{quote_bytes, MAX_LINE_BYTES};
 use stem_protocol::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};
@@ -38,6 +40,8 @@ pub struct Session {
     pub served: u32,
     forkserver: bool,
     label: String,
+    /// The next task queued on this child while it runs one (pool pipelining).
+    pub next: Arc<NextSlot>,
 }
 
 impl Session {
@@ -57,6 +61,7 @@ impl Session {
             served: 0,
             forkserver,
             label: spec.display(),
+            next: Arc::default(),
         })
     }
 
@@ -103,33 +108,29 @@ impl Session {
         }
     }
 
-    /// Runs one task on this child.
+    /// Runs one task on this child. `written`: its line is already in the child's stdin (it
+    /// was queued behind the task before). A task queued meanwhile for the next turn has its
+    /// line written the moment this one answers (`next.rs`).
     pub async fn run(
         &mut self,
         req: &TaskRequest,
         mut limits: Limits,
         events: &EventSink,
         stop: &mut StopReceiver,
+        written: bool,
     ) -> RunOutcome {
         self.served += 1;
         self.stderr.begin(&req.id);
-        let line = SupervisorMessage::Task(req.clone()).to_line();
         // The task line is written inside the loop below, so a child that never reads its stdin
         // (with a line bigger than the pipe buffer) still meets its limits. A failed write
         // (EPIPE) means the child is gone; reading stdout tells how.
-        let stdin = self.stdin.take();
-        let write = async move {
-            let mut stdin = stdin?;
-            let ok = async {
-                stdin.write_all(line.as_bytes()).await?;
-                stdin.flush().await
-            }
-            .await
-            .is_ok();
-            ok.then_some(stdin)
+        let mut write: Option<Write> = if written {
+            None
+        } else {
+            let line = SupervisorMessage::Task(req.clone()).to_line();
+            Some(write_line(self.stdin.take(), line))
         };
-        tokio::pin!(write);
-        let mut writing = true;
+        let next = self.next.clone();
         let mut target = (!self.forkserver).then_some(self.pid);
         if let Some(pid) = target {
             events.send(ExecEvent::Started { pid });
@@ -142,8 +143,8 @@ impl Session {
         loop {
             tokio::select! {
                 biased;
-                stdin = &mut write, if writing => {
-                    writing = false;
+                stdin = async { write.as_mut().expect("writing").await }, if write.is_some() => {
+                    write = None;
                     self.stdin = stdin;
                     continue;
                 }
@@ -197,9 +198,11 @@ impl Session {
                             tracing::info!(target: "stem::child", task = %req.id, level, "{message}");
                         }
                         ChildMessage::Result { value, .. } => {
+                            self.write_next(&next, write.take(), forced).await;
                             return self.answered(Ok(value), forced, limits);
                         }
                         ChildMessage::Error { error, .. } => {
+                            self.write_next(&next, write.take(), forced).await;
                             return self.answered(Err(error), forced, limits);
                         }
                         ChildMessage::Forked { .. } => {
@@ -262,6 +265,22 @@ impl Session {
                     return RunOutcome { healthy: false, ..outcome };
                 }
             }
+        }
+    }
+
+    /// As the task answers: writes the line of the task queued on this child, so the child
+    /// starts it now (not when a child stopped by force: it will not serve again). A write in
+    /// flight is completed first; a child that does not read within the grace is not reused.
+    async fn write_next(&mut self, next: &NextSlot, write: Option<Write>, forced: Option<Forced>) {
+        if let Some(write) = write {
+            self.stdin = tokio::time::timeout(EXIT_GRACE, write).await.ok().flatten();
+        }
+        if forced.is_some() || self.forkserver || self.stdin.is_none() {
+            return;
+        }
+        if let Some(line) = next.take_line() {
+            let write = write_line(self.stdin.take(), line);
+            self.stdin = tokio::time::timeout(EXIT_GRACE, write).await.ok().flatten();
         }
     }
 

@@ -1,6 +1,6 @@
 //! The commit loop: outcomes from the dispatcher, committed in batches — one adapter call for
 //! many outcomes, with no added delay when the worker is quiet (whatever piled up while the last
-//! batch was being stored goes in the next). Transient store errors are retried with backoff;
+//! batch was being stored, or is ready in the same scheduler turn, goes in the next). Transient store errors are retried with backoff;
 //! a batch that still fails is left unacknowledged (its tasks run again after their leases).
 //! A canvas task's follow-ups are worked out here and published by its commit.
 
@@ -24,6 +24,9 @@ pub async fn run(
     events: mpsc::UnboundedSender<Event>,
 ) {
     while let Some(first) = rx.recv().await {
+        // Let the runs that are ready finish first (one turn of the single-threaded
+        // scheduler, no timer): their outcomes join this batch instead of the next round trip.
+        tokio::task::yield_now().await;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {

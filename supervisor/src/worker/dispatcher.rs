@@ -253,12 +253,16 @@ impl Dispatcher {
         if self.fetching || self.phase != Phase::Running {
             return;
         }
-        let window = self.config.concurrency + self.config.prefetch;
+        // Runs queued on busy warm children (beyond the run slots) do not eat the prefetch.
+        let queued = self.running.saturating_sub(self.config.concurrency);
+        let window = self.config.concurrency + self.config.prefetch + queued;
         // Deliveries held at a flow-control gate leave room for others (up to three windows).
         let held = self.held().min(3 * window);
         let free = (window + held).saturating_sub(self.entries.len());
+        // While enough wait, fetch in batches (half the window, at most half a fetch), so a
+        // busy worker neither asks one at a time nor stops at half of a large prefetch.
         let wanted = if self.waiting.len() >= self.config.concurrency {
-            (window / 2).max(1)
+            (window / 2).clamp(1, MAX_FETCH / 2)
         } else {
             1
         };
@@ -281,9 +285,14 @@ impl Dispatcher {
         }
     }
 
-    /// Starts reserved deliveries, in fetch order, while run slots are free.
+    /// Starts reserved deliveries, in fetch order, while run slots are free; beyond them, one
+    /// more per busy warm child, queued on it (`exec/next.rs`).
     fn start_waiting(&mut self) {
-        while self.running < self.config.concurrency && self.phase == Phase::Running {
+        while self.phase == Phase::Running {
+            let over = self.running >= self.config.concurrency;
+            if over && !self.ctx.executor.can_queue() {
+                return;
+            }
             let Some(receipt) = self.waiting.pop_front() else {
                 return;
             };
@@ -293,6 +302,19 @@ impl Dispatcher {
             match screen(&self.config, &self.revoked, &d) {
                 Screened::Commit(c, o) => self.send_commit((*c, o)),
                 Screened::Run(env, task) => {
+                    let ticket = if over {
+                        let flow = &task.flow;
+                        let free = flow.rate_limit.is_none() && flow.max_concurrency.is_none();
+                        match self.ctx.executor.reserve_next(&task).filter(|_| free) {
+                            Some(t) => Some(t),
+                            None => {
+                                self.waiting.push_front(receipt);
+                                return;
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     if self.gate(&receipt, &env, &task) {
                         continue;
                     }
@@ -322,7 +344,8 @@ impl Dispatcher {
                         });
                     }
                     self.running += 1;
-                    tokio::spawn(execution::run(self.ctx.clone(), d, env, task, stop_rx));
+                    let run = execution::run(self.ctx.clone(), d, env, task, stop_rx, ticket);
+                    tokio::spawn(run);
                 }
             }
         }

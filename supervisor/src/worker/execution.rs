@@ -8,6 +8,7 @@ use super::config::WorkerConfig;
 use super::dispatcher::{Event, ExecUpdate};
 use super::outcome::{advance, fresh_record};
 use crate::exec::limits::StopReceiver;
+use crate::exec::next::Ticket;
 use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome};
 use crate::logging::LogFormat;
 use crate::observe::{Lifecycle, Observer, TaskRef};
@@ -18,7 +19,7 @@ use stem_adapters::Delivery;
 use stem_protocol::manifest::EffectiveTask;
 use stem_protocol::trace;
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 /// Shortest time between two progress writes of one task.
@@ -53,6 +54,7 @@ pub async fn run(
     envelope: TaskEnvelope,
     task: Box<EffectiveTask>,
     stop: StopReceiver,
+    ticket: Option<Ticket>,
 ) {
     let span = if crate::logging::format() == LogFormat::Json {
         let t = TaskRef::of(&envelope);
@@ -66,7 +68,7 @@ pub async fn run(
     } else {
         tracing::Span::none()
     };
-    run_in_span(ctx, delivery, envelope, task, stop)
+    run_in_span(ctx, delivery, envelope, task, stop, ticket)
         .instrument(span)
         .await
 }
@@ -77,6 +79,7 @@ async fn run_in_span(
     envelope: TaskEnvelope,
     task: Box<EffectiveTask>,
     mut stop: StopReceiver,
+    ticket: Option<Ticket>,
 ) {
     let receipt = delivery.receipt.clone();
     let mut record = initial(&ctx, &delivery, &envelope).await;
@@ -96,23 +99,41 @@ async fn run_in_span(
         &envelope
     };
     let (tx, rx) = mpsc::unbounded_channel();
-    let watcher = tokio::spawn(watch(ctx.clone(), receipt.clone(), t, record.clone(), rx));
+    let (began_tx, began_rx) = oneshot::channel();
+    let watcher = tokio::spawn(watch(
+        ctx.clone(),
+        receipt.clone(),
+        t,
+        record.clone(),
+        rx,
+        began_tx,
+    ));
     let outcome = {
         let sink = EventSink::new(tx);
-        let execution = ctx.executor.run(handed, &task, &sink, &mut stop);
+        let execution = ctx.executor.run(handed, &task, &sink, &mut stop, ticket);
         tokio::pin!(execution);
-        // Short tasks go straight to their outcome; a task still running after a moment gets a
-        // `started` record, so `stem result` shows it. This saves a write per short task.
+        // Short tasks go straight to their outcome; a task still running a moment after its
+        // child started it (a run queued on a busy child waits first) gets a `started` record,
+        // so `stem result` shows it. This saves a write per short task.
+        let began = async {
+            let at = began_rx.await.ok()?;
+            tokio::time::sleep(STARTED_RECORD_AFTER).await;
+            Some(at)
+        };
         tokio::select! {
             outcome = &mut execution => outcome,
-            _ = tokio::time::sleep(STARTED_RECORD_AFTER) => {
+            Some(at) = began => {
+                record.started_at = Some(at);
                 write(&ctx, &record).await;
                 execution.await
             }
         }
     };
-    if let Ok(Some(progress)) = watcher.await {
-        record.progress = Some(progress);
+    if let Ok((progress, began_at)) = watcher.await {
+        if progress.is_some() {
+            record.progress = progress;
+        }
+        record.started_at = began_at.or(record.started_at);
     }
     let finished = Finished {
         envelope,
@@ -157,20 +178,30 @@ async fn write(ctx: &RunContext, record: &TaskRecord) {
     }
 }
 
-/// Follows a run's events: the pid goes to the dispatcher, progress to the record and the
-/// observer. Returns the latest progress.
+/// Follows a run's events: the pid goes to the dispatcher (and the moment the child started the
+/// task to `began`), progress to the record and the observer. Returns the latest progress and
+/// when the task started.
 async fn watch(
     ctx: Arc<RunContext>,
     receipt: String,
     task: TaskRef,
     mut record: TaskRecord,
     mut rx: mpsc::UnboundedReceiver<ExecEvent>,
-) -> Option<serde_json::Value> {
+    began: oneshot::Sender<i64>,
+) -> (Option<serde_json::Value>, Option<i64>) {
     let mut last_progress = None;
     let mut last_write: Option<Instant> = None;
+    let mut began = Some(began);
+    let mut began_at = None;
     while let Some(event) = rx.recv().await {
         match event {
             ExecEvent::Started { pid } => {
+                if let Some(tx) = began.take() {
+                    let at = stem_protocol::now_ms();
+                    began_at = Some(at);
+                    record.started_at = Some(at);
+                    let _ = tx.send(at);
+                }
                 let _ = ctx.events.send(Event::Exec {
                     receipt: receipt.clone(),
                     update: ExecUpdate::Pid(pid),
@@ -191,5 +222,5 @@ async fn watch(
             ExecEvent::Heartbeat => {}
         }
     }
-    last_progress
+    (last_progress, began_at)
 }

@@ -175,6 +175,9 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     events_sink.flush(config.adapters.control.as_ref()).await;
     history.flush().await;
     heartbeat::goodbye(&config).await;
+    for p in executor.pool_states() {
+        tracing::debug!(runtime = %p.runtime, started = p.started, recycled = p.recycled, replaced = p.replaced, pipelined = p.pipelined, "children");
+    }
     executor.shutdown().await;
     tasks.abort_all();
     let telemetry = Arc::new(telemetry);

@@ -8,7 +8,8 @@
 //! attempt is below args[0], then succeeds), `retry_me` (asks for a retry with a countdown),
 //! `hang_first` (hangs on attempt 1, returns its attempt on later ones), `stubborn_grandchild`
 //! (starts `sleep 1000` in its group, ignores TERM, then hangs), `whoami` (returns its pid),
-//! `retries_left` (returns the request's `retries_left`, null when it has none).
+//! `retries_left` (returns the request's `retries_left`, null when it has none), `sleep`
+//! (appends its id to the file args[1] names, if any, sleeps args[0] seconds, returns its pid).
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,7 @@ fn main() {
         "stubborn_grandchild",
         "whoami",
         "retries_left",
+        "sleep",
     ];
     let hello =
         serde_json::json!({"type": "hello", "protocol": 1, "sdk": "fake/1", "tasks": tasks});
@@ -118,6 +120,18 @@ fn main() {
                 hang()
             }
             "whoami" => answer(serde_json::json!(std::process::id())),
+            "sleep" => {
+                if let Some(path) = args[1].as_str() {
+                    let mut f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap();
+                    writeln!(f, "{id}").unwrap();
+                }
+                std::thread::sleep(Duration::from_secs_f64(args[0].as_f64().unwrap_or(0.0)));
+                answer(serde_json::json!(std::process::id()))
+            }
             "retries_left" => answer(msg["retries_left"].clone()),
             "retry_me" => {
                 serde_json::json!({"type": "error", "id": id, "error": {"type": "Retry", "message": "later", "traceback": "", "retryable": true, "countdown": 0.2}})

@@ -1,0 +1,116 @@
+//! Pipelining into warm children: a busy `pool` child holds the next task, written to its stdin
+//! before the answer to the current one. The queued task runs on that child next, its time
+//! limit counts from its own start, a crash ahead of it moves it to a fresh child (it is not
+//! lost and not failed), and revoking it while it waits means it never runs.
+
+use serde_json::Value;
+use stem_e2e::{fake_runtime, wait_for, Env, PATIENCE};
+
+const FAKE: &str = env!("CARGO_BIN_EXE_stem-fake-task");
+
+/// One pool child (pool_size 1, concurrency 1): a task beyond the first is queued on it.
+fn one_child(extra: &str) -> Env {
+    Env::with_manifest(&format!(
+        "{}pool_size = 1\n\n[defaults]\nmax_retries = 0\n\n\
+         [tasks.sleep]\nruntime = \"fake\"\ntime_limit = \"1s\"\n\n\
+         [tasks.exit_early]\nruntime = \"fake\"\n\n[tasks.echo]\nruntime = \"fake\"\n{extra}",
+        fake_runtime("fake", FAKE, "pool")
+    ))
+}
+
+fn sleep_args(secs: f64, marker: &std::path::Path) -> String {
+    serde_json::json!([secs, marker.display().to_string()]).to_string()
+}
+
+fn pool_stats(env: &Env) -> Value {
+    let stats = env.stem(&["worker", "stats", "--json"]).success().json();
+    let pools = stats.as_object().unwrap().values().next().unwrap()["pools"].clone();
+    pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["runtime"] == "fake")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn queued_tasks_run_on_the_busy_child_with_limits_from_their_own_start() {
+    let env = one_child("");
+    let marker = env.file("ran.txt");
+    // Three tasks of 0.6 s each under a 1 s limit: the third waits 1.2 s behind the others, so
+    // a limit counted from the moment it was queued would kill it.
+    let ids: Vec<String> = (0..3)
+        .map(|_| env.enqueue("sleep", &["--args", &sleep_args(0.6, &marker)]))
+        .collect();
+    let mut worker = env.worker(&["--concurrency", "1"]);
+    let pids: Vec<u64> = ids
+        .iter()
+        .map(|id| {
+            let r = env.outcome(id);
+            assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
+            r["result"].as_u64().expect("the child's pid")
+        })
+        .collect();
+    assert!(
+        pids.iter().all(|p| *p == pids[0]),
+        "one child ran them all: {pids:?}"
+    );
+    let pool = pool_stats(&env);
+    assert!(pool["pipelined"].as_u64().unwrap_or(0) >= 1, "{pool}");
+    assert_eq!(pool["started"], 1, "{pool}");
+    assert_eq!(env.read("ran.txt").lines().count(), 3);
+    worker.assert_alive();
+}
+
+#[test]
+fn a_task_queued_behind_a_crash_runs_once_on_a_fresh_child() {
+    let env = one_child("");
+    let crash = env.enqueue("exit_early", &[]);
+    let next = env.enqueue("echo", &["--args", "[\"after\"]"]);
+    let mut worker = env.worker(&["--concurrency", "1"]);
+    let r = env.outcome(&crash);
+    assert_eq!(r["state"], "failure", "{r}");
+    assert_eq!(r["error"]["type"], "ChildExited", "{r}");
+    let r = env.outcome(&next);
+    assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
+    assert_eq!(r["result"], serde_json::json!(["after"]), "{r}");
+    assert_eq!(r["attempt"], 1, "it never ran before: {r}");
+    assert!(r["errors"].as_array().is_none_or(|e| e.is_empty()), "{r}");
+    worker.assert_alive();
+}
+
+#[test]
+fn a_queued_task_revoked_with_terminate_never_runs_and_the_one_ahead_finishes() {
+    let env = one_child("");
+    let marker = env.file("ran.txt");
+    let ahead = env.enqueue("sleep", &["--args", &sleep_args(0.8, &marker)]);
+    let queued = env.enqueue("sleep", &["--args", &sleep_args(0.0, &marker)]);
+    let mut worker = env.worker(&["--concurrency", "1"]);
+    // Revoke the queued one as soon as the one ahead runs.
+    assert!(
+        wait_for(PATIENCE, || env.read("ran.txt").contains(&ahead)),
+        "the first task never started\n{}",
+        env.worker_logs()
+    );
+    env.stem(&["revoke", &queued, "--terminate"]).success();
+    let r = env.outcome(&queued);
+    assert_eq!(r["state"], "revoked", "{r}\n{}", env.worker_logs());
+    let r = env.outcome(&ahead);
+    assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
+    let child = r["result"].as_u64().unwrap();
+    // The revoked task was withdrawn before the child saw it: the child keeps serving.
+    let after = env.enqueue("sleep", &["--args", &sleep_args(0.0, &marker)]);
+    let r = env.outcome(&after);
+    assert_eq!(r["state"], "success", "{r}");
+    assert_eq!(
+        r["result"].as_u64(),
+        Some(child),
+        "the same child serves on: {r}"
+    );
+    let ran = env.read("ran.txt");
+    assert!(!ran.contains(&queued), "the revoked task ran: {ran}");
+    assert_eq!(ran.lines().count(), 2, "{ran}");
+    assert_eq!(pool_stats(&env)["started"], 1);
+    worker.assert_alive();
+}
