@@ -9,7 +9,8 @@
 #
 # Needs `perf` and `inferno` (cargo install inferno: inferno-collapse-perf, inferno-flamegraph).
 # Writes bench/results/profile-BROKER.svg and profile-BROKER.txt. Knobs: BROKER, N, C, FREQ,
-# STEM_BIN (a prebuilt binary; else a release build with debug line tables), MANIFEST.
+# STEM_BIN (a prebuilt binary; else a release build with debug line tables), MANIFEST,
+# WORKER_ARGS (more `stem worker` flags, e.g. "--prefetch 64"), KEEP=1 (keep the perf data).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -57,9 +58,13 @@ esac
 cpu_of() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 s0=$(cpu_of "$server_pid")
 t0=$(date +%s.%N)
-# The worker and every child it starts (perf follows forks); not the rest of the machine.
-perf record -e cpu-clock -F "$FREQ" --call-graph dwarf,8192 -o "$work/perf.data" -- \
-  "$STEM_BIN" worker --manifest "$manifest" --concurrency "$C" --burst >"$work/worker.log" 2>&1
+# The worker and every child it starts (perf follows forks); with the broker a local Postgres
+# (a process per connection, not the worker's children), every CPU, and costs.py keeps the
+# supervisor, its children and the postgres processes apart from the rest.
+scope=()
+[ "$BROKER" = postgres ] && scope=(-a)
+perf record "${scope[@]}" -e cpu-clock -F "$FREQ" --call-graph dwarf,8192 -o "$work/perf.data" -- \
+  "$STEM_BIN" worker --manifest "$manifest" --concurrency "$C" --burst ${WORKER_ARGS:-} >"$work/worker.log" 2>&1
 t1=$(date +%s.%N)
 s1=$(cpu_of "$server_pid")
 mkdir -p "$here/results"
@@ -68,7 +73,7 @@ inferno-collapse-perf --all <"$work/perf.txt" >"$work/folded.txt"
 inferno-flamegraph --title "stem worker, pool c=$C, $BROKER, $N no-ops" <"$work/folded.txt" \
   >"$here/results/profile-$BROKER.svg"
 {
-  echo "stem worker --concurrency $C --burst, warm Python pool, $BROKER, N=$N, perf -F $FREQ -a --call-graph dwarf"
+  echo "stem worker --concurrency $C --burst, warm Python pool, $BROKER, N=$N, perf -e cpu-clock -F $FREQ --call-graph dwarf ${scope[*]}"
   python3 -c "print('wall %.2f s (%.0f tasks/s, worker start and the final empty fetch included)' % ($t1-$t0, $N/($t1-$t0)))"
   python3 "$here/costs.py" "$work/folded.txt" "$N" "$(( (s1 - s0) * 10000000 ))"
 } | tee "$here/results/profile-$BROKER.txt"

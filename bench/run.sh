@@ -168,8 +168,8 @@ if [ "$PEERS" != 0 ]; then
 fi
 
 # ---- Stem ------------------------------------------------------------------------------------
-# mode_n MODE BROKER: the drain size. Postgres commits each step of a task on its own (a WAL
-# flush each), so its warm modes get a smaller default N to keep the drain to a few seconds.
+# mode_n MODE BROKER: the drain size. The pools get the same N on every broker; Postgres's fork
+# server and exec drains a smaller default N to keep them to a few seconds.
 mode_n() {
   local n
   case $1 in
@@ -180,7 +180,7 @@ mode_n() {
   esac
   if [ "$2" = postgres ]; then
     case $1 in
-      py-pool | node-pool) n=${N_POOL_POSTGRES:-$(( n < 4000 ? n : 4000 ))} ;;
+      py-pool | node-pool) n=${N_POOL_POSTGRES:-$n} ;;
       py-forkserver | exec-true) n=${N_FORK_POSTGRES:-$(( n < 1500 ? n : 1500 ))} ;;
     esac
   fi

@@ -44,7 +44,7 @@ async fn start(ns: &str) -> (Adapters, tokio::task::JoinHandle<()>, tempfile::Te
         worker_id: format!("w-{ns}"),
         queues: vec!["default".into()],
         concurrency: 4,
-        prefetch: 4,
+        prefetch: stem::worker::window::Prefetch::new(Some(4), 4),
         lease: Duration::from_secs(5),
         result_ttl: Duration::from_secs(60),
         max_deliveries: 5,

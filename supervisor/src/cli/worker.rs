@@ -28,8 +28,9 @@ pub struct RunArgs {
     /// Tasks run at once (default: the number of cores).
     #[arg(long, short)]
     pub concurrency: Option<usize>,
-    /// Deliveries leased ahead of free slots (default: 4 × concurrency, as Celery's prefetch
-    /// multiplier; 0 fetches only for free slots — fairest for long tasks).
+    /// Deliveries leased ahead of free slots (default: adaptive — 4 × concurrency, as Celery's
+    /// prefetch multiplier, widened for short tasks to about 100 ms of work per slot, at most
+    /// 256; a number fixes it; 0 fetches only for free slots — fairest for long tasks).
     #[arg(long)]
     pub prefetch: Option<usize>,
     /// Queues to consume, comma-separated (default: every queue the manifest routes to).
@@ -164,7 +165,7 @@ pub async fn run(conn: &ConnArgs, cmd: WorkerCmd) -> CliResult {
         adapters,
         queues,
         concurrency,
-        prefetch: args.prefetch.unwrap_or(4 * concurrency),
+        prefetch: crate::worker::window::Prefetch::new(args.prefetch, concurrency),
         lease: args
             .visibility_timeout
             .or(settings.visibility_timeout)

@@ -61,6 +61,9 @@ pub struct Revoked {
 pub async fn revoke(adapters: &Adapters, request: &RevokeRequest) -> OpsResult<Revoked> {
     let recorded = adapters.backend.get(&request.id).await?.is_some();
     let queued = !recorded && adapters.admin.find_task(&request.id).await?.is_some();
+    // A worker may have committed the task between the two lookups (its record written and its
+    // broker entry removed in one step): look at the records once more before calling it unknown.
+    let recorded = recorded || (!queued && adapters.backend.get(&request.id).await?.is_some());
     if !(recorded || queued || request.force) {
         return Err(super::OpsError::NoSuchTask {
             id: request.id.clone(),

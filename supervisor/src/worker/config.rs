@@ -13,8 +13,9 @@ pub struct WorkerConfig {
     pub worker_id: String,
     pub queues: Vec<String>,
     pub concurrency: usize,
-    /// Deliveries leased ahead of free run slots (held reserved, leases kept alive).
-    pub prefetch: usize,
+    /// Deliveries leased ahead of free run slots (held reserved, leases kept alive): fixed by
+    /// `--prefetch`, else adaptive (`window.rs`).
+    pub prefetch: super::window::Prefetch,
     /// Lease (visibility timeout) of a fetched task; extended every third of it while running.
     pub lease: Duration,
     pub result_ttl: Duration,

@@ -166,7 +166,8 @@ impl Dispatcher {
         let extra = json!({
             "in_flight": self.in_flight(),
             "reserved": reserved,
-            "prefetch": self.config.prefetch,
+            "prefetch": self.prefetch.current(self.config.concurrency),
+            "prefetch_adaptive": self.prefetch.adaptive(),
             "concurrency": self.config.concurrency,
             "uptime_s": (stem_protocol::now_ms() - self.started_at) / 1000,
             "rss_mb": crate::exec::unix::rss_mb(std::process::id()),

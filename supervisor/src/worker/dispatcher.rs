@@ -26,7 +26,7 @@ use stem_protocol::manifest::TaskKind;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most deliveries asked for in one fetch.
-const MAX_FETCH: usize = 64;
+pub(super) const MAX_FETCH: usize = 64;
 
 /// Shutdown phases, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,8 +76,8 @@ pub struct Dispatcher {
     pub(super) ctx: Arc<RunContext>,
     pub(super) counters: Arc<Counters>,
     pub(super) entries: HashMap<String, Entry>,
-    waiting: VecDeque<String>,
-    running: usize,
+    pub(super) waiting: VecDeque<String>,
+    pub(super) running: usize,
     pub(super) revoked: HashMap<String, Revocation>,
     pub(super) paused: HashSet<String>,
     /// Queues paused in the store (`stem queue pause`), for every worker.
@@ -87,11 +87,13 @@ pub struct Dispatcher {
     pub(super) gated_tasks: bool,
     pub(super) phase: Phase,
     pub(super) started_at: i64,
-    fetching: bool,
+    /// The prefetch window, adapting to run times unless `--prefetch` fixed it.
+    pub(super) prefetch: super::window::Prefetch,
+    pub(super) fetching: bool,
     /// The last fetch failed (the next that works is a recovery).
     broker_failing: bool,
     pub(super) extending: bool,
-    fetch_tx: mpsc::UnboundedSender<FetchRequest>,
+    pub(super) fetch_tx: mpsc::UnboundedSender<FetchRequest>,
     commit_tx: mpsc::UnboundedSender<Commit>,
 }
 
@@ -104,6 +106,7 @@ impl Dispatcher {
         revoked: HashMap<String, Revocation>,
     ) -> Self {
         let gated_tasks = super::flow::any_gated(&ctx.config);
+        let config_prefetch = ctx.config.prefetch.clone();
         Dispatcher {
             config: ctx.config.clone(),
             ctx,
@@ -117,6 +120,7 @@ impl Dispatcher {
             gated_tasks,
             phase: Phase::Running,
             started_at: stem_protocol::now_ms(),
+            prefetch: config_prefetch,
             fetching: false,
             broker_failing: false,
             extending: false,
@@ -247,44 +251,6 @@ impl Dispatcher {
         self.entries.insert(d.receipt.clone(), reserved(d));
     }
 
-    /// Asks for more deliveries when the prefetch window has room: at once while few wait
-    /// reserved, else once it has drained to half, so each fetch brings a batch.
-    fn fetch_more(&mut self) {
-        if self.fetching || self.phase != Phase::Running {
-            return;
-        }
-        // Runs queued on busy warm children (beyond the run slots) do not eat the prefetch.
-        let queued = self.running.saturating_sub(self.config.concurrency);
-        let window = self.config.concurrency + self.config.prefetch + queued;
-        // Deliveries held at a flow-control gate leave room for others (up to three windows).
-        let held = self.held().min(3 * window);
-        let free = (window + held).saturating_sub(self.entries.len());
-        // While enough wait, fetch in batches (half the window, at most half a fetch), so a
-        // busy worker neither asks one at a time nor stops at half of a large prefetch.
-        let wanted = if self.waiting.len() >= self.config.concurrency {
-            (window / 2).clamp(1, MAX_FETCH / 2)
-        } else {
-            1
-        };
-        if free < wanted {
-            return;
-        }
-        let queues: Vec<String> = self
-            .config
-            .queues
-            .iter()
-            .filter(|q| !self.paused.contains(*q) && !self.stored_pauses.contains(*q))
-            .cloned()
-            .collect();
-        if queues.is_empty() {
-            return;
-        }
-        let max = free.min(MAX_FETCH);
-        if self.fetch_tx.send(FetchRequest { max, queues }).is_ok() {
-            self.fetching = true;
-        }
-    }
-
     /// Starts reserved deliveries, in fetch order, while run slots are free; beyond them, one
     /// more per busy warm child, queued on it (`exec/next.rs`).
     fn start_waiting(&mut self) {
@@ -363,6 +329,10 @@ impl Dispatcher {
             }
             ExecUpdate::Finished(f) => {
                 self.running = self.running.saturating_sub(1);
+                if let Stage::Running(r) = &entry.stage {
+                    let began = f.record.started_at.unwrap_or(r.started_at);
+                    self.prefetch.observe(stem_protocol::now_ms() - began);
+                }
                 if let Some(key) = entry.gate.slot.take() {
                     let store = self.config.adapters.flow.clone();
                     let holder = receipt.clone();

@@ -31,6 +31,7 @@ pub mod retry;
 pub mod revokes;
 pub mod screen;
 pub mod signals;
+pub mod window;
 
 pub use config::WorkerConfig;
 
