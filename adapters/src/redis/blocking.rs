@@ -1,9 +1,12 @@
 //! Dedicated connections for blocking commands (XREADGROUP/XREAD BLOCK, BLPOP). A blocked
 //! command holds its connection until it returns, so it must never run on the shared
 //! multiplexed connection, where it would stall every other command. Idle connections are kept
-//! for reuse; one that failed or timed out is dropped and a fresh one is opened next time.
+//! for reuse; one that failed or timed out is dropped and a fresh one is opened next time. On a
+//! Redis Cluster each pooled connection is a cluster connection of its own, so a blocking read
+//! goes to the node owning its key's slot.
 
-use redis::aio::MultiplexedConnection;
+use super::conn::Conn;
+use redis::cluster::ClusterClient;
 use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, RedisError, RedisResult};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,30 +16,45 @@ const KEEP_IDLE: usize = 16;
 /// Extra time allowed past the block time before a silent connection counts as dead.
 const GRACE: Duration = Duration::from_secs(5);
 
+/// Where the pool's connections come from.
+pub enum Source {
+    Single(Client),
+    Cluster(ClusterClient),
+}
+
 pub struct BlockingPool {
-    client: Client,
-    idle: Mutex<Vec<MultiplexedConnection>>,
+    source: Source,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl BlockingPool {
-    pub fn new(client: Client) -> Self {
+    pub fn new(source: Source) -> Self {
         BlockingPool {
-            client,
+            source,
             idle: Mutex::new(Vec::new()),
         }
     }
 
-    /// Runs `cmd`, which blocks at most `block`, on a connection of its own.
+    async fn open(&self) -> RedisResult<Conn> {
+        match &self.source {
+            Source::Single(client) => {
+                let config = AsyncConnectionConfig::new().set_connection_timeout(GRACE);
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Conn::Plain)
+            }
+            Source::Cluster(client) => client.get_async_connection().await.map(Conn::Cluster),
+        }
+    }
+
+    /// Runs `cmd`, which blocks at most `block`, on a connection of its own. A call cancelled
+    /// while blocked drops its connection (the server may still be blocked on it).
     pub async fn run<T: FromRedisValue>(&self, cmd: &Cmd, block: Duration) -> RedisResult<T> {
         let idle = self.idle.lock().expect("pool lock").pop();
         let mut conn = match idle {
             Some(conn) => conn,
-            None => {
-                let config = AsyncConnectionConfig::new().set_connection_timeout(GRACE);
-                self.client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await?
-            }
+            None => self.open().await?,
         };
         let result = match tokio::time::timeout(block + GRACE, cmd.query_async(&mut conn)).await {
             Ok(result) => result,
