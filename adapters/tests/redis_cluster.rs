@@ -211,4 +211,11 @@ async fn bad_cluster_urls_and_namespaces_are_refused_in_one_line() {
     .err()
     .expect("refused");
     assert!(err.message.contains("brace"), "{err}");
+    let err =
+        stem_adapters::redis::open("redis+cluster://127.0.0.1:1", &redis_support::options("ns"))
+            .await
+            .err()
+            .expect("nothing listens on port 1");
+    assert!(err.message.contains("no seed node answered"), "{err}");
+    assert!(!err.message.contains('\n'), "{err}");
 }

@@ -61,6 +61,28 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A failure to connect: TLS failures name the options and what to try; others the endpoint.
 fn connect_error(url: &str, tls_summary: &str, e: RedisError) -> AdapterError {
     let text = e.to_string();
+    // The cluster client reports only that no seed node could be connected to, not why.
+    let no_seed = cluster::is_cluster_url(url) && text.contains("initial connections");
+    if no_seed && url.starts_with("rediss") {
+        return tls::failure(
+            url,
+            tls_summary,
+            &format!(
+                "no seed node accepted the TLS connection (the cluster client does not say \
+                 why: most often a server certificate that no trusted CA signed, or a server \
+                 that requires a client certificate; {text})"
+            ),
+        );
+    }
+    if no_seed {
+        return redis_error(
+            &format!(
+                "connecting to the redis cluster at {}: no seed node answered",
+                crate::redact(url)
+            ),
+            e,
+        );
+    }
     if url.starts_with("rediss") {
         if tls::is_tls_failure(&text) {
             return tls::failure(url, tls_summary, &text);

@@ -3,11 +3,14 @@
 //! file by path): three `redis-server --cluster-enabled yes` joined by
 //! `redis-cli --cluster create`, ready once every node says `cluster_state:ok`; the servers
 //! are killed and their directory removed on drop. `start` says why and gives `None` when
-//! `redis-server` or `redis-cli` is absent.
+//! `redis-server` or `redis-cli` is absent. [`Cluster::start_tls`] makes the same cluster
+//! TLS-only (clients and the cluster bus), with the certificates of a directory made by the
+//! example's `make-certs.sh`.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +29,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 pub struct Cluster {
     children: Vec<Child>,
     ports: Vec<u16>,
+    /// The certificates' directory of a TLS cluster.
+    tls: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -62,6 +67,30 @@ fn pong(port: u16) -> bool {
     s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
 }
 
+/// `--tls --cacert CA` for a TLS cluster's certificates directory.
+fn tls_args(tls: Option<&Path>) -> Vec<String> {
+    match tls {
+        None => Vec::new(),
+        Some(dir) => vec![
+            "--tls".into(),
+            "--cacert".into(),
+            dir.join("ca.pem").display().to_string(),
+        ],
+    }
+}
+
+/// `redis-cli -p PORT ARGS...` (TLS with the CA of `tls`), its output trimmed.
+fn cli_in(tls: Option<&Path>, port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(tls_args(tls))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// Polls `check` every 50 ms until it holds or `deadline` passes.
 fn poll(deadline: Instant, mut check: impl FnMut() -> bool) -> bool {
     loop {
@@ -78,6 +107,16 @@ fn poll(deadline: Instant, mut check: impl FnMut() -> bool) -> bool {
 impl Cluster {
     /// Starts a cluster for `test`, or says why not and returns `None`.
     pub fn start(test: &str) -> Option<Cluster> {
+        Self::launch(test, None)
+    }
+
+    /// Starts a TLS-only cluster with `certs` (`ca.pem`, `server.pem`, `server.key`; clients
+    /// are not asked for certificates).
+    pub fn start_tls(test: &str, certs: &Path) -> Option<Cluster> {
+        Self::launch(test, Some(certs.to_path_buf()))
+    }
+
+    fn launch(test: &str, tls: Option<PathBuf>) -> Option<Cluster> {
         if !have("redis-server") || !have("redis-cli") {
             eprintln!("{test}: redis-server or redis-cli is not on PATH: skipping");
             return None;
@@ -87,6 +126,7 @@ impl Cluster {
         let mut cluster = Cluster {
             children: Vec::new(),
             ports: Vec::new(),
+            tls,
             _dir: dir,
         };
         while cluster.ports.len() < 3 {
@@ -94,11 +134,16 @@ impl Cluster {
             let child = cluster.server(port);
             cluster.children.push(child);
             let child = cluster.children.last_mut().expect("just pushed");
+            let tls = cluster.tls.clone();
+            let answers = |port| match &tls {
+                None => pong(port),
+                Some(dir) => cli_in(Some(dir), port, &["PING"]) == "PONG",
+            };
             let up = poll(deadline, || {
-                pong(port) || matches!(child.try_wait(), Ok(Some(_)))
+                answers(port) || matches!(child.try_wait(), Ok(Some(_)))
             });
             assert!(up, "{test}: redis-server on {port} did not start");
-            if pong(port) {
+            if answers(port) {
                 cluster.ports.push(port);
             } else {
                 // Lost a race for the port to another test: try another one.
@@ -110,19 +155,31 @@ impl Cluster {
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        let out = Command::new("redis-cli")
+        let out_file = cluster._dir.path().join("create.log");
+        let mut create = Command::new("redis-cli")
+            .args(tls_args(cluster.tls.as_deref()))
             .arg("--cluster")
             .arg("create")
             .args(&nodes)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
             .stdin(Stdio::null())
-            .output()
+            .stdout(std::fs::File::create(&out_file).expect("create.log"))
+            .stderr(Stdio::null())
+            .spawn()
             .expect("run redis-cli --cluster create");
+        let mut status = None;
+        let created = poll(deadline, || {
+            status = create.try_wait().ok().flatten();
+            status.is_some()
+        });
+        if !created {
+            let _ = create.kill();
+            let _ = create.wait();
+        }
+        let log = std::fs::read_to_string(&out_file).unwrap_or_default();
         assert!(
-            out.status.success(),
-            "{test}: redis-cli --cluster create failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            created && status.is_some_and(|s| s.success()),
+            "{test}: redis-cli --cluster create failed or never finished: {log}"
         );
         let ports = cluster.ports.clone();
         let ok = poll(deadline, || {
@@ -147,7 +204,34 @@ impl Cluster {
             .env("STEM_TEST_PARENT", std::process::id().to_string())
             .env("STEM_TEST_CONF", &conf)
             .env("STEM_TEST_DIR", self._dir.path())
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(match &self.tls {
+                None => vec!["--port".into(), port.to_string()],
+                Some(dir) => {
+                    let file = |name: &str| dir.join(name).display().to_string();
+                    vec![
+                        "--port".into(),
+                        "0".into(),
+                        "--tls-port".into(),
+                        port.to_string(),
+                        "--tls-cluster".into(),
+                        "yes".into(),
+                        "--tls-cert-file".into(),
+                        file("server.pem"),
+                        "--tls-key-file".into(),
+                        file("server.key"),
+                        // The cluster bus presents a client certificate to its peers.
+                        "--tls-client-cert-file".into(),
+                        file("client.pem"),
+                        "--tls-client-key-file".into(),
+                        file("client.key"),
+                        "--tls-ca-cert-file".into(),
+                        file("ca.pem"),
+                        "--tls-auth-clients".into(),
+                        "no".into(),
+                    ]
+                }
+            })
+            .args(["--bind", "127.0.0.1"])
             .args(["--cluster-enabled", "yes", "--cluster-config-file"])
             .arg(&conf)
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -160,14 +244,19 @@ impl Cluster {
             .expect("spawn redis-server")
     }
 
-    /// The `redis+cluster://` URL naming all three nodes as seeds.
+    /// The `redis+cluster://` (`rediss+cluster://` with TLS) URL naming all three nodes.
     pub fn url(&self) -> String {
         let nodes: Vec<String> = self
             .ports
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        format!("redis+cluster://{}", nodes.join(","))
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}+cluster://{}", nodes.join(","))
     }
 
     pub fn ports(&self) -> &[u16] {
@@ -176,13 +265,7 @@ impl Cluster {
 
     /// `redis-cli -p PORT ARGS...` (no cluster redirects), its output trimmed.
     pub fn cli(&self, port: u16, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run redis-cli");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        cli_in(self.tls.as_deref(), port, args)
     }
 
     /// Number of keys held by the node on `port`.
