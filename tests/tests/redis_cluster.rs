@@ -2,9 +2,14 @@
 //! (`redis+cluster://`): tasks on three queues (spread over the shards) run once each,
 //! `enqueue --wait` returns the outcome, a retry goes back through its queue, a chain whose
 //! nodes are on different queues runs in order (its follow-ups cross shards through the
-//! outbox), and `stem health` reports the broker up. Skips when `redis-server` is not installed.
+//! outbox), and `stem health` reports the broker up; and a worker frozen past its lease, whose
+//! task another worker took over and finished, has its late commit refused (the cluster's
+//! lease check before the records' slot is written). Skips when `redis-server` is not
+//! installed.
 
 use serde_json::{json, Value};
+use stem_e2e::frozen::{self, a_log};
+use stem_e2e::outcomes::{assert_consistent, stale_commit_lines};
 use stem_e2e::redis_cluster::Cluster;
 use stem_e2e::{unique_namespace, wait_for, Env, PATIENCE};
 
@@ -81,4 +86,36 @@ fn worker_and_enqueue_work_on_a_redis_cluster() {
     let health = env.stem(&["health", "--json"]).success().json();
     assert_eq!(health["broker"]["status"]["ok"], true, "{health}");
     assert_eq!(health["ok"], true, "{health}");
+}
+
+#[test]
+fn a_frozen_workers_late_success_is_refused_on_a_redis_cluster() {
+    let Some(cluster) = Cluster::start("a_frozen_workers_late_success_is_refused_on_a_cluster")
+    else {
+        return;
+    };
+    let env = Env::with_broker(
+        &frozen::manifest("1", 0),
+        &cluster.url(),
+        &unique_namespace(),
+    );
+    let mut f = frozen::run(&env, 0);
+    let record = env.record(&f.id);
+    assert_eq!(
+        record["worker"],
+        "b",
+        "a's late commit won: {record}\n{}",
+        a_log(&f)
+    );
+    assert_eq!(record["state"], "success", "{record}");
+    let lines = stale_commit_lines(&f.a.log(), &f.id, "a", "b");
+    assert!(
+        !lines.is_empty(),
+        "no stale commit logged by a\n{}",
+        a_log(&f)
+    );
+    let records = assert_consistent(&env, std::slice::from_ref(&f.id), "default");
+    assert_eq!(records[&f.id]["state"], "success");
+    f.a.assert_alive();
+    f.b.assert_alive();
 }
