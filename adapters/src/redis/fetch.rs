@@ -143,9 +143,18 @@ impl RedisStore {
                 break;
             }
             let one = &queues[i..=i];
-            let found = self
+            let found = match self
                 .fetch_script(consumer, one, left, lease, reread, sweep)
-                .await?;
+                .await
+            {
+                Ok(found) => found,
+                // Leases already taken from earlier queues are handed out, not left to expire.
+                Err(e) if !all.deliveries.is_empty() => {
+                    tracing::warn!("redis: fetch from queue {:?}: {e}", queues[i]);
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             all.next_due = soonest(all.next_due, found.next_due);
             all.next_expiry = soonest(all.next_expiry, found.next_expiry);
             all.deliveries.extend(found.deliveries);

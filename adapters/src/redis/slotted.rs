@@ -15,7 +15,10 @@ use futures_util::future::try_join_all;
 use std::time::Duration;
 use stem_protocol::{TaskEnvelope, TaskRecord};
 
-/// The indexes of `items` grouped by queue, queues in order of first appearance.
+/// How often one queue's commit call is retried after a transient error before the batch fails.
+const COMMIT_RETRIES: u64 = 2;
+
+/// The indexes grouped by queue, queues in order of first appearance.
 fn by_queue<'a>(
     indexes: impl Iterator<Item = usize>,
     queue: impl Fn(usize) -> &'a str,
@@ -155,7 +158,18 @@ impl RedisStore {
         let done = try_join_all(groups.iter().map(|(queue, members)| async move {
             let outbox = self.keys.outbox(queue);
             let batch: Vec<&Commit> = members.iter().map(|&i| &commits[i]).collect();
-            let (applied, items) = self.commit_call(&batch, None, Some(&outbox)).await?;
+            // A queue whose call failed is retried here, so the batch does not fail (and get
+            // retried whole, its applied queues then reading as stale) over one shard's blip.
+            let mut attempt = 0;
+            let (applied, items) = loop {
+                match self.commit_call(&batch, None, Some(&outbox)).await {
+                    Err(e) if e.is_transient() && attempt < COMMIT_RETRIES => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                    }
+                    other => break other?,
+                }
+            };
             let send: Vec<_> = applied
                 .iter()
                 .zip(items)
