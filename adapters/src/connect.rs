@@ -1,5 +1,6 @@
 //! Picks a backend by URL scheme and opens it: `memory://[NAME]`, `sqlite://PATH`,
-//! `redis://`/`rediss://`, `postgres://`/`postgresql://`. One URL opened twice in a process
+//! `redis://`/`rediss://`, `redis+cluster://`/`rediss+cluster://` (Redis Cluster),
+//! `postgres://`/`postgresql://`. One URL opened twice in a process
 //! shares one store, so broker and backend on the same URL share a connection pool.
 
 use crate::{
@@ -15,6 +16,8 @@ pub const URL_SCHEMES: &[&str] = &[
     "sqlite",
     "redis",
     "rediss",
+    "redis+cluster",
+    "rediss+cluster",
     "postgres",
     "postgresql",
 ];
@@ -158,7 +161,9 @@ async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn St
         #[cfg(feature = "sqlite")]
         "sqlite" => crate::sqlite::open(url, options).await,
         #[cfg(feature = "redis")]
-        "redis" | "rediss" => crate::redis::open(url, options).await,
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => {
+            crate::redis::open(url, options).await
+        }
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => crate::postgres::open(url, options).await,
         s if URL_SCHEMES.contains(&s) => Err(AdapterError::config(format!(

@@ -377,3 +377,7 @@ pub mod otlp;
 
 /// A strict reader of the Prometheus text format.
 pub mod promtext;
+
+/// A private three-master Redis Cluster: the adapter tests' helper, shared by path.
+#[path = "../../adapters/tests/cluster_support/mod.rs"]
+pub mod redis_cluster;

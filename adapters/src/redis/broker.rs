@@ -1,6 +1,7 @@
 //! `Broker` and `BrokerAdmin` for Redis: publish in one pipeline, leased fetch (see
 //! [`super::fetch`]), extend and commit (see [`super::commit`]), each one script call for the
-//! whole batch; dead letters in [`super::dead_letters`].
+//! whole batch; dead letters in [`super::dead_letters`]. On a Redis Cluster publish and extend
+//! are split per queue ([`super::slotted`]).
 
 use super::keys::delayed_member;
 use super::receipt::Receipt;
@@ -43,6 +44,44 @@ impl RedisStore {
         }
     }
 
+    /// Adds the publish of `env` (to its stream, or its delayed set) to `pipe`.
+    pub(super) fn add_publish(&self, pipe: &mut redis::Pipeline, env: &TaskEnvelope) {
+        let place = self.placement(env, env.eta);
+        if place.mode == "delayed" {
+            pipe.zadd(&place.key, &place.payload, place.due).ignore();
+        } else {
+            pipe.cmd("XADD")
+                .arg(&place.key)
+                .arg("*")
+                .arg("e")
+                .arg(&place.payload)
+                .ignore();
+        }
+    }
+
+    /// One extend call for `deliveries` (all in one slot on a cluster): the lost receipts.
+    pub(super) async fn extend_one(
+        &self,
+        deliveries: &[Delivery],
+        lease: Duration,
+    ) -> Result<Vec<String>> {
+        let (keys, args) = self.receipt_args(deliveries)?;
+        let mut call = scripts::EXTEND.prepare_invoke();
+        call.key(keys)
+            .arg(self.keys.group())
+            .arg(millis(lease))
+            .arg(args);
+        let lost: Vec<usize> = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("extend", e))?;
+        Ok(lost
+            .into_iter()
+            .filter_map(|i| deliveries.get(i.wrapping_sub(1)))
+            .map(|d| d.receipt.clone())
+            .collect())
+    }
+
     /// Script call parts for a batch of receipts: stream and lease keys, and
     /// `id consumer count`, each.
     fn receipt_args(&self, deliveries: &[Delivery]) -> Result<(Vec<String>, Vec<String>)> {
@@ -68,20 +107,13 @@ impl Broker for RedisStore {
         if tasks.is_empty() {
             return Ok(());
         }
+        if self.cluster() {
+            return self.publish_slotted(tasks).await;
+        }
         let mut pipe = redis::pipe();
         pipe.atomic();
         for env in tasks {
-            let place = self.placement(env, env.eta);
-            if place.mode == "delayed" {
-                pipe.zadd(&place.key, &place.payload, place.due).ignore();
-            } else {
-                pipe.cmd("XADD")
-                    .arg(&place.key)
-                    .arg("*")
-                    .arg("e")
-                    .arg(&place.payload)
-                    .ignore();
-            }
+            self.add_publish(&mut pipe, env);
         }
         let mut queues: Vec<&str> = tasks.iter().map(|t| t.queue.as_str()).collect();
         queues.sort_unstable();
@@ -107,21 +139,10 @@ impl Broker for RedisStore {
         if deliveries.is_empty() {
             return Ok(Vec::new());
         }
-        let (keys, args) = self.receipt_args(deliveries)?;
-        let mut call = scripts::EXTEND.prepare_invoke();
-        call.key(keys)
-            .arg(self.keys.group())
-            .arg(millis(lease))
-            .arg(args);
-        let lost: Vec<usize> = call
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(|e| redis_error("extend", e))?;
-        Ok(lost
-            .into_iter()
-            .filter_map(|i| deliveries.get(i.wrapping_sub(1)))
-            .map(|d| d.receipt.clone())
-            .collect())
+        if self.cluster() {
+            return self.extend_slotted(deliveries, lease).await;
+        }
+        self.extend_one(deliveries, lease).await
     }
 
     async fn commit(&self, commits: &[Commit], records: Option<Duration>) -> Result<Vec<Verdict>> {

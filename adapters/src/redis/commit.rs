@@ -1,7 +1,10 @@
 //! The Redis commit: a batch of outcomes in one call of `lua/commit.lua`, each fenced by its
 //! receipt's lease, with its record (when this Redis is also the result backend), its action and
-//! its follow-ups. Also the fenced record write (`lua/set_records.lua`) behind `set`.
+//! its follow-ups. Also the fenced record write (`lua/set_records.lua`) behind `set`. On a
+//! Redis Cluster one call covers the commits of one queue (see [`super::slotted`]): no records,
+//! and publishes to other queues go to the queue's outbox, returned for the caller to send.
 
+use super::outbox::Item;
 use super::receipt::Receipt;
 use super::{millis, redis_error, scripts, RedisStore};
 use crate::{codec, Action, Commit, Result, Verdict};
@@ -17,14 +20,35 @@ impl RedisStore {
         if commits.is_empty() {
             return Ok(Vec::new());
         }
+        if self.cluster() {
+            return self.commit_slotted(commits, records).await;
+        }
+        let all: Vec<&Commit> = commits.iter().collect();
+        Ok(self.commit_call(&all, records, None).await?.0)
+    }
+
+    /// One call of the commit script. With `outbox` (cluster mode: every commit is of that
+    /// outbox's queue, and `records` is `None`) follow-ups and releases to other queues are left
+    /// in the outbox; they are returned per commit, to be sent if it applied.
+    pub(super) async fn commit_call(
+        &self,
+        commits: &[&Commit],
+        records: Option<Duration>,
+        outbox: Option<&str>,
+    ) -> Result<(Vec<Verdict>, Vec<Vec<Item>>)> {
         let mut call = scripts::COMMIT.prepare_invoke();
-        call.key(self.keys.queues())
-            .key(self.keys.record_index())
-            .arg(self.keys.group())
+        match outbox {
+            Some(outbox) => call.key(outbox).key(outbox),
+            None => call.key(self.keys.queues()).key(self.keys.record_index()),
+        };
+        call.arg(self.keys.group())
             .arg(records.map(millis).unwrap_or(0))
             .arg(millis(super::backend::TOKEN_TTL))
-            .arg(commits.len());
+            .arg(commits.len())
+            .arg(if outbox.is_some() { "0" } else { "1" });
+        let mut sent = Vec::with_capacity(commits.len());
         for c in commits {
+            let mut items = Vec::new();
             let d = &c.delivery;
             let r = Receipt::parse(&d.receipt)?;
             let op = match c.action {
@@ -54,12 +78,21 @@ impl RedisStore {
             }
             call.arg(c.follow_ups.len());
             for env in &c.follow_ups {
-                let place = self.placement(env, env.eta);
-                call.key(&place.key)
-                    .arg(place.mode)
-                    .arg(&place.payload)
-                    .arg(place.due)
-                    .arg(&env.queue);
+                match outbox {
+                    Some(outbox) => {
+                        let item = self.outbox_item(env, env.eta);
+                        item.add_to(&mut call, outbox);
+                        items.push(item);
+                    }
+                    None => {
+                        let place = self.placement(env, env.eta);
+                        call.key(&place.key)
+                            .arg(place.mode)
+                            .arg(&place.payload)
+                            .arg(place.due)
+                            .arg(&env.queue);
+                    }
+                }
             }
             match &c.action {
                 Action::Ack => {}
@@ -78,12 +111,21 @@ impl RedisStore {
                     } else {
                         Some(now_ms() + millis(*delay) as i64)
                     };
-                    let place = self.placement(env, due);
-                    call.key(&place.key)
-                        .arg(place.mode)
-                        .arg(&place.payload)
-                        .arg(place.due)
-                        .arg(&env.queue);
+                    match outbox {
+                        Some(outbox) if env.queue != d.queue => {
+                            let item = self.outbox_item(env, due);
+                            item.add_to(&mut call, outbox);
+                            items.push(item);
+                        }
+                        _ => {
+                            let place = self.placement(env, due);
+                            call.key(&place.key)
+                                .arg(place.mode)
+                                .arg(&place.payload)
+                                .arg(place.due)
+                                .arg(&env.queue);
+                        }
+                    }
                 }
                 Action::DeadLetter(letter) => {
                     let mut letter = (**letter).clone();
@@ -96,20 +138,13 @@ impl RedisStore {
                         .arg(&d.queue);
                 }
             }
+            sent.push(items);
         }
         let out: Vec<String> = call
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| redis_error("commit", e))?;
-        Ok(out
-            .into_iter()
-            .map(|v| match v.strip_prefix('-') {
-                None => Verdict::Applied,
-                Some(owner) => Verdict::Stale {
-                    owner: (!owner.is_empty()).then(|| owner.to_string()),
-                },
-            })
-            .collect())
+        Ok((out.into_iter().map(|v| verdict(&v)).collect(), sent))
     }
 
     pub(super) async fn set_records(
@@ -138,5 +173,15 @@ impl RedisStore {
             .await
             .map_err(|e| redis_error("set results", e))?;
         Ok(written.into_iter().map(|w| w == 1).collect())
+    }
+}
+
+/// A script's `+` (applied) or `-OWNER` (stale, held by OWNER when named).
+pub(super) fn verdict(v: &str) -> Verdict {
+    match v.strip_prefix('-') {
+        None => Verdict::Applied,
+        Some(owner) => Verdict::Stale {
+            owner: (!owner.is_empty()).then(|| owner.to_string()),
+        },
     }
 }

@@ -38,6 +38,9 @@ impl RedisStore {
         id: &str,
         envelope: &TaskEnvelope,
     ) -> Result<bool> {
+        if self.cluster() {
+            return self.replay_slotted(queue, id, envelope).await;
+        }
         let place = self.placement(envelope, envelope.eta);
         let mut call = scripts::REPLAY.prepare_invoke();
         call.key(self.keys.dlq(queue))

@@ -6,6 +6,12 @@
 //! so a due task or an expired lease is picked up on time without busy polling. (Waiting with
 //! XREAD instead of XREADGROUP BLOCK means no entry is ever delivered without its lease being
 //! recorded in the same atomic step, even when a fetch is cancelled while it waits.)
+//!
+//! On a Redis Cluster each queue is its own slot, so a fetch over several queues runs the
+//! script once per queue, in the order given, each taking what the earlier ones left of `max`
+//! (queue order first, then priority within a queue), and waits with one blocking XREAD per
+//! queue at once, on the nodes owning them, until the first answers. The periodic sweep also
+//! sends what a crashed committer left in the queues' outboxes.
 
 use super::receipt::Receipt;
 use super::{is_nogroup, millis, redis_error, scripts, RedisStore};
@@ -61,8 +67,15 @@ impl RedisStore {
                 .expect("lock")
                 .insert(consumer.to_string());
             let sweep = reread || self.sweep_due();
+            if sweep && self.cluster() {
+                for queue in queues {
+                    if let Err(e) = self.sweep_outbox(queue).await {
+                        tracing::warn!("{e}");
+                    }
+                }
+            }
             let found = match self
-                .fetch_script(consumer, queues, max, lease, reread, sweep)
+                .fetch_queues(consumer, queues, max, lease, reread, sweep)
                 .await
             {
                 Err(e) if is_nogroup(&e) && !regrouped => {
@@ -102,14 +115,73 @@ impl RedisStore {
         false
     }
 
+    /// The fetch script over `queues`: one call, or on a cluster one per queue in order.
+    async fn fetch_queues(
+        &self,
+        consumer: &str,
+        queues: &[String],
+        max: usize,
+        lease: Duration,
+        reread: bool,
+        sweep: bool,
+    ) -> RedisResult<Found> {
+        if !self.cluster() || queues.len() == 1 {
+            return self
+                .fetch_script(consumer, queues, max, lease, reread, sweep)
+                .await;
+        }
+        let mut all = Found {
+            next_due: -1,
+            next_expiry: -1,
+            deliveries: Vec::new(),
+            last_ids: Vec::new(),
+        };
+        let soonest = |a: i64, b: i64| if a < 0 || (b >= 0 && b < a) { b } else { a };
+        for i in 0..queues.len() {
+            let left = max - all.deliveries.len();
+            if left == 0 {
+                break;
+            }
+            let one = &queues[i..=i];
+            let found = match self
+                .fetch_script(consumer, one, left, lease, reread, sweep)
+                .await
+            {
+                Ok(found) => found,
+                // Leases already taken from earlier queues are handed out, not left to expire.
+                Err(e) if !all.deliveries.is_empty() => {
+                    tracing::warn!("redis: fetch from queue {:?}: {e}", queues[i]);
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            all.next_due = soonest(all.next_due, found.next_due);
+            all.next_expiry = soonest(all.next_expiry, found.next_expiry);
+            all.deliveries.extend(found.deliveries);
+            all.last_ids.extend(found.last_ids);
+        }
+        if !all.deliveries.is_empty() {
+            all.last_ids.clear();
+        }
+        Ok(all)
+    }
+
     /// Blocks up to `block` until an entry past the group's last-delivered id arrives on any of
-    /// the streams of `queues`.
+    /// the streams of `queues` (on a cluster: one read per queue, the first answer ends all).
     async fn wait_for_new(
         &self,
         queues: &[String],
         last_ids: &[String],
         block: Duration,
     ) -> RedisResult<()> {
+        if self.cluster() && queues.len() > 1 {
+            let bands = usize::from(super::keys::BANDS);
+            let reads = queues.iter().enumerate().map(|(i, queue)| {
+                let ids = last_ids.get(i * bands..(i + 1) * bands).unwrap_or_default();
+                Box::pin(self.wait_for_new(std::slice::from_ref(queue), ids, block))
+            });
+            return futures_util::future::select_all(reads).await.0;
+        }
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("COUNT")
             .arg(1)
@@ -137,6 +209,11 @@ impl RedisStore {
                 .collect()
         };
         if missing.is_empty() {
+            return Ok(());
+        }
+        if self.cluster() {
+            self.ensure_groups_slotted(&missing).await?;
+            self.grouped.lock().expect("lock").extend(missing);
             return Ok(());
         }
         let mut call = scripts::ENSURE_GROUPS.prepare_invoke();

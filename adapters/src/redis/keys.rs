@@ -22,6 +22,13 @@
 //! | `{ns}:beat:leader` | string | the beat lock, `"{token}|{holder}"`, with the lease as its PX TTL |
 //! | `{ns}:beat:token` | counter | the latest fencing token issued (only grows) |
 //! | `{ns}:beat:claim:{id}:{fire ms}` | string | a claimed fire (the claimer's token), PX TTL |
+//! | `{ns}:q:{queue}:outbox` | hash | cluster mode only: publishes to other queues made by a commit or a replay, until sent |
+//!
+//! In cluster mode ([`Keys::cluster`]) the same names carry Redis Cluster hash tags: a queue's
+//! keys put its (escaped) name in braces (`ns:q:{default}:p5`, `ns:delayed:{default}`,
+//! `ns:dlq:{default}`), so each queue is one slot and queues spread across the shards; every
+//! other key starts with the namespace in braces (`{ns}:r:ID`, `{ns}:queues`), so the result
+//! backend, control plane and the rest are one slot and their scripts stay single-slot.
 
 use stem_protocol::envelope::MAX_PRIORITY;
 
@@ -30,14 +37,62 @@ pub const BANDS: u8 = MAX_PRIORITY + 1;
 
 #[derive(Debug, Clone)]
 pub struct Keys {
+    /// The namespace, as it starts the queue keys.
     ns: String,
+    /// What starts every other key: the namespace, in braces in cluster mode.
+    global: String,
+    cluster: bool,
 }
 
 impl Keys {
+    /// The single-node layout.
     pub fn new(namespace: &str) -> Self {
         Keys {
             ns: namespace.to_string(),
+            global: namespace.to_string(),
+            cluster: false,
         }
+    }
+
+    /// The cluster layout (hash tags). A namespace with a brace would move the tags, so it is
+    /// refused.
+    pub fn cluster(namespace: &str) -> Result<Self, String> {
+        if namespace.contains(['{', '}']) {
+            return Err(format!(
+                "namespace {namespace:?} contains a brace, which Redis Cluster reads as a hash \
+                 tag: choose a namespace without '{{' or '}}'"
+            ));
+        }
+        Ok(Keys {
+            ns: namespace.to_string(),
+            global: format!("{{{namespace}}}"),
+            cluster: true,
+        })
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// A queue's name as it appears in its keys: in cluster mode a hash tag of the name with
+    /// `%`, `{` and `}` percent-escaped (an empty name is `%`, which no other name gives).
+    fn q(&self, queue: &str) -> String {
+        if !self.cluster {
+            return queue.to_string();
+        }
+        if queue.is_empty() {
+            return "{%}".to_string();
+        }
+        let escaped = queue
+            .replace('%', "%25")
+            .replace('{', "%7B")
+            .replace('}', "%7D");
+        format!("{{{escaped}}}")
+    }
+
+    /// Where a commit or replay leaves publishes to other queues (cluster mode).
+    pub fn outbox(&self, queue: &str) -> String {
+        format!("{}:q:{}:outbox", self.ns, self.q(queue))
     }
 
     /// The consumer group name: one group per namespace.
@@ -46,11 +101,11 @@ impl Keys {
     }
 
     pub fn stream(&self, queue: &str, band: u8) -> String {
-        format!("{}:q:{queue}:p{band}", self.ns)
+        format!("{}:q:{}:p{band}", self.ns, self.q(queue))
     }
 
     pub fn leases(&self, queue: &str, band: u8) -> String {
-        format!("{}:q:{queue}:p{band}:leases", self.ns)
+        format!("{}:q:{}:p{band}:leases", self.ns, self.q(queue))
     }
 
     /// The streams of `queue`, highest priority first.
@@ -63,121 +118,121 @@ impl Keys {
 
     /// A unique lock (`--id`, `unique_for`).
     pub fn unique(&self, key: &str) -> String {
-        format!("{}:unique:{key}", self.ns)
+        format!("{}:unique:{key}", self.global)
     }
 
     /// The set of paused queues.
     pub fn paused(&self) -> String {
-        format!("{}:paused", self.ns)
+        format!("{}:paused", self.global)
     }
 
     /// A rate limit's token bucket.
     pub fn bucket(&self, key: &str) -> String {
-        format!("{}:bucket:{key}", self.ns)
+        format!("{}:bucket:{key}", self.global)
     }
 
     /// A concurrency limit's slots.
     pub fn slots(&self, key: &str) -> String {
-        format!("{}:slots:{key}", self.ns)
+        format!("{}:slots:{key}", self.global)
     }
 
     pub fn delayed(&self, queue: &str) -> String {
-        format!("{}:delayed:{queue}", self.ns)
+        format!("{}:delayed:{}", self.ns, self.q(queue))
     }
 
     pub fn dlq(&self, queue: &str) -> String {
-        format!("{}:dlq:{queue}", self.ns)
+        format!("{}:dlq:{}", self.ns, self.q(queue))
     }
 
     pub fn dlq_order(&self, queue: &str) -> String {
-        format!("{}:dlq:{queue}:order", self.ns)
+        format!("{}:dlq:{}:order", self.ns, self.q(queue))
     }
 
     pub fn dlq_seq(&self, queue: &str) -> String {
-        format!("{}:dlq:{queue}:seq", self.ns)
+        format!("{}:dlq:{}:seq", self.ns, self.q(queue))
     }
 
     pub fn queues(&self) -> String {
-        format!("{}:queues", self.ns)
+        format!("{}:queues", self.global)
     }
 
     pub fn record(&self, id: &str) -> String {
-        format!("{}:r:{id}", self.ns)
+        format!("{}:r:{id}", self.global)
     }
 
     /// Every task id with a record, scored by its `updated_at`; pruned as records expire.
     pub fn record_index(&self) -> String {
-        format!("{}:ri", self.ns)
+        format!("{}:ri", self.global)
     }
 
     pub fn waker(&self, id: &str) -> String {
-        format!("{}:w:{id}", self.ns)
+        format!("{}:w:{id}", self.global)
     }
 
     pub fn revoked(&self) -> String {
-        format!("{}:revoked", self.ns)
+        format!("{}:revoked", self.global)
     }
 
     pub fn revoked_at(&self) -> String {
-        format!("{}:revoked:at", self.ns)
+        format!("{}:revoked:at", self.global)
     }
 
     pub fn revoked_exp(&self) -> String {
-        format!("{}:revoked:exp", self.ns)
+        format!("{}:revoked:exp", self.global)
     }
 
     pub fn control(&self) -> String {
-        format!("{}:ctl", self.ns)
+        format!("{}:ctl", self.global)
     }
 
     pub fn replies(&self, request_id: &str) -> String {
-        format!("{}:ctl:reply:{request_id}", self.ns)
+        format!("{}:ctl:reply:{request_id}", self.global)
     }
 
     pub fn heartbeat(&self, worker: &str) -> String {
-        format!("{}:hb:{worker}", self.ns)
+        format!("{}:hb:{worker}", self.global)
     }
 
     pub fn heartbeats(&self) -> String {
-        format!("{}:hb", self.ns)
+        format!("{}:hb", self.global)
     }
 
     pub fn group_state(&self, id: &str) -> String {
-        format!("{}:grp:{id}", self.ns)
+        format!("{}:grp:{id}", self.global)
     }
 
     /// The index of per-minute counters (a sorted set of minute starts).
     pub fn stats(&self) -> String {
-        format!("{}:stats", self.ns)
+        format!("{}:stats", self.global)
     }
 
     /// One minute's counters (a hash).
     pub fn stats_minute(&self, minute: i64) -> String {
-        format!("{}:stats:{minute}", self.ns)
+        format!("{}:stats:{minute}", self.global)
     }
 
     pub fn events(&self) -> String {
-        format!("{}:events", self.ns)
+        format!("{}:events", self.global)
     }
 
     pub fn schedules(&self) -> String {
-        format!("{}:sched", self.ns)
+        format!("{}:sched", self.global)
     }
 
     pub fn schedule_state(&self, id: &str) -> String {
-        format!("{}:sched:{id}:state", self.ns)
+        format!("{}:sched:{id}:state", self.global)
     }
 
     pub fn beat_leader(&self) -> String {
-        format!("{}:beat:leader", self.ns)
+        format!("{}:beat:leader", self.global)
     }
 
     pub fn beat_token(&self) -> String {
-        format!("{}:beat:token", self.ns)
+        format!("{}:beat:token", self.global)
     }
 
     pub fn beat_claim(&self, id: &str, fire_time: i64) -> String {
-        format!("{}:beat:claim:{id}:{fire_time}", self.ns)
+        format!("{}:beat:claim:{id}:{fire_time}", self.global)
     }
 }
 
@@ -198,5 +253,24 @@ mod tests {
         assert_eq!(k.streams_high_first("a")[0], "ns:q:a:p9");
         assert_eq!(k.streams_high_first("a")[9], "ns:q:a:p0");
         assert_eq!(delayed_member(3, "{}"), "3|{}");
+        assert_eq!(k.record("x"), "ns:r:x");
+    }
+
+    #[test]
+    fn cluster_keys_tag_each_queue_and_the_rest() {
+        let k = Keys::cluster("ns").unwrap();
+        assert_eq!(k.stream("default", 5), "ns:q:{default}:p5");
+        assert_eq!(k.leases("default", 5), "ns:q:{default}:p5:leases");
+        assert_eq!(k.delayed("default"), "ns:delayed:{default}");
+        assert_eq!(k.dlq_seq("default"), "ns:dlq:{default}:seq");
+        assert_eq!(k.outbox("default"), "ns:q:{default}:outbox");
+        assert_eq!(k.record("x"), "{ns}:r:x");
+        assert_eq!(k.queues(), "{ns}:queues");
+        assert_eq!(k.stream("a{b}%", 0), "ns:q:{a%7Bb%7D%25}:p0");
+        assert_eq!(k.stream("", 0), "ns:q:{%}:p0");
+        let slot = |key: &str| redis::cluster_routing::get_slot(key.as_bytes());
+        assert_eq!(slot(&k.stream("a{b}", 9)), slot(&k.dlq_order("a{b}")));
+        assert_eq!(slot(&k.record("t1")), slot(&k.heartbeats()));
+        assert!(Keys::cluster("n{s").unwrap_err().contains("brace"));
     }
 }

@@ -1,5 +1,6 @@
-//! The Redis backend (`redis://`, `rediss://`): broker on Redis Streams, result backend, revoke
-//! store and control plane, all in one [`RedisStore`] on one reconnecting connection.
+//! The Redis backend (`redis://`, `rediss://`, and Redis Cluster: `redis+cluster://`,
+//! `rediss+cluster://`): broker on Redis Streams, result backend, revoke store and control
+//! plane, all in one [`RedisStore`] on one reconnecting connection.
 //!
 //! Each queue is ten streams, one per priority (`{ns}:q:{queue}:p0`…`p9`), read by one consumer
 //! group per namespace; every `fetch` consumer is a group consumer. A lease is an entry in the
@@ -14,11 +15,18 @@
 //! Blocking reads run on dedicated connections ([`blocking`]); everything else shares one
 //! multiplexed `ConnectionManager`, which reconnects after a drop (the command in flight fails
 //! with a transient error; callers retry). `docs/redis.md` describes the layout for operators.
+//!
+//! On a Redis Cluster ([`cluster`]) every queue is one slot (a hash tag, see [`keys`]) and all
+//! other keys another; the few operations that span queues or touch a queue and the rest at
+//! once are split into one call per slot ([`slotted`]), with an outbox per queue for publishes
+//! a commit makes to other queues ([`outbox`]).
 
 mod backend;
 mod blocking;
 mod broker;
+mod cluster;
 mod commit;
+mod conn;
 mod control;
 mod dead_letters;
 mod events;
@@ -28,15 +36,18 @@ mod flow;
 mod groups;
 mod history;
 mod keys;
+mod outbox;
 mod receipt;
 mod revoke;
 mod schedule;
 mod scripts;
+mod slotted;
 mod tls;
 
 use crate::connect::{ConnectOptions, Store};
 use crate::{AdapterError, Result};
-use blocking::BlockingPool;
+use blocking::{BlockingPool, Source};
+use conn::Conn;
 use keys::Keys;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::RedisError;
@@ -50,7 +61,29 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A failure to connect: TLS failures name the options and what to try; others the endpoint.
 fn connect_error(url: &str, tls_summary: &str, e: RedisError) -> AdapterError {
     let text = e.to_string();
-    if url.starts_with("rediss://") {
+    // The cluster client reports only that no seed node could be connected to, not why.
+    let no_seed = cluster::is_cluster_url(url) && text.contains("initial connections");
+    if no_seed && url.starts_with("rediss") {
+        return tls::failure(
+            url,
+            tls_summary,
+            &format!(
+                "no seed node accepted the TLS connection (the cluster client does not say \
+                 why: most often a server certificate that no trusted CA signed, or a server \
+                 that requires a client certificate; {text})"
+            ),
+        );
+    }
+    if no_seed {
+        return redis_error(
+            &format!(
+                "connecting to the redis cluster at {}: no seed node answered",
+                crate::redact(url)
+            ),
+            e,
+        );
+    }
+    if url.starts_with("rediss") {
         if tls::is_tls_failure(&text) {
             return tls::failure(url, tls_summary, &text);
         }
@@ -80,7 +113,7 @@ pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>>
 
 /// Broker, result backend, revoke store and control plane on one Redis database.
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     blocking: BlockingPool,
     keys: Keys,
     /// Queues whose band streams and consumer group are known to exist.
@@ -93,6 +126,9 @@ pub struct RedisStore {
 
 impl RedisStore {
     pub async fn open(url: &str, options: &ConnectOptions) -> Result<Self> {
+        if cluster::is_cluster_url(url) {
+            return Self::open_cluster(url, options).await;
+        }
         let (client, tls_summary) = tls::client(url, |name| std::env::var(name).ok())?;
         // One plain attempt first, so a wrong address or certificate fails at once instead of
         // after the connection manager's retries.
@@ -114,18 +150,51 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| redis_error("connecting to redis", e))?;
-        Ok(RedisStore {
+        Ok(Self::with(
+            Conn::Single(conn),
+            Source::Single(client),
+            Keys::new(&options.namespace),
+        ))
+    }
+
+    /// A store on the Redis Cluster of a `redis+cluster://` URL, in the cluster key layout.
+    async fn open_cluster(url: &str, options: &ConnectOptions) -> Result<Self> {
+        let keys = Keys::cluster(&options.namespace).map_err(AdapterError::config)?;
+        let (client, tls_summary) =
+            cluster::client(url, CONNECT_TIMEOUT, |name| std::env::var(name).ok())?;
+        let mut conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| connect_error(url, &tls_summary, e))?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| connect_error(url, &tls_summary, e))?;
+        Ok(Self::with(
+            Conn::Cluster(conn),
+            Source::Cluster(client),
+            keys,
+        ))
+    }
+
+    fn with(conn: Conn, source: Source, keys: Keys) -> Self {
+        RedisStore {
             conn,
-            blocking: BlockingPool::new(client),
-            keys: Keys::new(&options.namespace),
+            blocking: BlockingPool::new(source),
+            keys,
             grouped: Mutex::default(),
             started: Mutex::default(),
             last_sweep: Mutex::new(Instant::now()),
-        })
+        }
+    }
+
+    /// Whether this store is on a Redis Cluster (cluster key layout, per-slot calls).
+    fn cluster(&self) -> bool {
+        self.keys.is_cluster()
     }
 
     /// A handle on the shared connection (cheap to clone; clones share the one connection).
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         self.conn.clone()
     }
 

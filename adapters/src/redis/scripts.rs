@@ -28,6 +28,7 @@ pub static GROUP_JOIN: LazyLock<Script> =
 pub static GROUP_FAIL: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/group_fail.lua")));
 pub static EXTEND: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/extend.lua")));
+pub static HELD: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/held.lua")));
 pub static REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/replay.lua")));
 pub static DEAD_LETTERS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/dead_letters.lua")));

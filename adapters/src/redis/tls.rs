@@ -6,21 +6,31 @@ use crate::tls::{TlsOptions, Verify};
 use crate::{AdapterError, Result};
 use redis::{ClientTlsConfig, TlsCertificates};
 
-/// A client for `url`, and what its TLS options are (for messages), read with `var`.
-pub fn client(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<(redis::Client, String)> {
+/// The TLS settings of a `rediss` URL, read with `var`: the certificates to use (none: the URL's
+/// own mode with the system trust store), whether verification is off, and a summary.
+pub struct Settings {
+    pub certificates: Option<TlsCertificates>,
+    pub insecure: bool,
+    pub summary: String,
+}
+
+/// The settings for `url`; `Ok(None)` for a plain (non-TLS) URL, after warning about unused
+/// certificate variables. `tls_scheme` says whether the URL asks for TLS.
+pub fn settings(
+    tls_scheme: bool,
+    url: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Settings>> {
     crate::tls::install_provider();
     let options = TlsOptions::from_env(var);
-    let invalid = |e: redis::RedisError| {
-        AdapterError::config(format!("invalid redis URL {}: {e}", crate::redact(url)))
-    };
-    if !url.starts_with("rediss://") {
+    if !tls_scheme {
         if options.has_files() {
             tracing::warn!(
                 "STEM_TLS_* certificates are set but the redis URL is not rediss://: the \
                  connection is not encrypted and the certificates are not used"
             );
         }
-        return Ok((redis::Client::open(url).map_err(invalid)?, "TLS off".into()));
+        return Ok(None);
     }
     let insecure = options.insecure || url.ends_with("#insecure");
     let verify = if insecure { Verify::Off } else { Verify::Full };
@@ -30,26 +40,46 @@ pub fn client(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<(redis:
              verified; anyone on the path can read and change every task"
         );
     }
-    let url = if insecure && !url.contains('#') {
+    let summary = options.describe(verify);
+    let certificates = if options.has_files() {
+        Some(TlsCertificates {
+            client_tls: options
+                .identity_pem()?
+                .map(|(client_cert, client_key)| ClientTlsConfig {
+                    client_cert,
+                    client_key,
+                }),
+            root_cert: options.ca_pem()?,
+        })
+    } else {
+        None
+    };
+    Ok(Some(Settings {
+        certificates,
+        insecure,
+        summary,
+    }))
+}
+
+/// A client for `url`, and what its TLS options are (for messages), read with `var`.
+pub fn client(url: &str, var: impl Fn(&str) -> Option<String>) -> Result<(redis::Client, String)> {
+    let invalid = |e: redis::RedisError| {
+        AdapterError::config(format!("invalid redis URL {}: {e}", crate::redact(url)))
+    };
+    let Some(tls) = settings(url.starts_with("rediss://"), url, var)? else {
+        return Ok((redis::Client::open(url).map_err(invalid)?, "TLS off".into()));
+    };
+    let url = if tls.insecure && !url.contains('#') {
         format!("{url}#insecure")
     } else {
         url.to_string()
     };
-    let summary = options.describe(verify);
-    if !options.has_files() {
-        return Ok((redis::Client::open(url.as_str()).map_err(invalid)?, summary));
+    let client = match tls.certificates {
+        None => redis::Client::open(url.as_str()),
+        Some(certificates) => redis::Client::build_with_tls(url.as_str(), certificates),
     }
-    let certificates = TlsCertificates {
-        client_tls: options
-            .identity_pem()?
-            .map(|(client_cert, client_key)| ClientTlsConfig {
-                client_cert,
-                client_key,
-            }),
-        root_cert: options.ca_pem()?,
-    };
-    let client = redis::Client::build_with_tls(url.as_str(), certificates).map_err(invalid)?;
-    Ok((client, summary))
+    .map_err(invalid)?;
+    Ok((client, tls.summary))
 }
 
 /// Whether a connection error is a TLS failure (a refused certificate either way).

@@ -9,7 +9,7 @@ use stem_protocol::manifest::Settings;
 
 #[derive(Args, Clone, Debug, Default)]
 pub struct ConnArgs {
-    /// Broker URL (memory://, sqlite://PATH, redis://, rediss://, postgres://).
+    /// Broker URL (memory://, sqlite://PATH, redis://, rediss://, redis+cluster://, postgres://).
     #[arg(long, env = "STEM_BROKER_URL", global = true)]
     pub broker: Option<String>,
     /// Result backend URL (default: the broker's URL).

@@ -222,7 +222,7 @@ pub async fn check_apart(
 fn scheme(url: &str) -> &'static str {
     match url.split("://").next().unwrap_or_default() {
         "sqlite" => "sqlite",
-        "redis" | "rediss" => "redis",
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => "redis",
         "postgres" | "postgresql" => "postgres",
         "memory" => "memory",
         _ => "unknown",

@@ -3,20 +3,25 @@
 -- nothing. A held one removes its entry (XACK, XDEL, lease), writes its record when asked,
 -- applies its action and publishes its follow-ups. Redis runs a script alone, so the batch is
 -- atomic as a whole too.
--- KEYS[1] the queues set, KEYS[2] the record index, then per commit, in order: stream, lease zset; record key and waker
+-- KEYS[1] the queues set, KEYS[2] the record index (in cluster mode, where one call covers one
+-- queue and writes no records, the queue's outbox twice), then per commit, in order: stream, lease zset; record key and waker
 -- key when it has a record; one target key per follow-up; for a release its target (stream or
 -- delayed zset); for a dead letter the dlq hash, order zset and sequence.
--- ARGV: group, record ttl ms, waker ttl ms, number of commits, then per commit:
+-- ARGV: group, record ttl ms, waker ttl ms, number of commits, track queues ('1': add each
+-- target's queue to the queues set; '0' in cluster mode), then per commit:
 --   op ('ack'|'release'|'dead'), entry id, consumer, delivery count,
 --   has record ('1'|'0') [, record json, terminal ('1'|'0'), task id, updated_at],
 --   number of follow-ups [, per follow-up: mode ('ready'|'delayed'), payload, due, queue],
 --   for a release: mode, payload, due, queue; for a dead letter: letter id, letter json, queue.
+--   Mode 'outbox' (cluster mode) stores the payload in the target hash (the queue's outbox)
+--   under the field given as due, for the caller to publish to another slot.
 -- Returns per commit '+' (applied) or '-' followed by the consumer now holding the entry.
 local group = ARGV[1]
 local ttl, waker_ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
+local track = ARGV[5] == '1'
 local queues, index = KEYS[1], KEYS[2]
-local k, a = 3, 5
+local k, a = 3, 6
 local newest = 0
 local out = {}
 
@@ -33,12 +38,15 @@ local function key()
 end
 
 local function place(target, mode, payload, due, queue)
-  if mode == 'delayed' then
+  if mode == 'outbox' then
+    redis.call('HSET', target, due, payload)
+    return
+  elseif mode == 'delayed' then
     redis.call('ZADD', target, due, payload)
   else
     redis.call('XADD', target, '*', 'e', payload)
   end
-  redis.call('SADD', queues, queue)
+  if track then redis.call('SADD', queues, queue) end
 end
 
 local function holder(stream, id)
@@ -80,7 +88,7 @@ for _ = 1, n do
     elseif op == 'dead' then
       redis.call('HSET', action[1], action[4], action[5])
       redis.call('ZADD', action[2], redis.call('INCR', action[3]), action[4])
-      redis.call('SADD', queues, action[6])
+      if track then redis.call('SADD', queues, action[6]) end
     end
     for _, f in ipairs(follow) do
       place(f[1], f[2], f[3], f[4], f[5])
