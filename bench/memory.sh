@@ -12,7 +12,7 @@
 #   QUEUED=100000 STORES=sqlite bench/memory.sh
 #
 # Knobs: STORES (default "redis sqlite"; postgres works too), QUEUED, RESERVED (10000, the
-# reservations to wait for), PREFETCH (default 2 x RESERVED, see below), GOAL_MB (50),
+# reservations to wait for), PREFETCH (default RESERVED + 64), GOAL_MB (50),
 # RESERVE_TIMEOUT (seconds to wait for the reservations, 180), REDIS_URL (default
 # redis://127.0.0.1:6379/9), PG_URL, STEM_BIN (a prebuilt binary), BUILD=0.
 set -euo pipefail
@@ -21,9 +21,9 @@ root=$(cd "$here/.." && pwd)
 STORES=${STORES:-"redis sqlite"}
 QUEUED=${QUEUED:-1000000}
 RESERVED=${RESERVED:-10000}
-# The dispatcher asks for more only while half of its window (concurrency + prefetch) is free,
-# so a worker whose slots never free up stops at about half the window: --prefetch 2 x RESERVED.
-PREFETCH=${PREFETCH:-$(( 2 * RESERVED ))}
+# The dispatcher refills its window (concurrency + prefetch) in batches of at most 32, so
+# --prefetch RESERVED + 64 holds at least RESERVED.
+PREFETCH=${PREFETCH:-$(( RESERVED + 64 ))}
 GOAL_MB=${GOAL_MB:-50}
 RESERVE_TIMEOUT=${RESERVE_TIMEOUT:-180}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/9}

@@ -38,16 +38,19 @@ START_NAMES = {
 BROKERS = ["sqlite", "redis", "postgres"]
 # (label, stem mode, peer id, target ratio or None[, the one broker it is about])
 RATIOS = [
-    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 3.0),
+    ("python pool / bullmq in-process c=50", "py-pool", "bullmq", 1.0, "redis"),
+    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 4.0, "redis"),
+    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 3.0, "sqlite", "postgres"),
+    ("python pool / graphile-worker in-process", "py-pool", "gw-js", 1.0, "postgres"),
     ("python pool / celery prefork", "py-pool", "celery", 10.0),
-    ("python forkserver / rq fork-per-job", "py-forkserver", "rq-fork", 5.0),
+    ("python forkserver / rq fork-per-job", "py-forkserver", "rq-fork", 25.0),
     ("batch enqueue / bullmq addBulk", "enqueue:py-pool", "bullmq-addbulk", 2.0),
     ("node pool / bullmq sandboxed", "node-pool", "bullmq-sandboxed", None),
+    ("node pool / bullmq in-process c=50", "node-pool", "bullmq", None),
     ("python pool / rq SimpleWorker", "py-pool", "rq-simple", None),
     ("python process / graphile noop_py", "py-process", "gw-py", None),
     ("python process -I -S / graphile noop_py", "py-process-isolated", "gw-py", None),
     ("exec /bin/true / graphile noop_sh", "exec-true", "gw-sh", None),
-    ("pool/postgres vs graphile-worker in-process", "py-pool", "gw-js", None, "postgres"),
     ("node pool/postgres vs graphile in-process", "node-pool", "gw-js", None, "postgres"),
 ]
 

@@ -14,7 +14,8 @@
 # worker's counters), the supervisor's RSS (/proc/PID/status) and open descriptors
 # (/proc/PID/fd). At the end it waits for the queue to drain and fails (exit 1, one line) when:
 #   - a task is lost: a published id whose record is not terminal (success, failure, revoked,
-#     expired) DRAIN_SECONDS after the last publish, read with `stem tasks list`;
+#     expired) DRAIN_SECONDS after the last publish, read with `stem tasks list --since`
+#     every sample (a listing holds at most 10,000 records, so windows overlap);
 #   - a task ended wrongly: an `ok` that did not succeed, a `flaky` failure not on its third
 #     attempt, a `slow`/`hang` that succeeded;
 #   - growth: after the warm-up (WARMUP_SECONDS, default a third of the run up to 5 min), the
@@ -200,6 +201,20 @@ def slope(points):  # least squares, per minute
     den = sum((x - mx) ** 2 for x in xs)
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
 
+# Records seen so far (latest wins). A listing returns at most 10,000 records, so instead of
+# one listing at the end, every sample lists those updated in the last few sample periods
+# (overlapping windows) and merges them: each record's terminal update is in some listing.
+recs = {}
+window_s = max(150, 3 * sample_s)
+def gather():
+    got = json.loads(cli("tasks", "list", "--since", f"{window_s}s", "--limit", "10000", "--json"))
+    if len(got) >= 10000:
+        print(f"  warning: {len(got)} records updated in {window_s}s, the listing's cap; lower RATE", flush=True)
+    for r in got:
+        old = recs.get(r["id"])
+        if old is None or r.get("updated_at", 0) >= old.get("updated_at", 0):
+            recs[r["id"]] = r
+
 mix = ["ok"] * 80 + ["flaky"] * 10 + ["slow"] * 5 + ["hang"] * 5
 rng = random.Random(7)
 kinds, hangs, revokes, terminates = {}, [], 0, 0
@@ -233,13 +248,14 @@ while time.time() - start < total_s:
               f"reserved {st.get('reserved')}, children spawned {st.get('children_spawned')}", flush=True)
         samples.append(s)
         last = s
+        gather()
 
 check_revokes(wait=True)
 # Drain: every published id must reach a terminal state.
 final = {"success", "failure", "revoked", "expired"}
 deadline = time.time() + drain_s
 while True:
-    recs = {r["id"]: r for r in json.loads(cli("tasks", "list", "--limit", "10000000", "--json"))}
+    gather()
     missing = [i for i in kinds if recs.get(i, {}).get("state") not in final]
     if not missing or time.time() > deadline:
         break

@@ -21,15 +21,47 @@ builders (`signature`, `chain`, `group`, `chord`; `stem_sdk.canvas`)::
     print(chord([signature("add", 1, 2), signature("add", 3, 4)], signature("tsum")).submit().get())
 """
 
-from .canvas import CanvasResult, chain, chord, group, signature
-from .client import AsyncResult, Client
+from typing import TYPE_CHECKING, Any
+
 from .context import TaskContext, current
 from .errors import Fatal, Retry, SoftTimeLimitExceeded
-from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
 from .loop import PROTOCOL_VERSION, SDK_VERSION, run
 from .registry import Registry, default_registry, task
 
+if TYPE_CHECKING:
+    from .canvas import CanvasResult, chain, chord, group, signature
+    from .client import AsyncResult, Client
+    from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
+
 __version__ = SDK_VERSION
+
+# The producer side (the HTTP client, canvas builders) is imported on first use: a task child
+# never needs it, and `http.client`, `ssl` and `email` would double its start-up time.
+_LAZY = {
+    "CanvasResult": "canvas",
+    "chain": "canvas",
+    "chord": "canvas",
+    "group": "canvas",
+    "signature": "canvas",
+    "AsyncResult": "client",
+    "Client": "client",
+    "ApiError": "producer_errors",
+    "StemCliError": "producer_errors",
+    "StemError": "producer_errors",
+    "TaskFailed": "producer_errors",
+    "TaskTimeout": "producer_errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module 'stem_sdk' has no attribute %r" % (name,))
+    import importlib
+
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "ApiError",
