@@ -8,6 +8,10 @@ fn main() {
         stem::exec::unix::default_sigpipe();
     }
     stem::logging::init_with(cli.log_format);
+    if let Err(e) = stem::cli::Command::check_knobs() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     // A worker runs on one thread: every per-task hop (fetch, dispatch, child I/O, commit) is a
     // poll on the same thread instead of a cross-thread wake-up (futex) and a context switch,
     // which the profile showed cost as much as the rest of the supervisor together. Its CPU

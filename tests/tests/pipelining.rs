@@ -114,3 +114,20 @@ fn a_queued_task_revoked_with_terminate_never_runs_and_the_one_ahead_finishes() 
     assert_eq!(pool_stats(&env)["started"], 1);
     worker.assert_alive();
 }
+
+#[test]
+fn a_misspelt_measuring_knob_is_an_error_naming_it() {
+    let env = one_child("");
+    for (var, value) in [("STEM_PIPELINE", "off"), ("STEM_RUNTIME_THREADS", "4")] {
+        let out = env
+            .command(env.path())
+            .env(var, value)
+            .args(["worker", "--concurrency", "1", "--burst"])
+            .output()
+            .expect("run stem");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var) && stderr.contains(value), "{stderr}");
+    }
+}

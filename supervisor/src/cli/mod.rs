@@ -91,6 +91,25 @@ pub enum Command {
 impl Command {
     /// `stem worker` runs on a single-threaded runtime (see `main.rs`); `STEM_RUNTIME_THREADS=1`
     /// or `=multi` overrides that for any command (for measuring one against the other).
+    /// The measuring knobs `STEM_RUNTIME_THREADS` (`1` or `multi`) and `STEM_PIPELINE` (`0` or
+    /// `1`), checked before anything runs: a misspelt value is an error, not silently ignored.
+    pub fn check_knobs() -> Result<(), String> {
+        for (var, allowed) in [
+            ("STEM_RUNTIME_THREADS", ["1", "multi"]),
+            ("STEM_PIPELINE", ["0", "1"]),
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                if !allowed.contains(&v.as_str()) {
+                    return Err(format!(
+                        "{var} must be {} or {}, not {v:?}",
+                        allowed[0], allowed[1]
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn single_threaded(&self) -> bool {
         match std::env::var("STEM_RUNTIME_THREADS").as_deref() {
             Ok("1") => true,
