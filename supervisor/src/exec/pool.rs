@@ -67,7 +67,10 @@ impl RuntimePool {
             max_memory_mb,
             idle: Mutex::new(Vec::new()),
             busy: Mutex::new(Vec::new()),
+            // Not with a memory cap: whether a child is worn is known only after its task
+            // answered, when the queued line would already be in its stdin.
             pipelines: isolation == Isolation::Pool
+                && max_memory_mb.is_none()
                 && std::env::var("STEM_PIPELINE").map_or(true, |v| v != "0"),
             started: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
