@@ -85,8 +85,9 @@ async fn run_in_span(
     let mut record = initial(&ctx, &delivery, &envelope).await;
     record.attempt = envelope.attempt;
     advance(&mut record, TaskState::Started);
+    // `started` goes to the observer when the child starts the task (a run queued on a busy
+    // child waits first; `watch`), or just before its outcome when no child ever started it.
     let t = TaskRef::of(&envelope);
-    ctx.observer.emit(Lifecycle::Started(t.clone()));
     let traced;
     let handed = if ctx.child_traces {
         let parent = ids::child_traceparent(&ctx.config.worker_id, &t);
@@ -129,11 +130,20 @@ async fn run_in_span(
             }
         }
     };
-    if let Ok((progress, began_at)) = watcher.await {
-        if progress.is_some() {
-            record.progress = progress;
+    match watcher.await {
+        Ok((progress, began_at)) => {
+            if progress.is_some() {
+                record.progress = progress;
+            }
+            if began_at.is_none() {
+                ctx.observer
+                    .emit(Lifecycle::Started(TaskRef::of(&envelope)));
+            }
+            record.started_at = began_at.or(record.started_at);
         }
-        record.started_at = began_at.or(record.started_at);
+        Err(_) => ctx
+            .observer
+            .emit(Lifecycle::Started(TaskRef::of(&envelope))),
     }
     let finished = Finished {
         envelope,
@@ -201,6 +211,7 @@ async fn watch(
                     began_at = Some(at);
                     record.started_at = Some(at);
                     let _ = tx.send(at);
+                    ctx.observer.emit(Lifecycle::Started(task.clone()));
                 }
                 let _ = ctx.events.send(Event::Exec {
                     receipt: receipt.clone(),
