@@ -131,6 +131,19 @@ impl SupervisorMessage {
 }
 
 impl ChildMessage {
+    /// The message's `type`, for errors that name what a child sent.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChildMessage::Hello { .. } => "hello",
+            ChildMessage::Forked { .. } => "forked",
+            ChildMessage::Result { .. } => "result",
+            ChildMessage::Error { .. } => "error",
+            ChildMessage::Progress { .. } => "progress",
+            ChildMessage::Heartbeat { .. } => "heartbeat",
+            ChildMessage::Log { .. } => "log",
+        }
+    }
+
     /// Parses one line from a child, quoting (truncated) bytes that are not a message.
     pub fn parse_line(line: &[u8]) -> Result<Self, String> {
         serde_json::from_slice(line).map_err(|e| {

@@ -167,28 +167,27 @@ impl RuntimePool {
         }
     }
 
-    /// Whether `reserve_next` could find a slot now.
-    pub fn can_queue(&self) -> bool {
-        self.pipelines
-            && self.idle.lock().expect("pool lock").is_empty()
-            && self
-                .busy
-                .lock()
-                .expect("pool lock")
-                .iter()
-                .any(|(_, served, slot)| self.max_tasks.is_none_or(|m| *served < m) && slot.free())
-    }
-
-    /// A claim on the next slot of a busy child, for a run beyond the slots that are free: only
-    /// in pool isolation, when no child is idle, and not on a child its current task wears out.
-    pub fn reserve_next(&self) -> Option<Ticket> {
+    /// The first `pick` of the next slots a queued run may take: only in pool isolation, when
+    /// no child is idle, and not on a child its current task wears out.
+    fn first_open<T>(&self, pick: impl FnMut(&Arc<NextSlot>) -> Option<T>) -> Option<T> {
         if !self.pipelines || !self.idle.lock().expect("pool lock").is_empty() {
             return None;
         }
         let busy = self.busy.lock().expect("pool lock");
         busy.iter()
             .filter(|(_, served, _)| self.max_tasks.is_none_or(|m| *served < m))
-            .find_map(|(_, _, slot)| slot.claim())
+            .map(|(_, _, slot)| slot)
+            .find_map(pick)
+    }
+
+    /// Whether `reserve_next` could find a slot now.
+    pub fn can_queue(&self) -> bool {
+        self.first_open(|slot| slot.free().then_some(())).is_some()
+    }
+
+    /// A claim on the next slot of a busy child, for a run beyond the slots that are free.
+    pub fn reserve_next(&self) -> Option<Ticket> {
+        self.first_open(|slot| slot.claim())
     }
 
     /// Gives a child back after a task: handed straight to the task queued on it when healthy,

@@ -101,7 +101,7 @@ impl Session {
                 }
                 Ok(ChildMessage::Log { .. }) => continue,
                 Ok(other) => {
-                    return Err(format!("`{}` sent {:?} before its hello", self.label, kind_of(&other)))
+                    return Err(format!("`{}` sent {:?} before its hello", self.label, other.kind()))
                 }
                 Err(reason) => return Err(format!("`{}`: {reason}", self.label)),
             }
@@ -187,7 +187,7 @@ impl Session {
                         other if other.task_id() != Some(req.id.as_str()) => {
                             return self.broken(format!(
                                 "child sent {:?} for task {:?} while running {}",
-                                kind_of(&other),
+                                other.kind(),
                                 other.task_id().unwrap_or(""),
                                 req.id
                             ));
@@ -389,17 +389,5 @@ impl Session {
         self.stdin.take();
         self.kill_now();
         let _ = self.child.wait().await;
-    }
-}
-
-fn kind_of(msg: &ChildMessage) -> &'static str {
-    match msg {
-        ChildMessage::Hello { .. } => "hello",
-        ChildMessage::Forked { .. } => "forked",
-        ChildMessage::Result { .. } => "result",
-        ChildMessage::Error { .. } => "error",
-        ChildMessage::Progress { .. } => "progress",
-        ChildMessage::Heartbeat { .. } => "heartbeat",
-        ChildMessage::Log { .. } => "log",
     }
 }
