@@ -12,6 +12,7 @@ use super::unix::{describe_exit, signal_group};
 use super::{EventSink, ExecEvent, RunOutcome};
 use nix::sys::signal::Signal;
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use stem_protocol::{TaskEnvelope, TaskError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -62,7 +63,7 @@ pub async fn run_exec(
         spec.env
             .insert("STEM_ARGS_OMITTED".into(), omitted.join(","));
     }
-    let mut child = match spawn(&spec) {
+    let (mut child, tree) = match spawn(&spec) {
         Ok(c) => c,
         Err(e) => {
             return RunOutcome {
@@ -77,7 +78,11 @@ pub async fn run_exec(
     events.send(ExecEvent::Started { pid });
     let stderr = StderrTail::pump(child.stderr.take().expect("piped"), pid);
     stderr.begin(&envelope.id);
-    let stdout = tokio::spawn(collect_capped(child.stdout.take().expect("piped")));
+    let captured = Captured::default();
+    let stdout = tokio::spawn(collect_capped(
+        child.stdout.take().expect("piped"),
+        captured.clone(),
+    ));
     if let Some(mut stdin) = child.stdin.take() {
         let body = envelope.to_json();
         // Writing in its own task: a program that never reads stdin must not block us.
@@ -101,7 +106,7 @@ pub async fn run_exec(
             }
             _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
                 forced = Some(Forced::HardLimit);
-                signal_group(pid, Signal::SIGKILL);
+                tree.kill_all();
             }
             request = next_stop(stop), if forced.is_none() && listening(stop, soft_taken) => match request {
                 StopRequest::Soft => {
@@ -117,18 +122,23 @@ pub async fn run_exec(
                 }
                 _ => {
                     forced = Some(Forced::Shutdown);
-                    signal_group(pid, Signal::SIGKILL);
+                    tree.kill_all();
                 }
             },
             _ = sleep_until_opt(kill_at) => {
                 kill_at = None;
-                signal_group(pid, Signal::SIGKILL);
+                tree.kill_all();
             }
         }
     };
-    // Whatever the program left running in its group (`sleep 1000 &`) goes with it.
-    signal_group(pid, Signal::SIGKILL);
-    let (out, total) = stdout.await.unwrap_or_default();
+    // The task is over with its main process. Whatever it left running (`sleep 1000 &`, a
+    // `setsid` daemon, a double fork) goes with it, and stdout is read to its end: no process
+    // holds it open any more (a holder the tree walk missed is waited for `DRAIN_GRACE` only).
+    tree.kill_all();
+    let (out, total) = match tokio::time::timeout(DRAIN_GRACE, stdout).await {
+        Ok(done) => done.unwrap_or_default(),
+        Err(_) => captured.take(),
+    };
     stderr.wait_closed(std::time::Duration::from_secs(2)).await;
     let tail = stderr.tail();
     if let Some(f) = forced {
@@ -160,22 +170,38 @@ pub async fn run_exec(
     }
 }
 
+/// How long stdout is still read after the task's main process ended and its tree was killed.
+pub const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The stdout read so far (the first `STDOUT_CAP` bytes, and the total), shared with the reader
+/// so it can be taken when the reader is given up on.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<(Vec<u8>, usize)>>);
+
+impl Captured {
+    fn take(&self) -> (Vec<u8>, usize) {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// Reads a stream to the end, keeping the first `STDOUT_CAP` bytes; returns them and the total.
-async fn collect_capped<R: tokio::io::AsyncRead + Unpin>(mut reader: R) -> (Vec<u8>, usize) {
-    let mut kept = Vec::new();
-    let mut total = 0;
+async fn collect_capped<R: tokio::io::AsyncRead + Unpin>(
+    mut reader: R,
+    captured: Captured,
+) -> (Vec<u8>, usize) {
     let mut chunk = vec![0u8; 16384];
     loop {
         match reader.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                total += n;
-                let room = STDOUT_CAP.saturating_sub(kept.len());
-                kept.extend_from_slice(&chunk[..n.min(room)]);
+                let mut c = captured.0.lock().unwrap_or_else(|p| p.into_inner());
+                c.1 += n;
+                let room = STDOUT_CAP.saturating_sub(c.0.len());
+                c.0.extend_from_slice(&chunk[..n.min(room)]);
             }
         }
     }
-    (kept, total)
+    captured.take()
 }
 
 /// stdout as a result: JSON when the whole output parses, else the text without its trailing

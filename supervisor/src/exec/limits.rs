@@ -1,5 +1,5 @@
 //! Per-task limits and stop requests: the soft deadline (a signal the SDK turns into an
-//! exception), the hard deadline (SIGKILL to the whole group), and a stop asked from outside
+//! exception), the hard deadline (SIGKILL to the whole process tree, `tree.rs`), and a stop asked from outside
 //! (revoke `--terminate`: TERM then KILL after a grace period; cold shutdown: KILL now; soft
 //! shutdown: the soft limit now).
 
@@ -128,7 +128,7 @@ pub fn forced_outcome(forced: Forced, limits: Limits, stderr: String) -> super::
                 .unwrap_or_else(|| "?".into());
             stem_protocol::TaskError::new(
                 "TimeLimitExceeded",
-                format!("killed (SIGKILL to its process group) at its time_limit of {limit}"),
+                format!("killed (SIGKILL to its whole process tree) at its time_limit of {limit}"),
             )
         }
         Forced::Revoked => {

@@ -2,16 +2,19 @@
 //! outcome. Runtime tasks go to their runtime's pool (process, pool or fork server); `exec`
 //! tasks run their program directly. Time limits and stop requests are enforced here.
 
+pub mod cgroup;
 pub mod exec_task;
 pub mod limits;
 pub mod lines;
 pub mod next;
 pub mod pool;
 pub mod probe;
+pub mod procfs;
 pub mod reaper;
 pub mod session;
 pub mod spawn;
 pub mod stderr;
+pub mod tree;
 pub mod unix;
 
 use crate::manifest::LoadedManifest;

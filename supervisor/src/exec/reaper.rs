@@ -37,6 +37,11 @@ pub fn spawn_owned(
     Ok(child)
 }
 
+/// Whether `pid` is a child the executor waits for itself (not an orphan).
+pub fn is_owned(pid: u32) -> bool {
+    owned().contains_key(&pid)
+}
+
 /// Asks the kernel to re-parent orphaned descendants to this process. Returns whether this
 /// process reaps orphans (as a subreaper, or as PID 1 of its namespace).
 pub fn become_subreaper() -> bool {

@@ -12,6 +12,7 @@ use super::lines::{write_line, LineError, LineReader, Write};
 use super::next::NextSlot;
 use super::spawn::{spawn, SpawnSpec};
 use super::stderr::StderrTail;
+use super::tree::Tree;
 use super::unix::{describe_exit, signal_group};
 use super::{EventSink, ExecEvent, RunOutcome};
 use nix::sys::signal::Signal;
@@ -20,9 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use stem_protocol::messages::{quote_bytes, MAX_LINE_BYTES};
 use stem_protocol::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};
-use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::time::Instant;
+
+mod teardown;
 
 /// How long a child may take to exit after its stdin closes before its group is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -35,6 +37,8 @@ pub struct Session {
     stdin: Option<ChildStdin>,
     lines: LineReader<ChildStdout>,
     stderr: StderrTail,
+    /// Every process the child started (its cgroup, or its tracked tree).
+    tree: Tree,
     served_tasks: Option<BTreeSet<String>>,
     /// Tasks this child has run (pool recycling).
     pub served: u32,
@@ -46,7 +50,7 @@ pub struct Session {
 
 impl Session {
     pub fn start(spec: &SpawnSpec, forkserver: bool) -> std::io::Result<Session> {
-        let mut child = spawn(spec)?;
+        let (mut child, tree) = spawn(spec)?;
         let pid = child.id().unwrap_or(0);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -56,6 +60,7 @@ impl Session {
             pid,
             stdin,
             lines: LineReader::new(stdout, MAX_LINE_BYTES),
+            tree,
             stderr,
             served_tasks: None,
             served: 0,
@@ -198,10 +203,12 @@ impl Session {
                             tracing::info!(target: "stem::child", task = %req.id, level, "{message}");
                         }
                         ChildMessage::Result { value, .. } => {
+                            self.kill_leftovers(target);
                             self.write_next(&next, write.take(), forced).await;
                             return self.answered(Ok(value), forced, limits);
                         }
                         ChildMessage::Error { error, .. } => {
+                            self.kill_leftovers(target);
                             self.write_next(&next, write.take(), forced).await;
                             return self.answered(Err(error), forced, limits);
                         }
@@ -230,11 +237,10 @@ impl Session {
                 }
                 _ = sleep_until_opt(limits.hard_at), if forced.is_none() => {
                     forced = Some(Forced::HardLimit);
-                    signal_group(target.unwrap_or(self.pid), Signal::SIGKILL);
+                    self.kill_task(target);
                     give_up_at = Some(Instant::now() + KILL_SETTLE);
                 }
                 request = next_stop(stop), if forced.is_none() && listening(stop, soft_taken) => {
-                    let group = target.unwrap_or(self.pid);
                     match request {
                         StopRequest::Soft => {
                             soft_taken = true;
@@ -244,19 +250,19 @@ impl Session {
                         }
                         StopRequest::Terminate { grace } => {
                             forced = Some(Forced::Revoked);
-                            signal_group(group, Signal::SIGTERM);
+                            signal_group(target.unwrap_or(self.pid), Signal::SIGTERM);
                             kill_at = Some(Instant::now() + grace);
                         }
                         _ => {
                             forced = Some(Forced::Shutdown);
-                            signal_group(group, Signal::SIGKILL);
+                            self.kill_task(target);
                             give_up_at = Some(Instant::now() + KILL_SETTLE);
                         }
                     }
                 }
                 _ = sleep_until_opt(kill_at) => {
                     kill_at = None;
-                    signal_group(target.unwrap_or(self.pid), Signal::SIGKILL);
+                    self.kill_task(target);
                     give_up_at = Some(Instant::now() + KILL_SETTLE);
                 }
                 _ = sleep_until_opt(give_up_at) => {
@@ -360,34 +366,5 @@ impl Session {
             forced: None,
             healthy: false,
         }
-    }
-
-    fn kill_now(&mut self) {
-        signal_group(self.pid, Signal::SIGKILL);
-    }
-
-    /// Ends the child: EOF on stdin, a short grace to exit, then KILL to its whole group (so no
-    /// grandchild survives), then reaped.
-    pub async fn close(mut self) {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = stdin
-                .write_all(SupervisorMessage::Shutdown.to_line().as_bytes())
-                .await;
-            drop(stdin);
-        }
-        let exited = tokio::time::timeout(EXIT_GRACE, self.child.wait())
-            .await
-            .is_ok();
-        signal_group(self.pid, Signal::SIGKILL);
-        if !exited {
-            let _ = self.child.wait().await;
-        }
-    }
-
-    /// Ends the child at once (it is broken or the worker is stopping cold).
-    pub async fn kill(mut self) {
-        self.stdin.take();
-        self.kill_now();
-        let _ = self.child.wait().await;
     }
 }

@@ -2,6 +2,7 @@
 //! supervisor's variables plus what the manifest gives), a working directory, optional rlimits,
 //! and death with the supervisor (so a killed worker leaves no task running behind it).
 
+use super::tree::Tree;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -60,8 +61,10 @@ impl SpawnSpec {
     }
 }
 
-/// Starts the child with piped stdin, stdout and stderr, as the leader of a new process group.
-pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
+/// Starts the child with piped stdin, stdout and stderr, as the leader of a new process group,
+/// in a [`Tree`] of its own (its cgroup, entered before exec, or a tracked process tree).
+pub fn spawn(spec: &SpawnSpec) -> std::io::Result<(Child, Tree)> {
+    let tree = Tree::new();
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .env_clear()
@@ -76,11 +79,14 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
         }
     }
     cmd.envs(&spec.env);
+    if let Some((key, value)) = tree.marker() {
+        cmd.env(key, value);
+    }
     if let Some(dir) = &spec.cwd {
         cmd.current_dir(dir);
     }
-    crate::exec::unix::prepare_child(&mut cmd, spec.rlimits);
-    crate::exec::reaper::spawn_owned(|| cmd.spawn()).map_err(|e| {
+    crate::exec::unix::prepare_child(&mut cmd, spec.rlimits, tree.cgroup_fd());
+    let child = crate::exec::reaper::spawn_owned(|| cmd.spawn()).map_err(|e| {
         let why = match &spec.cwd {
             Some(dir) if !dir.is_dir() => {
                 format!("its working directory {} does not exist", dir.display())
@@ -91,7 +97,11 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
             e.kind(),
             format!("cannot start `{}`: {why}", spec.display()),
         )
-    })
+    })?;
+    if let Some(pid) = child.id() {
+        tree.started(pid);
+    }
+    Ok((child, tree))
 }
 
 /// A spawn failure as a task error: one that cannot succeed on a retry (no such program, no

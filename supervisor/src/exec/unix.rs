@@ -60,13 +60,19 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Installs the `pre_exec` hook: parent-death signal and resource limits.
+/// Installs the `pre_exec` hook: entering its cgroup (writing `0` to the `cgroup.procs`
+/// descriptor `cgroup`, so the program and all it starts are inside from their first
+/// instruction), parent-death signal and resource limits.
 #[allow(unsafe_code)]
-pub fn prepare_child(cmd: &mut tokio::process::Command, limits: Rlimits) {
+pub fn prepare_child(cmd: &mut tokio::process::Command, limits: Rlimits, cgroup: Option<i32>) {
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe system calls (prctl, setrlimit) without allocating.
+    // async-signal-safe system calls (write, prctl, setrlimit) without allocating.
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(fd) = cgroup {
+                // A failure is noticed by the parent, which then moves or tracks the child.
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+            }
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
             if let Some(mb) = limits.memory_mb {
                 set_limit(libc::RLIMIT_AS, mb.saturating_mul(1024 * 1024))?;

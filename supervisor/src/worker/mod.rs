@@ -146,6 +146,9 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     if reaps {
         tasks.spawn(crate::exec::reaper::run());
     }
+    // Every process a task starts is ended with it: cgroups, or tracked process trees.
+    tracing::info!("task process trees: {}", crate::exec::cgroup::describe());
+    tasks.spawn(crate::exec::tree::run());
     // Beside the start, not before it: a runtime slow to say hello delays no other task.
     let manifest = config.manifest.clone();
     tasks.spawn(async move {
@@ -181,6 +184,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     }
     executor.shutdown().await;
     tasks.abort_all();
+    let _ = tokio::task::spawn_blocking(crate::exec::tree::teardown).await;
     let telemetry = Arc::new(telemetry);
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     tracing::info!(worker = %config.worker_id, "worker stopped");

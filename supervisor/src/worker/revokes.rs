@@ -1,6 +1,6 @@
 //! Revocations: loaded from the revoke store when the worker starts, then followed every half
 //! second and handed to the dispatcher, which skips a revoked task that has not started and,
-//! with `terminate`, stops a running one (TERM to its process group, KILL after the grace).
+//! with `terminate`, stops a running one (TERM to its process group, KILL to its whole tree after the grace).
 
 use super::delivery::Stage;
 use super::dispatcher::{Dispatcher, Event};
