@@ -208,3 +208,7 @@ pub fn decode_schedule(sec: Option<&Security>, mut s: Schedule) -> Schedule {
     }
     s
 }
+
+#[cfg(test)]
+#[path = "payloads_tests.rs"]
+mod tests;
