@@ -80,6 +80,9 @@ pub struct DeadLetter {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<TaskError>,
+    /// `error` sealed with the encryption keys (`error` is then absent); see `codec::payloads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_error: Option<String>,
     pub dead_at: i64,
     #[serde(default)]
     pub replay_count: u32,

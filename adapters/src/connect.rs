@@ -107,7 +107,7 @@ pub async fn connect(
         admin: broker.clone(),
         backend,
         revokes,
-        control: broker.clone(),
+        control: crate::codec::sealed_control(broker.clone()),
         flow: broker.clone(),
         history: broker.clone(),
         schedules: broker,

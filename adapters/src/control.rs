@@ -56,6 +56,9 @@ pub struct TaskEvent {
     pub at: i64,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub data: Value,
+    /// `data` sealed with the encryption keys (`data` is then null); see `codec::payloads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 #[async_trait]

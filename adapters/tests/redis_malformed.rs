@@ -77,6 +77,7 @@ async fn garbage_entries_are_delivered_as_malformed() {
         raw: Some("not json".into()),
         reason: "malformed envelope".into(),
         error: None,
+        sealed_error: None,
         dead_at: now_ms(),
         replay_count: 0,
         replayed_at: None,

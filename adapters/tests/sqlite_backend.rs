@@ -153,6 +153,7 @@ async fn malformed_row_is_delivered_as_malformed() {
         raw: Some("{not json".into()),
         reason: "malformed envelope".into(),
         error: None,
+        sealed_error: None,
         dead_at: now_ms(),
         replay_count: 0,
         replayed_at: None,

@@ -381,3 +381,6 @@ pub mod promtext;
 /// A private three-master Redis Cluster: the adapter tests' helper, shared by path.
 #[path = "../../adapters/tests/cluster_support/mod.rs"]
 pub mod redis_cluster;
+
+/// Whole stores and logs as text, and the marker strings found in them.
+pub mod sealing;

@@ -51,6 +51,7 @@ fn event(n: usize) -> TaskEvent {
         worker: "w1".into(),
         at: now_ms(),
         data: json!({"n": n}),
+        sealed: None,
     }
 }
 

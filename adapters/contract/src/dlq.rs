@@ -15,6 +15,7 @@ pub(crate) fn letter_for(delivery: &Delivery, reason: &str) -> DeadLetter {
         raw: None,
         reason: reason.to_string(),
         error: Some(TaskError::new("ValueError", "bad input")),
+        sealed_error: None,
         dead_at: now_ms(),
         replay_count: 0,
         replayed_at: None,

@@ -9,9 +9,12 @@
 
 mod crypto;
 pub mod keys;
+pub mod payloads;
+mod sealed_control;
 mod secure;
 
 pub use keys::Security;
+pub use sealed_control::sealed_control;
 
 use crate::{AdapterError, DeadLetter, Payload, Result};
 use std::sync::OnceLock;
@@ -26,6 +29,12 @@ pub fn configure(security: Security) -> bool {
 
 fn security() -> Option<&'static Security> {
     SECURITY.get().filter(|s| !s.is_empty())
+}
+
+/// Whether encryption is configured: what a task carries or produces is then sealed in every
+/// store, and kept out of logs and telemetry unless the operator opts in.
+pub fn sealing_on() -> bool {
+    security().is_some_and(|s| s.sealing.is_some())
 }
 
 /// The stored form of an envelope (signed and sealed as configured).
@@ -87,9 +96,12 @@ pub fn decode_record(id: &str, raw: &str) -> Result<TaskRecord> {
 /// The stored form of a dead letter: its envelope protected like any other.
 pub fn encode_letter(letter: &DeadLetter) -> Result<String> {
     match (security(), &letter.envelope) {
-        (Some(sec), Some(env)) => {
+        (Some(sec), env) => {
             let mut letter = letter.clone();
-            letter.envelope = Some(secure::protect_envelope(sec, env));
+            letter.envelope = env.as_ref().map(|env| secure::protect_envelope(sec, env));
+            if let Some(sealing) = &sec.sealing {
+                payloads::seal_letter(sealing, &mut letter);
+            }
             encode("dead letter", &letter)
         }
         _ => encode("dead letter", letter),
@@ -104,8 +116,35 @@ pub fn decode_letter(raw: &str) -> Result<DeadLetter> {
         if let Some(env) = letter.envelope.take() {
             letter.envelope = Some(secure::open_envelope(sec, env.clone()).unwrap_or(env));
         }
+        if let Some(sealing) = &sec.sealing {
+            payloads::open_letter(sealing, &mut letter);
+        }
     }
     Ok(letter)
+}
+
+/// The stored form of a group member's result (sealed to the group and index as configured).
+pub fn encode_member(group: &str, index: u32, result: &serde_json::Value) -> String {
+    payloads::encode_member(security(), group, index, result)
+}
+
+/// A stored group member's result, opened as configured.
+pub fn decode_member(group: &str, index: usize, raw: &str) -> Result<serde_json::Value> {
+    payloads::decode_member(security(), group, index, raw)
+        .map_err(|e| AdapterError::permanent(format!("group {group} member {index}: {e}")))
+}
+
+/// The stored form of a schedule (its arguments sealed as configured).
+pub fn encode_schedule(schedule: &stem_protocol::schedule::Schedule) -> Result<String> {
+    encode("schedule", &payloads::encode_schedule(security(), schedule))
+}
+
+/// A stored schedule, its arguments opened as configured.
+pub fn decode_schedule(raw: &str) -> Result<stem_protocol::schedule::Schedule> {
+    Ok(payloads::decode_schedule(
+        security(),
+        decode("schedule", raw)?,
+    ))
 }
 
 /// The JSON of anything else a backend stores (revocations, control messages).

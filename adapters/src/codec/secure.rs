@@ -5,7 +5,7 @@
 //! ciphertext (a record's arguments too) whose associated data is the task's id, name and, for an envelope, its attempt.
 
 use super::keys::Security;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use stem_protocol::{TaskEnvelope, TaskRecord};
 
 fn canonical_envelope(env: &TaskEnvelope) -> Vec<u8> {
@@ -30,10 +30,8 @@ pub(super) fn protect_envelope(sec: &Security, env: &TaskEnvelope) -> TaskEnvelo
         }
     }
     if let Some(sealing) = &sec.sealing {
-        let plain = json!({"args": env.args, "kwargs": env.kwargs}).to_string();
+        let plain = super::payloads::envelope_plain(&mut env).to_string();
         env.sealed = Some(sealing.seal(plain.as_bytes(), &envelope_aad(&env)));
-        env.args = Vec::new();
-        env.kwargs = Map::new();
     }
     env
 }
@@ -47,9 +45,8 @@ pub(super) fn open_envelope(sec: &Security, mut env: TaskEnvelope) -> Result<Tas
         let plain = sealing.open(&sealed, &envelope_aad(&env))?;
         let v: Value = serde_json::from_slice(&plain)
             .map_err(|e| format!("encryption: sealed arguments are not JSON ({e})"))?;
-        env.args = v["args"].as_array().cloned().unwrap_or_default();
-        env.kwargs = v["kwargs"].as_object().cloned().unwrap_or_default();
-    } else if sec.sealing.is_some() && (!env.args.is_empty() || !env.kwargs.is_empty()) {
+        super::payloads::restore_envelope(&mut env, &v)?;
+    } else if sec.sealing.is_some() && super::payloads::envelope_has_plain(&env) {
         return Err(
             "encryption: the task's arguments are not sealed (encryption is required)".into(),
         );

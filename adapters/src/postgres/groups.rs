@@ -16,7 +16,7 @@ impl PgStore {
         result: &Value,
         ttl: Duration,
     ) -> Result<bool> {
-        let body = codec::encode("group result", result)?;
+        let body = codec::encode_member(id, index, result);
         let now = now_ms();
         let expires = now.saturating_add(millis(ttl));
         let (index, size) = (index as i32, size as i32);
@@ -76,7 +76,7 @@ impl PgStore {
                 continue;
             };
             if let Some(slot) = out.get_mut(idx.max(0) as usize) {
-                *slot = Some(codec::decode("group result", &body)?);
+                *slot = Some(codec::decode_member(id, idx.max(0) as usize, &body)?);
             }
         }
         Ok(Some(out))

@@ -4,7 +4,6 @@
 //! claimers of one fire — even around a takeover — see exactly one win.
 
 use super::{error, millis, PgStore};
-use crate::codec::{decode, encode};
 use crate::{Leader, Result, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use tokio_postgres::Row;
 fn stored(row: &Row) -> Result<StoredSchedule> {
     let body: String = row.get("body");
     Ok(StoredSchedule {
-        schedule: decode("schedule", &body)?,
+        schedule: crate::codec::decode_schedule(&body)?,
         state: ScheduleState {
             last_fire: row.get("last_fire"),
             next_fire: row.get("next_fire"),
@@ -33,7 +32,7 @@ fn token_param(token: u64) -> Result<i64> {
 #[async_trait]
 impl ScheduleStore for PgStore {
     async fn put_schedule(&self, schedule: &Schedule) -> Result<()> {
-        let body = encode("schedule", schedule)?;
+        let body = crate::codec::encode_schedule(schedule)?;
         self.execute(
             "put schedule",
             include_str!("sql/schedule_put.sql"),

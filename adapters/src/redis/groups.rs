@@ -21,7 +21,7 @@ impl RedisStore {
         call.key(self.keys.group_state(id))
             .arg(index)
             .arg(size)
-            .arg(codec::encode("group result", result)?)
+            .arg(codec::encode_member(id, index, result))
             .arg(millis(ttl).max(1));
         let got: i64 = call
             .invoke_async(&mut self.conn())
@@ -62,7 +62,7 @@ impl RedisStore {
         for (k, v) in &all {
             if let Some(i) = k.strip_prefix("m:").and_then(|i| i.parse::<usize>().ok()) {
                 if let Some(slot) = out.get_mut(i) {
-                    *slot = Some(codec::decode("group result", v)?);
+                    *slot = Some(codec::decode_member(id, i, v)?);
                 }
             }
         }

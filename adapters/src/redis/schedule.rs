@@ -5,7 +5,6 @@
 //! `lua/update_state.lua`).
 
 use super::{millis, redis_error, scripts, RedisStore};
-use crate::codec::{decode, encode};
 use crate::{Leader, Result, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -37,7 +36,7 @@ impl RedisStore {
 #[async_trait]
 impl ScheduleStore for RedisStore {
     async fn put_schedule(&self, schedule: &Schedule) -> Result<()> {
-        let body = encode("schedule", schedule)?;
+        let body = crate::codec::encode_schedule(schedule)?;
         redis::cmd("HSET")
             .arg(self.keys.schedules())
             .arg(&schedule.id)
@@ -56,7 +55,7 @@ impl ScheduleStore for RedisStore {
             .map_err(|e| redis_error("get schedule", e))?;
         body.map(|b| {
             Ok(StoredSchedule {
-                schedule: decode("schedule", &b)?,
+                schedule: crate::codec::decode_schedule(&b)?,
                 state: state(&fields),
             })
         })
@@ -86,7 +85,7 @@ impl ScheduleStore for RedisStore {
             .zip(states)
             .map(|(id, fields)| {
                 Ok(StoredSchedule {
-                    schedule: decode("schedule", &all[*id])?,
+                    schedule: crate::codec::decode_schedule(&all[*id])?,
                     state: state(&fields),
                 })
             })

@@ -48,7 +48,7 @@ impl SqliteStore {
         result: &Value,
         ttl: Duration,
     ) -> Result<bool> {
-        let (id, body) = (id.to_string(), codec::encode("group result", result)?);
+        let (id, body) = (id.to_string(), codec::encode_member(id, index, result));
         self.write(move |conn, ns| {
             let tx = immediate(conn)?;
             renew(&tx, ns, &id, size, ttl)?;
@@ -112,7 +112,7 @@ impl SqliteStore {
             for row in rows {
                 let (idx, body) = row?;
                 if let Some(slot) = out.get_mut(idx as usize) {
-                    *slot = Some(codec::decode("group result", &body)?);
+                    *slot = Some(codec::decode_member(&id, idx as usize, &body)?);
                 }
             }
             Ok(Some(out))

@@ -4,7 +4,6 @@
 //! one `BEGIN IMMEDIATE`, so two processes on one file never both win one fire.
 
 use super::{ms, sql, SqliteStore};
-use crate::codec::{decode, encode};
 use crate::{Leader, Result, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
@@ -28,7 +27,7 @@ fn row_parts(row: &Row) -> rusqlite::Result<(String, ScheduleState)> {
 
 fn stored((body, state): (String, ScheduleState)) -> Result<StoredSchedule> {
     Ok(StoredSchedule {
-        schedule: decode("schedule", &body)?,
+        schedule: crate::codec::decode_schedule(&body)?,
         state,
     })
 }
@@ -44,7 +43,7 @@ fn current_token(conn: &rusqlite::Connection, ns: &str) -> Result<Option<u64>> {
 #[async_trait]
 impl ScheduleStore for SqliteStore {
     async fn put_schedule(&self, schedule: &Schedule) -> Result<()> {
-        let body = encode("schedule", schedule)?;
+        let body = crate::codec::encode_schedule(schedule)?;
         let id = schedule.id.clone();
         self.write(move |conn, ns| {
             conn.prepare_cached(sql::SCHEDULE_PUT)?

@@ -11,7 +11,7 @@ use super::limits::{
 use super::lines::{write_line, LineError, LineReader, Write};
 use super::next::NextSlot;
 use super::spawn::{spawn, SpawnSpec};
-use super::stderr::StderrTail;
+use super::stderr::{log_child_line, StderrTail};
 use super::tree::Tree;
 use super::unix::{describe_exit, signal_group};
 use super::{EventSink, ExecEvent, RunOutcome};
@@ -200,7 +200,7 @@ impl Session {
                         ChildMessage::Progress { progress, .. } => events.send(ExecEvent::Progress(progress)),
                         ChildMessage::Heartbeat { .. } => events.send(ExecEvent::Heartbeat),
                         ChildMessage::Log { level, message, .. } => {
-                            tracing::info!(target: "stem::child", task = %req.id, level, "{message}");
+                            log_child_line(&req.id, &level, &message);
                         }
                         ChildMessage::Result { value, .. } => {
                             self.kill_leftovers(target);

@@ -1,8 +1,11 @@
 //! Pumping a child's stderr: always drained (a chatty child never blocks), each line logged
 //! with the id of the task it belongs to — up to [`LOG_BYTES_PER_TASK`] or
 //! [`LOG_LINES_PER_TASK`] per task, then one
-//! line saying how much was left out — and the tail kept so a failed task carries it.
+//! line saying how much was left out — and the tail kept so a failed task carries it. With
+//! encryption on, lines are not logged (one line per task says how much was written) unless the
+//! operator opts in.
 
+use crate::observe::privacy;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -29,11 +32,18 @@ struct State {
     logged: usize,
     logged_lines: usize,
     left_out: usize,
+    /// Bytes of the current task's stderr kept out of the log (encryption on).
+    withheld: usize,
 }
 
 impl State {
-    /// Logs one line, or counts it once the task's share of the log is used up.
+    /// Logs one line, or counts it once the task's share of the log is used up (or always,
+    /// when task output is kept out of the log: see [`privacy`]).
     fn log(&mut self, pid: u32, line: &[u8]) {
+        if !privacy::log_task_output() {
+            self.withheld += line.len() + 1;
+            return;
+        }
         if self.logged >= LOG_BYTES_PER_TASK || self.logged_lines >= LOG_LINES_PER_TASK {
             if self.left_out == 0 {
                 let task = self.task_id.as_deref().unwrap_or("-");
@@ -54,6 +64,15 @@ impl State {
 
     /// Says how much of the finished task's stderr was left out, and starts a new count.
     fn end_task(&mut self, pid: u32) {
+        if self.withheld > 0 {
+            let task = self.task_id.as_deref().unwrap_or("-");
+            tracing::info!(
+                target: "stem::child", task, pid, bytes = self.withheld,
+                "wrote to stderr (not logged: encryption is on; {} keeps it sealed, {}=true logs it)",
+                "the task's record", privacy::LOG_TASK_OUTPUT
+            );
+            self.withheld = 0;
+        }
         if self.left_out > 0 {
             let task = self.task_id.as_deref().unwrap_or("-");
             tracing::warn!(target: "stem::child", task, pid, left_out = self.left_out, "bytes of stderr not logged");
@@ -154,4 +173,18 @@ fn log_line(task_id: &Option<String>, pid: u32, line: &[u8]) {
     let text = String::from_utf8_lossy(&line[..line.len().min(2000)]);
     let task = task_id.as_deref().unwrap_or("-");
     tracing::info!(target: "stem::child", task, pid, "{text}");
+}
+
+/// A `log` message of task `task` from its child: logged as it is, or (task output kept out of
+/// the log) a line saying one was withheld.
+pub fn log_child_line(task: &str, level: &str, message: &str) {
+    if privacy::log_task_output() {
+        tracing::info!(target: "stem::child", task, level, "{message}");
+    } else {
+        tracing::info!(
+            target: "stem::child", task, level, bytes = message.len(),
+            "logged a line (not shown: encryption is on; {}=true logs it)",
+            privacy::LOG_TASK_OUTPUT
+        );
+    }
 }

@@ -73,6 +73,7 @@ impl Sink for EventSink {
             worker: worker.to_string(),
             at: stem_protocol::now_ms(),
             data,
+            sealed: None,
         });
     }
 }

@@ -5,7 +5,7 @@
 //! failures, retries, revokes, stale commits and lost leases at info, warn or error.
 
 use super::timing::Timings;
-use super::{Lifecycle, Sink, TaskRef};
+use super::{privacy, Lifecycle, Sink, TaskRef};
 use crate::telemetry::ids;
 
 #[derive(Default)]
@@ -64,6 +64,7 @@ impl Sink for LogSink {
                 delay_ms,
             } => {
                 self.outcome(task, "retry");
+                let error = privacy::error_for_log(error);
                 tracing::warn!(
                     task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task),
                     "failed ({error}); retrying in {delay_ms} ms"
@@ -75,6 +76,7 @@ impl Sink for LogSink {
                 reason,
             } => {
                 self.outcome(task, "failure");
+                let error = privacy::error_for_log(error);
                 tracing::error!(
                     task = %task.id, name = %task.name, attempt = task.attempt, trace_id = %ids::trace_id_hex(task),
                     "failed: {error} — {reason}"

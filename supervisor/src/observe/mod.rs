@@ -10,6 +10,7 @@ pub mod events;
 pub mod gauges;
 pub mod log;
 pub mod otel;
+pub mod privacy;
 pub mod timing;
 
 use serde_json::Value;

@@ -241,7 +241,9 @@ impl OtelSink {
             span.add_event_with_timestamp("child done", at, Vec::new());
         }
         if let Some(e) = error {
-            span.set_status(Status::error(e.to_string()));
+            span.set_status(Status::error(
+                super::privacy::error_for_telemetry(e).into_owned(),
+            ));
         }
         span.end_with_timestamp(now);
     }

@@ -108,6 +108,7 @@ mod tests {
             worker: "w".into(),
             at: now_ms(),
             data: serde_json::Value::Null,
+            sealed: None,
         }
     }
 

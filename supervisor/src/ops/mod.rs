@@ -68,6 +68,7 @@ pub(crate) mod tests {
             raw: None,
             reason: "max_retries exceeded".into(),
             error: None,
+            sealed_error: None,
             dead_at: now_ms(),
             replay_count: 0,
             replayed_at: None,

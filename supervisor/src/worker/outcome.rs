@@ -110,6 +110,7 @@ pub fn fail(
         raw: None,
         reason: reason.clone(),
         error: Some(error.clone()),
+        sealed_error: None,
         dead_at: stem_protocol::now_ms(),
         replay_count: env
             .headers
@@ -142,6 +143,7 @@ pub fn malformed(d: &Delivery, raw: &str, reason: &str) -> (Commit, Outcome) {
         raw: Some(raw.to_string()),
         reason: reason.to_string(),
         error: None,
+        sealed_error: None,
         dead_at: stem_protocol::now_ms(),
         replay_count: 0,
         replayed_at: None,
