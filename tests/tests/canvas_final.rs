@@ -82,9 +82,12 @@ fn listed(env: &Env) -> std::collections::HashMap<String, Value> {
 /// Waits until `stem tasks list` shows record `id` in a final state; that record.
 fn settled(env: &Env, id: &str) -> Value {
     wait_for_value(PATIENCE, || {
-        listed(env)
-            .remove(id)
-            .filter(|r| !matches!(r["state"].as_str(), Some("pending" | "started" | "received")))
+        listed(env).remove(id).filter(|r| {
+            !matches!(
+                r["state"].as_str(),
+                Some("pending" | "started" | "received")
+            )
+        })
     })
     .unwrap_or_else(|| {
         panic!(
@@ -108,8 +111,14 @@ fn chord_success_is_recorded(store: Store) {
     assert_eq!(record["state"], "success", "{record}");
     assert_eq!(record["name"], "stem.canvas", "{record}");
     assert_eq!(record["result"]["result"], json!(3), "{record}");
-    let view = env.stem(&["canvas", "show", &id, "--json"]).success().json();
-    assert_eq!((&view["state"], &view["result"]), (&json!("success"), &json!(3)));
+    let view = env
+        .stem(&["canvas", "show", &id, "--json"])
+        .success()
+        .json();
+    assert_eq!(
+        (&view["state"], &view["result"]),
+        (&json!("success"), &json!(3))
+    );
     // The body's link callback ran and left the canvas as it was.
     let noted = wait_for_value(PATIENCE, || {
         Some(env.read("notes.txt")).filter(|n| !n.is_empty())
@@ -144,7 +153,10 @@ fn failed_chain_skips_the_rest(store: Store) {
     for path in ["2", "3.0", "3.1", "3b"] {
         assert_eq!(state(path), "skipped", "{path}: {records:?}");
     }
-    let view = env.stem(&["canvas", "show", &id, "--json"]).success().json();
+    let view = env
+        .stem(&["canvas", "show", &id, "--json"])
+        .success()
+        .json();
     assert_eq!(view["state"], "failure", "{view}");
     let shown: Vec<&str> = view["nodes"]
         .as_array()
@@ -157,7 +169,9 @@ fn failed_chain_skips_the_rest(store: Store) {
         ["success", "failure", "skipped", "skipped", "skipped", "skipped"],
         "{view}"
     );
-    let out = env.stem(&["tasks", "list", "--state", "skipped", "--json"]).success();
+    let out = env
+        .stem(&["tasks", "list", "--state", "skipped", "--json"])
+        .success();
     assert!(out.stdout.contains(&format!("{id}:3b")), "{out:?}");
 
     // The dashboard says the same.
@@ -165,10 +179,15 @@ fn failed_chain_skips_the_rest(store: Store) {
     let page = server.get(&format!("/ui/canvases?id={id}"));
     let html = page.body.as_str().unwrap_or_default();
     assert!(
-        html.matches("<span class=\"state skipped\">skipped</span>").count() == 4,
+        html.matches("<span class=\"state skipped\">skipped</span>")
+            .count()
+            == 4,
         "{html}"
     );
-    assert!(html.contains("<span class=\"state failure\">failure</span>"), "{html}");
+    assert!(
+        html.contains("<span class=\"state failure\">failure</span>"),
+        "{html}"
+    );
 
     // A chord with a failed member: the body is skipped, the other members ran.
     let doc = json!({"chord": {

@@ -1,10 +1,11 @@
 //! A canvas's own record settled: the outcome that ends a canvas (its final node's success, the
 //! completer of its final group, its first failure at the top, a revoke) records the canvas
 //! `success`, `failure` or `revoked`, and a failure records every node that can now never run
-//! `skipped`. The worker writes a [`Settlement`] only after the commit of that outcome was
-//! applied, so a member that ran twice (one run's commit refused as stale) settles once; `stem
-//! canvas show` writes the same settlement when it finds a settled canvas still recorded as
-//! running (a worker that died between the two writes).
+//! `skipped`. The skipped records are written before the commit of the failure (as the group
+//! state is: whoever sees the failure sees them too); the canvas's state only after the commit
+//! that settles it applied, so a member that ran twice (one run's commit refused as stale)
+//! settles it once, and `stem canvas show` writes the same state when it finds a settled canvas
+//! still recorded as running (a worker that stopped between the commit and that write).
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -38,12 +39,6 @@ pub struct Settlement {
     pub skipped: Vec<(String, String)>,
 }
 
-impl Settlement {
-    pub fn is_empty(&self) -> bool {
-        self.outcome.is_none() && self.skipped.is_empty()
-    }
-}
-
 /// Whether `task_id` is a node of canvas `canvas_id` (`{canvas_id}:{path}`), not one of its
 /// `link`/`link_error` callbacks (`{node id}:link0`), which never settle the canvas.
 pub fn is_node(canvas_id: &str, task_id: &str) -> bool {
@@ -53,10 +48,10 @@ pub fn is_node(canvas_id: &str, task_id: &str) -> bool {
         .is_some_and(|path| !path.is_empty() && !path.contains(':'))
 }
 
-/// Writes the settlement: the skipped nodes' records (where none stands: a node that did
-/// record something keeps it), then the canvas's final state over its running record, once
-/// (a canvas already settled keeps its first settlement).
-pub async fn write(adapters: &Adapters, ttl: Duration, s: &Settlement) -> Result<()> {
+/// Writes the records of the nodes that can never run, where none stands (a node that did
+/// record something keeps it). Written before the commit of the failure, as the group state
+/// is, so whoever sees the failure sees them.
+pub async fn write_skipped(adapters: &Adapters, ttl: Duration, s: &Settlement) -> Result<()> {
     let now = stem_protocol::now_ms();
     let mut records = Vec::new();
     for (id, name) in &s.skipped {
@@ -74,37 +69,46 @@ pub async fn write(adapters: &Adapters, ttl: Duration, s: &Settlement) -> Result
         ));
         records.push(r);
     }
-    if let Some(outcome) = &s.outcome {
-        if let Some(mut r) = adapters
-            .backend
-            .get(&s.canvas_id)
-            .await?
-            .filter(|r| r.name == CANVAS_RECORD && !r.state.is_terminal())
-        {
-            let doc = r.result.as_ref().and_then(|v| v.get("canvas")).cloned();
-            match outcome {
-                Outcome::Success(result) => {
-                    r.state = TaskState::Success;
-                    r.result = Some(json!({"canvas": doc, "result": result}));
-                }
-                Outcome::Failure { node, error: e } => {
-                    r.state = TaskState::Failure;
-                    let why = e.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                    r.error = Some(error("CanvasFailed", format!("failed: {node}{why}")));
-                }
-                Outcome::Revoked { reason } => {
-                    r.state = TaskState::Revoked;
-                    r.error = Some(error("Revoked", reason.clone()));
-                }
-            }
-            r.finished_at = Some(now);
-            r.updated_at = now;
-            records.push(r);
-        }
-    }
     if !records.is_empty() {
         adapters.backend.set(&records, ttl).await?;
     }
+    Ok(())
+}
+
+/// Writes the canvas's final state over its running record, once (a canvas already settled
+/// keeps its first settlement). Written after the commit that settles it applied.
+pub async fn write_outcome(adapters: &Adapters, ttl: Duration, s: &Settlement) -> Result<()> {
+    let Some(outcome) = &s.outcome else {
+        return Ok(());
+    };
+    let Some(mut r) = adapters
+        .backend
+        .get(&s.canvas_id)
+        .await?
+        .filter(|r| r.name == CANVAS_RECORD && !r.state.is_terminal())
+    else {
+        return Ok(());
+    };
+    let now = stem_protocol::now_ms();
+    let doc = r.result.as_ref().and_then(|v| v.get("canvas")).cloned();
+    match outcome {
+        Outcome::Success(result) => {
+            r.state = TaskState::Success;
+            r.result = Some(json!({"canvas": doc, "result": result}));
+        }
+        Outcome::Failure { node, error: e } => {
+            r.state = TaskState::Failure;
+            let why = e.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+            r.error = Some(error("CanvasFailed", format!("failed: {node}{why}")));
+        }
+        Outcome::Revoked { reason } => {
+            r.state = TaskState::Revoked;
+            r.error = Some(error("Revoked", reason.clone()));
+        }
+    }
+    r.finished_at = Some(now);
+    r.updated_at = now;
+    adapters.backend.set(&[r], ttl).await?;
     Ok(())
 }
 

@@ -254,7 +254,7 @@ async fn repair(
         skipped: Vec::new(),
     };
     let ttl = crate::worker::WorkerConfig::DEFAULT_RESULT_TTL;
-    settle::write(adapters, ttl, &settlement).await?;
+    settle::write_outcome(adapters, ttl, &settlement).await?;
     Ok(())
 }
 

@@ -86,8 +86,8 @@ async fn commit(config: &WorkerConfig, batch: &mut [Commit]) -> Committed {
     unreachable!("the last attempt returns")
 }
 
-/// Writes what the applied commits settle (a refused one settles nothing: its new owner's
-/// commit will). A write that keeps failing is logged; `stem canvas show` writes a settled
+/// Writes the canvas state the applied commits settle (a refused one settles nothing: its new
+/// owner's commit will). A write that keeps failing is logged; `stem canvas show` writes a settled
 /// canvas's state when it finds it missing.
 async fn settle_applied(
     config: &WorkerConfig,
@@ -100,7 +100,7 @@ async fn settle_applied(
         }
         let mut delay = Duration::from_millis(100);
         for attempt in 1..=3 {
-            match settle::write(&config.adapters, config.result_ttl, s).await {
+            match settle::write_outcome(&config.adapters, config.result_ttl, s).await {
                 Ok(()) => break,
                 Err(e) if attempt < 3 && e.is_transient() => {
                     tokio::time::sleep(delay).await;
@@ -115,8 +115,9 @@ async fn settle_applied(
     }
 }
 
-/// Adds each canvas task's follow-ups to its commit (computed afresh on every attempt), and
-/// collects what each settles, by its index in the batch.
+/// Adds each canvas task's follow-ups to its commit (computed afresh on every attempt), writes
+/// the nodes a failure leaves never to run, and collects the canvas states the commits settle,
+/// by their index in the batch.
 async fn with_follow_ups(
     config: &WorkerConfig,
     batch: &mut [Commit],
@@ -139,7 +140,8 @@ async fn with_follow_ups(
         )
         .await?;
         c.follow_ups = follow_ups;
-        if !settlement.is_empty() {
+        settle::write_skipped(&config.adapters, config.result_ttl, &settlement).await?;
+        if settlement.outcome.is_some() {
             settled.push((i, settlement));
         }
     }
