@@ -34,7 +34,7 @@ export STEM_API_URL=$(grep -o 'http://[0-9.:]*' "$work/serve.out")
 export STEM_API_TOKEN="example-token"
 echo "== stem serve at $STEM_API_URL (namespace $STEM_NAMESPACE)"
 
-auth=(-H "Authorization: Bearer $STEM_API_TOKEN")
+auth=(-H "Authorization: Bearer $STEM_API_TOKEN" -H "Content-Type: application/json")
 id=$(curl -sf "${auth[@]}" -X POST "$STEM_API_URL/v1/tasks" -d '{"task": "resize", "args": ["bird.png", 32]}' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 record=$(curl -sf "${auth[@]}" "$STEM_API_URL/v1/tasks/$id?wait=30s")

@@ -50,7 +50,7 @@ echo "== Redis cluster at $redis_api, Postgres cluster at $postgres_api"
 # outcome API TASK_SPEC: enqueues, long-polls until finished, prints "state result-or-error-type".
 outcome() {
   local id
-  id=$(curl -sf -X POST "$1/v1/tasks" -d "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  id=$(curl -sf -X POST "$1/v1/tasks" -H "Content-Type: application/json" -d "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   for _ in $(seq 6); do
     line=$(curl -sf "$1/v1/tasks/$id?wait=10s" | python3 -c '
 import json, sys

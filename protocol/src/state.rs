@@ -1,4 +1,5 @@
-//! Task states: `pending → received → started → (retry →) success | failure | revoked`.
+//! Task states: `pending → received → started → (retry →) success | failure | revoked`; a task
+//! that is never run ends `expired` (too late) or `skipped` (a canvas node after a failure).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,6 +16,9 @@ pub enum TaskState {
     Revoked,
     /// Not started before its `expires_at`: never run.
     Expired,
+    /// A canvas node that can never run (after a failed chain link, a failed chord member's
+    /// body): recorded by the commit that failed the canvas, never published.
+    Skipped,
 }
 
 impl TaskState {
@@ -22,7 +26,11 @@ impl TaskState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            TaskState::Success | TaskState::Failure | TaskState::Revoked | TaskState::Expired
+            TaskState::Success
+                | TaskState::Failure
+                | TaskState::Revoked
+                | TaskState::Expired
+                | TaskState::Skipped
         )
     }
 
@@ -36,6 +44,7 @@ impl TaskState {
             TaskState::Failure => "failure",
             TaskState::Revoked => "revoked",
             TaskState::Expired => "expired",
+            TaskState::Skipped => "skipped",
         }
     }
 
@@ -59,6 +68,8 @@ mod tests {
         assert!(TaskState::Success.is_terminal());
         assert!(TaskState::Revoked.is_terminal());
         assert!(!TaskState::Retry.is_terminal());
+        assert!(TaskState::Skipped.is_terminal());
+        assert_eq!(TaskState::parse("skipped"), Some(TaskState::Skipped));
         assert_eq!(TaskState::parse("started"), Some(TaskState::Started));
         assert_eq!(TaskState::parse("nope"), None);
     }

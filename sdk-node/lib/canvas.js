@@ -11,7 +11,7 @@ const { Client } = require('./client');
 const { TaskFailed } = require('./producer-errors');
 const { seconds } = require('./spec');
 
-const TERMINAL = new Set(['success', 'failure', 'revoked', 'expired']);
+const TERMINAL = new Set(['success', 'failure', 'revoked', 'expired', 'skipped']);
 
 /**
  * The TaskFailed (the producer's one class) for a canvas that ended in `failure` or

@@ -6,7 +6,7 @@
 
 const { HEADER, producerTraceparent } = require('./trace');
 
-const TERMINAL_STATES = ['success', 'failure', 'revoked', 'expired'];
+const TERMINAL_STATES = ['success', 'failure', 'revoked', 'expired', 'skipped'];
 
 function taskSpec(name, args = [], options = {}) {
   if (options.countdown !== undefined && options.eta !== undefined) {

@@ -49,6 +49,8 @@ class AsyncClient:
         self.timeout = timeout
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        # The Host header as the URL names the server (port and IPv6 brackets kept).
+        self._authority = parts.netloc.rsplit("@", 1)[-1]
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self._prefix = parts.path.rstrip("/")
         self._idle: List[Conn] = []
@@ -64,7 +66,7 @@ class AsyncClient:
     async def request(self, method: str, path: str, body: Any = None, timeout: Optional[float] = None) -> Any:
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         head = "%s %s%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % (
-            method, self._prefix, path, self._host, len(data))
+            method, self._prefix, path, self._authority, len(data))
         if self.token:
             head += "Authorization: Bearer %s\r\n" % self.token
         message = (head + "\r\n").encode() + data

@@ -22,7 +22,7 @@ from .client import Client, TaskFailed
 from .spec import Duration, seconds
 
 Json = Any
-TERMINAL = ("success", "failure", "revoked", "expired")
+TERMINAL = ("success", "failure", "revoked", "expired", "skipped")
 
 
 class Canvas:

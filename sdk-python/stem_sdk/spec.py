@@ -16,7 +16,7 @@ Duration = Union[int, float, str, _dt.timedelta]
 Eta = Union[_dt.datetime, str, int]
 TaskSpec = Dict[str, Any]
 
-TERMINAL_STATES = ("success", "failure", "revoked", "expired")
+TERMINAL_STATES = ("success", "failure", "revoked", "expired", "skipped")
 
 
 def task_spec(

@@ -28,8 +28,13 @@ impl Server {
     /// Starts `stem serve --listen 127.0.0.1:0 EXTRA...` in `env`'s folder with `vars` set, and
     /// waits for it to say where it listens.
     pub fn start(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> Server {
+        Server::start_on(env, "127.0.0.1:0", extra, vars)
+    }
+
+    /// Like [`Server::start`], listening on `listen` (e.g. `127.0.0.2:0`).
+    pub fn start_on(env: &Env, listen: &str, extra: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut cmd = env.command(env.path());
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        cmd.args(["serve", "--listen", listen])
             .args(extra)
             .env_remove("STEM_API_TOKENS")
             .stdout(Stdio::piped())

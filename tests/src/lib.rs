@@ -366,6 +366,7 @@ pub mod frozen;
 pub mod beat;
 /// A real `stem serve` and `curl` as its client.
 pub mod http;
+pub mod http_raw;
 /// Postgres through `psql`: connections named by `application_name`, their transactions.
 pub mod pg;
 

@@ -8,36 +8,52 @@
 //!
 //! The group state is written before the commit; a member counts once by its index, and only
 //! the completer's commit — fenced like every commit — publishes what follows the group.
+//! Alongside the follow-ups comes what the outcome settles ([`Settlement`]): the canvas's end
+//! when the outcome reaches the end of its steps (a success past the last node, a failure that
+//! is its group's first, up to the top) and the nodes a failure leaves never to run.
 
 use super::expand::{envelope, expand, Route};
+use super::settle::{is_node, Outcome, Settlement};
 use serde_json::{json, Value};
 use std::time::Duration;
 use stem_adapters::{Adapters, Result, Revocation};
-use stem_protocol::canvas::{Signature, Step};
+use stem_protocol::canvas::{task_id, Signature, Step};
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 
-/// The follow-ups of `env`'s outcome `record`, or none when it is not a canvas task.
+/// The follow-ups of `env`'s outcome `record` and what it settles, or nothing when it is not a
+/// canvas task.
 pub async fn follow_ups(
     adapters: &Adapters,
     ttl: Duration,
     env: &TaskEnvelope,
     record: &TaskRecord,
     route: Route<'_>,
-) -> Result<Vec<TaskEnvelope>> {
+) -> Result<(Vec<TaskEnvelope>, Settlement)> {
     let Some(c) = env.canvas.as_deref() else {
-        return Ok(Vec::new());
+        return Ok(Default::default());
     };
+    let mut settled = Settlement {
+        canvas_id: c.canvas_id.clone(),
+        ..Default::default()
+    };
+    // A callback (not a node) never settles anything.
+    let member = is_node(&c.canvas_id, &env.id);
     match record.state {
         TaskState::Success => {
             let result = record.result.clone().unwrap_or(Value::Null);
             let mut out = callbacks(&c.canvas_id, &env.id, "link", &c.link, &result, route);
-            out.extend(advance(adapters, ttl, &c.canvas_id, &c.steps, result, route).await?);
-            Ok(out)
+            let (next, end) = advance(adapters, ttl, &c.canvas_id, &c.steps, result, route).await?;
+            out.extend(next);
+            if member {
+                settled.outcome = end.map(Outcome::Success);
+            }
+            Ok((out, settled))
         }
         // A member that expired before it ran failed the canvas as a failure does.
         TaskState::Failure | TaskState::Expired => {
             let info = json!({"task_id": env.id, "name": env.name, "error": record.error});
             let mut errbacks = c.link_error.clone();
+            let mut top = true;
             for step in &c.steps {
                 match step {
                     Step::Join {
@@ -50,24 +66,33 @@ pub async fn follow_ups(
                             .group_fail(group_id, *index, *size, ttl)
                             .await?
                         {
+                            top = false;
                             break;
                         }
                     }
                     Step::Run { node, path } => {
-                        for (_, sig) in node.tasks(path) {
+                        for (p, sig) in node.tasks(path) {
                             errbacks.extend(sig.link_error.iter().cloned());
+                            if member {
+                                settled
+                                    .skipped
+                                    .push((task_id(&c.canvas_id, &p), sig.task.clone()));
+                            }
                         }
                     }
                 }
             }
-            Ok(callbacks(
-                &c.canvas_id,
-                &env.id,
-                "err",
-                &errbacks,
-                &info,
-                route,
-            ))
+            if member && top {
+                settled.outcome = Some(Outcome::Failure {
+                    node: env.id.clone(),
+                    error: record
+                        .error
+                        .as_ref()
+                        .map(|e| format!("{}: {}", e.kind, e.message)),
+                });
+            }
+            let out = callbacks(&c.canvas_id, &env.id, "err", &errbacks, &info, route);
+            Ok((out, settled))
         }
         TaskState::Revoked => {
             let now = stem_protocol::now_ms();
@@ -79,13 +104,19 @@ pub async fn follow_ups(
                 expires_at: now + ttl.as_millis() as i64,
             };
             adapters.revokes.revoke(&revocation).await?;
-            Ok(Vec::new())
+            if member {
+                settled.outcome = Some(Outcome::Revoked {
+                    reason: format!("task {} of the canvas was revoked", env.id),
+                });
+            }
+            Ok((Vec::new(), settled))
         }
-        _ => Ok(Vec::new()),
+        _ => Ok((Vec::new(), settled)),
     }
 }
 
-/// Applies `steps` to `input` until a node is published or a group is still waiting.
+/// Applies `steps` to `input` until a node is published or a group is still waiting; past the
+/// last step, the canvas's final result comes back too.
 async fn advance(
     adapters: &Adapters,
     ttl: Duration,
@@ -93,18 +124,12 @@ async fn advance(
     steps: &[Step],
     mut input: Value,
     route: Route<'_>,
-) -> Result<Vec<TaskEnvelope>> {
+) -> Result<(Vec<TaskEnvelope>, Option<Value>)> {
     for (i, step) in steps.iter().enumerate() {
         match step {
             Step::Run { node, path } => {
-                return Ok(expand(
-                    canvas_id,
-                    node,
-                    path,
-                    Some(&input),
-                    &steps[i + 1..],
-                    route,
-                ));
+                let next = expand(canvas_id, node, path, Some(&input), &steps[i + 1..], route);
+                return Ok((next, None));
             }
             Step::Join {
                 group_id,
@@ -116,7 +141,7 @@ async fn advance(
                     .group_join(group_id, *index, *size, &input, ttl)
                     .await?;
                 if !completes {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), None));
                 }
                 let results = adapters.backend.group_results(group_id).await?;
                 input = Value::Array(
@@ -129,7 +154,7 @@ async fn advance(
             }
         }
     }
-    Ok(Vec::new())
+    Ok((Vec::new(), Some(input)))
 }
 
 /// `link` or `link_error` callbacks with `input` as their first argument (ids derived from the

@@ -4,7 +4,7 @@
 use super::conn::ConnArgs;
 use super::{CliError, CliResult};
 use crate::ops::enqueue::find_manifest;
-use crate::serve::{self, AppState, ServeConfig, Tls, Tokens};
+use crate::serve::{self, AppState, OriginPolicy, ServeConfig, Tls, Tokens};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +30,24 @@ pub struct ServeArgs {
     /// Check task names against this manifest (default: ./stem.toml if present).
     #[arg(long, env = "STEM_MANIFEST")]
     pub manifest: Option<PathBuf>,
+    /// Another `Host` name a tokenless server answers to (`NAME` or `NAME:PORT`; loopback names
+    /// and addresses always are). Repeatable.
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "STEM_SERVE_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_host: Vec<String>,
+    /// An origin (`http(s)://HOST[:PORT]`) whose pages may call the API from a browser: it gets
+    /// CORS answers and, on a tokenless server, may change state. Repeatable.
+    #[arg(
+        long = "allow-origin",
+        value_name = "URL",
+        env = "STEM_SERVE_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = serve::DEFAULT_MAX_BODY)]
     pub max_body: usize,
@@ -38,6 +56,8 @@ pub struct ServeArgs {
 pub async fn run(conn: &ConnArgs, a: ServeArgs) -> CliResult {
     let tokens = Tokens::load(a.tokens.as_deref(), a.tokens_file.as_deref())
         .map_err(|e| CliError::usage(e.to_string()))?;
+    let origins = OriginPolicy::new(&a.allow_host, &a.allow_origin, a.tls_cert.is_some())
+        .map_err(CliError::usage)?;
     let manifest = find_manifest(a.manifest.as_deref())?;
     let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
     let urls = conn.urls(settings.as_ref());
@@ -46,6 +66,7 @@ pub async fn run(conn: &ConnArgs, a: ServeArgs) -> CliResult {
         adapters,
         manifest: manifest.map(Arc::new),
         tokens: Arc::new(tokens),
+        origins: Arc::new(origins),
         broker_url: urls.broker.into(),
         backend_url: urls.backend.into(),
         max_body: a.max_body,

@@ -24,7 +24,7 @@ pub enum TasksSub {
 
 #[derive(Args)]
 pub struct ListArgs {
-    /// Only this state (pending, received, started, retry, success, failure, revoked, expired).
+    /// Only this state (pending, received, started, retry, success, failure, revoked, expired, skipped).
     #[arg(long)]
     pub state: Option<String>,
     /// Only this task name.
@@ -49,7 +49,7 @@ pub async fn run(conn: &ConnArgs, cmd: TasksCmd) -> CliResult {
         .map(|s| {
             TaskState::parse(s).ok_or_else(|| {
                 CliError::usage(format!(
-                    "--state: unknown state {s:?} (pending, received, started, retry, success, failure, revoked, expired)"
+                    "--state: unknown state {s:?} (pending, received, started, retry, success, failure, revoked, expired, skipped)"
                 ))
             })
         })

@@ -5,6 +5,7 @@
 
 use super::{OpsError, OpsResult};
 use crate::canvas::expand::expand;
+use crate::canvas::settle::{self, Outcome, Settlement};
 use crate::manifest::LoadedManifest;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -13,8 +14,7 @@ use stem_adapters::Adapters;
 use stem_protocol::canvas::{self, group_id, task_id, Node, Signature};
 use stem_protocol::{TaskRecord, TaskState};
 
-/// The task name of a canvas's own record (which holds its document).
-pub const CANVAS_RECORD: &str = "stem.canvas";
+pub use crate::canvas::settle::CANVAS_RECORD;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Submitted {
@@ -216,6 +216,9 @@ pub async fn show(adapters: &Adapters, id: &str) -> OpsResult<CanvasView> {
     } else {
         "pending"
     };
+    if !record.state.is_terminal() {
+        repair(adapters, id, state, &result, &failed).await?;
+    }
     Ok(CanvasView {
         id: id.to_string(),
         state: state.into(),
@@ -223,6 +226,36 @@ pub async fn show(adapters: &Adapters, id: &str) -> OpsResult<CanvasView> {
         failed,
         nodes,
     })
+}
+
+/// Records a settled canvas's state when its record still says otherwise (the worker that
+/// settled it stopped before writing it); the same write the worker makes, so it is written once.
+async fn repair(
+    adapters: &Adapters,
+    id: &str,
+    state: &str,
+    result: &Option<Value>,
+    failed: &Option<String>,
+) -> OpsResult<()> {
+    let outcome = match (state, result, failed) {
+        ("failure", _, Some(node)) => Outcome::Failure {
+            node: node.clone(),
+            error: None,
+        },
+        ("success", Some(r), _) => Outcome::Success(r.clone()),
+        ("revoked", _, _) => Outcome::Revoked {
+            reason: "the canvas was revoked".into(),
+        },
+        _ => return Ok(()),
+    };
+    let settlement = Settlement {
+        canvas_id: id.to_string(),
+        outcome: Some(outcome),
+        skipped: Vec::new(),
+    };
+    let ttl = crate::worker::WorkerConfig::DEFAULT_RESULT_TTL;
+    settle::write_outcome(adapters, ttl, &settlement).await?;
+    Ok(())
 }
 
 /// The canvas's final result, once every node it depends on succeeded.

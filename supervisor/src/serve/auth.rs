@@ -111,9 +111,7 @@ fn unauthorized(message: &str) -> ApiError {
 const LOGIN: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Stem</title>\
 <link rel=\"stylesheet\" href=\"/ui/app.css\"></head><body><main><h1>Stem</h1><p>This server needs an API token.</p>\
 <form id=\"login\"><input id=\"token\" type=\"password\" placeholder=\"token\" autofocus><button>Sign in</button></form>\
-<script>document.getElementById('login').onsubmit=function(e){e.preventDefault();\
-document.cookie='stem_token='+encodeURIComponent(document.getElementById('token').value)+'; path=/; SameSite=Strict';\
-location.reload();};</script></main></body></html>";
+<script src=\"/ui/login.js\"></script></main></body></html>";
 
 fn dashboard_page(request: &Request) -> bool {
     let path = request.uri().path();
@@ -126,7 +124,7 @@ fn dashboard_page(request: &Request) -> bool {
 pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
     let path = request.uri().path();
-    if path == "/ui/app.js" || path == "/ui/app.css" {
+    if matches!(path, "/ui/app.js" | "/ui/app.css" | "/ui/login.js") {
         return next.run(request).await;
     }
     match allowed(&state.tokens, &request) {

@@ -1,6 +1,6 @@
 //! API errors: JSON `{"error": {"code", "message"}}` with a stable `code` for programs, a
 //! message naming the field or thing at fault, and the HTTP status that fits (400, 401, 403,
-//! 404, 405, 413, 503). Operation errors map by variant; axum's own rejections (a body over the
+//! 404, 405, 413, 415, 503). Operation errors map by variant; axum's own rejections (a body over the
 //! cap, a bad path) are turned into the same shape.
 
 use crate::ops::OpsError;

@@ -4,7 +4,8 @@
 //!
 //! One file per resource (`tasks`, `queues`, `workers`, `dead_letters`, `events`, `health`,
 //! `metrics` for Prometheus),
-//! with the router, bearer-token auth, JSON errors and the listener beside them. Bad requests get
+//! with the router, bearer-token auth, the cross-origin guard and security headers, JSON errors
+//! and the listener beside them. Bad requests get
 //! a JSON error naming what is wrong and change nothing; a store outage is a 503 and the server
 //! keeps serving.
 
@@ -13,10 +14,13 @@ mod dashboard;
 mod dead_letters;
 mod error;
 mod events;
+mod guard;
+mod headers;
 mod health;
 mod listen;
 mod metrics;
 mod openapi;
+mod origin;
 mod params;
 mod queues;
 mod router;
@@ -26,6 +30,7 @@ mod workers;
 pub use auth::{Scope, Tokens, TokensError};
 pub use error::{ApiError, ServeError};
 pub use listen::{serve, ServeConfig, Tls};
+pub use origin::OriginPolicy;
 pub use router::router;
 
 use crate::manifest::LoadedManifest;
@@ -42,6 +47,8 @@ pub struct AppState {
     pub adapters: Adapters,
     pub manifest: Option<Arc<LoadedManifest>>,
     pub tokens: Arc<Tokens>,
+    /// Allowed `Host` names and cross-origin callers (see [`guard`]).
+    pub origins: Arc<OriginPolicy>,
     pub broker_url: Arc<str>,
     pub backend_url: Arc<str>,
     pub max_body: usize,

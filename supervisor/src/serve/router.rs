@@ -1,10 +1,11 @@
-//! The routes, in one table, with auth and the body cap around them; anything else is a JSON
+//! The routes, in one table, with auth, the cross-origin guard, security headers and the body
+//! cap around them; anything else is a JSON
 //! 404 (or 405 for a known path with the wrong method).
 
 use super::error::ApiError;
 use super::{
-    auth, dashboard, dead_letters, events, health, metrics, openapi, queues, tasks, workers,
-    AppState,
+    auth, dashboard, dead_letters, events, guard, headers, health, metrics, openapi, queues, tasks,
+    workers, AppState,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -40,6 +41,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::check,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check,
+        ))
+        .layer(axum::middleware::from_fn(headers::add))
         .layer(DefaultBodyLimit::max(state.max_body))
         .with_state(state)
 }

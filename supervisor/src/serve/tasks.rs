@@ -78,7 +78,7 @@ pub async fn list(
     };
     if let Some(s) = params.get("state") {
         filter.state = Some(TaskState::parse(s).ok_or_else(|| {
-            bad("state", format!("unknown state {s:?} (pending, received, started, retry, success, failure, revoked)"))
+            bad("state", format!("unknown state {s:?} (pending, received, started, retry, success, failure, revoked, expired, skipped)"))
         })?);
     }
     if let Some(s) = params.get("since") {

@@ -2,10 +2,12 @@
 //! many outcomes, with no added delay when the worker is quiet (whatever piled up while the last
 //! batch was being stored, or is ready in the same scheduler turn, goes in the next). Transient store errors are retried with backoff;
 //! a batch that still fails is left unacknowledged (its tasks run again after their leases).
-//! A canvas task's follow-ups are worked out here and published by its commit.
+//! A canvas task's follow-ups are worked out here and published by its commit; what its outcome
+//! settles (the canvas's own record, nodes never to run) is written once that commit applied.
 
 use super::config::WorkerConfig;
 use super::dispatcher::Event;
+use crate::canvas::settle::{self, Settlement};
 use std::sync::Arc;
 use std::time::Duration;
 use stem_adapters::{Commit, Verdict};
@@ -43,7 +45,8 @@ async fn commit(config: &WorkerConfig, batch: &mut [Commit]) -> Committed {
     let receipts: Vec<String> = batch.iter().map(|c| c.delivery.receipt.clone()).collect();
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=ATTEMPTS {
-        let done = match with_follow_ups(config, batch).await {
+        let mut settled = Vec::new();
+        let done = match with_follow_ups(config, batch, &mut settled).await {
             Ok(()) => {
                 stem_adapters::commit::commit(
                     &config.adapters,
@@ -57,10 +60,11 @@ async fn commit(config: &WorkerConfig, batch: &mut [Commit]) -> Committed {
         };
         match done {
             Ok(verdicts) => {
+                settle_applied(config, &settled, &verdicts).await;
                 return receipts
                     .into_iter()
                     .zip(verdicts.into_iter().map(Ok))
-                    .collect()
+                    .collect();
             }
             Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                 tracing::warn!(
@@ -82,20 +86,52 @@ async fn commit(config: &WorkerConfig, batch: &mut [Commit]) -> Committed {
     unreachable!("the last attempt returns")
 }
 
-/// Adds each canvas task's follow-ups to its commit (computed afresh on every attempt).
+/// Writes the canvas state the applied commits settle (a refused one settles nothing: its new
+/// owner's commit will). A write that keeps failing is logged; `stem canvas show` writes a settled
+/// canvas's state when it finds it missing.
+async fn settle_applied(
+    config: &WorkerConfig,
+    settled: &[(usize, Settlement)],
+    verdicts: &[Verdict],
+) {
+    for (i, s) in settled {
+        if !verdicts.get(*i).is_some_and(Verdict::is_applied) {
+            continue;
+        }
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1..=3 {
+            match settle::write_outcome(&config.adapters, config.result_ttl, s).await {
+                Ok(()) => break,
+                Err(e) if attempt < 3 && e.is_transient() => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                }
+                Err(e) => {
+                    tracing::warn!(canvas = %s.canvas_id, "cannot record what settled the canvas: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Adds each canvas task's follow-ups to its commit (computed afresh on every attempt), writes
+/// the nodes a failure leaves never to run, and collects the canvas states the commits settle,
+/// by their index in the batch.
 async fn with_follow_ups(
     config: &WorkerConfig,
     batch: &mut [Commit],
+    settled: &mut Vec<(usize, Settlement)>,
 ) -> Result<(), stem_adapters::AdapterError> {
     let route = |name: &str| config.manifest.effective(name).map(|t| t.queue);
-    for c in batch.iter_mut() {
+    for (i, c) in batch.iter_mut().enumerate() {
         let (Some(env), Some(record)) = (c.delivery.task(), c.record.as_ref()) else {
             continue;
         };
         if env.canvas.is_none() {
             continue;
         }
-        c.follow_ups = crate::canvas::follow::follow_ups(
+        let (follow_ups, settlement) = crate::canvas::follow::follow_ups(
             &config.adapters,
             config.result_ttl,
             env,
@@ -103,6 +139,11 @@ async fn with_follow_ups(
             &route,
         )
         .await?;
+        c.follow_ups = follow_ups;
+        settle::write_skipped(&config.adapters, config.result_ttl, &settlement).await?;
+        if settlement.outcome.is_some() {
+            settled.push((i, settlement));
+        }
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The dashboard at `/` of `stem serve`: server-rendered HTML over the same ops as the API,
-//! with one small script (`assets/app.js`, no build step) that sends actions through the JSON
+//! with one small script (`assets/app.js`, no build step; `assets/login.js` for the login form,
+//! so no page has an inline script) that sends actions through the JSON
 //! API and refreshes the page's `<main>` in place on task events (Server-Sent Events from
 //! `/v1/events`) and every few seconds. Every value from a store is escaped (`html::esc`).
 
@@ -17,6 +18,7 @@ use axum::Router;
 
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
+const LOGIN_JS: &str = include_str!("assets/login.js");
 
 /// The dashboard's routes.
 pub fn routes() -> Router<AppState> {
@@ -32,12 +34,20 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/canvases", get(plans::canvases_page))
         .route("/ui/app.js", get(js))
         .route("/ui/app.css", get(css))
+        .route("/ui/login.js", get(login_js))
 }
 
 async fn js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         APP_JS,
+    )
+}
+
+async fn login_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        LOGIN_JS,
     )
 }
 

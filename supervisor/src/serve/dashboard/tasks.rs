@@ -17,7 +17,8 @@ use stem_protocol::{TaskRecord, TaskState};
 pub const PAGE: usize = 50;
 
 const STATES: &[&str] = &[
-    "pending", "received", "started", "retry", "success", "failure", "revoked",
+    "pending", "received", "started", "retry", "success", "failure", "revoked", "expired",
+    "skipped",
 ];
 
 fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
