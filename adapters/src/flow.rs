@@ -1,7 +1,7 @@
 //! The `FlowControl` trait: state every producer and worker shares to shape the flow of tasks,
 //! kept in the broker's store so it holds across the fleet and across restarts:
 //! - unique locks (`--id`, `unique_for`, `--unique-key`): one holder per key until released or
-//!   expired;
+//!   expired, or taken over from a holder whose run has a final record ([`claim_run`]);
 //! - persisted queue pauses, seen by every worker, including those started later;
 //! - token buckets (`rate_limit`): `per_second` tokens a second up to `burst`;
 //! - counted slots (`max_concurrency`): at most `max` holders per key, each until its lease
@@ -9,17 +9,26 @@
 //!
 //! Times are the store's clock where it has one (Redis `TIME`, Postgres `now()`).
 
-use crate::Result;
+use crate::{Result, ResultBackend};
 use async_trait::async_trait;
 use std::time::Duration;
 
 #[async_trait]
 pub trait FlowControl: Send + Sync + 'static {
-    /// Takes the unique lock `key` for `holder` for `ttl`. `None` when taken (or already held by
-    /// `holder`, whose lock is then renewed); `Some(other)` when a live lock of `other` holds it.
-    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>>;
+    /// Takes the unique lock `key` for `holder` for `ttl`, in one atomic step. `None` when taken:
+    /// it was free, expired, already held by `holder` (then renewed) or held by `stale` (a holder
+    /// the caller found finished: of many claimers replacing one stale holder, one wins);
+    /// `Some(other)` when a live lock of `other` holds it.
+    async fn claim_unique(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        stale: Option<&str>,
+    ) -> Result<Option<String>>;
 
-    /// Releases `key` if `holder` holds it; says whether it did.
+    /// Releases `key` if `holder` holds it; says whether it did. A holder names one run, so a
+    /// finished run's release never frees the lock of the run that took it over.
     async fn release_unique(&self, key: &str, holder: &str) -> Result<bool>;
 
     /// Pauses (`true`) or resumes a queue for every worker.
@@ -43,6 +52,44 @@ pub trait FlowControl: Send + Sync + 'static {
 
     /// Gives `holder`'s slot of `key` back (a no-op when it holds none).
     async fn release_slot(&self, key: &str, holder: &str) -> Result<()>;
+}
+
+/// The task id of a run holder (`TASK_ID#NONCE`).
+pub fn run_task_id(holder: &str) -> &str {
+    holder.rsplit_once('#').map_or(holder, |(id, _)| id)
+}
+
+/// Takes the lock `key` of a task's run for `holder` (`TASK_ID#NONCE`, also the `run` of that
+/// run's records). A lock whose run has a final record (its `run` naming that holder; an earlier
+/// run's final record does not count) is stale: it is taken over atomically, so of producers
+/// racing to replace it one wins. `None` when taken; `Some(other)` when the live run `other`
+/// holds it.
+pub async fn claim_run(
+    flow: &dyn FlowControl,
+    records: &dyn ResultBackend,
+    key: &str,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Option<String>> {
+    let mut stale: Option<String> = None;
+    for _ in 0..4 {
+        let Some(other) = flow
+            .claim_unique(key, holder, ttl, stale.as_deref())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let finished = records
+            .get(run_task_id(&other))
+            .await?
+            .is_some_and(|r| r.state.is_terminal() && r.run.as_deref() == Some(other.as_str()));
+        if !finished {
+            return Ok(Some(other));
+        }
+        stale = Some(other);
+    }
+    // Lost every take-over to other claimers: a run newer than the stale one holds the lock.
+    flow.claim_unique(key, holder, ttl, None).await
 }
 
 /// The token-bucket step every backend without a scripting language shares: from the bucket's

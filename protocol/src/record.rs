@@ -55,7 +55,16 @@ pub struct TaskRecord {
     /// `KEY_ID:BASE64` of the sealed result, errors, progress and stderr (then empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<String>,
+    /// The run of the task id this record describes: the envelope's [`RUN_HEADER`] (set when it
+    /// was published with a unique lock). A unique lock is taken over only when the record of
+    /// the run that holds it is final, never on an earlier run's final record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
+
+/// The envelope header naming the run that holds its unique lock (`TASK_ID#NONCE`): the same
+/// for every attempt of one publish, new for each publish (and each replay) of the id.
+pub const RUN_HEADER: &str = "stem-unique-holder";
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -85,6 +94,7 @@ impl TaskRecord {
             updated_at: crate::now_ms(),
             signature: None,
             sealed: None,
+            run: env.headers.get(RUN_HEADER).cloned(),
         }
     }
 

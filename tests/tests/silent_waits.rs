@@ -1,6 +1,6 @@
 //! Issue 16: waits that say why. `enqueue --wait` with no live worker on the task's queue says
-//! so at once (and keeps waiting); `--id X --wait` on an id with a final record says it returns
-//! that record; a producer that creates the embedded store says where, once.
+//! so at once (and keeps waiting); `--id X --wait` on an id with a final record waits for the
+//! new run (the record is reset to it at publish); a producer that creates the embedded store says where, once.
 
 use std::process::Stdio;
 use stem_e2e::{stem_bin, Env};
@@ -18,11 +18,12 @@ fn a_wait_without_a_consumer_says_so_at_once() {
 }
 
 #[test]
-fn waiting_on_an_id_with_a_final_record_says_so() {
+fn waiting_on_a_reused_id_waits_for_its_new_run() {
     let env = Env::with_manifest("[tasks.t]\nexec = [\"echo\", \"one\"]\n");
     let _worker = env.worker(&[]);
     let id = env.enqueue("t", &["--id", "fixed-id-1"]);
-    assert_eq!(env.outcome(&id)["state"], "success");
+    let first = env.outcome(&id);
+    assert_eq!(first["state"], "success");
     let out = env.stem(&[
         "enqueue",
         "t",
@@ -32,10 +33,11 @@ fn waiting_on_an_id_with_a_final_record_says_so() {
         "--timeout",
         "30s",
     ]);
-    assert!(
-        out.stderr.contains("already has a final record (success"),
-        "{out:?}"
-    );
+    assert!(out.ok(), "{out:?}");
+    // The record the wait returned is the new run's, not the first one's.
+    let now = env.record(&id);
+    assert_eq!(now["state"], "success", "{now}");
+    assert_ne!(now["run"], first["run"], "{now} after {first}");
 }
 
 #[test]

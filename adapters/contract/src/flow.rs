@@ -1,5 +1,6 @@
 //! Contract cases for flow control: unique locks (one holder, released or expired, racing
-//! claimers), persisted pauses, token buckets (burst, refill, the wait they name) and slots
+//! claimers, runs: a stale holder taken over once, an old run's release or final record never
+//! freeing a newer run's lock), persisted pauses, token buckets (burst, refill, the wait they name) and slots
 //! (at most `max` live holders, freed by release or lease end).
 
 use crate::util::*;
@@ -11,17 +12,17 @@ use stem_adapters::connect::Store;
 pub async fn unique_lock_one_holder(store: Arc<dyn Store>) {
     let ttl = Duration::from_secs(60);
     assert_eq!(
-        store.claim_unique("k", "a", ttl).await.unwrap(),
+        store.claim_unique("k", "a", ttl, None).await.unwrap(),
         None,
         "first claim takes it"
     );
     assert_eq!(
-        store.claim_unique("k", "a", ttl).await.unwrap(),
+        store.claim_unique("k", "a", ttl, None).await.unwrap(),
         None,
         "its holder renews"
     );
     assert_eq!(
-        store.claim_unique("k", "b", ttl).await.unwrap(),
+        store.claim_unique("k", "b", ttl, None).await.unwrap(),
         Some("a".to_string()),
         "another claimer is told who holds it"
     );
@@ -31,13 +32,16 @@ pub async fn unique_lock_one_holder(store: Arc<dyn Store>) {
     );
     assert!(store.release_unique("k", "a").await.unwrap());
     assert_eq!(
-        store.claim_unique("k", "b", SHORT_LEASE).await.unwrap(),
+        store
+            .claim_unique("k", "b", SHORT_LEASE, None)
+            .await
+            .unwrap(),
         None,
         "free again"
     );
     eventually("an expired lock is taken over", || async {
         store
-            .claim_unique("k", "c", ttl)
+            .claim_unique("k", "c", ttl, None)
             .await
             .unwrap()
             .is_none()
@@ -54,7 +58,7 @@ pub async fn unique_lock_race_one_winner(store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let holder = format!("p{i}");
             store
-                .claim_unique("raced", &holder, Duration::from_secs(60))
+                .claim_unique("raced", &holder, Duration::from_secs(60), None)
                 .await
                 .unwrap()
                 .is_none()
@@ -65,6 +69,108 @@ pub async fn unique_lock_race_one_winner(store: Arc<dyn Store>) {
         winners += usize::from(t.await.unwrap());
     }
     assert_eq!(winners, 1, "exactly one racing claimer takes the lock");
+}
+
+/// A claim replaces only the stale holder it names; a replaced holder's release is a no-op.
+pub async fn unique_lock_take_over_stale_holder(store: Arc<dyn Store>) {
+    let ttl = Duration::from_secs(60);
+    assert_eq!(
+        store.claim_unique("k", "r1", ttl, None).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_unique("k", "r2", ttl, Some("r0"))
+            .await
+            .unwrap(),
+        Some("r1".to_string()),
+        "naming another stale holder does not take a live lock"
+    );
+    assert_eq!(
+        store
+            .claim_unique("k", "r2", ttl, Some("r1"))
+            .await
+            .unwrap(),
+        None,
+        "the stale holder is replaced"
+    );
+    assert!(
+        !store.release_unique("k", "r1").await.unwrap(),
+        "the replaced run's release does not free the new run's lock"
+    );
+    assert_eq!(
+        store
+            .claim_unique("k", "r3", ttl, Some("r1"))
+            .await
+            .unwrap(),
+        Some("r2".to_string()),
+        "a second take-over of the same stale holder fails"
+    );
+}
+
+/// A run's final record frees its lock for one of many racing producers; an earlier run's final
+/// record (still the id's record while a new run is queued) frees nothing; a new run's lock is
+/// released only by that run.
+pub async fn unique_run_taken_over_once_after_its_final_record(store: Arc<dyn Store>) {
+    use stem_adapters::flow::claim_run;
+    use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
+    let ttl = Duration::from_secs(60);
+    let key = "id:job-1";
+    let finished = |run: &str, generation: u64| {
+        let mut env = TaskEnvelope::new("rec");
+        env.id = "job-1".into();
+        env.headers
+            .insert(stem_protocol::record::RUN_HEADER.into(), run.into());
+        let mut record = TaskRecord::pending(&env);
+        record.state = TaskState::Success;
+        record.generation = generation;
+        record
+    };
+    assert_eq!(
+        claim_run(store.as_ref(), store.as_ref(), key, "job-1#r1", ttl)
+            .await
+            .unwrap(),
+        None
+    );
+    store.set(&[finished("job-1#r1", 10)], ttl).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let holder = format!("job-1#p{i}");
+            let other = claim_run(store.as_ref(), store.as_ref(), key, &holder, ttl)
+                .await
+                .unwrap();
+            other.is_none().then_some(holder)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        winners.extend(t.await.unwrap());
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one producer takes over: {winners:?}"
+    );
+    let winner = winners.remove(0);
+    assert_eq!(
+        claim_run(store.as_ref(), store.as_ref(), key, "job-1#late", ttl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(winner.as_str()),
+        "r1's final record does not free the new run's lock"
+    );
+    assert!(!store.release_unique(key, "job-1#r1").await.unwrap());
+    store.set(&[finished(&winner, 20)], ttl).await.unwrap();
+    assert_eq!(
+        claim_run(store.as_ref(), store.as_ref(), key, "job-1#next", ttl)
+            .await
+            .unwrap(),
+        None,
+        "the new run's own final record frees it"
+    );
 }
 
 /// Pauses are stored, listed sorted, idempotent, and resumed.

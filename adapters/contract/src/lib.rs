@@ -107,6 +107,8 @@ macro_rules! contract_tests {
             schedule_state_fields,
             unique_lock_one_holder,
             unique_lock_race_one_winner,
+            unique_lock_take_over_stale_holder,
+            unique_run_taken_over_once_after_its_final_record,
             pauses_persist,
             token_bucket_limits_and_refills,
             slots_bounded_and_freed,

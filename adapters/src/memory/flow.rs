@@ -25,9 +25,19 @@ fn ms(d: Duration) -> i64 {
 
 #[async_trait]
 impl FlowControl for MemoryStore {
-    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>> {
+    async fn claim_unique(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        stale: Option<&str>,
+    ) -> Result<Option<String>> {
         Ok(self.change(|s, now| match s.flow.uniques.get(key) {
-            Some((other, until)) if *until > now && other != holder => Some(other.clone()),
+            Some((other, until))
+                if *until > now && other != holder && Some(other.as_str()) != stale =>
+            {
+                Some(other.clone())
+            }
             _ => {
                 let until = now.saturating_add(ms(ttl));
                 s.flow.uniques.insert(key.into(), (holder.into(), until));

@@ -1,5 +1,5 @@
 //! `FlowControl` on Postgres: tables `flow_uniques`, `flow_paused`, `flow_buckets`,
-//! `flow_slots` (migration 6); each read-modify-write is one call of a server-side function
+//! `flow_slots` (migration 6; the unique claim's take-over of a stale holder: migration 8); each read-modify-write is one call of a server-side function
 //! that takes a transaction-scoped advisory lock on its key and reads the server's clock.
 
 use super::PgStore;
@@ -14,12 +14,18 @@ fn ms(d: Duration) -> i64 {
 
 #[async_trait]
 impl FlowControl for PgStore {
-    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>> {
+    async fn claim_unique(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        stale: Option<&str>,
+    ) -> Result<Option<String>> {
         let rows = self
             .query(
                 "claim unique",
                 include_str!("sql/flow_claim_unique.sql"),
-                &[&key, &holder, &ms(ttl)],
+                &[&key, &holder, &ms(ttl), &stale],
             )
             .await?;
         Ok(rows

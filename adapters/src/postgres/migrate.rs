@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0007_stats_minutes",
         include_str!("migrations/0007_stats_minutes.sql"),
     ),
+    (
+        8,
+        "0008_unique_runs",
+        include_str!("migrations/0008_unique_runs.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

@@ -15,11 +15,18 @@ fn ms(d: Duration) -> u64 {
 
 #[async_trait]
 impl FlowControl for RedisStore {
-    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>> {
+    async fn claim_unique(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        stale: Option<&str>,
+    ) -> Result<Option<String>> {
         scripts::CLAIM_UNIQUE
             .key(self.keys.unique(key))
             .arg(holder)
             .arg(ms(ttl))
+            .arg(stale.unwrap_or(""))
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| redis_error("claim unique", e))

@@ -12,8 +12,15 @@ use stem_protocol::now_ms;
 
 #[async_trait]
 impl FlowControl for SqliteStore {
-    async fn claim_unique(&self, key: &str, holder: &str, ttl: Duration) -> Result<Option<String>> {
+    async fn claim_unique(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        stale: Option<&str>,
+    ) -> Result<Option<String>> {
         let (key, holder) = (key.to_string(), holder.to_string());
+        let stale = stale.map(str::to_string);
         self.write(move |conn, ns| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = now_ms();
@@ -24,7 +31,7 @@ impl FlowControl for SqliteStore {
                 )?
                 .query_row(params![ns, key, now], |r| r.get(0))
                 .optional()?;
-            if let Some(other) = current.filter(|c| *c != holder) {
+            if let Some(other) = current.filter(|c| *c != holder && Some(c) != stale.as_ref()) {
                 return Ok(Some(other));
             }
             tx.prepare_cached(

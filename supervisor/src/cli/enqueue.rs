@@ -296,20 +296,6 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         }
         return Ok(());
     }
-    if a.wait && a.id.is_some() {
-        if let Ok(Some(old)) = adapters.backend.get(&env.id).await {
-            if old.state.is_terminal() {
-                eprintln!(
-                    "note: task {} already has a final record ({}, {}); it is published again \
-                     under the same id, and --wait may return that record before the new run \
-                     writes its own (use a new --id to tell runs apart)",
-                    env.id,
-                    old.state,
-                    crate::ops::time::format_rfc3339(old.finished_at.unwrap_or(old.updated_at))
-                );
-            }
-        }
-    }
     let sent = ops::publish(&adapters, &env).await?;
     if sent.duplicate && !a.json {
         eprintln!(

@@ -90,7 +90,10 @@ pub async fn plan_replay(
 }
 
 /// Publishes `letter` of `queue` again, atomically with removing it from the dead letters.
-/// `None` when it is no longer there (replayed or purged meanwhile) or has no envelope.
+/// `None` when it is no longer there (replayed or purged meanwhile) or has no envelope, or when
+/// it was published with `--id` and a live run of that id holds the id's lock: a replay is a
+/// new run of the id, so it waits (left in the dead letters, with a warning) until that run is
+/// over.
 pub async fn replay_letter(
     adapters: &Adapters,
     queue: &str,
@@ -110,10 +113,29 @@ pub async fn replay_letter(
         .insert(REPLAYS_HEADER.into(), replay.to_string());
     env.headers
         .insert(REPLAYED_AT_HEADER.into(), now_ms().to_string());
+    let by_id = super::unique::lock(&env).is_some_and(|(_, _, _, release)| release);
+    if by_id {
+        super::unique::new_run(&mut env);
+        if let Some(held) = super::unique::claim(adapters, &env).await? {
+            tracing::warn!(
+                task = %letter.id,
+                "not replayed: run {} of the id is live (replay it once that run is over)",
+                held.run
+            );
+            return Ok(None);
+        }
+    }
     let replayed = adapters
         .admin
         .replay_dead_letter(queue, &letter.id, &env)
         .await?;
+    if by_id {
+        if replayed {
+            super::unique::reset_record(adapters, &env).await;
+        } else {
+            super::unique::release(adapters, &env).await?;
+        }
+    }
     Ok(replayed.then(|| Replayed {
         id: letter.id.clone(),
         name: env.name,

@@ -242,13 +242,14 @@ fn millis(d: Duration) -> i64 {
 /// published and the existing task is returned, `duplicate`).
 pub async fn publish(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Enqueued> {
     check_payload(adapters, env)?;
-    if let Some(existing) = super::unique::claim(adapters, env).await? {
-        return duplicate(adapters, existing, &env.queue).await;
+    if let Some(held) = super::unique::claim(adapters, env).await? {
+        return duplicate(adapters, held, &env.queue).await;
     }
     if let Err(e) = adapters.broker.publish(std::slice::from_ref(env)).await {
         let _ = super::unique::release(adapters, env).await;
         return Err(e.into());
     }
+    super::unique::reset_record(adapters, env).await;
     Ok(Enqueued {
         id: env.id.clone(),
         queue: env.queue.clone(),
@@ -257,15 +258,19 @@ pub async fn publish(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Enque
     })
 }
 
-/// The answer for a publish that found `existing` live.
-pub async fn duplicate(adapters: &Adapters, existing: String, queue: &str) -> OpsResult<Enqueued> {
-    let record = adapters.backend.get(&existing).await?;
+/// The answer for a publish that found the run `held` live.
+pub async fn duplicate(
+    adapters: &Adapters,
+    held: super::unique::Held,
+    queue: &str,
+) -> OpsResult<Enqueued> {
+    let record = adapters.backend.get(&held.id).await?;
     Ok(Enqueued {
         queue: record
             .as_ref()
             .map_or_else(|| queue.to_string(), |r| r.queue.clone()),
-        state: record.map_or(TaskState::Pending, |r| r.state),
-        id: existing,
+        state: super::unique::held_state(&held, record.as_ref()),
+        id: held.id,
         duplicate: true,
     })
 }

@@ -277,8 +277,8 @@ pub async fn publish_all(
     let mut fresh = Vec::with_capacity(envelopes.len());
     for env in envelopes {
         match super::unique::claim(adapters, env).await? {
-            Some(existing) => out.push(Some(
-                super::enqueue::duplicate(adapters, existing, &env.queue).await?,
+            Some(held) => out.push(Some(
+                super::enqueue::duplicate(adapters, held, &env.queue).await?,
             )),
             None => {
                 out.push(None);
@@ -291,6 +291,9 @@ pub async fn publish_all(
             let _ = super::unique::release(adapters, env).await;
         }
         return Err(e.into());
+    }
+    for env in &fresh {
+        super::unique::reset_record(adapters, env).await;
     }
     Ok(envelopes
         .iter()

@@ -1,8 +1,12 @@
 //! Unique jobs: a publish that would duplicate a live task is a no-op that names the task
 //! already there. The lock is the flow-control store's (`claim_unique`), so it holds across
 //! producers on every machine:
-//! - `--id ID`: one live task per id; the lock goes when the task finishes (the worker releases
-//!   it after the final commit), and a lock whose task has a final record is stale and taken over;
+//! - `--id ID`: one live run per id. Each publish of the id is a new run with its own token
+//!   (`ID#NONCE`, the lock's holder and the `run` of its records); the lock goes when that run's
+//!   final outcome is committed (the worker releases it, by token, after the final commit), and
+//!   a lock whose run has a final record is stale and taken over. An earlier run's final record
+//!   does not free the lock of a newer run. A new run of an id that has a record resets it to
+//!   `pending` (one generation above the old record, so the old run's late writes are refused);
 //! - `--unique-key KEY` (with `--unique-for` or the manifest's `unique_for`: for that window,
 //!   also after the task finished; without a window: until it finishes);
 //! - the manifest's `unique_for` alone: one task per name and arguments for the window.
@@ -12,17 +16,20 @@
 use super::OpsResult;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use stem_adapters::Adapters;
-use stem_protocol::TaskEnvelope;
+use stem_adapters::{flow, Adapters};
+use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 
 /// The lock's key.
 pub const KEY: &str = "stem-unique-key";
-/// Who holds it: `TASK_ID#NONCE`.
-pub const HOLDER: &str = "stem-unique-holder";
+/// Who holds it: `TASK_ID#NONCE`, one per run (the records' `run`).
+pub const HOLDER: &str = stem_protocol::record::RUN_HEADER;
 /// Present when the lock goes once the task finishes.
 pub const RELEASE: &str = "stem-unique-release";
 /// How long a lock that waits for its task to finish lives at most.
 const UNTIL_FINISHED: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long the `pending` record of a new run of a reused id is kept (a worker's own writes
+/// then keep it for the worker's result TTL).
+const RESET_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// What a producer asks for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +39,15 @@ pub struct Uniqueness {
     pub key: Option<String>,
     /// The window (the option's, else the manifest's `unique_for`).
     pub window: Option<Duration>,
+}
+
+/// The live task that holds a lock a publish wanted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    /// Its task id.
+    pub id: String,
+    /// Its run (the lock's holder).
+    pub run: String,
 }
 
 /// Writes the lock `want` asks for into `env`'s headers (nothing when it asks for none).
@@ -45,16 +61,22 @@ pub fn apply(env: &mut TaskEnvelope, want: &Uniqueness) {
         (None, None, true) => (format!("id:{}", env.id), None),
         (None, None, false) => return,
     };
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
     env.headers.insert(KEY.into(), key);
-    env.headers
-        .insert(HOLDER.into(), format!("{}#{}", env.id, &nonce[..12]));
+    new_run(env);
     match ttl {
         Some(window) => env
             .headers
             .insert("stem-unique-ttl-ms".into(), window.as_millis().to_string()),
         None => env.headers.insert(RELEASE.into(), "1".into()),
     };
+}
+
+/// Gives `env` a fresh run token (a new publish of it: a replay). Returns it.
+pub fn new_run(env: &mut TaskEnvelope) -> String {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let run = format!("{}#{}", env.id, &nonce[..16]);
+    env.headers.insert(HOLDER.into(), run.clone());
+    run
 }
 
 fn args_digest(env: &TaskEnvelope) -> String {
@@ -77,30 +99,61 @@ pub fn lock(env: &TaskEnvelope) -> Option<(&str, &str, Duration, bool)> {
     Some((key, holder, ttl, release))
 }
 
-/// Takes `env`'s lock, if it carries one. `Some(id)` when a live task `id` holds it (the
-/// publish must not happen); a lock left by a task that has finished is taken over.
-pub async fn claim(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Option<String>> {
+/// Takes `env`'s lock, if it carries one. `Some(held)` when a live task holds it (the publish
+/// must not happen); a lock whose run has a final record is taken over.
+pub async fn claim(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Option<Held>> {
     let Some((key, holder, ttl, release)) = lock(env) else {
         return Ok(None);
     };
-    for _ in 0..2 {
-        let Some(other) = adapters.flow.claim_unique(key, holder, ttl).await? else {
-            return Ok(None);
+    let other = if release {
+        flow::claim_run(
+            adapters.flow.as_ref(),
+            adapters.backend.as_ref(),
+            key,
+            holder,
+            ttl,
+        )
+        .await?
+    } else {
+        adapters.flow.claim_unique(key, holder, ttl, None).await?
+    };
+    Ok(other.map(|run| Held {
+        id: flow::run_task_id(&run).to_string(),
+        run,
+    }))
+}
+
+/// After `env` was published: when its id has a record of another run (a reused id), that
+/// record is reset to `pending` for this run, one generation above the old one, so `stem
+/// result` and waiters follow the new run and the old run's late writes are refused. A record
+/// this run's worker already wrote (a newer generation) stays.
+/// Best effort: a failure is logged (the lock does not depend on it).
+pub async fn reset_record(adapters: &Adapters, env: &TaskEnvelope) {
+    let Some((_, holder, _, true)) = lock(env) else {
+        return;
+    };
+    let reset = async {
+        let Some(old) = adapters.backend.get(&env.id).await? else {
+            return Ok(());
         };
-        let existing = other.split('#').next().unwrap_or(&other).to_string();
-        let finished = release
-            && adapters
-                .backend
-                .get(&existing)
-                .await?
-                .is_some_and(|r| r.state.is_terminal());
-        if !finished {
-            return Ok(Some(existing));
+        if old.run.as_deref() == Some(holder) {
+            return Ok(());
         }
-        // Its task finished but the lock was not released (the worker stopped in between).
-        adapters.flow.release_unique(key, &other).await?;
+        let mut record = TaskRecord::pending(env);
+        record.generation = old.generation.saturating_add(1);
+        adapters.backend.set(&[record], RESET_TTL).await.map(drop)
+    };
+    if let Err(e) = reset.await {
+        tracing::warn!(task = %env.id, "cannot reset the record of its new run to pending: {e}");
     }
-    Ok(None)
+}
+
+/// The state of the live run `held`: its record's, or `pending` while the record is still an
+/// earlier run's (or there is none yet).
+pub fn held_state(held: &Held, record: Option<&TaskRecord>) -> TaskState {
+    record
+        .filter(|r| r.run.as_deref() == Some(held.run.as_str()) || r.run.is_none())
+        .map_or(TaskState::Pending, |r| r.state)
 }
 
 /// Gives `env`'s lock back (its publish failed, or its task finished).
@@ -134,7 +187,7 @@ mod tests {
         assert_eq!(claim(&adapters, &first).await.unwrap(), None);
         let again = with(by_id.clone(), "job-1");
         assert_eq!(
-            claim(&adapters, &again).await.unwrap(),
+            claim(&adapters, &again).await.unwrap().map(|h| h.id),
             Some("job-1".into())
         );
         assert_eq!(
@@ -151,6 +204,53 @@ mod tests {
         );
     }
 
+    async fn finish(adapters: &Adapters, env: &TaskEnvelope, generation: u64) {
+        let mut record = TaskRecord::pending(env);
+        record.state = TaskState::Success;
+        record.generation = generation;
+        adapters.backend.set(&[record], RESET_TTL).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_earlier_runs_final_record_does_not_free_a_newer_runs_lock() {
+        let adapters = memory("unique-runs").await;
+        let by_id = Uniqueness {
+            by_id: true,
+            ..Default::default()
+        };
+        let first = with(by_id.clone(), "job-1");
+        assert_eq!(claim(&adapters, &first).await.unwrap(), None);
+        finish(&adapters, &first, 10).await;
+        // Its worker stopped before releasing: the lock of a finished run is taken over.
+        let second = with(by_id.clone(), "job-1");
+        assert_eq!(claim(&adapters, &second).await.unwrap(), None);
+        reset_record(&adapters, &second).await;
+        let reset = adapters.backend.get("job-1").await.unwrap().unwrap();
+        assert_eq!(reset.state, TaskState::Pending, "the new run's record");
+        assert_eq!(
+            (reset.generation, reset.run.as_deref()),
+            (11, lock(&second).map(|l| l.1))
+        );
+        // The first run's late write is refused by the reset record.
+        finish(&adapters, &first, 10).await;
+        assert_eq!(
+            adapters.backend.get("job-1").await.unwrap().unwrap().state,
+            TaskState::Pending
+        );
+        // Every further producer is a duplicate while the second run is live, also before its
+        // reset (the old run's success is still the record).
+        let third = with(by_id.clone(), "job-1");
+        let held = claim(&adapters, &third).await.unwrap().expect("live");
+        assert_eq!(held_state(&held, Some(&reset)), TaskState::Pending);
+        assert_eq!(held.run, lock(&second).unwrap().1);
+        // The first run's release does not free the second run's lock.
+        release(&adapters, &first).await.unwrap();
+        assert!(claim(&adapters, &third).await.unwrap().is_some());
+        // Once the second run's final record is there, the next producer takes over.
+        finish(&adapters, &second, 20).await;
+        assert_eq!(claim(&adapters, &third).await.unwrap(), None);
+    }
+
     #[tokio::test]
     async fn a_window_dedups_by_key_or_arguments_whatever_the_id() {
         let adapters = memory("unique-window").await;
@@ -164,7 +264,10 @@ mod tests {
             None
         );
         assert_eq!(
-            claim(&adapters, &with(keyed, "b")).await.unwrap(),
+            claim(&adapters, &with(keyed, "b"))
+                .await
+                .unwrap()
+                .map(|h| h.id),
             Some("a".into())
         );
         let by_args = Uniqueness {
@@ -185,7 +288,10 @@ mod tests {
             "a window outlives the task"
         );
         assert_eq!(claim(&adapters, &one).await.unwrap(), None);
-        assert_eq!(claim(&adapters, &two).await.unwrap(), Some(one.id.clone()));
+        assert_eq!(
+            claim(&adapters, &two).await.unwrap().map(|h| h.id),
+            Some(one.id.clone())
+        );
         assert_eq!(
             claim(&adapters, &three).await.unwrap(),
             None,

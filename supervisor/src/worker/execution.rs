@@ -161,7 +161,9 @@ async fn run_in_span(
 async fn initial(ctx: &RunContext, d: &Delivery, env: &TaskEnvelope) -> TaskRecord {
     let mut record = fresh_record(d, env, &ctx.config.worker_id);
     if env.attempt > 1 {
-        if let Ok(Some(previous)) = ctx.config.adapters.backend.get(&env.id).await {
+        let stored = ctx.config.adapters.backend.get(&env.id).await;
+        // Only this run's: an earlier run of a reused id keeps its own errors.
+        if let Ok(Some(previous)) = stored.map(|r| r.filter(|p| p.run == record.run)) {
             record.errors = previous.errors;
             record.created_at = previous.created_at;
         }

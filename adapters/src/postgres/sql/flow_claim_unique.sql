@@ -1,1 +1,1 @@
-SELECT flow_claim_unique($1, $2, $3) AS holder
+SELECT flow_claim_unique($1, $2, $3, $4::text) AS holder
