@@ -381,3 +381,6 @@ pub mod promtext;
 /// A private three-master Redis Cluster: the adapter tests' helper, shared by path.
 #[path = "../../adapters/tests/cluster_support/mod.rs"]
 pub mod redis_cluster;
+
+/// A store edited by hand: stored envelopes and records read, planted and overwritten.
+pub mod store_edit;
