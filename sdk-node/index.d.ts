@@ -377,3 +377,25 @@ export declare class CanvasResult {
   /** The final result; rejects with TaskFailed when the canvas failed or was revoked. */
   get(options?: { timeout?: Duration; interval?: number }): Promise<Json>;
 }
+
+/** Key bytes, or their base64 text. */
+export type KeyBytes = Uint8Array | string;
+
+/**
+ * Signatures as the Stem codec makes and checks them (PROTOCOL.md, "Signing"): over the
+ * canonical JSON of a stored envelope or record without its `signature` member.
+ */
+export declare const signing: {
+  /** The canonical JSON text of a parsed JSON value. */
+  canonical(value: Json): string;
+  /** What a signature covers: the canonical UTF-8 bytes of `obj` without `signature`. */
+  signedForm(obj: { [key: string]: Json }): Uint8Array;
+  /** `hmac-sha256:KEY_ID:BASE64`. */
+  signHmac(obj: { [key: string]: Json }, keyId: string, secret: KeyBytes): string;
+  /** `ed25519:KEY_ID:BASE64` with the 32-byte private key (seed). */
+  signEd25519(obj: { [key: string]: Json }, keyId: string, seed: KeyBytes): string;
+  /** The 32-byte Ed25519 public key of a private key (seed). */
+  ed25519PublicKey(seed: KeyBytes): Uint8Array;
+  /** True, or throws an Error whose message starts with `signature:`. `keys`: key id → HMAC secret or Ed25519 public key. */
+  verify(obj: { [key: string]: Json }, keys: { [keyId: string]: KeyBytes }, algorithm?: 'hmac-sha256' | 'ed25519'): true;
+};

@@ -10,6 +10,7 @@ const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskT
 const { redirectStdout } = require('./lib/wire');
 const { signature, chain, group, chord, CanvasResult } = require('./lib/canvas');
 const { seconds } = require('./lib/spec');
+const signing = require('./lib/signing');
 
 // Under a Stem worker, keep stdout for the protocol from the first line a module prints.
 if (process.env.STEM_PROTOCOL) redirectStdout();
@@ -17,5 +18,5 @@ if (process.env.STEM_PROTOCOL) redirectStdout();
 module.exports = {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
-  signature, chain, group, chord, CanvasResult, seconds,
+  signature, chain, group, chord, CanvasResult, seconds, signing,
 };

@@ -4,6 +4,6 @@ import sdk from './index.js';
 export const {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
-  signature, chain, group, chord, CanvasResult, seconds,
+  signature, chain, group, chord, CanvasResult, seconds, signing,
 } = sdk;
 export default sdk;

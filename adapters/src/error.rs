@@ -10,6 +10,9 @@ pub enum ErrorKind {
     Permanent,
     /// The URL or settings are wrong.
     Config,
+    /// What the store holds failed its signature, or would not open with the keys: refused by
+    /// the reader (someone wrote it without the keys), not retried.
+    Refused,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -40,6 +43,12 @@ impl AdapterError {
     pub fn config(message: impl Into<String>) -> Self {
         AdapterError {
             kind: ErrorKind::Config,
+            message: message.into(),
+        }
+    }
+    pub fn refused(message: impl Into<String>) -> Self {
+        AdapterError {
+            kind: ErrorKind::Refused,
             message: message.into(),
         }
     }

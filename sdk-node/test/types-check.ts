@@ -1,7 +1,17 @@
 // Compiled (never run) by `tsc --noEmit` in http-client.test.js: uses the producer API as a
 // program would, so index.d.ts must describe it.
 import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry,
-  signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView } from '../index.js';
+  signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView, signing } from '../index.js';
+
+function signs(): void {
+  const stored = { id: 't', name: 'add', args: [1], created_at: 1 };
+  const sig: string = signing.signHmac(stored, 'k1', 'c2VjcmV0');
+  const form: Uint8Array = signing.signedForm(stored);
+  const ok: true = signing.verify({ ...stored, signature: sig }, { k1: 'c2VjcmV0' }, 'hmac-sha256');
+  const text: string = signing.canonical([1.5, { b: null }]);
+  void form; void ok; void text;
+}
+void signs;
 
 async function main(): Promise<void> {
   const client = new Client({ url: 'http://127.0.0.1:8750', token: 't', timeout: 10 });

@@ -11,8 +11,9 @@ import pytest
 
 from conftest import VECTORS_DIR, Child
 
-# canvas.jsonl holds canvas documents, not transcripts (test_canvas.py replays it).
-VECTORS = sorted(p for p in VECTORS_DIR.glob("*.jsonl") if p.stem != "canvas")
+# canvas.jsonl holds canvas documents (test_canvas.py replays it) and signing.jsonl signing
+# cases (test_signing.py): not transcripts.
+VECTORS = sorted(p for p in VECTORS_DIR.glob("*.jsonl") if p.stem not in ("canvas", "signing"))
 FIXTURE_TASKS = {"add", "boom", "echo", "fatal", "progress", "retry_later"}
 
 

@@ -385,3 +385,6 @@ pub mod redis_cluster;
 
 /// Whole stores and logs as text, and the marker strings found in them.
 pub mod sealing;
+
+/// A store edited by hand: stored envelopes and records read, planted and overwritten.
+pub mod store_edit;

@@ -38,8 +38,18 @@ pub(super) enum Signer {
 pub struct Signing {
     pub algorithm: Algorithm,
     pub(super) verifiers: BTreeMap<String, Verifier>,
-    /// The active key, when this process can sign (an Ed25519 worker may only verify).
+    /// The active key, when this process can sign (an Ed25519 reader may only verify).
     pub(super) signer: Option<(String, Signer)>,
+    /// `STEM_SIGNING_ALLOW_UNSIGNED=true`: accept envelopes and records that carry no signature
+    /// at all (a fleet migrating to signing); a wrong signature is refused all the same.
+    pub allow_unsigned: bool,
+}
+
+impl Signing {
+    /// Whether this process holds the active key (HMAC always; Ed25519 with a private key).
+    pub fn can_sign(&self) -> bool {
+        self.signer.is_some()
+    }
 }
 
 pub struct Sealing {
@@ -130,6 +140,20 @@ impl Security {
     pub fn is_empty(&self) -> bool {
         self.signing.is_none() && self.sealing.is_none()
     }
+
+    /// For a command that writes envelopes or records: with signing configured it must be able
+    /// to sign them (an Ed25519 process holding only public keys would write what every reader
+    /// refuses, or worse, pass on what it cannot re-sign).
+    pub fn check_can_sign(&self) -> Result<(), String> {
+        match &self.signing {
+            Some(s) if !s.can_sign() => Err(format!(
+                "STEM_SIGNING_PRIVATE_KEYS: this command writes tasks or records and must sign \
+                 them, but it holds no {} private key (STEM_SIGNING_PUBLIC_KEYS only verify)",
+                s.algorithm.name()
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn signing(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Signing>, String> {
@@ -209,10 +233,20 @@ fn signing(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Signing>, Stri
         Some(id) => signers.remove(&id).map(|s| (id, s)),
         None => None,
     };
+    let allow_unsigned = match get("STEM_SIGNING_ALLOW_UNSIGNED").as_deref().map(str::trim) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(format!(
+                "STEM_SIGNING_ALLOW_UNSIGNED={other:?}: expected true or false"
+            ))
+        }
+    };
     Ok(Some(Signing {
         algorithm,
         verifiers,
         signer,
+        allow_unsigned,
     }))
 }
 

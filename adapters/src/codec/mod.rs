@@ -1,12 +1,14 @@
 //! The one codec: task envelopes, records and dead letters to and from the bytes every backend
 //! stores, and "decode or Malformed" for what a broker delivers. Backends call only these, so
 //! payload security is applied here once for all of them: with signing configured, envelopes
-//! and records are signed by whoever writes them (when it holds the active key) and verified on
-//! reading — a task whose signature is missing, wrong or by an unknown key is delivered as
-//! malformed (and dead-lettered with the reason); with encryption configured, arguments and
-//! results are sealed with AES-256-GCM, bound to the task's id and name (and, for envelopes, the
-//! attempt), so a ciphertext moved to another task fails to open.
+//! and records are sealed, then signed over their whole stored JSON object (see [`canonical`])
+//! by whoever writes them, and verified on reading before anything is opened — a task whose
+//! signature is missing, wrong or by an unknown key is delivered as malformed (and
+//! dead-lettered with the reason), a record is refused; with encryption configured, arguments
+//! and results are sealed with AES-256-GCM, bound to the task's id and name (and, for
+//! envelopes, the attempt), so a ciphertext moved to another task fails to open.
 
+pub mod canonical;
 mod crypto;
 pub mod keys;
 pub mod payloads;
@@ -17,8 +19,9 @@ pub use keys::Security;
 pub use sealed_control::sealed_control;
 
 use crate::{AdapterError, DeadLetter, Payload, Result};
+use serde_json::Value;
 use std::sync::OnceLock;
-use stem_protocol::{TaskEnvelope, TaskRecord};
+use stem_protocol::{TaskEnvelope, TaskError, TaskRecord};
 
 static SECURITY: OnceLock<Security> = OnceLock::new();
 
@@ -45,21 +48,36 @@ pub fn encode_envelope(env: &TaskEnvelope) -> String {
     }
 }
 
-/// What a broker delivers for `raw`: the task (opened and verified as configured), or why it
+/// What a broker delivers for `raw`: the task (verified, then opened, as configured), or why it
 /// is not one (kept with the raw text).
 pub fn decode_payload(raw: String) -> Payload {
     let env = match TaskEnvelope::from_json(&raw) {
         Ok(env) => env,
         Err(reason) => return Payload::Malformed { raw, reason },
     };
-    match security().map(|sec| secure::open_envelope(sec, env.clone())) {
-        None => Payload::Task(Box::new(env)),
-        Some(Ok(env)) => Payload::Task(Box::new(env)),
-        Some(Err(reason)) => Payload::Malformed {
+    let Some(sec) = security() else {
+        return Payload::Task(Box::new(env));
+    };
+    let id = env.id.clone();
+    let opened = stored_value(sec, &raw)
+        .and_then(|stored| secure::verify_envelope(sec, &stored, env))
+        .and_then(|env| secure::open_envelope(sec, env));
+    match opened {
+        Ok(env) => Payload::Task(Box::new(env)),
+        Err(reason) => Payload::Malformed {
             raw,
-            reason: format!("{reason} (task {})", env.id),
+            reason: format!("{reason} (task {id})"),
         },
     }
+}
+
+/// The stored JSON as a generic value (what a signature covers: unknown fields included), or
+/// `Null` when no signature is checked here.
+fn stored_value(sec: &Security, raw: &str) -> std::result::Result<Value, String> {
+    if sec.signing.is_none() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(raw).map_err(|e| format!("malformed: {e}"))
 }
 
 /// Like [`decode_payload`], for bytes that may not be UTF-8.
@@ -82,15 +100,65 @@ pub fn encode_record(record: &TaskRecord) -> String {
     }
 }
 
-/// A stored record, opened and verified as configured; `id` names it in the error.
+/// A stored record, verified and opened as configured; `id` names it in the error.
 pub fn decode_record(id: &str, raw: &str) -> Result<TaskRecord> {
     let record = TaskRecord::from_json(raw)
         .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}")))?;
+    open_record(raw, record).map_err(|e| AdapterError::refused(format!("record of task {id}: {e}")))
+}
+
+fn open_record(raw: &str, record: TaskRecord) -> std::result::Result<TaskRecord, String> {
     match security() {
-        Some(sec) => secure::open_record(sec, record)
-            .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}"))),
+        Some(sec) => secure::open_record(sec, &stored_value(sec, raw)?, record),
         None => Ok(record),
     }
+}
+
+/// A stored record for a listing: like [`decode_record`], except that a record that fails its
+/// signature (or cannot be opened) is listed as refused rather than failing the whole listing:
+/// its id, name, queue and times as stored, state `failure`, no contents, and an error of type
+/// `SignatureRefused` (or `EncryptionRefused`) saying why. Reading it alone is refused.
+pub fn decode_listed_record(id: &str, raw: &str) -> Result<TaskRecord> {
+    let record = TaskRecord::from_json(raw)
+        .map_err(|e| AdapterError::permanent(format!("record of task {id}: {e}")))?;
+    match open_record(raw, record.clone()) {
+        Ok(record) => Ok(record),
+        Err(reason) => Ok(refused(record, reason)),
+    }
+}
+
+fn refused(stored: TaskRecord, reason: String) -> TaskRecord {
+    let kind = if reason.starts_with("signature") {
+        "SignatureRefused"
+    } else {
+        "EncryptionRefused"
+    };
+    let mut r = TaskRecord::pending(&TaskEnvelope {
+        id: stored.id,
+        name: stored.name,
+        queue: stored.queue,
+        attempt: stored.attempt.max(1),
+        created_at: stored.created_at,
+        ..TaskEnvelope::new("refused")
+    });
+    r.state = stem_protocol::TaskState::Failure;
+    r.generation = stored.generation;
+    r.updated_at = stored.updated_at;
+    r.error = Some(TaskError::new(kind, reason).permanent());
+    r
+}
+
+/// The signature `value` (an object: an envelope or record as stored) gets from `sec`'s active
+/// key over its canonical form without `signature`; `None` when `sec` cannot sign.
+pub fn sign_value(sec: &Security, value: &Value) -> Option<String> {
+    sec.signing.as_ref()?.sign(&canonical::signed_form(value)?)
+}
+
+/// Checks `value`'s `signature` member against `sec`'s keys, as every reader does.
+pub fn verify_value(sec: &Security, value: &Value) -> std::result::Result<(), String> {
+    let signing = sec.signing.as_ref().ok_or("signature: no signing keys")?;
+    let data = canonical::signed_form(value).ok_or("signature: not a JSON object")?;
+    signing.verify(&data, value.get("signature").and_then(Value::as_str))
 }
 
 /// The stored form of a dead letter: its envelope protected like any other.
@@ -108,13 +176,21 @@ pub fn encode_letter(letter: &DeadLetter) -> Result<String> {
     }
 }
 
-/// A stored dead letter, its envelope opened (left sealed when it cannot be: the letter is
-/// still listed, and replaying it republishes the sealed form).
+/// A stored dead letter, its envelope verified and opened. One that fails its signature is
+/// left as stored (so a replay passes it on unchanged in substance, and workers refuse it
+/// again); one that verifies but cannot be opened here (no encryption key) stays sealed and is
+/// trusted, so a replay re-signs it.
 pub fn decode_letter(raw: &str) -> Result<DeadLetter> {
     let mut letter: DeadLetter = decode("dead letter", raw)?;
     if let Some(sec) = security() {
         if let Some(env) = letter.envelope.take() {
-            letter.envelope = Some(secure::open_envelope(sec, env.clone()).unwrap_or(env));
+            let stored = stored_value(sec, raw)
+                .map(|v| v.get("envelope").cloned().unwrap_or(Value::Null))
+                .unwrap_or(Value::Null);
+            letter.envelope = Some(match secure::verify_envelope(sec, &stored, env.clone()) {
+                Ok(verified) => secure::open_envelope(sec, verified.clone()).unwrap_or(verified),
+                Err(_) => env,
+            });
         }
         if let Some(sealing) = &sec.sealing {
             payloads::open_letter(sealing, &mut letter);

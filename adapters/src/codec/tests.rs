@@ -2,7 +2,7 @@
 //! task, rotation, missing signatures.
 
 use super::keys::Security;
-use super::secure::{open_envelope, open_record, protect_envelope, protect_record};
+use super::secure::{protect_envelope, protect_record};
 use crate::Payload;
 use base64::Engine;
 use serde_json::json;
@@ -26,6 +26,18 @@ fn hmac_and_aes(active: &str) -> Security {
         ("STEM_SIGNING_ACTIVE_KEY", active.to_string()),
         ("STEM_ENCRYPTION_KEYS", format!("e1:{}", b64(&[7u8; 32]))),
     ])
+}
+
+/// What a worker does with stored bytes: verify the JSON as stored, then open.
+fn open_envelope(s: &Security, env: TaskEnvelope) -> Result<TaskEnvelope, String> {
+    let stored: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
+    let env = super::secure::verify_envelope(s, &stored, env)?;
+    super::secure::open_envelope(s, env)
+}
+
+fn open_record(s: &Security, r: TaskRecord) -> Result<TaskRecord, String> {
+    let stored: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    super::secure::open_record(s, &stored, r)
 }
 
 fn task() -> TaskEnvelope {
@@ -66,10 +78,14 @@ fn tampering_moving_and_missing_signatures_are_refused() {
     let a = protect_envelope(&s, &task());
     let mut b = protect_envelope(&s, &task());
     b.sealed = a.sealed.clone();
-    let e = open_envelope(&s, b).unwrap_err();
+    let e = open_envelope(&s, b.clone()).unwrap_err();
+    assert!(e.starts_with("signature: does not match"), "{e}");
+    // Even signed again by a key holder, the ciphertext is bound to its own task.
+    b.signature = None;
+    let e = open_envelope(&s, protect_envelope(&s, &b)).unwrap_err();
     assert!(e.starts_with("encryption: cannot decrypt"), "{e}");
     // Plain arguments where encryption is required.
-    let e = open_envelope(&s, task()).unwrap_err();
+    let e = open_envelope(&s, protect_envelope(&unsealed, &task())).unwrap_err();
     assert!(e.contains("not sealed"), "{e}");
 }
 
@@ -90,20 +106,83 @@ fn rotation_verifies_old_keys_and_signs_with_the_new_one() {
 }
 
 #[test]
-fn ed25519_workers_verify_without_the_private_key() {
+fn ed25519_readers_verify_without_the_private_key_and_cannot_write() {
     let seed = [9u8; 32];
     let public = ed25519_dalek::SigningKey::from_bytes(&seed)
         .verifying_key()
         .to_bytes();
     let producer = sec(&[("STEM_SIGNING_PRIVATE_KEYS", format!("p1:{}", b64(&seed)))]);
-    let worker = sec(&[("STEM_SIGNING_PUBLIC_KEYS", format!("p1:{}", b64(&public)))]);
+    let reader = sec(&[("STEM_SIGNING_PUBLIC_KEYS", format!("p1:{}", b64(&public)))]);
     let signed = protect_envelope(&producer, &task());
-    let opened = open_envelope(&worker, signed).unwrap();
-    // The worker publishes the next attempt: it cannot sign, and the signature still holds.
+    let opened = open_envelope(&reader, signed).unwrap();
+    // A retry changes the stored form: only a holder of a private key can sign it.
     let mut next = opened.clone();
     next.attempt = 2;
-    let again = protect_envelope(&worker, &next);
-    assert!(open_envelope(&worker, again).is_ok());
+    let unsigned = protect_envelope(&reader, &next);
+    let e = open_envelope(&reader, unsigned).unwrap_err();
+    assert!(e.starts_with("signature: missing"), "{e}");
+    assert!(producer.check_can_sign().is_ok());
+    let e = reader.check_can_sign().unwrap_err();
+    assert!(e.starts_with("STEM_SIGNING_PRIVATE_KEYS"), "{e}");
+    let resigned = protect_envelope(&producer, &next);
+    assert_eq!(open_envelope(&reader, resigned).unwrap().attempt, 2);
+}
+
+#[test]
+fn every_field_is_covered_and_unknown_fields_too() {
+    let s = hmac_and_aes("k1");
+    let stored = protect_envelope(&s, &task());
+    let v: serde_json::Value = serde_json::from_str(&stored.to_json()).unwrap();
+    let mut variants: Vec<serde_json::Value> = Vec::new();
+    for key in v.as_object().unwrap().keys().filter(|k| *k != "signature") {
+        let mut t = v.clone();
+        t[key] = match &v[key] {
+            serde_json::Value::Number(n) => json!(n.as_i64().unwrap_or(0) + 1),
+            serde_json::Value::String(x) => json!(format!("{x}x")),
+            serde_json::Value::Object(_) => json!({"x": "y"}),
+            serde_json::Value::Array(_) => json!([1]),
+            _ => json!(1),
+        };
+        variants.push(t);
+    }
+    let mut extra = v.clone();
+    extra["canvas"] = json!({"canvas_id": "c", "next": []});
+    variants.push(extra);
+    let mut unknown = v.clone();
+    unknown["later_field"] = json!(true);
+    variants.push(unknown);
+    for t in variants {
+        let env: TaskEnvelope = match serde_json::from_value(t.clone()) {
+            Ok(env) => env,
+            Err(_) => continue,
+        };
+        let e = super::secure::verify_envelope(&s, &t, env).unwrap_err();
+        assert!(e.starts_with("signature: does not match"), "{t}: {e}");
+    }
+    let env = TaskEnvelope::from_json(&stored.to_json()).unwrap();
+    assert!(super::secure::verify_envelope(&s, &v, env).is_ok());
+}
+
+#[test]
+fn unsigned_is_accepted_only_when_migrating() {
+    let key = format!("k1:{}", b64(b"secret-one"));
+    let strict = sec(&[("STEM_SIGNING_KEYS", key.clone())]);
+    let migrating = sec(&[
+        ("STEM_SIGNING_KEYS", key),
+        ("STEM_SIGNING_ALLOW_UNSIGNED", "true".into()),
+    ]);
+    let r = TaskRecord::pending(&task());
+    assert!(open_record(&strict, r.clone())
+        .unwrap_err()
+        .starts_with("signature: missing"));
+    assert!(open_record(&migrating, r.clone()).is_ok());
+    assert!(open_envelope(&migrating, task()).is_ok());
+    let mut wrong = protect_record(&strict, &r);
+    wrong.attempt = 7;
+    assert!(
+        open_record(&migrating, wrong).is_err(),
+        "a wrong one stays refused"
+    );
 }
 
 #[test]

@@ -160,7 +160,7 @@ impl ResultBackend for PgStore {
             )
             .await?;
         rows.iter()
-            .map(|row| codec::decode_record(row.get("id"), row.get("record")))
+            .map(|row| codec::decode_listed_record(row.get("id"), row.get("record")))
             .collect()
     }
 

@@ -135,7 +135,7 @@ impl ResultBackend for RedisStore {
                 match body {
                     None => gone.push(id.as_str()),
                     Some(json) => {
-                        let record = codec::decode_record(id, &json)?;
+                        let record = codec::decode_listed_record(id, &json)?;
                         if found.len() < limit && filter.matches(&record) {
                             found.push(record);
                         }

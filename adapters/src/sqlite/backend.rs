@@ -104,7 +104,7 @@ impl ResultBackend for SqliteStore {
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.iter()
-                .map(|(id, body)| codec::decode_record(id, body))
+                .map(|(id, body)| codec::decode_listed_record(id, body))
                 .collect()
         })
         .await

@@ -122,6 +122,18 @@ impl Command {
     /// worker to its children, the server to its clients): those keep SIGPIPE ignored and
     /// handle EPIPE where they write. Every other command only prints, so it takes SIGPIPE's
     /// default and ends quietly when its reader goes away (`stem events | head`).
+    /// Whether the command writes envelopes or records (and so must be able to sign them when
+    /// signing is on); the others only read, and may verify with public keys alone.
+    pub fn writes_payloads(&self) -> bool {
+        match self {
+            Command::Worker(w) => w.command.is_none(),
+            Command::Canvas(c) => matches!(c.command, canvas::CanvasCommand::Submit(_)),
+            Command::Dlq(d) => matches!(d.command, dlq::DlqSub::Replay { .. }),
+            Command::Enqueue(_) | Command::Revoke(_) | Command::Beat(_) | Command::Serve(_) => true,
+            _ => false,
+        }
+    }
+
     pub fn serves(&self) -> bool {
         matches!(self, Command::Worker(w) if w.command.is_none())
             || matches!(self, Command::Serve(_) | Command::Beat(_))
@@ -177,6 +189,12 @@ pub async fn run(cli: Cli) -> i32 {
     // (producers, workers, readers of results) goes through the same codec.
     match stem_adapters::codec::Security::from_env() {
         Ok(security) => {
+            if cli.command.writes_payloads() {
+                if let Err(e) = security.check_can_sign() {
+                    eprintln!("error: {e}");
+                    return EXIT_USAGE;
+                }
+            }
             stem_adapters::codec::configure(security);
         }
         Err(e) => {

@@ -68,6 +68,9 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::Manifest(_) | OpsError::NotPostgres { .. } | OpsError::NoPostgresSupport => {
             (StatusCode::BAD_REQUEST, "bad_request")
         }
+        OpsError::Store(e) if e.kind() == stem_adapters::ErrorKind::Refused => {
+            (StatusCode::BAD_GATEWAY, "record_refused")
+        }
         OpsError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     }
 }
