@@ -381,3 +381,6 @@ pub mod promtext;
 /// A private three-master Redis Cluster: the adapter tests' helper, shared by path.
 #[path = "../../adapters/tests/cluster_support/mod.rs"]
 pub mod redis_cluster;
+
+/// `stem` under a skewed clock (`faketime`).
+pub mod clocks;

@@ -86,8 +86,9 @@ pub(super) fn fetch(
 ) -> Result<Attempt<Vec<Delivery>>> {
     let token = new_token();
     let tx = immediate(conn)?;
-    // The file's clock, and a generation larger than any lease of this file had before.
-    let (now, generation) = clock::lease_generation(&tx)?;
+    // Read, not advanced: a try that finds nothing writes nothing (a write would wake every
+    // other process's waiters, and theirs this one).
+    let now = clock::now(&tx)?;
     let mut out = Vec::new();
     for queue in queues {
         if out.len() >= max {
@@ -115,9 +116,16 @@ pub(super) fn fetch(
             receipt: format!("{id}:{token}"),
             queue: queue.clone(),
             deliveries,
-            generation,
+            generation: 0,
             payload: codec::decode_payload(raw),
         }));
+    }
+    if !out.is_empty() {
+        // The clock advanced, and a generation larger than any lease of this file had before.
+        let (_, generation) = clock::lease_generation(&tx)?;
+        for d in &mut out {
+            d.generation = generation;
+        }
     }
     let mut wake_at = None;
     if out.is_empty() {

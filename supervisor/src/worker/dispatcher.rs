@@ -93,8 +93,10 @@ pub struct Dispatcher {
     /// The last fetch failed (the next that works is a recovery).
     broker_failing: bool,
     pub(super) extending: bool,
-    /// The last extend call failed: no reserved delivery starts before its lease is confirmed.
-    pub(super) extend_failing: bool,
+    /// When a broker call (an extend or a fetch) last failed, until an extend of everything
+    /// held sent after it works: no reserved delivery confirmed before it starts, and nothing
+    /// more is fetched, before the leases held are confirmed.
+    pub(super) broker_unconfirmed: Option<std::time::Instant>,
     pub(super) fetch_tx: mpsc::UnboundedSender<FetchRequest>,
     commit_tx: mpsc::UnboundedSender<Commit>,
 }
@@ -126,7 +128,7 @@ impl Dispatcher {
             fetching: false,
             broker_failing: false,
             extending: false,
-            extend_failing: false,
+            broker_unconfirmed: None,
             fetch_tx,
             commit_tx,
         }
@@ -164,6 +166,7 @@ impl Dispatcher {
                 match (&got, self.broker_failing) {
                     (Err(_), _) => {
                         self.broker_failing = true;
+                        self.broker_unconfirmed = Some(std::time::Instant::now());
                         self.observer().emit(Lifecycle::BrokerError { op: "fetch" });
                     }
                     (Ok(_), true) => {

@@ -28,6 +28,10 @@ impl Dispatcher {
     /// Every third of the lease: extends the leases of every delivery held (reserved, running
     /// or committing), one call at a time.
     pub(super) fn extend_leases(&mut self) {
+        if self.entries.is_empty() {
+            // Nothing held, nothing to confirm before fetching.
+            self.broker_unconfirmed = None;
+        }
         if self.extending || self.entries.is_empty() {
             return;
         }
@@ -59,12 +63,14 @@ impl Dispatcher {
     }
 
     /// Whether a reserved delivery's lease may have lapsed: not confirmed for half a lease, or
-    /// the last extend call failed.
+    /// not since a broker call failed.
     pub(super) fn lease_unconfirmed(&self, receipt: &str) -> bool {
         let Some(entry) = self.entries.get(receipt) else {
             return false;
         };
-        self.extend_failing || entry.confirmed.elapsed() > self.config.lease / 2
+        self.broker_unconfirmed
+            .is_some_and(|failed| entry.confirmed < failed)
+            || entry.confirmed.elapsed() > self.config.lease / 2
     }
 
     /// Parks `receipts` (reserved, lease unconfirmed) and confirms them with one extend call.
@@ -94,12 +100,18 @@ impl Dispatcher {
         let lost = match answer.lost {
             Ok(lost) => lost,
             Err(e) => {
-                self.extend_failing = true;
+                self.broker_unconfirmed = Some(Instant::now());
                 tracing::warn!("cannot extend leases ({e}); will retry");
                 return;
             }
         };
-        self.extend_failing = false;
+        if answer.periodic
+            && self
+                .broker_unconfirmed
+                .is_some_and(|failed| answer.at >= failed)
+        {
+            self.broker_unconfirmed = None;
+        }
         let lost_set: std::collections::HashSet<&String> = lost.iter().collect();
         for receipt in &answer.sent {
             if lost_set.contains(receipt) {
