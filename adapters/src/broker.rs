@@ -134,6 +134,13 @@ pub trait Broker: Send + Sync + 'static {
     /// Cheap liveness check for `stem health`.
     async fn ping(&self) -> Result<()>;
 
+    /// The store's clock (epoch ms), on which it judges leases, etas and expiries: Redis's
+    /// `TIME`, the Postgres server's clock, the clock kept in a SQLite file. `None` for a store
+    /// that uses this process's clock (memory).
+    async fn store_time(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
     /// Removes deliveries for good: one `Ack` commit each, without records.
     async fn ack(&self, deliveries: &[Delivery]) -> Result<()> {
         let commits: Vec<Commit> = deliveries

@@ -388,3 +388,6 @@ pub mod sealing;
 
 /// A store edited by hand: stored envelopes and records read, planted and overwritten.
 pub mod store_edit;
+
+/// `stem` under a skewed clock (`faketime`).
+pub mod clocks;

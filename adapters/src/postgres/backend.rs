@@ -9,7 +9,7 @@ use crate::{codec, RecordFilter, Result, ResultBackend};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::time::Duration;
-use stem_protocol::{now_ms, TaskRecord};
+use stem_protocol::TaskRecord;
 use tokio_postgres::types::ToSql;
 
 /// The `set_results.sql` parameters for a batch of records.
@@ -20,7 +20,6 @@ struct ResultRows<'a> {
     updated: Vec<i64>,
     expiry: Vec<i64>,
     generation: Vec<i64>,
-    now: i64,
 }
 
 impl<'a> ResultRows<'a> {
@@ -30,8 +29,7 @@ impl<'a> ResultRows<'a> {
         for (i, r) in records.iter().enumerate() {
             last.insert(r.id.as_str(), i);
         }
-        let now = now_ms();
-        let expires = now.saturating_add(millis(ttl));
+        let expires = millis(ttl);
         let mut rows = ResultRows {
             ids: Vec::new(),
             states: Vec::new(),
@@ -39,7 +37,6 @@ impl<'a> ResultRows<'a> {
             updated: Vec::new(),
             expiry: Vec::new(),
             generation: Vec::new(),
-            now,
         };
         for (i, r) in records.iter().enumerate() {
             if last[r.id.as_str()] == i {
@@ -54,7 +51,7 @@ impl<'a> ResultRows<'a> {
         rows
     }
 
-    pub fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+    pub fn params(&self) -> [&(dyn ToSql + Sync); 6] {
         [
             &self.ids,
             &self.states,
@@ -62,7 +59,6 @@ impl<'a> ResultRows<'a> {
             &self.updated,
             &self.expiry,
             &self.generation,
-            &self.now,
         ]
     }
 }
@@ -93,11 +89,7 @@ impl ResultBackend for PgStore {
 
     async fn get(&self, id: &str) -> Result<Option<TaskRecord>> {
         let rows = self
-            .query(
-                "get result",
-                include_str!("sql/get_result.sql"),
-                &[&id, &now_ms()],
-            )
+            .query("get result", include_str!("sql/get_result.sql"), &[&id])
             .await?;
         rows.first()
             .map(|row| codec::decode_record(id, row.get("record")))
@@ -149,14 +141,7 @@ impl ResultBackend for PgStore {
             .query(
                 "list results",
                 include_str!("sql/list_results.sql"),
-                &[
-                    &now_ms(),
-                    &state,
-                    &filter.name,
-                    &filter.queue,
-                    &filter.since,
-                    &limit,
-                ],
+                &[&state, &filter.name, &filter.queue, &filter.since, &limit],
             )
             .await?;
         rows.iter()

@@ -12,7 +12,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use std::time::Duration;
-use stem_protocol::{now_ms, TaskEnvelope};
+use stem_protocol::TaskEnvelope;
 use tokio::time::Instant;
 
 /// Splits a receipt into (row id, lease token).
@@ -23,10 +23,11 @@ pub(super) fn parse_receipt(receipt: &str) -> Result<(i64, &str)> {
         .ok_or_else(|| corrupt("receipt", format!("{receipt:?} is not a postgres receipt")))
 }
 
-/// The columns a task row stores for an envelope: (ready-at, priority, payload).
-pub(super) fn row_fields(env: &TaskEnvelope, now: i64) -> (i64, i16, String) {
+/// The columns a task row stores for an envelope: (eta, priority, payload). The statements
+/// make a task ready at the later of its eta and now on the server's clock.
+pub(super) fn row_fields(env: &TaskEnvelope) -> (Option<i64>, i16, String) {
     (
-        env.eta.unwrap_or(now).max(now),
+        env.eta,
         i16::from(env.priority),
         codec::encode_envelope(env),
     )
@@ -40,15 +41,14 @@ impl PgStore {
         max: usize,
         lease: Duration,
     ) -> Result<Vec<Delivery>> {
-        let now = now_ms();
         let token = uuid::Uuid::new_v4().simple().to_string();
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
-        let until = now.saturating_add(millis(lease));
+        let lease_ms = millis(lease);
         let rows = self
             .query(
                 "fetch",
                 include_str!("sql/fetch.sql"),
-                &[&queues, &now, &limit, &consumer, &token, &until],
+                &[&queues, &limit, &consumer, &token, &lease_ms],
             )
             .await?;
         let mut picked: Vec<(i16, i64, i64, Delivery)> = rows
@@ -80,7 +80,7 @@ impl PgStore {
             .await?;
         if let Some(next) = row.first().and_then(|r| r.get::<_, Option<i64>>("next")) {
             // At least a few ms: rows locked by another fetch stay visible but skipped.
-            let in_ms = (next - now_ms()).max(5) as u64;
+            let in_ms = next.max(5) as u64;
             until = until.min(Instant::now() + Duration::from_millis(in_ms));
         }
         Ok(until)
@@ -100,7 +100,6 @@ impl Broker for PgStore {
         if tasks.is_empty() {
             return Ok(());
         }
-        let now = now_ms();
         let mut ids = Vec::with_capacity(tasks.len());
         let mut queues = Vec::with_capacity(tasks.len());
         let mut priorities = Vec::with_capacity(tasks.len());
@@ -108,7 +107,7 @@ impl Broker for PgStore {
         let mut payloads = Vec::with_capacity(tasks.len());
         let mut created = Vec::with_capacity(tasks.len());
         for env in tasks {
-            let (eta, priority, payload) = row_fields(env, now);
+            let (eta, priority, payload) = row_fields(env);
             ids.push(env.id.as_str());
             queues.push(env.queue.as_str());
             priorities.push(priority);
@@ -165,12 +164,12 @@ impl Broker for PgStore {
             return Ok(Vec::new());
         }
         let (ids, tokens) = receipts(deliveries)?;
-        let until = now_ms().saturating_add(millis(lease));
+        let lease_ms = millis(lease);
         let rows = self
             .query(
                 "extend",
                 include_str!("sql/extend.sql"),
-                &[&ids, &tokens, &until],
+                &[&ids, &tokens, &lease_ms],
             )
             .await?;
         let held: std::collections::HashSet<i64> = rows.iter().map(|r| r.get("id")).collect();
@@ -188,6 +187,17 @@ impl Broker for PgStore {
 
     async fn ping(&self) -> Result<()> {
         self.ping_db().await
+    }
+
+    async fn store_time(&self) -> Result<Option<i64>> {
+        let rows = self
+            .query(
+                "clock",
+                "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now",
+                &[],
+            )
+            .await?;
+        Ok(rows.first().map(|r| r.get("now")))
     }
 }
 
@@ -228,11 +238,7 @@ impl BrokerAdmin for PgStore {
 
     async fn counts(&self, queue: &str) -> Result<QueueCounts> {
         let rows = self
-            .query(
-                "counts",
-                include_str!("sql/counts.sql"),
-                &[&queue, &now_ms()],
-            )
+            .query("counts", include_str!("sql/counts.sql"), &[&queue])
             .await?;
         let row = rows.first().ok_or_else(|| corrupt("counts", "no row"))?;
         let get = |name: &str| u64::try_from(row.get::<_, i64>(name)).unwrap_or(0);

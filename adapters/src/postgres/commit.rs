@@ -9,7 +9,6 @@ use super::error::corrupt;
 use super::{millis, PgStore};
 use crate::{codec, Action, Commit, Result, Verdict};
 use std::time::Duration;
-use stem_protocol::now_ms;
 
 /// The statement's parameters, one array per column.
 #[derive(Default)]
@@ -22,7 +21,7 @@ struct Columns {
     rec_json: Vec<Option<String>>,
     rec_updated: Vec<Option<i64>>,
     rec_gen: Vec<Option<i64>>,
-    rel_at: Vec<Option<i64>>,
+    rel_delay: Vec<Option<i64>>,
     rel_payload: Vec<Option<String>>,
     rel_task: Vec<Option<String>>,
     rel_queue: Vec<Option<String>>,
@@ -35,13 +34,13 @@ struct Columns {
     f_task: Vec<String>,
     f_queue: Vec<String>,
     f_priority: Vec<i16>,
-    f_eta: Vec<i64>,
+    f_eta: Vec<Option<i64>>,
     f_payload: Vec<String>,
     f_created: Vec<i64>,
 }
 
 impl Columns {
-    fn push(&mut self, n: i64, c: &Commit, records: bool, now: i64) -> Result<()> {
+    fn push(&mut self, n: i64, c: &Commit, records: bool) -> Result<()> {
         let (row, token) = parse_receipt(&c.delivery.receipt)?;
         self.row.push(row);
         self.token.push(token.to_string());
@@ -57,9 +56,9 @@ impl Columns {
         let op = match &c.action {
             Action::Ack => "ack",
             Action::Release { replacement, delay } => {
-                at = Some(now.saturating_add(millis(*delay)));
+                at = Some(millis(*delay));
                 if let Some(env) = replacement {
-                    let (_, p, body) = row_fields(env, now);
+                    let (_, p, body) = row_fields(env);
                     payload = Some(body);
                     task = Some(env.id.clone());
                     queue = Some(env.queue.clone());
@@ -78,7 +77,7 @@ impl Columns {
             }
         };
         self.op.push(op);
-        self.rel_at.push(at);
+        self.rel_delay.push(at);
         self.rel_payload.push(payload);
         self.rel_task.push(task);
         self.rel_queue.push(queue);
@@ -88,7 +87,7 @@ impl Columns {
         self.dead_json.push(djson);
         self.dead_at.push(dat);
         for env in &c.follow_ups {
-            let (eta, p, body) = row_fields(env, now);
+            let (eta, p, body) = row_fields(env);
             self.f_n.push(n);
             self.f_task.push(env.id.clone());
             self.f_queue.push(env.queue.clone());
@@ -110,12 +109,11 @@ impl PgStore {
         if commits.is_empty() {
             return Ok(Vec::new());
         }
-        let now = now_ms();
         let mut cols = Columns::default();
         for (i, c) in commits.iter().enumerate() {
-            cols.push(i as i64 + 1, c, records.is_some(), now)?;
+            cols.push(i as i64 + 1, c, records.is_some())?;
         }
-        let expires = now.saturating_add(millis(records.unwrap_or_default()));
+        let keep = millis(records.unwrap_or_default());
         let rows = self
             .query(
                 "commit",
@@ -129,9 +127,8 @@ impl PgStore {
                     &cols.rec_json,
                     &cols.rec_updated,
                     &cols.rec_gen,
-                    &expires,
-                    &now,
-                    &cols.rel_at,
+                    &keep,
+                    &cols.rel_delay,
                     &cols.rel_payload,
                     &cols.rel_task,
                     &cols.rel_queue,

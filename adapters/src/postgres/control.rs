@@ -9,7 +9,6 @@ use crate::{ControlPlane, ControlReply, ControlRequest, Heartbeat, Result, TaskE
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use stem_protocol::now_ms;
 use tokio_postgres::Row;
 
 fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
@@ -103,7 +102,7 @@ impl ControlPlane for PgStore {
 
     async fn heartbeat(&self, heartbeat: &Heartbeat, ttl: Duration) -> Result<()> {
         let body = to_json("heartbeat", heartbeat)?;
-        let expires = now_ms().saturating_add(millis(ttl));
+        let expires = millis(ttl);
         self.execute(
             "heartbeat",
             include_str!("sql/heartbeat.sql"),
@@ -115,7 +114,7 @@ impl ControlPlane for PgStore {
 
     async fn workers(&self) -> Result<Vec<Heartbeat>> {
         let rows = self
-            .query("workers", include_str!("sql/workers.sql"), &[&now_ms()])
+            .query("workers", include_str!("sql/workers.sql"), &[])
             .await?;
         bodies("workers", &rows)
     }

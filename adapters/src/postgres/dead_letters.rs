@@ -6,7 +6,7 @@ use super::broker::row_fields;
 use super::error::corrupt;
 use super::PgStore;
 use crate::{DeadLetter, Result};
-use stem_protocol::{now_ms, TaskEnvelope};
+use stem_protocol::TaskEnvelope;
 
 impl PgStore {
     pub(super) async fn list_dead(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {
@@ -32,7 +32,7 @@ impl PgStore {
         id: &str,
         envelope: &TaskEnvelope,
     ) -> Result<bool> {
-        let (eta, priority, payload) = row_fields(envelope, now_ms());
+        let (eta, priority, payload) = row_fields(envelope);
         let rows = self
             .query(
                 "replay dead letter",

@@ -7,7 +7,6 @@ use super::{error, millis, PgStore};
 use crate::{Leader, Result, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};
 use async_trait::async_trait;
 use std::time::Duration;
-use stem_protocol::now_ms;
 use stem_protocol::schedule::Schedule;
 use tokio_postgres::Row;
 
@@ -68,20 +67,19 @@ impl ScheduleStore for PgStore {
     }
 
     async fn acquire_leader(&self, holder: &str, ttl: Duration) -> Result<Option<u64>> {
-        let now = now_ms();
-        let until = now.saturating_add(millis(ttl));
+        let ttl_ms = millis(ttl);
         let rows = self
             .query(
                 "acquire beat lock",
                 include_str!("sql/leader_acquire.sql"),
-                &[&holder, &until, &now],
+                &[&holder, &ttl_ms],
             )
             .await?;
         Ok(rows.first().map(|r| r.get::<_, i64>("token") as u64))
     }
 
     async fn renew_leader(&self, holder: &str, token: u64, ttl: Duration) -> Result<bool> {
-        let until = now_ms().saturating_add(millis(ttl));
+        let until = millis(ttl);
         let n = self
             .execute(
                 "renew beat lock",
@@ -104,11 +102,7 @@ impl ScheduleStore for PgStore {
 
     async fn leader(&self) -> Result<Option<Leader>> {
         let rows = self
-            .query(
-                "beat leader",
-                include_str!("sql/leader_get.sql"),
-                &[&now_ms()],
-            )
+            .query("beat leader", include_str!("sql/leader_get.sql"), &[])
             .await?;
         Ok(rows.first().map(|r| Leader {
             holder: r.get("holder"),
@@ -124,7 +118,7 @@ impl ScheduleStore for PgStore {
         token: u64,
         keep: Duration,
     ) -> Result<bool> {
-        let until = now_ms().saturating_add(millis(keep));
+        let until = millis(keep);
         let rows = self
             .query(
                 "claim fire",

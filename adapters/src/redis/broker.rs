@@ -152,6 +152,14 @@ impl Broker for RedisStore {
     async fn ping(&self) -> Result<()> {
         self.ping_redis().await
     }
+
+    async fn store_time(&self) -> Result<Option<i64>> {
+        let (secs, micros): (i64, i64) = redis::cmd("TIME")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| super::redis_error("TIME", e))?;
+        Ok(Some(secs * 1000 + micros / 1000))
+    }
 }
 
 #[async_trait]

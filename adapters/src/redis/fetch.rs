@@ -18,7 +18,6 @@ use super::{is_nogroup, millis, redis_error, scripts, RedisStore};
 use crate::{codec, Delivery, Payload, Result};
 use redis::RedisResult;
 use std::time::{Duration, Instant};
-use stem_protocol::now_ms;
 
 /// Longest single blocking wait. Delayed tasks published while a fetch waits are noticed within
 /// this time.
@@ -258,7 +257,6 @@ impl RedisStore {
             .arg(consumer)
             .arg(max)
             .arg(millis(lease))
-            .arg(now_ms())
             .arg(u8::from(reread))
             .arg(u8::from(sweep))
             .arg(queues.len());

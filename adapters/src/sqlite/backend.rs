@@ -1,6 +1,7 @@
 //! The SQLite `ResultBackend` and `RevokeStore`: rows with an `expires_at`, filtered on read
 //! and deleted by the store's periodic clean-up.
 
+use super::clock;
 use super::commit::write_record;
 use super::wait::Attempt;
 use super::{db, sql, SqliteStore};
@@ -9,12 +10,12 @@ use crate::{RecordFilter, Result, ResultBackend, Revocation, RevokeStore};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::time::Duration;
-use stem_protocol::{now_ms, TaskRecord};
+use stem_protocol::TaskRecord;
 
 fn get_record(conn: &Connection, ns: &str, id: &str) -> Result<Option<TaskRecord>> {
     let body: Option<String> = conn
         .prepare_cached(sql::RESULT_GET)?
-        .query_row(params![ns, id, now_ms()], |r| r.get(0))
+        .query_row(params![ns, id, clock::now(conn)?], |r| r.get(0))
         .optional()?;
     body.map(|b| codec::decode_record(id, &b)).transpose()
 }
@@ -32,9 +33,9 @@ impl ResultBackend for SqliteStore {
         let records = records.to_vec();
         let written = self
             .write(move |conn, ns| {
-                let now = now_ms();
-                let expires = db::after(now, ttl);
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = clock::advance(&tx)?;
+                let expires = db::after(now, ttl);
                 let written = records
                     .iter()
                     .map(|r| write_record(&tx, ns, r, expires, now))
@@ -93,7 +94,7 @@ impl ResultBackend for SqliteStore {
                 .query_map(
                     params![
                         ns,
-                        now_ms(),
+                        clock::now(conn)?,
                         f.state.map(|s| s.as_str()),
                         f.name,
                         f.queue,
@@ -139,7 +140,9 @@ impl RevokeStore for SqliteStore {
         self.run(move |conn, ns| {
             let mut stmt = conn.prepare_cached(sql::REVOKE_LIST)?;
             let bodies = stmt
-                .query_map(params![ns, since, now_ms()], |r| r.get::<_, String>(0))?
+                .query_map(params![ns, since, clock::now(conn)?], |r| {
+                    r.get::<_, String>(0)
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             bodies.iter().map(|b| decode("revocation", b)).collect()
         })
@@ -151,7 +154,7 @@ impl RevokeStore for SqliteStore {
         self.run(move |conn, ns| {
             let body: Option<String> = conn
                 .prepare_cached(sql::REVOKE_GET)?
-                .query_row(params![ns, id, now_ms()], |r| r.get(0))
+                .query_row(params![ns, id, clock::now(conn)?], |r| r.get(0))
                 .optional()?;
             body.map(|b| decode("revocation", &b)).transpose()
         })

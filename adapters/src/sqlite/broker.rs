@@ -1,7 +1,7 @@
 //! The SQLite `Broker` and `BrokerAdmin`: each call hands its blocking step (in `lease`,
 //! `commit` and `dlq`) to the connection thread; fetch waits through [`SqliteStore::poll`].
 
-use super::{commit, db, dlq, lease, ms, SqliteStore};
+use super::{clock, commit, dlq, lease, ms, SqliteStore};
 use crate::{Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -56,9 +56,9 @@ impl Broker for SqliteStore {
             return Ok(Vec::new());
         }
         let commits = commits.to_vec();
-        let expires = records.map(|ttl| db::after(stem_protocol::now_ms(), ttl));
+        let keep = records.map(ms);
         let verdicts = self
-            .write(move |conn, ns| commit::commit(conn, ns, &commits, expires))
+            .write(move |conn, ns| commit::commit(conn, ns, &commits, keep))
             .await?;
         if records.is_some() {
             self.maybe_cleanup().await;
@@ -72,6 +72,10 @@ impl Broker for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn store_time(&self) -> Result<Option<i64>> {
+        self.run(|conn, _| clock::now(conn).map(Some)).await
     }
 }
 

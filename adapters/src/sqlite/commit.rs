@@ -5,19 +5,20 @@
 //! Records are written fenced by generation, also outside commits (progress, `started`).
 
 use super::lease::{immediate, insert_envelope, insert_task, parse_receipt, take};
-use super::sql;
+use super::{clock, sql};
 use crate::{codec, Action, Commit, Result, Verdict};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use stem_protocol::{now_ms, TaskRecord};
+use stem_protocol::TaskRecord;
 
 pub(super) fn commit(
     conn: &mut Connection,
     ns: &str,
     commits: &[Commit],
-    expires: Option<i64>,
+    keep: Option<i64>,
 ) -> Result<Vec<Verdict>> {
-    let now = now_ms();
     let tx = immediate(conn)?;
+    let now = clock::advance(&tx)?;
+    let expires = keep.map(|ms| now.saturating_add(ms));
     let mut out = Vec::with_capacity(commits.len());
     for c in commits {
         let d = &c.delivery;

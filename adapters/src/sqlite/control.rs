@@ -3,7 +3,7 @@
 //! row sequence numbers as decimal strings.
 
 use super::wait::Attempt;
-use super::{db, sql, SqliteStore, MAX_EVENTS};
+use super::{clock, db, sql, SqliteStore, MAX_EVENTS};
 use crate::{
     AdapterError, ControlPlane, ControlReply, ControlRequest, Heartbeat, Result, TaskEvent,
 };
@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use stem_protocol::now_ms;
 
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| AdapterError::permanent(format!("{what}: {e}")))
@@ -113,7 +112,7 @@ impl ControlPlane for SqliteStore {
         let body = encode("heartbeat", heartbeat)?;
         let worker = heartbeat.worker.clone();
         self.write(move |conn, ns| {
-            let expires = db::after(now_ms(), ttl);
+            let expires = db::after(clock::now(conn)?, ttl);
             conn.prepare_cached(sql::HEARTBEAT_SET)?
                 .execute(params![ns, worker, expires, body])?;
             Ok(())
@@ -125,7 +124,10 @@ impl ControlPlane for SqliteStore {
 
     async fn workers(&self) -> Result<Vec<Heartbeat>> {
         let bodies = self
-            .run(|conn, ns| strings(conn, sql::HEARTBEAT_LIST, params![ns, now_ms()]))
+            .run(|conn, ns| {
+                let now = clock::now(conn)?;
+                strings(conn, sql::HEARTBEAT_LIST, params![ns, now])
+            })
             .await?;
         decode_all("heartbeat", bodies)
     }

@@ -58,6 +58,9 @@ pub(super) fn connect(path: &str) -> Result<Connection> {
     let mut conn = conn;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(sql::SCHEMA)?;
+    // Seeds the file's clock on first use, so every process judges times on one clock from
+    // the start.
+    super::clock::advance(&tx)?;
     tx.commit()?;
     Ok(conn)
 }

@@ -1,11 +1,12 @@
 //! Dead letters in their own table: listing, replay (remove and publish in one transaction)
 //! and purge; plus the queue sizes and names that read across both tables.
 
+use super::clock;
 use super::lease::insert_envelope;
 use super::sql;
 use crate::{AdapterError, DeadLetter, QueueCounts, Result};
 use rusqlite::{params, Connection, TransactionBehavior};
-use stem_protocol::{now_ms, TaskEnvelope};
+use stem_protocol::TaskEnvelope;
 
 pub(super) fn list(
     conn: &mut Connection,
@@ -40,7 +41,8 @@ pub(super) fn replay(
     if removed == 0 {
         return Ok(false);
     }
-    insert_envelope(&tx, ns, envelope, now_ms())?;
+    let now = clock::advance(&tx)?;
+    insert_envelope(&tx, ns, envelope, now)?;
     tx.commit()?;
     Ok(true)
 }
@@ -55,15 +57,16 @@ pub(super) fn purge(conn: &mut Connection, ns: &str, queue: &str) -> Result<u64>
 pub(super) fn counts(conn: &mut Connection, ns: &str, queue: &str) -> Result<QueueCounts> {
     // One read transaction, so the task and dead-letter counts agree with each other.
     let tx = conn.transaction()?;
-    let (ready, delayed, leased) =
-        tx.prepare_cached(sql::TASK_COUNTS)?
-            .query_row(params![ns, queue, now_ms()], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
+    let (ready, delayed, leased) = tx.prepare_cached(sql::TASK_COUNTS)?.query_row(
+        params![ns, queue, clock::now(&tx)?],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
+    )?;
     let dead: i64 = tx
         .prepare_cached(sql::DEAD_COUNT)?
         .query_row(params![ns, queue], |r| r.get(0))?;

@@ -2,13 +2,12 @@
 //! `stem_flow_buckets`, `stem_flow_slots`; every read-modify-write is one `BEGIN IMMEDIATE`
 //! transaction, so processes sharing the file take turns.
 
-use super::{ms, SqliteStore};
+use super::{clock, ms, SqliteStore};
 use crate::flow::{bucket_step, FlowControl};
 use crate::Result;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::time::Duration;
-use stem_protocol::now_ms;
 
 #[async_trait]
 impl FlowControl for SqliteStore {
@@ -23,7 +22,7 @@ impl FlowControl for SqliteStore {
         let stale = stale.map(str::to_string);
         self.write(move |conn, ns| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let now = now_ms();
+            let now = clock::advance(&tx)?;
             let current: Option<String> = tx
                 .prepare_cached(
                     "SELECT holder FROM stem_flow_uniques WHERE ns = ?1 AND key = ?2 \
@@ -98,7 +97,8 @@ impl FlowControl for SqliteStore {
                 )?
                 .query_row(params![ns, bucket], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let ((tokens, at), verdict) = bucket_step(state, now_ms(), per_second, burst);
+            let ((tokens, at), verdict) =
+                bucket_step(state, clock::advance(&tx)?, per_second, burst);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO stem_flow_buckets (ns, key, tokens, updated_at) \
                  VALUES (?1, ?2, ?3, ?4)",
@@ -114,7 +114,7 @@ impl FlowControl for SqliteStore {
         let (key, holder) = (key.to_string(), holder.to_string());
         self.run(move |conn, ns| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let now = now_ms();
+            let now = clock::advance(&tx)?;
             tx.prepare_cached(
                 "DELETE FROM stem_flow_slots WHERE ns = ?1 AND key = ?2 AND expires_at <= ?3",
             )?

@@ -2,20 +2,20 @@
 //! failed member, expiry) and one per member's result, changed inside `BEGIN IMMEDIATE` so
 //! concurrent joins from several processes see each other.
 
+use super::clock;
 use super::lease::immediate;
 use super::{db, sql, SqliteStore};
 use crate::{codec, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::time::Duration;
-use stem_protocol::now_ms;
 
 type Row = (u32, u32, Option<u32>, Option<u32>);
 
 fn state(conn: &Connection, ns: &str, id: &str) -> Result<Option<Row>> {
     Ok(conn
         .prepare_cached(sql::GROUP_GET)?
-        .query_row(params![ns, id, now_ms()], |r| {
+        .query_row(params![ns, id, clock::now(conn)?], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?)
@@ -23,7 +23,7 @@ fn state(conn: &Connection, ns: &str, id: &str) -> Result<Option<Row>> {
 
 /// Starts afresh when the old state expired (its members' rows go with it).
 fn renew(conn: &Connection, ns: &str, id: &str, size: u32, ttl: Duration) -> Result<()> {
-    let now = now_ms();
+    let now = clock::now(conn)?;
     if state(conn, ns, id)?.is_none() {
         conn.execute(
             "DELETE FROM stem_group_members WHERE ns = ?1 AND id = ?2",

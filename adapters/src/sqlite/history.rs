@@ -1,13 +1,13 @@
 //! `StatsHistory` on SQLite: one row per (minute, counter), added to with an upsert; minutes
 //! past the retention are deleted on each add.
 
+use super::clock;
 use super::{sql, SqliteStore};
 use crate::history::HISTORY_KEEP_MS;
 use crate::{MinuteCounts, Result, StatsHistory};
 use async_trait::async_trait;
 use rusqlite::params;
 use std::collections::BTreeMap;
-use stem_protocol::now_ms;
 
 #[async_trait]
 impl StatsHistory for SqliteStore {
@@ -23,7 +23,7 @@ impl StatsHistory for SqliteStore {
                 add.execute(params![ns, minute, name, n])?;
             }
             conn.prepare_cached(sql::STATS_PRUNE)?
-                .execute(params![ns, now_ms() - HISTORY_KEEP_MS])?;
+                .execute(params![ns, clock::now(conn)? - HISTORY_KEEP_MS])?;
             Ok(())
         })
         .await

@@ -2,12 +2,12 @@
 //! commit is in `commit.rs`). Each runs in one transaction; leasing uses `BEGIN IMMEDIATE` so
 //! two processes on one file never lease the same row.
 
-use super::sql;
 use super::wait::Attempt;
+use super::{clock, sql};
 use crate::{codec, Delivery, Result};
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use std::cmp::Reverse;
-use stem_protocol::{now_ms, TaskEnvelope};
+use stem_protocol::TaskEnvelope;
 
 const READY: i64 = 0;
 const DELAYED: i64 = 1;
@@ -65,8 +65,8 @@ pub(super) fn insert_envelope(
 }
 
 pub(super) fn publish(conn: &mut Connection, ns: &str, tasks: &[TaskEnvelope]) -> Result<()> {
-    let now = now_ms();
     let tx = immediate(conn)?;
+    let now = clock::advance(&tx)?;
     for env in tasks {
         insert_envelope(&tx, ns, env, now)?;
     }
@@ -84,11 +84,11 @@ pub(super) fn fetch(
     lease_ms: i64,
     consumer: &str,
 ) -> Result<Attempt<Vec<Delivery>>> {
-    let now = now_ms();
     let token = new_token();
     let tx = immediate(conn)?;
-    // Taken inside the write lock, so leases of one file get growing generations.
-    let generation = stem_protocol::now_us();
+    // Read, not advanced: a try that finds nothing writes nothing (a write would wake every
+    // other process's waiters, and theirs this one).
+    let now = clock::now(&tx)?;
     let mut out = Vec::new();
     for queue in queues {
         if out.len() >= max {
@@ -116,9 +116,16 @@ pub(super) fn fetch(
             receipt: format!("{id}:{token}"),
             queue: queue.clone(),
             deliveries,
-            generation,
+            generation: 0,
             payload: codec::decode_payload(raw),
         }));
+    }
+    if !out.is_empty() {
+        // The clock advanced, and a generation larger than any lease of this file had before.
+        let (_, generation) = clock::lease_generation(&tx)?;
+        for d in &mut out {
+            d.generation = generation;
+        }
     }
     let mut wake_at = None;
     if out.is_empty() {
@@ -137,7 +144,7 @@ pub(super) fn fetch(
     tx.commit()?;
     Ok(Attempt {
         value: (!out.is_empty()).then_some(out),
-        wake_at,
+        wake_at: wake_at.map(|due| Attempt::<()>::in_ms(due - now)),
     })
 }
 
@@ -147,8 +154,8 @@ pub(super) fn extend(
     deliveries: &[Delivery],
     lease_ms: i64,
 ) -> Result<Vec<String>> {
-    let until = now_ms() + lease_ms;
     let tx = immediate(conn)?;
+    let until = clock::advance(&tx)? + lease_ms;
     let mut lost = Vec::new();
     {
         let mut stmt = tx.prepare_cached(sql::TASK_EXTEND)?;

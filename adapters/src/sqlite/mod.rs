@@ -17,6 +17,7 @@
 
 mod backend;
 mod broker;
+mod clock;
 mod commit;
 mod control;
 mod db;
@@ -138,7 +139,12 @@ impl SqliteStore {
         {
             return;
         }
-        let done = self.run(move |conn, ns| cleanup(conn, ns, now)).await;
+        let done = self
+            .run(move |conn, ns| {
+                let now = clock::now(conn)?;
+                cleanup(conn, ns, now)
+            })
+            .await;
         if let Err(e) = done {
             tracing::debug!(error = %e, "sqlite clean-up skipped");
         }

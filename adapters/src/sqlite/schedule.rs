@@ -3,12 +3,11 @@
 //! `(schedule, fire time)`. A claim checks the fencing token, inserts and counts the run inside
 //! one `BEGIN IMMEDIATE`, so two processes on one file never both win one fire.
 
-use super::{ms, sql, SqliteStore};
+use super::{clock, ms, sql, SqliteStore};
 use crate::{Leader, Result, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use std::time::Duration;
-use stem_protocol::now_ms;
 use stem_protocol::schedule::Schedule;
 
 /// A stored schedule from a `schedule_get`/`schedule_list` row (the body still undecoded).
@@ -90,7 +89,7 @@ impl ScheduleStore for SqliteStore {
     async fn acquire_leader(&self, holder: &str, ttl: Duration) -> Result<Option<u64>> {
         let holder = holder.to_string();
         self.write(move |conn, ns| {
-            let now = now_ms();
+            let now = clock::now(conn)?;
             let token: Option<i64> = conn
                 .prepare_cached(sql::LEADER_ACQUIRE)?
                 .query_row(params![ns, holder, now.saturating_add(ms(ttl)), now], |r| {
@@ -105,7 +104,7 @@ impl ScheduleStore for SqliteStore {
     async fn renew_leader(&self, holder: &str, token: u64, ttl: Duration) -> Result<bool> {
         let holder = holder.to_string();
         self.write(move |conn, ns| {
-            let until = now_ms().saturating_add(ms(ttl));
+            let until = clock::now(conn)?.saturating_add(ms(ttl));
             Ok(conn.prepare_cached(sql::LEADER_RENEW)?.execute(params![
                 ns,
                 holder,
@@ -130,7 +129,7 @@ impl ScheduleStore for SqliteStore {
         self.run(move |conn, ns| {
             Ok(conn
                 .prepare_cached(sql::LEADER_GET)?
-                .query_row(params![ns, now_ms()], |r| {
+                .query_row(params![ns, clock::now(conn)?], |r| {
                     Ok(Leader {
                         holder: r.get(0)?,
                         token: r.get::<_, i64>(1)? as u64,
@@ -151,8 +150,8 @@ impl ScheduleStore for SqliteStore {
     ) -> Result<bool> {
         let id = schedule_id.to_string();
         self.write(move |conn, ns| {
-            let now = now_ms();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = clock::advance(&tx)?;
             tx.prepare_cached(sql::CLAIM_PRUNE)?.execute([now])?;
             if current_token(&tx, ns)? != Some(token) {
                 return Ok(false);

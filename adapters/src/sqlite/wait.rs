@@ -8,17 +8,17 @@ use rusqlite::Connection;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stem_protocol::now_ms;
 use tokio::sync::futures::Notified;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 
-/// What one try found: a value, or nothing yet and when (epoch ms) it is worth trying again
-/// even if nothing is written.
+/// What one try found: a value, or nothing yet and when it is worth trying again even if
+/// nothing is written (an instant of this process: due times are on the file's clock, which
+/// the try converts).
 pub(super) struct Attempt<T> {
     pub value: Option<T>,
-    pub wake_at: Option<i64>,
+    pub wake_at: Option<Instant>,
 }
 
 impl<T> Attempt<T> {
@@ -27,6 +27,11 @@ impl<T> Attempt<T> {
             value,
             wake_at: None,
         }
+    }
+
+    /// The instant `ms` from now (now when not positive).
+    pub fn in_ms(ms: i64) -> Instant {
+        Instant::now() + Duration::from_millis(ms.max(0) as u64)
     }
 }
 
@@ -65,7 +70,7 @@ impl SqliteStore {
     async fn sleep_until_change(
         &self,
         version: i64,
-        wake_at: Option<i64>,
+        wake_at: Option<Instant>,
         deadline: Instant,
         mut notified: Pin<&mut Notified<'_>>,
     ) -> Result<()> {
@@ -77,11 +82,11 @@ impl SqliteStore {
             }
             let mut nap = backoff.min(left);
             if let Some(at) = wake_at {
-                let until = at - now_ms();
-                if until <= 0 {
+                let until = at.saturating_duration_since(Instant::now());
+                if until.is_zero() {
                     return Ok(());
                 }
-                nap = nap.min(Duration::from_millis(until as u64));
+                nap = nap.min(until);
             }
             tokio::select! {
                 _ = notified.as_mut() => return Ok(()),

@@ -146,7 +146,7 @@ pub fn envelope(
             .insert(trace::HEADER.to_string(), root.to_string());
     }
     if let Some(secs) = o.countdown {
-        env.eta = Some(env.created_at + (secs * 1000.0) as i64);
+        env.eta = Some(crate::ops::time::store_clock_ms() + (secs * 1000.0) as i64);
     }
     env.canvas = Some(Box::new(Continuation {
         canvas_id: canvas_id.to_string(),

@@ -217,19 +217,32 @@ async fn from_stdin(conn: &ConnArgs, a: &EnqueueArgs) -> CliResult {
         .map_err(|e| CliError::failed(format!("cannot read stdin: {e}")))?;
     let manifest = ops::find_manifest(a.manifest.as_deref())?;
     let mut envelopes = Vec::new();
+    let mut specs_read = Vec::new();
     for (n, line) in body.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let spec: serde_json::Value = serde_json::from_slice(line)
             .map_err(|e| CliError::usage(format!("stdin line {}: malformed JSON: {e}", n + 1)))?;
-        let env = specs::options(&spec)
-            .and_then(|o| ops::envelope(&o, manifest.as_ref()))
+        let options = specs::options(&spec)
+            .map_err(|e| CliError::usage(format!("stdin line {}: {e}", n + 1)))?;
+        let env = ops::envelope(&options, manifest.as_ref())
             .map_err(|e| CliError::usage(format!("stdin line {}: {e}", n + 1)))?;
         envelopes.push(env);
+        specs_read.push(options);
     }
     let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
     let adapters = conn.connect(settings.as_ref()).await?;
+    // Countdowns and expiries run on the store's clock: measure it, then compute them again.
+    if crate::ops::time::clock_skew(adapters.broker.as_ref())
+        .await
+        .is_ok()
+    {
+        envelopes = specs_read
+            .iter()
+            .map(|o| ops::envelope(o, manifest.as_ref()))
+            .collect::<Result<_, _>>()?;
+    }
     let mut ids = Vec::with_capacity(envelopes.len());
     for batch in envelopes.chunks(specs::MAX_BATCH) {
         for sent in specs::publish_all(&adapters, batch).await? {
@@ -284,6 +297,11 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
     }
     let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
     let adapters = conn.connect(settings.as_ref()).await?;
+    // Countdowns and expiries run on the store's clock: measure it, then compute them again.
+    let env = match crate::ops::time::clock_skew(adapters.broker.as_ref()).await {
+        Ok(_) => ops::envelope(&options, manifest.as_ref())?,
+        Err(_) => env,
+    };
     if a.repeat > 1 {
         let done = ops::publish_copies(&adapters, &env, a.repeat).await?;
         if a.json {

@@ -61,6 +61,18 @@ pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
             workers.live.len(),
             workers.lapsed.len()
         );
+        match &report.clock {
+            Some(c) if c.warn => println!("{:<15} WARN  {}", "clock", c.describe()),
+            Some(c) => println!(
+                "{:<15} ok    {:+.3} s from the store's clock",
+                "clock",
+                c.offset_ms as f64 / 1000.0
+            ),
+            None => {}
+        }
+    }
+    if let Some(c) = report.clock.as_ref().filter(|c| c.warn) {
+        eprintln!("warning: {}", c.describe());
     }
     if report.ok {
         Ok(())

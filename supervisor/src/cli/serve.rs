@@ -62,6 +62,12 @@ pub async fn run(conn: &ConnArgs, a: ServeArgs) -> CliResult {
     let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
     let urls = conn.urls(settings.as_ref());
     let adapters = conn.connect(settings.as_ref()).await?;
+    // Countdowns of tasks enqueued through the API run on the store's clock.
+    crate::ops::time::warn_on_skew(adapters.broker.as_ref()).await;
+    tokio::spawn(crate::ops::time::track_skew(
+        adapters.broker.clone(),
+        std::time::Duration::from_secs(30),
+    ));
     let state = AppState {
         adapters,
         manifest: manifest.map(Arc::new),

@@ -186,7 +186,8 @@ pub fn envelope(
         Start::Now => None,
         Start::After(delay) => {
             check_delay(delay).map_err(|m| bad_start("countdown", m))?;
-            Some(now_ms().saturating_add(millis(delay)))
+            // A countdown runs on the store's clock, which judges the eta.
+            Some(super::time::store_clock_ms().saturating_add(millis(delay)))
         }
         Start::At(at) => {
             let ahead = at.saturating_sub(now_ms()).max(0);
@@ -196,7 +197,7 @@ pub fn envelope(
     };
     env.expires_at = match options.expires.or(flow.expires.map(Start::After)) {
         None | Some(Start::Now) => None,
-        Some(Start::After(d)) => Some(now_ms().saturating_add(millis(d))),
+        Some(Start::After(d)) => Some(super::time::store_clock_ms().saturating_add(millis(d))),
         Some(Start::At(at)) => Some(at),
     };
     if let (Some(expires), Some(eta)) = (env.expires_at, env.eta) {

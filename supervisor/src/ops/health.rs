@@ -73,6 +73,10 @@ pub struct HealthReport {
     pub broker: ComponentHealth,
     pub result_backend: ComponentHealth,
     pub workers: WorkersHealth,
+    /// This host's clock against the broker's (absent when the broker has no clock of its own
+    /// or did not answer). A skew is a warning, not a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<super::time::ClockSkew>,
 }
 
 impl HealthReport {
@@ -99,10 +103,11 @@ pub async fn check(
     endpoints: Endpoints<'_>,
     options: HealthOptions,
 ) -> HealthReport {
-    let (broker, backend, workers) = tokio::join!(
+    let (broker, backend, workers, clock) = tokio::join!(
         bounded(ping_and_write(adapters)),
         bounded(adapters.backend.ping()),
         bounded(adapters.control.workers()),
+        bounded(super::time::clock_skew(adapters.broker.as_ref())),
     );
     let (broker, backend) = (Status::of(broker), Status::of(backend));
     let now = now_ms();
@@ -135,6 +140,7 @@ pub async fn check(
             status: backend,
         },
         workers,
+        clock: clock.ok().flatten(),
     }
 }
 
@@ -169,19 +175,21 @@ pub async fn check_apart(
         backend: backend.unwrap_or_else(|| scheme(url)),
         status,
     };
-    let (broker_status, broker_name, workers) = match &broker {
+    let (broker_status, broker_name, workers, clock) = match &broker {
         Ok(store) => {
-            let (ping, ws) = tokio::join!(
+            let (ping, ws, clock) = tokio::join!(
                 bounded(stem_adapters::Broker::ping(store.as_ref())),
-                bounded(store.workers())
+                bounded(store.workers()),
+                bounded(super::time::clock_skew(store.as_ref())),
             );
             (
                 Status::of(ping),
                 Some(stem_adapters::Broker::backend(store.as_ref())),
                 ws,
+                clock.ok().flatten(),
             )
         }
-        Err(e) => (Status::of(Err(e.clone())), None, Err(e.clone())),
+        Err(e) => (Status::of(Err(e.clone())), None, Err(e.clone()), None),
     };
     let (backend_status, backend_name) = match &backend {
         Ok(store) => (
@@ -215,6 +223,7 @@ pub async fn check_apart(
         broker: component(endpoints.broker, broker_status, broker_name),
         result_backend: component(endpoints.backend, backend_status, backend_name),
         workers,
+        clock,
     }
 }
 

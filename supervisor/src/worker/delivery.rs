@@ -15,6 +15,11 @@ pub struct Entry {
     pub lease_lost: bool,
     /// Its place at a flow-control gate (rate limit, concurrency limit).
     pub gate: super::flow::GateState,
+    /// When its lease was last confirmed current (fetched, or extended: the call's start), on
+    /// this process's monotonic clock.
+    pub confirmed: std::time::Instant,
+    /// Reserved and held out of the waiting line until an extend call confirms its lease.
+    pub parked: bool,
 }
 
 pub enum Stage {

@@ -45,15 +45,15 @@ pub enum ExecUpdate {
 
 /// Everything the dispatcher reacts to.
 pub enum Event {
-    Fetched(Result<Vec<Delivery>, String>),
+    /// A fetch's answer and when it was sent.
+    Fetched(Result<Vec<Delivery>, String>, std::time::Instant),
     Exec {
         receipt: String,
         update: ExecUpdate,
     },
     Committed(Committed),
-    Extended {
-        lost: Result<Vec<String>, String>,
-    },
+    /// An extend call's answer: the receipts it carried, when it was sent, and those lost.
+    Extended(super::leases::Extended),
     Revoked(Revocation),
     Control(ControlRequest, oneshot::Sender<Value>),
     /// Stats for a heartbeat.
@@ -93,6 +93,10 @@ pub struct Dispatcher {
     /// The last fetch failed (the next that works is a recovery).
     broker_failing: bool,
     pub(super) extending: bool,
+    /// When a broker call (an extend or a fetch) last failed, until an extend of everything
+    /// held sent after it works: no reserved delivery confirmed before it starts, and nothing
+    /// more is fetched, before the leases held are confirmed.
+    pub(super) broker_unconfirmed: Option<std::time::Instant>,
     pub(super) fetch_tx: mpsc::UnboundedSender<FetchRequest>,
     commit_tx: mpsc::UnboundedSender<Commit>,
 }
@@ -124,6 +128,7 @@ impl Dispatcher {
             fetching: false,
             broker_failing: false,
             extending: false,
+            broker_unconfirmed: None,
             fetch_tx,
             commit_tx,
         }
@@ -156,11 +161,12 @@ impl Dispatcher {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Fetched(got) => {
+            Event::Fetched(got, sent) => {
                 self.fetching = false;
                 match (&got, self.broker_failing) {
                     (Err(_), _) => {
                         self.broker_failing = true;
+                        self.broker_unconfirmed = Some(std::time::Instant::now());
                         self.observer().emit(Lifecycle::BrokerError { op: "fetch" });
                     }
                     (Ok(_), true) => {
@@ -175,12 +181,12 @@ impl Dispatcher {
                     self.advance(Phase::Warm);
                 }
                 for d in got {
-                    self.reserve(d);
+                    self.reserve(d, sent);
                 }
             }
             Event::Exec { receipt, update } => self.exec_update(receipt, update),
             Event::Committed(results) => self.committed(results),
-            Event::Extended { lost } => self.leases_lost(lost),
+            Event::Extended(answer) => self.extended(answer),
             Event::Revoked(r) => self.apply_revocation(r),
             Event::Control(request, reply) => {
                 let _ = reply.send(self.answer(&request));
@@ -239,21 +245,27 @@ impl Dispatcher {
         }
     }
 
-    fn reserve(&mut self, d: Delivery) {
+    fn reserve(&mut self, d: Delivery, sent: std::time::Instant) {
         if self.phase != Phase::Running {
             let receipt = d.receipt.clone();
-            self.entries.insert(receipt, reserved(d.clone()));
+            self.entries.insert(receipt, reserved(d.clone(), sent));
             self.send_commit(outcome::give_back(&d, true));
             return;
         }
         self.observer().emit(Lifecycle::Received(task_ref(&d)));
         self.waiting.push_back(d.receipt.clone());
-        self.entries.insert(d.receipt.clone(), reserved(d));
+        self.entries.insert(d.receipt.clone(), reserved(d, sent));
     }
 
     /// Starts reserved deliveries, in fetch order, while run slots are free; beyond them, one
     /// more per busy warm child, queued on it (`exec/next.rs`).
     fn start_waiting(&mut self) {
+        let mut stale = Vec::new();
+        self.start_waiting_checked(&mut stale);
+        self.recheck(stale);
+    }
+
+    fn start_waiting_checked(&mut self, stale: &mut Vec<String>) {
         while self.phase == Phase::Running {
             let over = self.running >= self.config.concurrency;
             if over && !self.ctx.executor.can_queue() {
@@ -265,6 +277,10 @@ impl Dispatcher {
             let Some(d) = self.entries.get(&receipt).map(|e| e.delivery.clone()) else {
                 continue;
             };
+            if self.lease_unconfirmed(&receipt) {
+                stale.push(receipt);
+                continue;
+            }
             match screen(&self.config, &self.revoked, &d) {
                 Screened::Commit(c, o) => self.send_commit((*c, o)),
                 Screened::Run(env, task) => {
@@ -377,11 +393,13 @@ impl Dispatcher {
     }
 }
 
-fn reserved(delivery: Delivery) -> Entry {
+fn reserved(delivery: Delivery, confirmed: std::time::Instant) -> Entry {
     Entry {
         delivery,
         stage: Stage::Reserved,
         lease_lost: false,
         gate: Default::default(),
+        confirmed,
+        parked: false,
     }
 }

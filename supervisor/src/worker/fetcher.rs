@@ -23,6 +23,8 @@ pub async fn run(
 ) {
     let mut backoff = Duration::from_millis(200);
     while let Some(req) = rx.recv().await {
+        // The leases it takes are current from no earlier than this.
+        let sent = std::time::Instant::now();
         let got = config
             .adapters
             .broker
@@ -46,7 +48,7 @@ pub async fn run(
                 Err(e.to_string())
             }
         };
-        if events.send(Event::Fetched(got)).is_err() {
+        if events.send(Event::Fetched(got, sent)).is_err() {
             return;
         }
     }

@@ -125,6 +125,7 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         backend = config.adapters.backend.backend(),
         "worker starting"
     );
+    crate::ops::time::warn_on_skew(config.adapters.broker.as_ref()).await;
     // Orphaned grandchildren come to this process (always so as PID 1 in a container).
     let reaps = crate::exec::reaper::become_subreaper();
     let revoked = revokes::load(config.adapters.revokes.as_ref()).await;
@@ -143,6 +144,10 @@ pub async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     tasks.spawn(fetcher::run(config.clone(), fetch_rx, events_tx.clone()));
     tasks.spawn(commits::run(config.clone(), commit_rx, events_tx.clone()));
     tasks.spawn(signals::forward(events_tx.clone()));
+    tasks.spawn(crate::ops::time::track_skew(
+        config.adapters.broker.clone(),
+        std::time::Duration::from_secs(30),
+    ));
     if reaps {
         tasks.spawn(crate::exec::reaper::run());
     }

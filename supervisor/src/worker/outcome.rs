@@ -74,7 +74,7 @@ pub fn settle(
                     advance(&mut record, TaskState::Retry);
                     let mut next = env.clone();
                     next.attempt += 1;
-                    next.eta = Some(stem_protocol::now_ms() + delay.as_millis() as i64);
+                    next.eta = Some(crate::ops::time::store_clock_ms() + delay.as_millis() as i64);
                     let action = Action::Release {
                         replacement: Some(Box::new(next)),
                         delay,

@@ -60,7 +60,8 @@ pub fn screen(
         let reason = format!("poison: delivered {} times", d.deliveries);
         return commit(outcome::fail(d, env, record, error, reason));
     }
-    let now = stem_protocol::now_ms();
+    // Etas and expiries are times on the store's clock.
+    let now = crate::ops::time::store_clock_ms();
     let canvas = env.canvas.as_ref().map(|c| c.canvas_id.as_str());
     let revocation = revoked
         .get(&env.id)

@@ -72,6 +72,11 @@ impl Dispatcher {
         if self.fetching || self.phase != Phase::Running {
             return;
         }
+        // After a broker call failed (an outage), what is held is confirmed first: a fetch now
+        // could take back this worker's own lapsed leases as new deliveries.
+        if self.broker_unconfirmed.is_some() && !self.entries.is_empty() {
+            return;
+        }
         // Runs queued on busy warm children (beyond the run slots) do not eat the prefetch.
         let queued = self.running.saturating_sub(self.config.concurrency);
         let window =

@@ -2,7 +2,7 @@ WITH fenced AS (
     SELECT 1 FROM beat_leader WHERE id = 1 AND token = $3
 ), claimed AS (
     INSERT INTO beat_claims (schedule_id, fire_time, token, expires_at)
-    SELECT $1, $2, $3, $4 FROM fenced
+    SELECT $1, $2, $3, (extract(epoch FROM statement_timestamp()) * 1000)::bigint + $4::bigint FROM fenced
     ON CONFLICT DO NOTHING
     RETURNING schedule_id
 ), counted AS (

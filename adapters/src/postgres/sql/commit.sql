@@ -2,16 +2,21 @@
 -- worker that freezes between round trips), each whole or not at all, fenced by its lease.
 -- Per commit (arrays, in order): $1 row id, $2 lease token, $3 op ('ack'|'release'|'dead');
 --   record (null id: none) $4 id, $5 state, $6 JSON, $7 updated_at, $8 generation;
---   release: $11 ready-at, $12 payload (null: the same), $13 task id, $14 queue, $15 priority;
---   dead letter: $16 queue, $17 letter id, $18 letter JSON, $19 dead_at.
--- $9 record expires_at, $10 now. Follow-ups (arrays): $20 commit index (1-based), $21 task id,
---   $22 queue, $23 priority, $24 eta, $25 payload, $26 created_at.
+--   release: $10 delay ms, $11 payload (null: the same), $12 task id, $13 queue, $14 priority;
+--   dead letter: $15 queue, $16 letter id, $17 letter JSON, $18 dead_at.
+-- $9 how long records are kept (ms). Follow-ups (arrays): $19 commit index (1-based),
+--   $20 task id, $21 queue, $22 priority, $23 eta (null: now), $24 payload, $25 created_at.
+-- Every "now" (a release's ready-at, a follow-up's earliest start, records' expiry) is the
+-- server's clock at the statement's start, never the worker's.
 -- Returns per commit its index, whether it was applied, and the lease owner now when not.
-WITH c AS (
+WITH clock AS (
+    SELECT (extract(epoch FROM statement_timestamp()) * 1000)::bigint AS now
+),
+c AS (
     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[],
                          $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
-                         $11::bigint[], $12::text[], $13::text[], $14::text[], $15::smallint[],
-                         $16::text[], $17::text[], $18::text[], $19::bigint[])
+                         $10::bigint[], $11::text[], $12::text[], $13::text[], $14::smallint[],
+                         $15::text[], $16::text[], $17::text[], $18::bigint[])
         WITH ORDINALITY AS c(row_id, token, op, rec_id, rec_state, rec_json, rec_updated,
                              rec_gen, rel_at, rel_payload, rel_task, rel_queue, rel_priority,
                              dead_queue, dead_id, dead_json, dead_at, n)
@@ -30,14 +35,14 @@ released AS (
     UPDATE tasks t
     SET lease_owner = NULL,
         lease_token = NULL,
-        eta = h.rel_at,
-        visible_at = h.rel_at,
+        eta = clock.now + h.rel_at,
+        visible_at = clock.now + h.rel_at,
         deliveries = 0,
         payload = coalesce(h.rel_payload, t.payload),
         task_id = coalesce(h.rel_task, t.task_id),
         queue = coalesce(h.rel_queue, t.queue),
         priority = coalesce(h.rel_priority, t.priority)
-    FROM held h
+    FROM held h, clock
     WHERE t.id = h.row_id AND h.op = 'release' AND t.id = ANY($1::bigint[])
 ),
 buried AS (
@@ -49,9 +54,9 @@ buried AS (
 ),
 recorded AS (
     INSERT INTO results (id, state, record, updated_at, expires_at, generation)
-    SELECT DISTINCT ON (h.rec_id) h.rec_id, h.rec_state, h.rec_json, h.rec_updated, $9::bigint,
-           h.rec_gen
-    FROM held h WHERE h.rec_id IS NOT NULL
+    SELECT DISTINCT ON (h.rec_id) h.rec_id, h.rec_state, h.rec_json, h.rec_updated,
+           clock.now + $9::bigint, h.rec_gen
+    FROM held h, clock WHERE h.rec_id IS NOT NULL
     ORDER BY h.rec_id, h.n DESC
     ON CONFLICT (id) DO UPDATE
     SET state = EXCLUDED.state,
@@ -59,17 +64,19 @@ recorded AS (
         updated_at = EXCLUDED.updated_at,
         expires_at = EXCLUDED.expires_at,
         generation = EXCLUDED.generation
-    WHERE results.generation <= EXCLUDED.generation OR results.expires_at <= $10::bigint
+    WHERE results.generation <= EXCLUDED.generation
+       OR results.expires_at <= (extract(epoch FROM statement_timestamp()) * 1000)::bigint
 ),
 f AS (
-    SELECT * FROM UNNEST($20::bigint[], $21::text[], $22::text[], $23::smallint[], $24::bigint[],
-                         $25::text[], $26::bigint[])
+    SELECT * FROM UNNEST($19::bigint[], $20::text[], $21::text[], $22::smallint[], $23::bigint[],
+                         $24::text[], $25::bigint[])
         WITH ORDINALITY AS f(n, task_id, queue, priority, eta, payload, created_at, k)
 ),
 followed AS (
     INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at)
-    SELECT f.task_id, f.queue, f.priority, f.eta, f.eta, f.payload, f.created_at
-    FROM f JOIN held h ON h.n = f.n
+    SELECT f.task_id, f.queue, f.priority, greatest(f.eta, clock.now),
+           greatest(f.eta, clock.now), f.payload, f.created_at
+    FROM clock, f JOIN held h ON h.n = f.n
     ORDER BY f.k
 ),
 known AS (

@@ -1,8 +1,9 @@
--- Sizes of queue $1 at time $2. An expired lease counts as ready: the next fetch takes it.
+-- Sizes of queue $1 now on the server's clock. An expired lease counts as ready: the next fetch takes it.
+WITH clock AS (SELECT (extract(epoch FROM statement_timestamp()) * 1000)::bigint AS now)
 SELECT
-    count(*) FILTER (WHERE visible_at <= $2) AS ready,
-    count(*) FILTER (WHERE visible_at > $2 AND lease_token IS NULL) AS delayed,
-    count(*) FILTER (WHERE visible_at > $2 AND lease_token IS NOT NULL) AS leased,
+    count(*) FILTER (WHERE visible_at <= clock.now) AS ready,
+    count(*) FILTER (WHERE visible_at > clock.now AND lease_token IS NULL) AS delayed,
+    count(*) FILTER (WHERE visible_at > clock.now AND lease_token IS NOT NULL) AS leased,
     (SELECT count(*) FROM dead_letters WHERE queue = $1) AS dead
-FROM tasks
+FROM tasks, clock
 WHERE queue = $1

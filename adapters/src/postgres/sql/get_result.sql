@@ -1,2 +1,2 @@
--- The unexpired record of task $1 at time $2.
-SELECT state, record FROM results WHERE id = $1 AND expires_at > $2
+-- The unexpired record of task $1 (on the server's clock).
+SELECT state, record FROM results WHERE id = $1 AND expires_at > (extract(epoch FROM statement_timestamp()) * 1000)::bigint

@@ -1,1 +1,3 @@
-UPDATE beat_leader SET expires_at = $3 WHERE id = 1 AND holder = $1 AND token = $2
+-- Renews the beat lock for $3 ms on the server's clock.
+UPDATE beat_leader SET expires_at = (extract(epoch FROM statement_timestamp()) * 1000)::bigint + $3::bigint
+WHERE id = 1 AND holder = $1 AND token = $2

@@ -1,2 +1,2 @@
--- Heartbeats still within their TTL at $1.
-SELECT body FROM heartbeats WHERE expires_at > $1 ORDER BY worker
+-- Heartbeats still within their TTL on the server's clock.
+SELECT body FROM heartbeats WHERE expires_at > (extract(epoch FROM statement_timestamp()) * 1000)::bigint ORDER BY worker

@@ -1,8 +1,8 @@
 -- Leases up to ARGV[3] tasks for consumer ARGV[2] of group ARGV[1] in one atomic step.
 -- KEYS: per queue, its delayed zset, then for each band (highest first) its stream and the
 --   stream's lease zset (entry id scored by lease expiry, Redis server time in ms).
--- ARGV: group, consumer, max, lease ms, now ms (producer clock, for etas), reread own pending
---   (1/0), sweep orphans (1/0), number of queues.
+-- ARGV: group, consumer, max, lease ms, reread own pending (1/0), sweep orphans (1/0), number
+--   of queues. Etas and leases are both judged on the server's clock, never the worker's.
 -- Steps:
 -- 1. due delayed tasks move to their band stream (ZREM in the same script: exactly once);
 -- 2. per band, highest first, per queue in the order given:
@@ -19,9 +19,9 @@
 --   the leases taken (server time in µs: later than every earlier lease's)}.
 local group, consumer = ARGV[1], ARGV[2]
 local remaining = tonumber(ARGV[3])
-local lease, now = tonumber(ARGV[4]), tonumber(ARGV[5])
-local reread, sweep = ARGV[6] == '1', ARGV[7] == '1'
-local nq = tonumber(ARGV[8])
+local lease = tonumber(ARGV[4])
+local reread, sweep = ARGV[5] == '1', ARGV[6] == '1'
+local nq = tonumber(ARGV[7])
 local BANDS, PER_QUEUE = 10, 21
 local t = redis.call('TIME')
 local server_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -35,7 +35,7 @@ local function lease_key(q, slot) return KEYS[(q - 1) * PER_QUEUE + 2 * slot + 1
 
 for q = 1, nq do
   local dkey = delayed_key(q)
-  local due = redis.call('ZRANGEBYSCORE', dkey, '-inf', now, 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', dkey, '-inf', server_now, 'LIMIT', 0, 1000)
   for _, m in ipairs(due) do
     local band = tonumber(string.sub(m, 1, 1))
     redis.call('XADD', stream_key(q, BANDS - band), '*', 'e', string.sub(m, 3))
@@ -133,7 +133,7 @@ local function soonest(keys_of, base)
   return best
 end
 
-local next_due = soonest(function(q) return {delayed_key(q)} end, now)
+local next_due = soonest(function(q) return {delayed_key(q)} end, server_now)
 local next_expiry = soonest(function(q)
   local ks = {}
   for slot = 1, BANDS do ks[#ks + 1] = lease_key(q, slot) end

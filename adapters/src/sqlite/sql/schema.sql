@@ -1,5 +1,15 @@
 -- Stem's tables in one SQLite file. Every row carries its namespace (`ns`), so several
--- namespaces can share a file. Times are epoch milliseconds.
+-- namespaces can share a file. Times are epoch milliseconds on the file's clock.
+
+-- The file's clock, one row: leases, etas and expiries are judged on it (see clock.rs). Times
+-- below are on this clock.
+CREATE TABLE IF NOT EXISTS stem_clock (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    now_ms      INTEGER NOT NULL,
+    boot_id     TEXT    NOT NULL,
+    uptime_ms   INTEGER NOT NULL,
+    generation  INTEGER NOT NULL DEFAULT 0
+);
 
 -- Tasks of every queue. `state` is 0 ready, 1 delayed (until `visible_at`, the eta) or
 -- 2 leased (until `visible_at`, the lease expiry, by `owner` with `token`). `id` gives the
