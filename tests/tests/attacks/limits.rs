@@ -1,4 +1,4 @@
-//! Issue 22 item 5: a task cannot escape its hard limit, revoke `--terminate`, a shutdown or
+//! A task cannot escape its hard limit, revoke `--terminate`, a shutdown or
 //! its own end through processes that left its process group or session (`setsid`, double
 //! forks, `subprocess.Popen(start_new_session=True)`), nor hold its slot through an inherited
 //! stdout. The task is over when its main process is; then every process it started is

@@ -1,4 +1,4 @@
-//! Issue 22, item 8: a tokenless `stem serve` on loopback driven the way a hostile web page can
+//! A tokenless `stem serve` on loopback driven the way a hostile web page can
 //! drive it — a "simple" cross-site POST (`text/plain`, no preflight), a DNS-rebound `Host`,
 //! `Origin: null`, another port's origin, `Sec-Fetch-Site: cross-site` without an origin, on
 //! every route that changes something — is refused and changes nothing; reads under a foreign
