@@ -41,7 +41,8 @@ async fn migrating_twice_is_a_no_op() {
             "0004_schedules",
             "0005_quiet_publish",
             "0006_flow",
-            "0007_stats_minutes"
+            "0007_stats_minutes",
+            "0008_unique_runs"
         ]
     );
     let second = postgres::migrate(&url, &options).await.unwrap();
@@ -77,7 +78,8 @@ async fn concurrent_migrations_apply_each_once() {
             "0004_schedules",
             "0005_quiet_publish",
             "0006_flow",
-            "0007_stats_minutes"
+            "0007_stats_minutes",
+            "0008_unique_runs"
         ]
     );
     drop_schema(&url, &options.namespace).await;

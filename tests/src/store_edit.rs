@@ -149,3 +149,8 @@ pub fn overwrite_record(env: &Env, store: Store, id: &str, json: &str) {
         }
     }
 }
+
+/// Runs `sql` on a SQLite world's file (the namespace is `stem`), as a writer to it would.
+pub fn sqlite_sql(env: &Env, sql: &str) -> String {
+    sqlite(env, sql)
+}

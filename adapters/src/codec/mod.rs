@@ -14,6 +14,7 @@ pub mod keys;
 pub mod payloads;
 mod sealed_control;
 mod secure;
+mod signed_parts;
 
 pub use keys::Security;
 pub use sealed_control::sealed_control;
@@ -199,27 +200,41 @@ pub fn decode_letter(raw: &str) -> Result<DeadLetter> {
     Ok(letter)
 }
 
-/// The stored form of a group member's result (sealed to the group and index as configured).
+/// The stored form of a group member's result (sealed to the group and index, then signed, as
+/// configured).
 pub fn encode_member(group: &str, index: u32, result: &serde_json::Value) -> String {
-    payloads::encode_member(security(), group, index, result)
+    let stored = payloads::encode_member(security(), group, index, result);
+    match security() {
+        Some(sec) => signed_parts::sign_member(sec, group, index, stored),
+        None => stored,
+    }
 }
 
-/// A stored group member's result, opened as configured.
+/// A stored group member's result, verified and opened as configured.
 pub fn decode_member(group: &str, index: usize, raw: &str) -> Result<serde_json::Value> {
-    payloads::decode_member(security(), group, index, raw)
-        .map_err(|e| AdapterError::permanent(format!("group {group} member {index}: {e}")))
+    let fail = |e: String| AdapterError::permanent(format!("group {group} member {index}: {e}"));
+    let raw = signed_parts::verify_member(security(), group, index, raw).map_err(fail)?;
+    payloads::decode_member(security(), group, index, &raw).map_err(fail)
 }
 
-/// The stored form of a schedule (its arguments sealed as configured).
+/// The stored form of a schedule (its arguments sealed, then the whole signed, as configured).
 pub fn encode_schedule(schedule: &stem_protocol::schedule::Schedule) -> Result<String> {
-    encode("schedule", &payloads::encode_schedule(security(), schedule))
+    let stored = encode("schedule", &payloads::encode_schedule(security(), schedule))?;
+    Ok(match security() {
+        Some(sec) => signed_parts::sign_schedule(sec, stored),
+        None => stored,
+    })
 }
 
-/// A stored schedule, its arguments opened as configured.
+/// A stored schedule, verified and its arguments opened as configured.
 pub fn decode_schedule(raw: &str) -> Result<stem_protocol::schedule::Schedule> {
+    let raw = match security() {
+        Some(sec) => signed_parts::verify_schedule(sec, raw).map_err(AdapterError::permanent)?,
+        None => raw.to_string(),
+    };
     Ok(payloads::decode_schedule(
         security(),
-        decode("schedule", raw)?,
+        decode("schedule", &raw)?,
     ))
 }
 

@@ -131,14 +131,24 @@ async fn with_follow_ups(
         if env.canvas.is_none() {
             continue;
         }
-        let (follow_ups, settlement) = crate::canvas::follow::follow_ups(
+        let found = crate::canvas::follow::follow_ups(
             &config.adapters,
             config.result_ttl,
             env,
             record,
             &route,
         )
-        .await?;
+        .await;
+        let (follow_ups, settlement) = match found {
+            Ok(found) => found,
+            // A group result refused (signature, encryption) or unreadable: this task's outcome
+            // is committed without follow-ups, and the rest of the batch is not held up by it.
+            Err(e) if !e.is_transient() => {
+                tracing::error!(task = %env.id, "no follow-up published for this canvas task: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         c.follow_ups = follow_ups;
         settle::write_skipped(&config.adapters, config.result_ttl, &settlement).await?;
         if settlement.outcome.is_some() {

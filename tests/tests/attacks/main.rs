@@ -19,5 +19,7 @@ mod sealing;
 mod serve;
 /// Tampered, planted and unsigned envelopes and records.
 mod signing;
+/// Schedules and chord member results edited in the store.
+mod stored_parts;
 /// One live run per id under racing producers.
 mod unique;
