@@ -41,6 +41,14 @@ pub fn sealing_on() -> bool {
     security().is_some_and(|s| s.sealing.is_some())
 }
 
+/// Whether signing is configured but this process cannot sign (Ed25519 with public keys only):
+/// what it would write nobody accepts, so read-only commands write nothing.
+pub fn cannot_sign() -> bool {
+    security()
+        .and_then(|s| s.signing.as_ref())
+        .is_some_and(|g| !g.can_sign())
+}
+
 /// The stored form of an envelope (signed and sealed as configured).
 pub fn encode_envelope(env: &TaskEnvelope) -> String {
     match security() {
