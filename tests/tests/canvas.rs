@@ -169,10 +169,15 @@ fn a_failing_member_fails_its_chord_once_and_a_revoked_canvas_stops() {
         v["nodes"][0]["state"] == "revoked"
     }));
     let v = env.stem(&["canvas", "show", &id, "--json"]).json();
-    assert_eq!(
-        v["nodes"][1]["state"], "pending",
-        "no further node runs: {v}"
+    // No further node runs: the revoked canvas records it revoked too, never to run.
+    assert!(
+        wait_for(PATIENCE, || {
+            let v = env.stem(&["canvas", "show", &id, "--json"]).json();
+            v["nodes"][1]["state"] == "revoked" && v["state"] == "revoked"
+        }),
+        "the rest of a revoked chain is recorded revoked: {v}"
     );
+    assert_eq!(env.read("body.txt"), "", "the next node never ran");
 }
 
 #[test]

@@ -105,6 +105,16 @@ pub async fn follow_ups(
             };
             adapters.revokes.revoke(&revocation).await?;
             if member {
+                // What would have come after it never runs: recorded revoked with the canvas.
+                for step in &c.steps {
+                    if let Step::Run { node, path } = step {
+                        for (p, sig) in node.tasks(path) {
+                            settled
+                                .skipped
+                                .push((task_id(&c.canvas_id, &p), sig.task.clone()));
+                        }
+                    }
+                }
                 settled.outcome = Some(Outcome::Revoked {
                     reason: format!("task {} of the canvas was revoked", env.id),
                 });

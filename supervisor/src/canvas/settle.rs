@@ -60,13 +60,25 @@ pub async fn write_skipped(adapters: &Adapters, ttl: Duration, s: &Settlement) -
         }
         let mut r = TaskRecord::pending(&TaskEnvelope::new(name));
         r.id = id.clone();
-        r.state = TaskState::Skipped;
         r.created_at = now;
         r.finished_at = Some(now);
-        r.error = Some(error(
-            "Skipped",
-            format!("not run: canvas {} failed", s.canvas_id),
-        ));
+        // A revoked canvas revokes every node still to run; a failed one leaves them skipped.
+        (r.state, r.error) = match &s.outcome {
+            Some(Outcome::Revoked { .. }) => (
+                TaskState::Revoked,
+                Some(error(
+                    "Revoked",
+                    format!("not run: canvas {} was revoked", s.canvas_id),
+                )),
+            ),
+            _ => (
+                TaskState::Skipped,
+                Some(error(
+                    "Skipped",
+                    format!("not run: canvas {} failed", s.canvas_id),
+                )),
+            ),
+        };
         records.push(r);
     }
     if !records.is_empty() {
