@@ -26,6 +26,16 @@ const STEM_VARS: &[&str] = &[
 
 /// The `stem` binary built next to this test executable (`target/debug/stem` for
 /// `target/debug/deps/<test>`), so one `CARGO_TARGET_DIR` serves both.
+/// Runs `cmd` to its end and keeps what it printed.
+fn output(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run the stem binary");
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    }
+}
+
 pub fn stem_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -252,18 +262,20 @@ impl Env {
         self.stem_in(self.path(), args)
     }
 
+    /// Runs `stem ARGS...` in this folder with extra variables (keys, say) in its environment.
+    pub fn stem_with_env<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        vars: &[(K, V)],
+        args: &[&str],
+    ) -> Output {
+        let mut cmd = self.command(self.path());
+        cmd.envs(vars.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+        output(cmd.args(args))
+    }
+
     /// Runs `stem ARGS...` in `cwd` (e.g. a folder without a manifest).
     pub fn stem_in(&self, cwd: &Path, args: &[&str]) -> Output {
-        let out = self
-            .command(cwd)
-            .args(args)
-            .output()
-            .expect("run the stem binary");
-        Output {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code(),
-        }
+        output(self.command(cwd).args(args))
     }
 
     /// `stem enqueue TASK ARGS... --json`: the new task's id.

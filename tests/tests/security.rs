@@ -19,16 +19,7 @@ fn b64(b: &[u8]) -> String {
 }
 
 fn stem(env: &Env, vars: &[(&str, String)], args: &[&str]) -> Output {
-    let mut cmd = env.command(env.path());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).output().expect("run stem");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+    env.stem_with_env(vars, args)
 }
 
 fn enqueue(env: &Env, vars: &[(&str, String)], args: &str) -> String {

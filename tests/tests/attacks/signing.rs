@@ -32,14 +32,7 @@ fn keys(sealed: bool) -> Vec<(&'static str, String)> {
 }
 
 fn stem(env: &Env, vars: &[(&str, String)], args: &[&str]) -> Output {
-    let mut cmd = env.command(env.path());
-    cmd.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
-    let out = cmd.args(args).output().expect("run stem");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+    env.stem_with_env(vars, args)
 }
 
 fn enqueue(env: &Env, vars: &[(&str, String)], args: &str) -> String {

@@ -23,14 +23,7 @@ fn keys() -> Vec<(&'static str, String)> {
 }
 
 fn stem(env: &Env, args: &[&str]) -> Output {
-    let mut cmd = env.command(env.path());
-    cmd.envs(keys());
-    let out = cmd.args(args).output().expect("run stem");
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-    }
+    env.stem_with_env(&keys(), args)
 }
 
 fn ran(env: &Env) -> String {
