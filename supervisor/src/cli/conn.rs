@@ -1,5 +1,7 @@
 //! Where the broker, result backend, revoke store and schedule store are: flags, then `STEM_*` variables, then
-//! the manifest's `[stem]` table, then the embedded default (one SQLite file here).
+//! the manifest's `[stem]` table, then the embedded default (one SQLite file here). Every command
+//! resolves them here, the same way: a command without a `--manifest` of its own reads the
+//! `[stem]` table of the manifest `stem enqueue` would find (`STEM_MANIFEST`, else `./stem.toml`).
 
 use super::{CliError, CliResult};
 use clap::Args;
@@ -66,7 +68,21 @@ impl ConnArgs {
         }
     }
 
+    /// The URLs for a command that takes no `--manifest`: the found manifest's `[stem]` table
+    /// under the flags and variables.
+    pub fn found_urls(&self) -> CliResult<Urls> {
+        Ok(self.urls(manifest_settings()?.as_ref()))
+    }
+
     pub async fn connect(&self, settings: Option<&Settings>) -> CliResult<Adapters> {
+        let found;
+        let settings = match settings {
+            Some(s) => Some(s),
+            None => {
+                found = manifest_settings()?;
+                found.as_ref()
+            }
+        };
         let urls = self.urls(settings);
         // Only the embedded default is created where the user may not expect it.
         let created = (urls.broker == DEFAULT_URL)
@@ -104,6 +120,17 @@ impl ConnArgs {
         }
         Ok(adapters)
     }
+}
+
+/// The `[stem]` table of the manifest found the way `stem enqueue` finds it, for commands that
+/// take no `--manifest`: so `stem result`, `health`, `tasks list`, ... use the stores the worker
+/// and the producer use.
+fn manifest_settings() -> CliResult<Option<Settings>> {
+    let path = std::env::var_os("STEM_MANIFEST")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
+    let found = crate::ops::enqueue::find_manifest(path.as_deref())?;
+    Ok(found.map(|m| m.manifest.stem))
 }
 
 /// The file of a `sqlite://` URL that does not exist yet (opening it will create it).

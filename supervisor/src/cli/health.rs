@@ -21,7 +21,7 @@ pub struct HealthArgs {
 }
 
 pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
-    let urls = conn.urls(None);
+    let urls = conn.found_urls()?;
     let endpoints = Endpoints {
         broker: &urls.broker,
         backend: &urls.backend,

@@ -13,7 +13,7 @@ pub struct MigrateArgs {
 }
 
 pub async fn run(conn: &ConnArgs, a: MigrateArgs) -> CliResult {
-    let urls = conn.urls(None);
+    let urls = conn.found_urls()?;
     let url = a.url.unwrap_or(urls.broker);
     let migrated = migrate::migrate(&url, &urls.namespace).await?;
     if migrated.applied.is_empty() {
