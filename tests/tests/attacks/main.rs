@@ -17,6 +17,8 @@ mod limits;
 mod sealing;
 /// A tokenless API driven by a hostile page: cross-origin writes, rebound hosts.
 mod serve;
+/// What the API answers on purpose: CORS, security headers, tokens.
+mod serve_answers;
 /// Tampered, planted and unsigned envelopes and records.
 mod signing;
 /// Schedules and chord member results edited in the store.
