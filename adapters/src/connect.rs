@@ -5,7 +5,7 @@
 
 use crate::{
     AdapterError, Broker, BrokerAdmin, ControlPlane, FlowControl, Result, ResultBackend,
-    RevokeStore, ScheduleStore, StatsHistory,
+    RevokeStore, ScheduleStore, StatsHistory, WorkflowStore,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -50,6 +50,7 @@ pub trait Store:
     + ScheduleStore
     + FlowControl
     + StatsHistory
+    + WorkflowStore
 {
 }
 impl<
@@ -60,7 +61,8 @@ impl<
             + ControlPlane
             + ScheduleStore
             + FlowControl
-            + StatsHistory,
+            + StatsHistory
+            + WorkflowStore,
     > Store for T
 {
 }
@@ -83,6 +85,8 @@ pub struct Adapters {
     pub schedules: Arc<dyn ScheduleStore>,
     /// The fleet's counters per minute (the broker's store).
     pub history: Arc<dyn StatsHistory>,
+    /// Durable workflow runs, journals and waiters (the broker's store).
+    pub workflows: Arc<dyn WorkflowStore>,
     /// Broker and result backend are one store: a commit writes record and action atomically.
     pub shared: bool,
 }
@@ -110,6 +114,7 @@ pub async fn connect(
         control: crate::codec::sealed_control(broker.clone()),
         flow: broker.clone(),
         history: broker.clone(),
+        workflows: broker.clone(),
         schedules: broker,
         shared,
     })

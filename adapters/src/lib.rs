@@ -1,5 +1,5 @@
 //! Stem's storage adapters: small traits (`Broker`, `ResultBackend`, `RevokeStore`,
-//! `ControlPlane`, `ScheduleStore`, `StatsHistory`) and one module per backend, chosen by URL scheme with [`connect`].
+//! `ControlPlane`, `ScheduleStore`, `StatsHistory`, `WorkflowStore`) and one module per backend, chosen by URL scheme with [`connect`].
 //!
 //! The traits hold only the primitives a backend must provide: the hot path (publish, leased
 //! fetch, extend, and one fenced [`commit`](commit::Commit) per outcome), the admin surface
@@ -31,6 +31,7 @@ pub mod sqlite;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod wait;
+pub mod workflow;
 
 pub use admin::BrokerAdmin;
 pub use backend::{RecordFilter, ResultBackend};
@@ -44,3 +45,4 @@ pub use history::{minute_of, MinuteCounts, StatsHistory};
 pub use redact::redact;
 pub use revoke::{Revocation, RevokeStore};
 pub use schedule::{Leader, ScheduleState, ScheduleStore, StateUpdate, StoredSchedule};
+pub use workflow::{RunState, WorkflowStore};

@@ -11,12 +11,14 @@ pub mod envelope;
 pub mod flow;
 pub mod manifest;
 mod manifest_checks;
+pub mod manifest_workflows;
 pub mod messages;
 pub mod record;
 pub mod retry_policy;
 pub mod schedule;
 pub mod state;
 pub mod trace;
+pub mod workflow;
 
 pub use envelope::{new_task_id, now_ms, now_us, TaskEnvelope};
 pub use messages::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};

@@ -23,6 +23,9 @@ pub struct Manifest {
     /// `[schedules.NAME]`: periodic and one-off fires of tasks (see [`crate::schedule`]).
     #[serde(default)]
     pub schedules: BTreeMap<String, ScheduleEntry>,
+    /// `[workflows.NAME]`: durable workflows, whose resumes run as the task `wf:NAME`.
+    #[serde(default)]
+    pub workflows: BTreeMap<String, crate::manifest_workflows::WorkflowSpec>,
 }
 
 /// `[stem]`: connection and worker settings (CLI flags and `STEM_*` variables win over these).
@@ -218,7 +221,14 @@ impl Manifest {
 
     /// The task's settings with defaults applied, or `None` when the manifest does not name it.
     pub fn effective(&self, name: &str) -> Option<EffectiveTask> {
-        let spec = self.tasks.get(name)?;
+        let from_workflow;
+        let spec = match crate::workflow::workflow_of(name) {
+            Some(wf) => {
+                from_workflow = self.workflows.get(wf)?.as_task();
+                &from_workflow
+            }
+            None => self.tasks.get(name)?,
+        };
         let d = &self.defaults;
         let (kind, runtime) = match (&spec.runtime, &spec.exec) {
             (Some(rt), _) => (TaskKind::Runtime(rt.clone()), self.runtimes.get(rt)),
@@ -267,11 +277,18 @@ impl Manifest {
         })
     }
 
+    /// Every task name that may run: the tasks, then `wf:NAME` for each workflow.
+    pub fn task_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tasks.keys().cloned().collect();
+        names.extend(self.workflows.keys().map(|w| crate::workflow::task_name(w)));
+        names
+    }
+
     /// Every queue some task of the manifest is routed to, sorted, without duplicates.
     pub fn queues(&self) -> Vec<String> {
         let mut qs: Vec<String> = self
-            .tasks
-            .keys()
+            .task_names()
+            .iter()
             .filter_map(|n| self.effective(n).map(|t| t.queue))
             .collect();
         qs.sort();

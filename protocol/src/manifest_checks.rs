@@ -58,6 +58,36 @@ pub(crate) fn validate(m: &Manifest, text: &str, file: &str) -> Result<(), Manif
             check(m, task).map_err(|p| fail(&format!("tasks.{name}"), p))?;
         }
     }
+    for (name, wf) in &m.workflows {
+        let table = format!("workflows.{name}");
+        if wf.runtime.is_none() {
+            return Err(fail(
+                &table,
+                problem(
+                    "runtime",
+                    "a workflow needs `runtime` (the runtime that runs its code)",
+                ),
+            ));
+        }
+        let isolation = wf
+            .runtime
+            .as_ref()
+            .and_then(|r| m.runtimes.get(r))
+            .map(|r| r.isolation);
+        if isolation == Some(crate::manifest::Isolation::Forkserver) {
+            return Err(fail(&table, problem("runtime", "a workflow's runtime needs `process` or `pool` isolation, not `forkserver` (a step's answer is read from the child's stdin)")));
+        }
+        let task = wf.as_task();
+        for check in TASK_CHECKS {
+            check(m, &task).map_err(|p| fail(&table, p))?;
+        }
+        for (key, value) in [
+            ("max_run_duration", wf.max_run_duration),
+            ("max_suspension", wf.max_suspension),
+        ] {
+            positive(key, value).map_err(|p| fail(&table, p))?;
+        }
+    }
     for (name, entry) in &m.schedules {
         let table = format!("schedules.{name}");
         entry.to_schedule(name).map_err(|e| ManifestError {

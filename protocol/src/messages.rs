@@ -20,6 +20,8 @@ pub enum SupervisorMessage {
     Task(TaskRequest),
     /// Finish up and exit with status 0 (pool children between tasks).
     Shutdown,
+    /// A workflow step's `step` message is durable (or refused: the resume must stop).
+    StepAck(crate::workflow::StepAck),
 }
 
 /// One task for a child to run, with its context.
@@ -40,6 +42,9 @@ pub struct TaskRequest {
     pub soft_deadline: Option<i64>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// A workflow resume (`wf:NAME`): the run to replay and its journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<crate::workflow::WorkflowRun>,
 }
 
 /// Lines a child writes to its stdout.
@@ -69,6 +74,8 @@ pub enum ChildMessage {
         level: String,
         message: String,
     },
+    /// A workflow resume reached a step (see [`crate::workflow::StepOp`]).
+    Step(crate::workflow::StepMessage),
 }
 
 /// A task failure as the child reports it (and as the result record keeps it).
@@ -141,6 +148,7 @@ impl ChildMessage {
             ChildMessage::Progress { .. } => "progress",
             ChildMessage::Heartbeat { .. } => "heartbeat",
             ChildMessage::Log { .. } => "log",
+            ChildMessage::Step(_) => "step",
         }
     }
 
@@ -164,6 +172,7 @@ impl ChildMessage {
             | ChildMessage::Progress { id, .. }
             | ChildMessage::Heartbeat { id }
             | ChildMessage::Log { id, .. } => Some(id),
+            ChildMessage::Step(m) => Some(&m.id),
         }
     }
 }

@@ -45,6 +45,7 @@ fn split(store: &Arc<dyn Store>) -> Adapters {
         flow: store.clone(),
         schedules: store.clone(),
         history: store.clone(),
+        workflows: store.clone(),
         shared: false,
     }
 }

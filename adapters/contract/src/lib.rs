@@ -21,6 +21,7 @@ mod lease;
 mod revoke;
 mod schedule;
 mod util;
+mod workflow;
 
 pub use backend::*;
 pub use broker::*;
@@ -36,6 +37,7 @@ pub use history::*;
 pub use lease::*;
 pub use revoke::*;
 pub use schedule::*;
+pub use workflow::*;
 
 /// Expands to one `#[tokio::test]` per contract case. The argument is an expression giving a
 /// future of `Option<Arc<dyn Store>>`, evaluated once per test; each must be a fresh, isolated
@@ -113,6 +115,16 @@ macro_rules! contract_tests {
             token_bucket_limits_and_refills,
             slots_bounded_and_freed,
             find_task_by_id,
+            wf_start_is_idempotent,
+            wf_claim_rules,
+            wf_one_claim_per_suspension,
+            wf_stale_resume_write_refused,
+            wf_final_step_kept,
+            wf_emit_takes_each_waiter_once,
+            wf_emit_and_timeout_race,
+            wf_state_only_forward,
+            wf_rewind_discards_and_fences,
+            wf_list_counts_waiters,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

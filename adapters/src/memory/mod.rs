@@ -16,6 +16,7 @@ mod history;
 mod queue;
 mod schedule;
 mod state;
+mod workflow;
 
 use crate::connect::{ConnectOptions, Store};
 use state::State;

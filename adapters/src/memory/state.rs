@@ -43,6 +43,8 @@ pub(super) struct State {
     pub leader: Option<Leader>,
     /// The last fencing token handed out.
     pub last_token: u64,
+    /// Workflow runs, journals and waiters.
+    pub workflows: super::workflow::Workflows,
 }
 
 impl State {

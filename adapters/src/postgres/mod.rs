@@ -22,6 +22,7 @@ mod migrate;
 mod revoke;
 mod schedule;
 mod settings;
+mod workflow;
 
 use crate::connect::{ConnectOptions, Store};
 use crate::Result;

@@ -43,6 +43,7 @@ mod schedule;
 mod scripts;
 mod slotted;
 mod tls;
+mod workflow;
 
 use crate::connect::{ConnectOptions, Store};
 use crate::{AdapterError, Result};

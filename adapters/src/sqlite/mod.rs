@@ -30,6 +30,7 @@ mod schedule;
 mod sql;
 mod wait;
 mod watch;
+mod workflow;
 
 use crate::connect::{ConnectOptions, Store};
 use crate::{AdapterError, Result};

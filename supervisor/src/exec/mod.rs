@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use stem_protocol::manifest::{EffectiveTask, TaskKind};
+use stem_protocol::workflow::{StepAck, StepMessage, WorkflowRun};
 use stem_protocol::{TaskEnvelope, TaskError, TaskRequest};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// What a running task reports besides its outcome.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,18 +42,53 @@ pub enum ExecEvent {
     Heartbeat,
 }
 
-/// Where a run's events go; sending never blocks and never fails the run.
-#[derive(Clone)]
-pub struct EventSink(Option<mpsc::UnboundedSender<ExecEvent>>);
+/// Where a run's events go; sending never blocks and never fails the run. A workflow resume's
+/// sink also carries its run (handed to the child) and where its `step` messages go: each is
+/// answered through the oneshot once what it says is durable.
+#[derive(Clone, Default)]
+pub struct EventSink {
+    tx: Option<mpsc::UnboundedSender<ExecEvent>>,
+    workflow: Option<Arc<WorkflowLink>>,
+}
+
+/// A workflow resume's side of the session.
+pub struct WorkflowLink {
+    pub run: WorkflowRun,
+    pub steps: mpsc::UnboundedSender<(StepMessage, oneshot::Sender<StepAck>)>,
+}
 
 impl EventSink {
     pub fn new(tx: mpsc::UnboundedSender<ExecEvent>) -> Self {
-        EventSink(Some(tx))
+        EventSink {
+            tx: Some(tx),
+            workflow: None,
+        }
     }
+
+    /// The same sink for a workflow resume.
+    pub fn with_workflow(mut self, link: WorkflowLink) -> Self {
+        self.workflow = Some(Arc::new(link));
+        self
+    }
+
     pub fn send(&self, event: ExecEvent) {
-        if let Some(tx) = &self.0 {
+        if let Some(tx) = &self.tx {
             let _ = tx.send(event);
         }
+    }
+
+    /// The run a workflow resume hands its child.
+    pub fn workflow_run(&self) -> Option<WorkflowRun> {
+        self.workflow.as_ref().map(|w| w.run.clone())
+    }
+
+    /// Hands a `step` message on; the answer comes through the receiver. `None` when this run
+    /// is not a workflow resume (the child is out of step).
+    pub fn step(&self, msg: StepMessage) -> Option<oneshot::Receiver<StepAck>> {
+        let link = self.workflow.as_ref()?;
+        let (tx, rx) = oneshot::channel();
+        link.steps.send((msg, tx)).ok()?;
+        Some(rx)
     }
 }
 
@@ -174,6 +210,7 @@ impl Executor {
                     deadline: task.time_limit.map(|d| now + d.as_millis() as i64),
                     soft_deadline: task.soft_time_limit.map(|d| now + d.as_millis() as i64),
                     headers: envelope.headers.clone(),
+                    workflow: events.workflow_run(),
                 };
                 let queued = match ticket {
                     Some(t) => {

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use stem_protocol::messages::{quote_bytes, MAX_LINE_BYTES};
+use stem_protocol::workflow::{StepAck, StepOp};
 use stem_protocol::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PROTOCOL_VERSION};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::time::Instant;
@@ -145,12 +146,26 @@ impl Session {
         let mut forced: Option<Forced> = None;
         let mut kill_at: Option<Instant> = None;
         let mut give_up_at: Option<Instant> = None;
+        // A workflow step waiting for its `step_ack` (what it says being made durable).
+        let mut ack: Option<tokio::sync::oneshot::Receiver<StepAck>> = None;
         loop {
             tokio::select! {
                 biased;
                 stdin = async { write.as_mut().expect("writing").await }, if write.is_some() => {
                     write = None;
                     self.stdin = stdin;
+                    continue;
+                }
+                answer = async { ack.as_mut().expect("acking").await }, if ack.is_some() => {
+                    ack = None;
+                    let Ok(answer) = answer else {
+                        return self.broken("the workflow step could not be recorded".into());
+                    };
+                    if let Some(w) = write.take() {
+                        self.stdin = w.await;
+                    }
+                    let line = SupervisorMessage::StepAck(answer).to_line();
+                    write = Some(write_line(self.stdin.take(), line));
                     continue;
                 }
                 line = self.lines.next_line() => {
@@ -214,6 +229,25 @@ impl Session {
                         }
                         ChildMessage::Forked { .. } => {
                             return self.broken("child sent `forked` outside fork-server isolation".into());
+                        }
+                        ChildMessage::Step(step) => {
+                            let answered = !matches!(step.op, StepOp::Start { .. });
+                            if answered && ack.is_some() {
+                                return self.broken(format!(
+                                    "child sent step {} ({:?}) before the previous step was acknowledged",
+                                    step.index, step.op.kind()
+                                ));
+                            }
+                            match events.step(step) {
+                                Some(rx) if answered => ack = Some(rx),
+                                Some(_) => {}
+                                None => {
+                                    return self.broken(format!(
+                                        "child sent a workflow step while running task {} ({}), which is not a workflow resume",
+                                        req.id, req.name
+                                    ));
+                                }
+                            }
                         }
                     }
                     if let Some(tasks) = &self.served_tasks {

@@ -83,7 +83,7 @@ async fn telemetry(
         ));
         g
     });
-    let known = config.manifest.manifest.tasks.keys().cloned().collect();
+    let known = config.manifest.manifest.task_names().into_iter().collect();
     let sink = Arc::new(OtelSink::new(meter.as_ref(), tracer, known));
     Ok((telemetry, gauges, Some(sink)))
 }
