@@ -12,6 +12,17 @@ Task side (stdlib only; runs inside the child process the Stem worker starts)::
     if __name__ == "__main__":
         run()
 
+Durable workflows (`stem_sdk.workflow`): `@workflow("checkout")` serves the task
+`wf:checkout`, replaying the function with a `WorkflowContext` on every resume::
+
+    from stem_sdk import workflow
+
+    @workflow("checkout")
+    def checkout(ctx, order):
+        charge = ctx.step("charge", charge_card, order)
+        ctx.sleep("cool_off", "2d")
+        return charge
+
 Producer side: `stem_sdk.Client` (and `stem_sdk.aio.AsyncClient`), which speaks the
 HTTP API of `stem serve`, or runs the `stem` CLI when no API URL is given; and the canvas
 builders (`signature`, `chain`, `group`, `chord`; `stem_sdk.canvas`)::
@@ -24,9 +35,10 @@ builders (`signature`, `chain`, `group`, `chord`; `stem_sdk.canvas`)::
 from typing import TYPE_CHECKING, Any
 
 from .context import TaskContext, current
-from .errors import Fatal, Retry, SoftTimeLimitExceeded
+from .errors import Fatal, Nondeterminism, Retry, SoftTimeLimitExceeded, StepFailed
 from .loop import PROTOCOL_VERSION, SDK_VERSION, run
 from .registry import Registry, default_registry, task
+from .workflow import Event, WorkflowContext, workflow
 
 if TYPE_CHECKING:
     from .canvas import CanvasResult, chain, chord, group, signature
@@ -66,6 +78,11 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ApiError",
     "AsyncResult",
+    "Event",
+    "Nondeterminism",
+    "StepFailed",
+    "WorkflowContext",
+    "workflow",
     "CanvasResult",
     "Client",
     "StemCliError",

@@ -3,11 +3,12 @@ serve the child protocol, so a manifest's command needs no script of its own."""
 
 import importlib
 import sys
+from typing import List
 
 from .loop import run
 
 
-def main(argv):
+def main(argv: List[str]) -> None:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stderr.write("usage: python -m stem_sdk MODULE [MODULE ...]\n")
         sys.exit(0 if argv else 2)

@@ -147,13 +147,15 @@ class AsyncClient:
     async def info(self, task_id: str, wait: Optional[float] = None) -> Dict[str, Any]:
         wait = None if wait is None else min(wait, MAX_POLL)
         path = "/v1/tasks/%s%s" % (urllib.parse.quote(task_id, safe=""), long_poll_query(wait))
-        return await self.request("GET", path, timeout=self.timeout + (wait or 0))
+        info: Dict[str, Any] = await self.request("GET", path, timeout=self.timeout + (wait or 0))
+        return info
 
     async def revoke(self, task_id: str, terminate: bool = False, reason: Optional[str] = None) -> Dict[str, Any]:
         body: Dict[str, Any] = {"terminate": terminate}
         if reason is not None:
             body["reason"] = reason
-        return await self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+        revoked: Dict[str, Any] = await self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+        return revoked
 
     async def schedule(self, id: str, task: str, *, every: Optional[_schedules.Duration] = None,
                        cron: Optional[str] = None, timezone: Optional[str] = None,

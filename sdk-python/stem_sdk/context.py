@@ -2,45 +2,50 @@
 attempt, retries_left, deadline, soft_deadline, headers, traceparent) and adds `progress()`,
 `heartbeat()` and `log()`, which write protocol lines for the task."""
 
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:
+    from .loop import Channel
+
 
 class TaskContext:
     """One task's envelope fields plus the calls that report on it."""
 
-    def __init__(self, message, channel):
+    def __init__(self, message: Dict[str, Any], channel: "Channel") -> None:
         self._channel = channel
-        self.id = message["id"]
-        self.name = message.get("name")
-        self.args = list(message.get("args") or [])
-        self.kwargs = dict(message.get("kwargs") or {})
-        self.queue = message.get("queue")
-        self.attempt = message.get("attempt", 1)
-        self.retries_left = message.get("retries_left", 0)
-        self.deadline = message.get("deadline")  # epoch ms of the hard limit, or None
-        self.soft_deadline = message.get("soft_deadline")  # epoch ms of the soft limit, or None
-        self.headers = dict(message.get("headers") or {})
+        self.id: str = message["id"]
+        self.name: Optional[str] = message.get("name")
+        self.args: List[Any] = list(message.get("args") or [])
+        self.kwargs: Dict[str, Any] = dict(message.get("kwargs") or {})
+        self.queue: Optional[str] = message.get("queue")
+        self.attempt: int = message.get("attempt", 1)
+        self.retries_left: int = message.get("retries_left", 0)
+        self.deadline: Optional[int] = message.get("deadline")  # epoch ms of the hard limit, or None
+        self.soft_deadline: Optional[int] = message.get("soft_deadline")  # epoch ms of the soft limit, or None
+        self.headers: Dict[str, Any] = dict(message.get("headers") or {})
         # The span this task's own work hangs under (set while it runs; see stem_sdk.trace).
-        self.traceparent = None
+        self.traceparent: Optional[str] = None
 
-    def progress(self, value):
+    def progress(self, value: Any) -> None:
         """Report progress: any JSON value, e.g. `{"current": 3, "total": 10}`."""
         self._channel.send({"type": "progress", "id": self.id, "progress": value})
 
-    def heartbeat(self):
+    def heartbeat(self) -> None:
         """Tell the supervisor the task is alive."""
         self._channel.send({"type": "heartbeat", "id": self.id})
 
-    def log(self, message, level="info"):
+    def log(self, message: Any, level: str = "info") -> None:
         """Send a log line to the supervisor's log, tagged with this task's id."""
         self._channel.send({"type": "log", "id": self.id, "level": str(level), "message": str(message)})
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<TaskContext %s id=%s attempt=%s>" % (self.name, self.id, self.attempt)
 
 
-_active = None
+_active: Optional[TaskContext] = None
 
 
-def activate(ctx):
+def activate(ctx: Optional[TaskContext]) -> None:
     """Make `ctx` the current task's context (None between tasks)."""
     global _active
     _active = ctx
@@ -52,18 +57,18 @@ class _Current:
 
     __slots__ = ()
 
-    def _get(self):
+    def _get(self) -> TaskContext:
         if _active is None:
             raise RuntimeError("stem_sdk.current is only available while a task runs")
         return _active
 
-    def __getattr__(self, attr):
+    def __getattr__(self, attr: str) -> Any:
         return getattr(self._get(), attr)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return _active is not None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return repr(_active) if _active is not None else "<no current task>"
 
 

@@ -2,19 +2,24 @@
 fresh process per task. The fork leads its own process group (so the supervisor's soft
 signal, SIGKILL and revokes reach the task and not the server), runs the task, writes its
 lines to the shared stdout and exits; the server announces it with `forked` first, reaps
-it, and answers `ChildExited` for it if it died without answering."""
+it, and answers `ChildExited` for it if it died without answering. Workflows are refused
+here (`UnsupportedIsolation`): they need `process` or `pool` isolation."""
 
 import gc
 import os
 import signal
 import sys
 import traceback
+from typing import IO, Any, Callable, NoReturn, Optional
 
 from .errors import plain_error
-from .loop import dispatch, execute, read_messages
+from .loop import Channel, Message, dispatch, execute, read_messages
+from .registry import Registry, Workflow
+
+Prctl = Callable[..., Any]
 
 
-def serve_forked(registry, channel, reader):
+def serve_forked(registry: Registry, channel: Channel, reader: IO[bytes]) -> None:
     """Read task lines and run each in a fork, one at a time, until `shutdown` or EOF."""
     prctl = _prctl()  # looked up once here, not imported again in every fork
     for message in read_messages(reader):
@@ -22,19 +27,24 @@ def serve_forked(registry, channel, reader):
             return
 
 
-def _prctl():
+def _prctl() -> Optional[Prctl]:
     """libc's prctl, or None where there is none (not Linux)."""
     try:
         import ctypes
 
-        return ctypes.CDLL(None).prctl
+        prctl: Prctl = ctypes.CDLL(None).prctl
+        return prctl
     except (ImportError, OSError, AttributeError):
         return None
 
 
-def run_in_fork(registry, channel, reader, message, prctl=None):
-    if registry.get(message.get("name")) is None:
-        execute(registry, channel, message)  # answers UnknownTask without forking
+def run_in_fork(registry: Registry, channel: Channel, reader: IO[bytes], message: Message,
+                prctl: Optional[Prctl] = None) -> None:
+    fn = registry.get(message.get("name"))
+    if fn is None or isinstance(fn, Workflow):
+        # Answers UnknownTask, or refuses a workflow (its steps' acks come on the stream the
+        # server reads), without forking.
+        execute(registry, channel, message)
         return
     go_r, go_w = os.pipe()  # server -> fork: `forked` is written, start
     done_r, done_w = os.pipe()  # fork -> server: the answer is written
@@ -73,7 +83,7 @@ def run_in_fork(registry, channel, reader, message, prctl=None):
         channel.send({"type": "error", "id": message["id"], "error": failure})
 
 
-def _die_with_server(server_pid, prctl):
+def _die_with_server(server_pid: int, prctl: Optional[Prctl]) -> None:
     """Ask Linux to SIGKILL this fork when the server dies (the server dies with its worker), so
     no task outlives its worker. Linux only; elsewhere a no-op."""
     if prctl is None:
@@ -86,7 +96,8 @@ def _die_with_server(server_pid, prctl):
         os._exit(1)
 
 
-def _become_task_process(registry, channel, reader, message, go_r, done_w, server_pid, prctl):
+def _become_task_process(registry: Registry, channel: Channel, reader: IO[bytes], message: Message, go_r: int,
+                         done_w: int, server_pid: int, prctl: Optional[Prctl]) -> NoReturn:
     """The fork's whole life; never returns."""
     code = 1
     try:
@@ -120,7 +131,7 @@ def _become_task_process(registry, channel, reader, message, go_r, done_w, serve
             os._exit(code)
 
 
-def describe(status):
+def describe(status: int) -> str:
     """`exited with status N` or `was killed by signal N (SIGNAME)`."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

@@ -98,10 +98,12 @@ class HttpTransport:
     def info(self, task_id: str, wait: Optional[float] = None) -> Dict[str, Any]:
         wait = None if wait is None else min(wait, MAX_POLL)
         path = "/v1/tasks/%s%s" % (urllib.parse.quote(task_id, safe=""), long_poll_query(wait))
-        return self.request("GET", path, timeout=self.timeout + (wait or 0))
+        info: Dict[str, Any] = self.request("GET", path, timeout=self.timeout + (wait or 0))
+        return info
 
     def revoke(self, task_id: str, terminate: bool = False, reason: Optional[str] = None) -> Dict[str, Any]:
         body: Dict[str, Any] = {"terminate": terminate}
         if reason is not None:
             body["reason"] = reason
-        return self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+        revoked: Dict[str, Any] = self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+        return revoked

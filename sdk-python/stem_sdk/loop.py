@@ -6,11 +6,17 @@ import json
 import os
 import sys
 import threading
+from types import TracebackType
+from typing import IO, Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 from . import context, trace
-from .errors import error_payload, plain_error
-from .registry import default_registry
+from .errors import ErrorPayload, ProtocolBroken, error_payload, plain_error
+from .registry import Registry, Workflow, default_registry
 from .softlimit import soft_limit
+
+Message = Dict[str, Any]
+#: A task's outcome: its `result` line, ready to write, or the `error` object of its failure.
+Outcome = Union[bytes, ErrorPayload]
 
 PROTOCOL_VERSION = 1
 SDK_VERSION = "0.1.0"
@@ -19,7 +25,7 @@ ISOLATION_MODES = ("process", "pool", "forkserver")
 MAX_LINE_BYTES = 16 * 1024 * 1024  # the supervisor refuses longer lines
 
 
-def encode(message):
+def encode(message: Message) -> bytes:
     """One protocol line as bytes; raises TypeError/ValueError for what JSON can't hold."""
     text = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return text.encode("utf-8") + b"\n"
@@ -28,21 +34,21 @@ def encode(message):
 class Channel:
     """Writes protocol lines to the private protocol descriptor, whole and unbuffered."""
 
-    def __init__(self, fd):
+    def __init__(self, fd: int) -> None:
         self.fd = fd
         self._lock = threading.Lock()
 
-    def send(self, message):
+    def send(self, message: Message) -> None:
         self.write_line(encode(message))
 
-    def write_line(self, data):
+    def write_line(self, data: bytes) -> None:
         with soft_limit.writing(), self._lock:
             view = memoryview(data)
             while view:
                 view = view[os.write(self.fd, view):]
 
 
-def claim_stdio():
+def claim_stdio() -> Tuple[int, IO[bytes]]:
     """Keep fds 0 and 1 for the protocol on private descriptors; point fd 1 and
     `sys.stdout` at stderr (so `print` and C code writing to fd 1 go there) and fd 0 at
     /dev/null (so a subprocess can't read task lines). Returns (out_fd, in_file)."""
@@ -57,12 +63,12 @@ def claim_stdio():
     return out_fd, os.fdopen(in_fd, "rb")
 
 
-def warn(text):
+def warn(text: str) -> None:
     sys.stderr.write("stem_sdk: %s\n" % text)
     sys.stderr.flush()
 
 
-def read_messages(reader):
+def read_messages(reader: IO[bytes]) -> Iterator[Message]:
     """Supervisor messages, one per line; a line that isn't a JSON object is reported
     on stderr and skipped."""
     for raw in reader:
@@ -79,11 +85,11 @@ def read_messages(reader):
         yield message
 
 
-def hello(registry):
+def hello(registry: Registry) -> Message:
     return {"type": "hello", "protocol": PROTOCOL_VERSION, "sdk": SDK_NAME, "tasks": registry.names()}
 
 
-def check_task(registry, message):
+def check_task(registry: Registry, message: Message) -> Optional[ErrorPayload]:
     """The `error` object for a task line the SDK won't run, or None to run it."""
     name = message.get("name")
     if not isinstance(message.get("args", []), list) or not isinstance(message.get("kwargs", {}), dict):
@@ -93,24 +99,35 @@ def check_task(registry, message):
     return None
 
 
-def execute(registry, channel, message):
-    """Run one task line's function and write its `result` or `error`."""
+def execute(registry: Registry, channel: Channel, message: Message, reader: Optional[IO[bytes]] = None) -> None:
+    """Run one task line's function and write its `result` or `error`. `reader` is the
+    supervisor's stream, which a workflow reads its steps' acks from (None in a fork, where
+    the server owns it)."""
     task_id = message["id"]
     refusal = check_task(registry, message)
     if refusal is not None:
         channel.send({"type": "error", "id": task_id, "error": refusal})
         return
     fn = registry.get(message["name"])
+    assert fn is not None  # check_task refused unknown names
     ctx = context.TaskContext(message, channel)
     context.activate(ctx)
     span = trace.TaskSpan(ctx).__enter__()
-    failure = None
+    failure: Optional[ErrorPayload] = None
+    line: Optional[bytes] = None
     try:
-        line = run_task(fn, ctx)
-        if isinstance(line, dict):
-            failure, line = line, None
+        if isinstance(fn, Workflow):
+            from .workflow_runner import run_workflow
+
+            outcome = run_workflow(fn, ctx, message, channel, reader)
+        else:
+            outcome = run_task(fn, ctx)
+        if isinstance(outcome, dict):
+            failure = outcome
+        else:
+            line = outcome
     finally:
-        span.end(error=failure and failure.get("message"))
+        span.end(error=failure.get("message") if failure else None)
         context.activate(None)
     if line is not None:
         channel.write_line(line)
@@ -119,17 +136,26 @@ def execute(registry, channel, message):
     sys.stderr.flush()
 
 
-def run_task(fn, ctx):
+def run_task(fn: Callable[..., Any], ctx: context.TaskContext) -> Outcome:
     """Runs the task: its `result` line, or the error payload of its failure."""
     try:
         with soft_limit.armed():
             value = fn(*ctx.args, **ctx.kwargs)
     except (Exception, SystemExit) as exc:
-        tb = exc.__traceback__
-        # Start the traceback at the task's frame, not at this call site.
-        if tb is not None and tb.tb_frame.f_code is run_task.__code__ and tb.tb_next is not None:
-            tb = tb.tb_next
-        return error_payload(exc, tb)
+        return error_payload(exc, traceback_from(exc, run_task))
+    return result_line(ctx, value)
+
+
+def traceback_from(exc: BaseException, caller: Callable[..., Any]) -> Optional[TracebackType]:
+    """`exc`'s traceback started at the code's frame, not at `caller`'s call site."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is getattr(caller, "__code__", None) and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb
+
+
+def result_line(ctx: context.TaskContext, value: Any) -> Outcome:
+    """The task's `result` line for `value`, or the error of a value no line can hold."""
     try:
         line = encode({"type": "result", "id": ctx.id, "value": value})
     except (TypeError, ValueError) as exc:
@@ -149,7 +175,7 @@ def run_task(fn, ctx):
     )
 
 
-def dispatch(message, on_task):
+def dispatch(message: Message, on_task: Callable[[Message], None]) -> bool:
     """Handle one supervisor message; returns False on `shutdown`."""
     kind = message.get("type")
     if kind == "shutdown":
@@ -164,14 +190,14 @@ def dispatch(message, on_task):
     return True
 
 
-def serve(registry, channel, reader):
+def serve(registry: Registry, channel: Channel, reader: IO[bytes]) -> None:
     """`process` and `pool` isolation: tasks one after another in this process."""
     for message in read_messages(reader):
-        if not dispatch(message, lambda m: execute(registry, channel, m)):
+        if not dispatch(message, lambda m: execute(registry, channel, m, reader)):
             return
 
 
-def run(registry=None, isolation=None):
+def run(registry: Optional[Registry] = None, isolation: Optional[str] = None) -> None:
     """Serve the child protocol on stdin/stdout, then exit 0 on `shutdown` or EOF.
 
     `isolation` defaults to `STEM_ISOLATION` (`process`, `pool` or `forkserver`)."""
@@ -199,5 +225,9 @@ def run(registry=None, isolation=None):
         warn("the supervisor closed the protocol pipe; exiting")
         sys.stderr.flush()
         os._exit(1)
+    except ProtocolBroken as exc:
+        warn("%s; exiting" % (exc,))
+        sys.stderr.flush()
+        sys.exit(1)
     sys.stderr.flush()
     sys.exit(0)

@@ -6,13 +6,15 @@ after, so a signal never cuts a line in half."""
 
 import signal
 from contextlib import contextmanager
+from types import FrameType
+from typing import Iterator, Optional
 
 from .errors import SoftTimeLimitExceeded
 
 DEFAULT_SIGNAL = "SIGUSR1"
 
 
-def parse_signal(name):
+def parse_signal(name: Optional[str]) -> int:
     """`SIGUSR1`, `USR1` or a number, as a signal number."""
     text = (name or DEFAULT_SIGNAL).strip().upper()
     if text.isdigit():
@@ -29,17 +31,17 @@ class SoftLimit:
     """Whether a task is running, and whether the soft signal came while a line was
     being written."""
 
-    def __init__(self):
-        self.signum = None
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
         self._armed = False
         self._writing = False
         self._pending = False
 
-    def install(self, name=None):
+    def install(self, name: Optional[str] = None) -> None:
         self.signum = parse_signal(name)
         signal.signal(self.signum, self._on_signal)
 
-    def _on_signal(self, signum, frame):
+    def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
         if not self._armed:
             return
         if self._writing:
@@ -48,7 +50,7 @@ class SoftLimit:
         raise SoftTimeLimitExceeded()
 
     @contextmanager
-    def armed(self):
+    def armed(self) -> Iterator[None]:
         """The task body: the soft signal raises in here."""
         self._pending = False
         self._armed = True
@@ -59,7 +61,7 @@ class SoftLimit:
             self._pending = False
 
     @contextmanager
-    def writing(self):
+    def writing(self) -> Iterator[None]:
         """A protocol write: the soft signal waits until the line is out."""
         was_writing = self._writing
         self._writing = True

@@ -5,7 +5,7 @@ options in both SDKs: `queue`, `countdown` (seconds, a `timedelta` or `"5s"`), `
 trace context in `headers["traceparent"]`."""
 
 import datetime as _dt
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import trace as _trace
 
@@ -116,8 +116,8 @@ def as_spec(item: Union[TaskSpec, Sequence[Any]]) -> TaskSpec:
     return task_spec(name, *rest)
 
 
-def chunks(items: Iterable[TaskSpec], size: int) -> Iterable[list]:
-    batch: list = []
+def chunks(items: Iterable[TaskSpec], size: int) -> Iterable[List[TaskSpec]]:
+    batch: List[TaskSpec] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

@@ -9,7 +9,10 @@ import json
 import os
 import sys
 import time
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional
+
+if TYPE_CHECKING:
+    from .context import TaskContext
 
 HEADER = "traceparent"
 _HEX = set("0123456789abcdef")
@@ -35,7 +38,7 @@ def _hex(s: str, n: int) -> bool:
     return len(s) == n and set(s) <= _HEX and s != "0" * n
 
 
-def parse(value) -> Optional[TraceParent]:
+def parse(value: Any) -> Optional[TraceParent]:
     """A version-00 `traceparent`, or None for anything else (same rules as the supervisor's)."""
     if not isinstance(value, str):
         return None
@@ -55,7 +58,7 @@ def new_id(nbytes: int) -> str:
             return h
 
 
-def producer_traceparent(headers) -> Optional[str]:
+def producer_traceparent(headers: Optional[Mapping[str, str]]) -> Optional[str]:
     """The traceparent a task enqueued now should carry: none added when the headers have a
     valid one; else the running task's span or `TRACEPARENT`; else None (the server starts one)."""
     if headers and parse(headers.get(HEADER)) is not None:
@@ -80,7 +83,8 @@ def _endpoint() -> Optional[str]:
     return base.rstrip("/") + "/v1/traces" if base else None
 
 
-def _attr(key, value):
+def _attr(key: str, value: Any) -> Dict[str, Any]:
+    v: Dict[str, Any]
     if isinstance(value, bool):
         v = {"boolValue": value}
     elif isinstance(value, int):
@@ -96,13 +100,13 @@ _warned = False
 class TaskSpan:
     """The child's span of one task: parent is the supervisor's span (the task's traceparent)."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: "TaskContext") -> None:
         self.ctx = ctx
         self.parent = parse(ctx.headers.get(HEADER))
         self.url = _endpoint() if self.parent is not None else None
         self.span_id = new_id(8)
         self.start_ns = 0
-        self.saved_env = None
+        self.saved_env: Optional[str] = None
 
     def traceparent(self) -> Optional[str]:
         """What the task's own work hangs under: this span when exported, else the supervisor's."""
@@ -110,7 +114,7 @@ class TaskSpan:
             return None
         return str(self.parent.child(self.span_id)) if self.url else str(self.parent)
 
-    def __enter__(self):
+    def __enter__(self) -> "TaskSpan":
         self.start_ns = time.time_ns()
         self.ctx.traceparent = self.traceparent()
         if self.ctx.traceparent is not None:
@@ -118,14 +122,14 @@ class TaskSpan:
             os.environ["TRACEPARENT"] = self.ctx.traceparent
         return self
 
-    def end(self, error=None):
+    def end(self, error: Optional[str] = None) -> None:
         """Restores the environment and exports the span (errors are reported once, to stderr)."""
         if self.ctx.traceparent is not None:
             if self.saved_env is None:
                 os.environ.pop("TRACEPARENT", None)
             else:
                 os.environ["TRACEPARENT"] = self.saved_env
-        if self.url is None or not self.parent.sampled:
+        if self.url is None or self.parent is None or not self.parent.sampled:
             return
         span = {
             "traceId": self.parent.trace_id,
@@ -146,7 +150,7 @@ class TaskSpan:
         export(self.url, [span])
 
 
-def export(url: str, spans) -> None:
+def export(url: str, spans: List[Dict[str, Any]]) -> None:
     global _warned
     service = os.environ.get("OTEL_SERVICE_NAME", "stem-python")
     body = {
