@@ -1,5 +1,8 @@
-// Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal), the producer Client and
-// the canvas builders (signature, chain, group, chord).
+// Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal), the worker side of
+// workflows (workflow, WorkflowContext, StepFailedError: lib/workflow.d.ts), the producer Client
+// and the canvas builders (signature, chain, group, chord).
+
+export * from './lib/workflow.js';
 
 /** Any value JSON can carry. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,10 +1,12 @@
-// @stem/sdk: the task side (task, run, Retry, Fatal, SoftTimeLimitExceeded) and the
+// @stem/sdk: the task side (task, run, Retry, Fatal, SoftTimeLimitExceeded), the worker side of
+// durable workflows (workflow, WorkflowContext, StepFailedError) and the
 // producer side (Client, and the canvas builders signature/chain/group/chord) of Stem for Node.
 'use strict';
 
-const { task } = require('./lib/registry');
+const { task, workflow } = require('./lib/registry');
 const { run } = require('./lib/serve');
-const { Retry, Fatal, SoftTimeLimitExceeded } = require('./lib/errors');
+const { Retry, Fatal, SoftTimeLimitExceeded, StepFailedError } = require('./lib/errors');
+const { WorkflowContext } = require('./lib/workflow-context');
 const { Context } = require('./lib/context');
 const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./lib/client');
 const { redirectStdout } = require('./lib/wire');
@@ -17,6 +19,7 @@ if (process.env.STEM_PROTOCOL) redirectStdout();
 
 module.exports = {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
+  workflow, WorkflowContext, StepFailedError,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
   signature, chain, group, chord, CanvasResult, seconds, signing,
 };

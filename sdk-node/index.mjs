@@ -3,6 +3,7 @@ import sdk from './index.js';
 
 export const {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
+  workflow, WorkflowContext, StepFailedError,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
   signature, chain, group, chord, CanvasResult, seconds, signing,
 } = sdk;

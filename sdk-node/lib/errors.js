@@ -1,5 +1,5 @@
-// Errors a task throws to steer retries (Retry, Fatal), the soft-limit abort reason,
-// and the conversion of anything a task throws into the protocol's `error` object.
+// Errors a task throws to steer retries (Retry, Fatal), the soft-limit abort reason, the
+// error a workflow sees for a failed step (StepFailedError), and the conversion of anything a task throws into the protocol's `error` object.
 'use strict';
 
 const util = require('node:util');
@@ -32,6 +32,21 @@ class SoftTimeLimitExceeded extends Error {
   constructor(message = 'soft time limit exceeded') {
     super(message);
     this.name = 'SoftTimeLimitExceeded';
+  }
+}
+
+/**
+ * What a workflow call throws when its step failed for good: the step's code raised (after its
+ * retries), or the task it called or the child run it started failed. `type`, `message` and
+ * `traceback` are the step's recorded error; `step` is the step's name.
+ */
+class StepFailedError extends Error {
+  constructor(step, error = {}) {
+    super(error.message === undefined || error.message === null ? '' : String(error.message));
+    this.name = 'StepFailedError';
+    this.step = String(step);
+    this.type = typeof error.type === 'string' && error.type !== '' ? error.type : 'Error';
+    this.traceback = typeof error.traceback === 'string' ? error.traceback : '';
   }
 }
 
@@ -78,4 +93,4 @@ function toErrorPayload(thrown) {
   }
 }
 
-module.exports = { Retry, Fatal, SoftTimeLimitExceeded, toErrorPayload };
+module.exports = { Retry, Fatal, SoftTimeLimitExceeded, StepFailedError, toErrorPayload };

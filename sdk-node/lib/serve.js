@@ -1,14 +1,20 @@
 // The child's serve loop: announce the registered tasks, run each `task` line through its
-// handler (one at a time), write its `result` or `error`, and exit 0 on `shutdown` or EOF.
+// handler (one at a time; a workflow's `wf:NAME` task as one resume of its run, reading its
+// steps' acks from the same stdin), write its `result` or `error`, and exit 0 on `shutdown`
+// or EOF.
 'use strict';
 
 const os = require('node:os');
-const { send, writeLine, redirectStdout } = require('./wire');
+const { send, writeLine, redirectStdout, strictNumbers } = require('./wire');
 const { Context, finish } = require('./context');
 const trace = require('./trace');
 const { lookup, taskNames } = require('./registry');
 const { SoftTimeLimitExceeded, toErrorPayload } = require('./errors');
-const { readLines, MAX_LINE_BYTES } = require('./lines');
+const { MAX_LINE_BYTES } = require('./lines');
+const { Input } = require('./input');
+const { Resume } = require('./resume');
+const { WorkflowContext } = require('./workflow-context');
+const { invalidRun } = require('./journal');
 const { version } = require('../package.json');
 
 const PROTOCOL_VERSION = 1;
@@ -28,16 +34,8 @@ function errorLine(id, error) {
 
 // Deterministic: running the task again would redo its work and fail the same way.
 function notSerializable(ctx, type, detail) {
-  const message = `the result of task '${ctx.name}' is not JSON-serializable: ${detail}`;
+  const message = `the result of task '${ctx.taskName || ctx.name}' is not JSON-serializable: ${detail}`;
   return errorLine(ctx.id, { type, message, traceback: '', retryable: false });
-}
-
-// JSON.stringify would quietly write NaN and Infinity as null; refuse them as the other SDKs do.
-function strictNumbers(key, value) {
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new RangeError(`${value} is not a JSON number`);
-  }
-  return value;
 }
 
 function resultLine(ctx, value) {
@@ -58,35 +56,56 @@ function resultLine(ctx, value) {
   return line;
 }
 
-async function runTask(message) {
+function protocolRefusal(id, text) {
+  return writeLine(errorLine(id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
+}
+
+/** Run a plain task's handler: `{ value }` or `{ thrown }`. */
+async function settleTask(fn, ctx, args) {
+  try {
+    return { value: await fn(ctx, ...args) };
+  } catch (thrown) {
+    return { thrown };
+  }
+}
+
+async function runTask(message, input) {
   if (typeof message.id !== 'string') return warn('ignoring a task line without a string id');
-  const handler = lookup(message.name);
-  if (handler === undefined) {
+  const entry = lookup(message.name);
+  if (entry === undefined) {
     const text = `no task named '${message.name}' is registered`;
     return writeLine(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
   }
   const { args = [], kwargs = {} } = message;
   if (!Array.isArray(args) || kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
-    const text = `task '${message.name}': args must be an array and kwargs an object`;
-    return writeLine(errorLine(message.id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
+    return protocolRefusal(message.id, `task '${message.name}': args must be an array and kwargs an object`);
+  }
+  if (entry.workflow) {
+    const invalid = message.workflow === undefined ? 'the task line has no workflow field' : invalidRun(message.workflow);
+    if (invalid !== null) return protocolRefusal(message.id, `workflow task '${message.name}': ${invalid}`);
   }
   const controller = new AbortController();
-  const ctx = new Context(message, controller.signal);
+  const resume = entry.workflow ? new Resume(message, input) : null;
+  const ctx = resume === null ? new Context(message, controller.signal) : new WorkflowContext(message, controller.signal, resume);
   running = { ctx, controller };
   const span = trace.startSpan(ctx);
-  let outcome;
+  const settled = resume === null ? await settleTask(entry.fn, ctx, args) : await resume.settle(entry.fn, ctx, args);
+  let outcome = null;
   let failure = null;
-  try {
-    outcome = resultLine(ctx, await handler(ctx, ...args));
-  } catch (thrown) {
-    const payload = toErrorPayload(thrown);
+  if ('value' in settled) {
+    outcome = resultLine(ctx, settled.value);
+  } else if (settled.suspended) {
+    outcome = resultLine(ctx, null);
+  } else if ('thrown' in settled || settled.error !== undefined) {
+    const payload = settled.error !== undefined ? settled.error : toErrorPayload(settled.thrown);
     failure = payload.message;
     outcome = errorLine(ctx.id, payload);
   }
+  // Otherwise stdin closed while a step waited for its ack: no answer, the child exits.
   running = null;
   finish(ctx);
   await span.end(failure);
-  writeLine(outcome);
+  if (outcome !== null) writeLine(outcome);
 }
 
 function signalName(raw) {
@@ -145,17 +164,6 @@ function installCrashReport() {
   });
 }
 
-function parse(line) {
-  try {
-    const message = JSON.parse(line);
-    if (message !== null && typeof message === 'object' && !Array.isArray(message)) return message;
-  } catch {
-    // reported below
-  }
-  warn(`ignoring a stdin line that is not a JSON object: ${line.slice(0, 200)}`);
-  return null;
-}
-
 /**
  * Serve the protocol on stdin/stdout until `shutdown` or EOF, then exit the process
  * with status 0. Call it once, after registering the tasks.
@@ -168,17 +176,21 @@ async function run() {
   installSoftLimit();
   installCrashReport();
   send({ type: 'hello', protocol: PROTOCOL_VERSION, sdk: `stem-node/${version}`, tasks: taskNames() });
+  const input = new Input(process.stdin);
   try {
-    for await (const line of readLines(process.stdin)) {
-      if (line.trim() === '') continue;
-      const message = parse(line);
-      if (message === null) continue;
-      if (message.type === 'shutdown') break;
-      if (message.type === 'task') await runTask(message);
+    while (!input.closed) {
+      const message = await input.next();
+      if (message === null || message.type === 'shutdown') break;
+      if (message.type === 'task') await runTask(message, input);
+      else if (message.type === 'step_ack') warn(`ignoring a step_ack no step waits for: ${JSON.stringify(message).slice(0, 200)}`);
       else warn(`ignoring a message of unknown type ${JSON.stringify(message.type)}`);
     }
   } catch (err) {
     warn(err.message);
+    process.exit(1);
+  }
+  if (input.failure !== null) {
+    warn(input.failure.message);
     process.exit(1);
   }
   process.exit(0);

@@ -33,6 +33,14 @@ function writeLine(text) {
   }
 }
 
+// JSON.stringify would quietly write NaN and Infinity as null; a replacer that refuses them.
+function strictNumbers(key, value) {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new RangeError(`${value} is not a JSON number`);
+  }
+  return value;
+}
+
 /** Write one protocol message (an object that is known to serialize). */
 function send(message) {
   writeLine(JSON.stringify(message));
@@ -62,4 +70,4 @@ function redirectStdout() {
   }
 }
 
-module.exports = { send, writeLine, redirectStdout };
+module.exports = { send, writeLine, redirectStdout, strictNumbers };

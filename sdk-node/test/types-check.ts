@@ -1,7 +1,41 @@
-// Compiled (never run) by `tsc --noEmit` in http-client.test.js: uses the producer API as a
-// program would, so index.d.ts must describe it.
+// Compiled (never run) by `tsc --noEmit` in http-client.test.js: uses the producer API and the
+// workflow side as a program would, so index.d.ts must describe them.
 import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry,
-  signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView, signing } from '../index.js';
+  signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView, signing,
+  workflow, WorkflowContext, StepFailedError, EventResult, Fatal } from '../index.js';
+
+const checkout = workflow('checkout', async (ctx: WorkflowContext, order: { id: string; total: number }) => {
+  const runId: string = ctx.runId;
+  const version: number = ctx.version + ctx.codeVersion + ctx.attempt;
+  const name: string = ctx.name;
+  const coupon = ctx.kwargs.coupon;
+  const charge: { id: string } = await ctx.step('charge', async () => ({ id: ctx.idempotencyKey }), { retries: 3, retryDelay: '30s' });
+  const plain: number = await ctx.step('count', () => 3);
+  await ctx.step('notify', () => undefined, { retryDelay: 500 });
+  const invoice = await ctx.call<string>('render_invoice', [order.id], { kwargs: { lang: 'en' }, name: 'invoice', queue: 'node',
+    priority: 3, maxRetries: 2, timeLimit: '1m', countdown: 5 });
+  await ctx.sleep('cool_off', '2d');
+  await ctx.sleep('short', 1500);
+  await ctx.sleep('until', { until: new Date(Date.now() + 60000) });
+  await ctx.sleep('until_ms', { until: Date.now() + 60000 });
+  const shipped: EventResult<{ tracking: string }> = await ctx.waitForEvent<{ tracking: string }>('shipped', `shipment.${order.id}`, { timeout: '14d' });
+  const any: EventResult = await ctx.waitForEvent('any', 'topic');
+  const refund = await ctx.startChild('refund', 'refund', [order.id], { kwargs: { full: true } });
+  try {
+    await ctx.step('risky', () => {
+      throw new Fatal('no');
+    });
+  } catch (e) {
+    if (e instanceof StepFailedError) console.log(e.step, e.type, e.message, e.traceback);
+  }
+  ctx.log(`run ${runId} v${version} ${name} ${String(coupon)}`);
+  void any; void plain;
+  return { charge, invoice, refund, tracking: shipped.timedOut ? null : shipped.payload?.tracking };
+});
+workflow(async function named(ctx: WorkflowContext) {
+  return ctx.taskName;
+});
+void checkout;
 
 function signs(): void {
   const stored = { id: 't', name: 'add', args: [1], created_at: 1 };

@@ -1,5 +1,6 @@
 // Replays every protocol/vectors/*.jsonl transcript (fork-server ones aside) against a real
-// child running the fixture tasks, comparing what it writes as JSON values.
+// child running the fixture tasks (and, for workflow_*.jsonl, the fixture workflows too),
+// comparing what it writes as JSON values.
 'use strict';
 
 const { test } = require('node:test');
@@ -53,7 +54,7 @@ for (const file of files) {
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line));
-    const child = new Child('vector-tasks.js');
+    const child = new Child(file.startsWith('workflow_') ? 'vector-workflows.js' : 'vector-tasks.js');
     try {
       for (const [index, step] of steps.entries()) {
         if ('to_child' in step) {
