@@ -38,9 +38,10 @@ class SoftTimeLimitExceeded extends Error {
 /**
  * What a workflow call throws when its step failed for good: the step's code raised (after its
  * retries), or the task it called or the child run it started failed. `type`, `message` and
- * `traceback` are the step's recorded error; `step` is the step's name.
+ * `traceback` are the step's recorded error; `step` is the step's name. A `Fatal`: when it
+ * escapes the workflow the run fails, without replaying the same recorded failure again.
  */
-class StepFailedError extends Error {
+class StepFailedError extends Fatal {
   constructor(step, error = {}) {
     super(error.message === undefined || error.message === null ? '' : String(error.message));
     this.name = 'StepFailedError';

@@ -2,6 +2,7 @@
 // re-exported by index.d.ts.
 
 import type { Context, Json } from '../index.js';
+import { Fatal } from '../index.js';
 
 /** A workflow duration: milliseconds, or text like `"500ms"`, `"90s"`, `"2d"`, `"1h30m"`. */
 export type WorkflowDuration = number | string;
@@ -88,7 +89,7 @@ export declare function workflow<A extends any[], R>(name: string, fn: WorkflowF
 export declare function workflow<A extends any[], R>(fn: WorkflowFunction<A, R>): WorkflowFunction<A, R>;
 
 /** What a workflow call throws for a step that failed for good (its code, task or child run). */
-export declare class StepFailedError extends Error {
+export declare class StepFailedError extends Fatal {
   constructor(step: string, error?: { type?: string; message?: string; traceback?: string });
   readonly name: 'StepFailedError';
   /** The step's name. */

@@ -31,9 +31,10 @@ class SoftTimeLimitExceeded(Exception):
         super().__init__(message)
 
 
-class StepFailed(Exception):
+class StepFailed(Fatal):
     """A workflow's step, call or child run failed (after its own retries): `step` is the
-    step's name, `type`, `message` and `traceback` its recorded error. Raised by the call
+    step's name, `type`, `message` and `traceback` its recorded error (not retried when it
+    escapes the workflow: the run fails). Raised by the call
     each time the run replays past it, without running anything."""
 
     def __init__(self, step: str, type: str, message: str, traceback: str = "") -> None:

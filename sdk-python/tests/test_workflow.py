@@ -163,7 +163,7 @@ def test_a_retry_with_a_delay_suspends_and_the_next_resume_runs_the_next_attempt
     child.expect(step("r-1.3", 0, "flap", "fail", attempt=3, error=err3))
     child.send(ack("r-1.3", 0))
     error = child.expect({"type": "error", "id": "r-1.3", "error": "<any>"})["error"]
-    assert error["type"] == "StepFailed" and error["retryable"] is True
+    assert error["type"] == "StepFailed" and error["retryable"] is False
     assert error["message"] == 'step "flap" failed: ValueError: failed with key r-1/flap/3'
     assert child.finish() == 0
 

@@ -14,3 +14,4 @@ pub mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod worker;
+pub mod workflow;

@@ -15,6 +15,9 @@ pub mod payloads;
 mod sealed_control;
 mod secure;
 mod signed_parts;
+mod workflow;
+
+pub use workflow::Owner;
 
 pub use keys::Security;
 pub use sealed_control::sealed_control;
@@ -244,6 +247,16 @@ pub fn decode_schedule(raw: &str) -> Result<stem_protocol::schedule::Schedule> {
         security(),
         decode("schedule", &raw)?,
     ))
+}
+
+/// A workflow payload's stored form (sealed and signed, bound to `owner`, as configured).
+pub fn encode_wf(owner: &Owner, value: &serde_json::Value) -> String {
+    workflow::encode(security(), owner, value)
+}
+
+/// A stored workflow payload, verified and opened as configured.
+pub fn decode_wf(owner: &Owner, raw: &str) -> Result<serde_json::Value> {
+    workflow::decode(security(), owner, raw).map_err(|e| AdapterError::permanent(format!("{owner:?}: {e}")))
 }
 
 /// The JSON of anything else a backend stores (revocations, control messages).

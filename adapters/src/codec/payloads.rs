@@ -44,6 +44,29 @@ fn sealed_marker(v: &Value) -> Option<&str> {
     obj.get(SEALED_KEY)?.as_str()
 }
 
+/// `value` sealed as `{"$sealed": ...}`, bound to `kind` and `parts` (workflow payloads).
+pub(super) fn seal_value(sealing: &Sealing, value: &Value, kind: &str, parts: &[&str]) -> Value {
+    json!({ SEALED_KEY: seal_json(sealing, value, &aad(kind, parts)) })
+}
+
+/// What [`seal_value`] sealed; a value that is not sealed is returned as it is.
+pub(super) fn open_value(
+    sealing: &Sealing,
+    stored: &Value,
+    kind: &str,
+    parts: &[&str],
+) -> Result<Value, String> {
+    match sealed_marker(stored) {
+        Some(sealed) => open_json(sealing, sealed, &aad(kind, parts), "workflow data"),
+        None => Ok(stored.clone()),
+    }
+}
+
+/// Whether `v` is a sealed value.
+pub(super) fn is_sealed(v: &Value) -> bool {
+    sealed_marker(v).is_some()
+}
+
 // --- envelopes: the follow-ups ride in the same ciphertext as the arguments ---
 
 /// The plaintext sealed into an envelope's `sealed`: its arguments and its follow-ups.

@@ -94,6 +94,18 @@ pub enum OpsError {
     #[error("no task {id:?} is known: no record, not in any queue (to revoke a task not yet published, use --force)")]
     NoSuchTask { id: String },
 
+    /// A workflow request that cannot be done as asked (unknown workflow, a run already
+    /// ended, no such step); the message says which.
+    #[error("{0}")]
+    Workflow(String),
+
+    /// A workflow the manifest does not declare (the message names the manifest and those it does).
+    #[error("{0}")]
+    UnknownWorkflow(String),
+
+    #[error("no workflow run {0:?}")]
+    RunNotFound(String),
+
     #[error(transparent)]
     Store(#[from] AdapterError),
 }
@@ -111,10 +123,13 @@ impl OpsError {
             | OpsError::NotPostgres { .. }
             | OpsError::NoPostgresSupport
             | OpsError::UnknownQueue { .. }
+            | OpsError::Workflow(_)
+            | OpsError::UnknownWorkflow(_)
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. }
             | OpsError::CanvasNotFound(_)
             | OpsError::ScheduleNotFound { .. }
+            | OpsError::RunNotFound(_)
             | OpsError::NoSuchTask { .. } => OpsErrorKind::NotFound,
             OpsError::Store(_) => OpsErrorKind::Unavailable,
             OpsError::InBatch { source, .. } => source.kind(),

@@ -65,6 +65,9 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::CanvasNotFound(_) => (StatusCode::NOT_FOUND, "canvas_not_found"),
         OpsError::Schedule(_) => (StatusCode::BAD_REQUEST, "invalid_schedule"),
         OpsError::ScheduleNotFound { .. } => (StatusCode::NOT_FOUND, "schedule_not_found"),
+        OpsError::Workflow(_) => (StatusCode::CONFLICT, "workflow_conflict"),
+        OpsError::UnknownWorkflow(_) => (StatusCode::BAD_REQUEST, "unknown_workflow"),
+        OpsError::RunNotFound(_) => (StatusCode::NOT_FOUND, "run_not_found"),
         OpsError::Manifest(_) | OpsError::NotPostgres { .. } | OpsError::NoPostgresSupport => {
             (StatusCode::BAD_REQUEST, "bad_request")
         }

@@ -360,16 +360,21 @@ impl Dispatcher {
                     task,
                     record,
                     outcome,
+                    settled,
                 } = *f;
                 self.observer().emit(Lifecycle::Ran(task_ref(&d)));
-                let done = outcome::settle(&d, &envelope, &task, record, outcome);
+                let done = match settled {
+                    Some(done) => *done,
+                    None => outcome::settle(&d, &envelope, &task, record, outcome),
+                };
                 self.send_commit(done);
             }
         }
     }
 
     /// Hands an outcome to the commit loop; the delivery is `Committing` until its verdict.
-    fn send_commit(&mut self, (commit, outcome): (Commit, Outcome)) {
+    fn send_commit(&mut self, (mut commit, outcome): (Commit, Outcome)) {
+        crate::workflow::publish::add_parent_nudge(&mut commit);
         let receipt = commit.delivery.receipt.clone();
         match self.entries.get_mut(&receipt) {
             Some(e) => e.stage = Stage::Committing(outcome),

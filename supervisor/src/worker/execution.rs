@@ -9,7 +9,10 @@ use super::dispatcher::{Event, ExecUpdate};
 use super::outcome::{advance, fresh_record};
 use crate::exec::limits::StopReceiver;
 use crate::exec::next::Ticket;
-use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome};
+use super::delivery::Outcome;
+use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome, WorkflowLink};
+use crate::workflow::resume;
+use stem_adapters::Commit;
 use crate::logging::LogFormat;
 use crate::observe::{Lifecycle, Observer, TaskRef};
 use crate::telemetry::ids;
@@ -44,6 +47,8 @@ pub struct Finished {
     pub task: Box<EffectiveTask>,
     pub record: TaskRecord,
     pub outcome: RunOutcome,
+    /// The commit already worked out (a workflow resume's), instead of the outcome's.
+    pub settled: Option<Box<(Commit, Outcome)>>,
 }
 
 /// Runs the delivery; in the JSON log format, every line logged meanwhile carries the task's
@@ -85,15 +90,48 @@ async fn run_in_span(
     let mut record = initial(&ctx, &delivery, &envelope).await;
     record.attempt = envelope.attempt;
     advance(&mut record, TaskState::Started);
+    // A workflow resume claims its run first; one with nothing to run ends here.
+    let mut resume = None;
+    if resume::is_resume(&envelope) {
+        match resume::prepare(&ctx.config, &delivery, &envelope, &record).await {
+            resume::Prepared::Done(done) => {
+                ctx.observer.emit(Lifecycle::Started(TaskRef::of(&envelope)));
+                let finished = Finished {
+                    envelope,
+                    task,
+                    record,
+                    outcome: RunOutcome {
+                        result: Ok(serde_json::Value::Null),
+                        stderr: String::new(),
+                        forced: None,
+                        healthy: true,
+                    },
+                    settled: Some(done),
+                };
+                let _ = ctx.events.send(Event::Exec {
+                    receipt,
+                    update: ExecUpdate::Finished(Box::new(finished)),
+                });
+                return;
+            }
+            resume::Prepared::Run(r) => resume = Some(r),
+        }
+    }
     // `started` goes to the observer when the child starts the task (a run queued on a busy
     // child waits first; `watch`), or just before its outcome when no child ever started it.
     let t = TaskRef::of(&envelope);
     let traced;
-    let handed = if ctx.child_traces {
-        let parent = ids::child_traceparent(&ctx.config.worker_id, &t);
+    let handed = if ctx.child_traces || resume.is_some() {
         let mut copy = envelope.clone();
-        copy.headers
-            .insert(trace::HEADER.to_string(), parent.to_string());
+        if ctx.child_traces {
+            let parent = ids::child_traceparent(&ctx.config.worker_id, &t);
+            copy.headers
+                .insert(trace::HEADER.to_string(), parent.to_string());
+        }
+        if let Some(r) = &resume {
+            copy.args = r.data.args.clone();
+            copy.kwargs = r.data.kwargs.clone();
+        }
         traced = copy;
         &traced
     } else {
@@ -109,8 +147,32 @@ async fn run_in_span(
         rx,
         began_tx,
     ));
+    // A resume's step messages are journaled by their own task while the child runs.
+    let (steps, workflow) = match resume {
+        Some(r) => {
+            let (steps_tx, mut steps_rx) = mpsc::unbounded_channel();
+            let link = WorkflowLink {
+                run: resume::handed(&r),
+                steps: steps_tx,
+            };
+            let mut r = *r;
+            let handler = tokio::spawn(async move {
+                while let Some((msg, reply)) = steps_rx.recv().await {
+                    if let Some(ack) = r.handle(msg).await {
+                        let _ = reply.send(ack);
+                    }
+                }
+                r
+            });
+            (Some(handler), Some(link))
+        }
+        None => (None, None),
+    };
     let outcome = {
-        let sink = EventSink::new(tx);
+        let mut sink = EventSink::new(tx);
+        if let Some(link) = workflow {
+            sink = sink.with_workflow(link);
+        }
         let execution = ctx.executor.run(handed, &task, &sink, &mut stop, ticket);
         tokio::pin!(execution);
         // Short tasks go straight to their outcome; a task still running a moment after its
@@ -145,11 +207,21 @@ async fn run_in_span(
             .observer
             .emit(Lifecycle::Started(TaskRef::of(&envelope))),
     }
+    let settled = match steps {
+        Some(handler) => match handler.await {
+            Ok(r) => Some(Box::new(
+                resume::settle(&ctx.config, r, &delivery, &envelope, &task, record.clone(), outcome.clone()).await,
+            )),
+            Err(_) => None,
+        },
+        None => None,
+    };
     let finished = Finished {
         envelope,
         task,
         record,
         outcome,
+        settled,
     };
     let _ = ctx.events.send(Event::Exec {
         receipt,
