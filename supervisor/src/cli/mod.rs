@@ -19,6 +19,7 @@ pub mod revoke;
 pub mod schedule;
 pub mod serve;
 pub mod tasks;
+pub mod wf;
 pub mod worker;
 
 use crate::ops::{OpsError, OpsErrorKind};
@@ -86,6 +87,8 @@ pub enum Command {
     /// Queues: pause or resume for every worker (stored in the broker), list their sizes.
     #[command(subcommand)]
     Queue(queue::QueueCmd),
+    /// Durable workflow runs: start, show, ls, waiters, emit, cancel, rewind.
+    Wf(wf::WfCmd),
 }
 
 impl Command {
@@ -129,6 +132,10 @@ impl Command {
             Command::Worker(w) => w.command.is_none(),
             Command::Canvas(c) => matches!(c.command, canvas::CanvasCommand::Submit(_)),
             Command::Dlq(d) => matches!(d.command, dlq::DlqSub::Replay { .. }),
+            Command::Wf(w) => !matches!(
+                w.command,
+                wf::WfCommand::Show(_) | wf::WfCommand::Ls(_) | wf::WfCommand::Waiters(_)
+            ),
             Command::Enqueue(_) | Command::Revoke(_) | Command::Beat(_) | Command::Serve(_) => true,
             _ => false,
         }
@@ -209,6 +216,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Result(args) => result::run(&cli.conn, args).await,
         Command::Revoke(args) => revoke::run(&cli.conn, args).await,
         Command::Canvas(cmd) => canvas::run(&cli.conn, cmd).await,
+        Command::Wf(cmd) => wf::run(&cli.conn, cmd).await,
         Command::Health(args) => health::run(&cli.conn, args).await,
         Command::Dlq(cmd) => dlq::run(&cli.conn, cmd).await,
         Command::Observe(cmd) => observe::run(&cli.conn, cmd).await,
