@@ -30,6 +30,8 @@ mod schedule;
 mod sql;
 mod wait;
 mod watch;
+mod wf_ops;
+mod wf_rows;
 mod workflow;
 
 use crate::connect::{ConnectOptions, Store};

@@ -195,3 +195,64 @@ CREATE TABLE IF NOT EXISTS stem_stats_minutes (
     count   INTEGER NOT NULL,
     PRIMARY KEY (ns, minute, name)
 ) WITHOUT ROWID;
+
+-- Durable workflows: runs, their journals of steps, and the waiters of event topics. States
+-- and step kinds are their names; `seq` and `generation` (the fence: the claiming resume's
+-- delivery generation) are u64 stored bit for bit and compared in Rust. Claims, fenced writes,
+-- emits and rewinds each run inside one `BEGIN IMMEDIATE`, so processes on one file take turns.
+CREATE TABLE IF NOT EXISTS stem_wf_runs (
+    ns            TEXT    NOT NULL,
+    id            TEXT    NOT NULL,
+    workflow      TEXT    NOT NULL,
+    version       INTEGER NOT NULL,
+    queue         TEXT    NOT NULL,
+    state         TEXT    NOT NULL,
+    data          TEXT    NOT NULL,
+    outcome       TEXT,
+    seq           INTEGER NOT NULL,
+    resume_id     TEXT,
+    generation    INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    suspended_at  INTEGER,
+    wake_at       INTEGER,
+    finished_at   INTEGER,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+-- Listing newest first, of all runs, of one state (and counting by state), of one workflow.
+CREATE INDEX IF NOT EXISTS stem_wf_runs_created ON stem_wf_runs (ns, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS stem_wf_runs_state
+    ON stem_wf_runs (ns, state, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS stem_wf_runs_workflow
+    ON stem_wf_runs (ns, workflow, created_at DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS stem_wf_steps (
+    ns           TEXT    NOT NULL,
+    run          TEXT    NOT NULL,
+    idx          INTEGER NOT NULL,
+    name         TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    state        TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL,
+    data         TEXT,
+    started_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    PRIMARY KEY (ns, run, idx)
+) WITHOUT ROWID;
+
+-- A run waiting on `topic` at its step `idx`, until `deadline` (its timeout resume), if any.
+CREATE TABLE IF NOT EXISTS stem_wf_waiters (
+    ns        TEXT    NOT NULL,
+    topic     TEXT    NOT NULL,
+    run       TEXT    NOT NULL,
+    idx       INTEGER NOT NULL,
+    deadline  INTEGER,
+    since     INTEGER NOT NULL,
+    PRIMARY KEY (ns, topic, run, idx)
+) WITHOUT ROWID;
+-- Oldest first, of one topic or all; and a run's waiters, to delete them.
+CREATE INDEX IF NOT EXISTS stem_wf_waiters_topic
+    ON stem_wf_waiters (ns, topic, since, run, idx);
+CREATE INDEX IF NOT EXISTS stem_wf_waiters_since ON stem_wf_waiters (ns, since, run, idx);
+CREATE INDEX IF NOT EXISTS stem_wf_waiters_run ON stem_wf_waiters (ns, run, idx);

@@ -1,0 +1,1 @@
+DELETE FROM stem_wf_waiters WHERE ns = ?1 AND run = ?2 AND idx = ?3
