@@ -137,6 +137,7 @@ pub struct Woken {
 
 /// What a resume's claim found.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // made once per resume, matched at once
 pub enum Claim {
     /// The resume holds the run: `previous` is its state before the claim (the store now says
     /// `running`); `run` carries the new claim; `steps` the journal, by index.

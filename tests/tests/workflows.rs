@@ -77,7 +77,9 @@ fn worker(env: &Env) -> Worker {
 }
 
 fn start(env: &Env, workflow: &str, args: &str) -> String {
-    let out = env.stem(&["wf", "start", workflow, "--args", args, "--json"]).success();
+    let out = env
+        .stem(&["wf", "start", workflow, "--args", args, "--json"])
+        .success();
     out.json()["run"].as_str().expect("a run id").to_string()
 }
 
@@ -86,22 +88,45 @@ fn show(env: &Env, run: &str) -> Value {
 }
 
 fn state_of(env: &Env, run: &str) -> String {
-    show(env, run)["state"].as_str().unwrap_or_default().to_string()
+    show(env, run)["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn wait_state(env: &Env, run: &str, want: &str) -> Value {
-    wait_for_value(PATIENCE, || Some(show(env, run)).filter(|v| v["state"] == want))
-        .unwrap_or_else(|| panic!("run {run} never became {want}: {}\n{}", show(env, run), env.worker_logs()))
+    wait_for_value(PATIENCE, || {
+        Some(show(env, run)).filter(|v| v["state"] == want)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "run {run} never became {want}: {}\n{}",
+            show(env, run),
+            env.worker_logs()
+        )
+    })
 }
 
 /// Waits until `run` waits on `topic`, then emits `payload` there (until it resumed someone).
 fn emit_when_waiting(env: &Env, run: &str, topic: &str, payload: &str) {
     let waiting = wait_for(PATIENCE, || {
-        let out = env.stem(&["wf", "waiters", "--topic", topic, "--json"]).success().json();
-        out.as_array().is_some_and(|ws| ws.iter().any(|w| w["run"] == run))
+        let out = env
+            .stem(&["wf", "waiters", "--topic", topic, "--json"])
+            .success()
+            .json();
+        out.as_array()
+            .is_some_and(|ws| ws.iter().any(|w| w["run"] == run))
     });
-    assert!(waiting, "run {run} never waited on {topic}: {}\n{}", show(env, run), env.worker_logs());
-    let out = env.stem(&["wf", "emit", topic, "--payload", payload, "--json"]).success().json();
+    assert!(
+        waiting,
+        "run {run} never waited on {topic}: {}\n{}",
+        show(env, run),
+        env.worker_logs()
+    );
+    let out = env
+        .stem(&["wf", "emit", topic, "--payload", payload, "--json"])
+        .success()
+        .json();
     assert_eq!(out["resumed"], 1, "{out}");
 }
 
@@ -114,25 +139,63 @@ fn effects(env: &Env) -> Vec<String> {
 }
 
 fn order_flow(store: Store) {
-    let Some(env) = setup(store, "order_flow") else { return };
+    let Some(env) = setup(store, "order_flow") else {
+        return;
+    };
     let _w = worker(&env);
     let run = start(&env, "order", r#"["o1"]"#);
     emit_when_waiting(&env, &run, "shipment.o1", r#"{"tracking":"T-1"}"#);
     let done = wait_state(&env, &run, "completed");
-    assert_eq!(done["result"], serde_json::json!({"total": 50, "tracking": "T-1"}), "{done}");
-    let names: Vec<&str> = done["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["charge", "add", "cool_off", "shipped", "done"], "{done}");
+    assert_eq!(
+        done["result"],
+        serde_json::json!({"total": 50, "tracking": "T-1"}),
+        "{done}"
+    );
+    let names: Vec<&str> = done["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["charge", "add", "cool_off", "shipped", "done"],
+        "{done}"
+    );
     let charge = &done["steps"][0];
-    assert_eq!((charge["state"].as_str(), charge["result"].as_i64()), (Some("done"), Some(42)));
+    assert_eq!(
+        (charge["state"].as_str(), charge["result"].as_i64()),
+        (Some("done"), Some(42))
+    );
     assert_eq!(done["steps"][1]["kind"], "call");
-    assert_eq!(done["steps"][1]["target"].as_str(), Some(format!("{run}:1").as_str()));
+    assert_eq!(
+        done["steps"][1]["target"].as_str(),
+        Some(format!("{run}:1").as_str())
+    );
     let fx = effects(&env);
-    assert_eq!(fx, [format!("o1 charge {run}/charge/1"), "o1 done".to_string()], "each step's effect once");
+    assert_eq!(
+        fx,
+        [format!("o1 charge {run}/charge/1"), "o1 done".to_string()],
+        "each step's effect once"
+    );
     // The emit after the run moved on resumes nobody; a second start with the run's id is the same run.
-    let again = env.stem(&["wf", "emit", "shipment.o1", "--json"]).success().json();
+    let again = env
+        .stem(&["wf", "emit", "shipment.o1", "--json"])
+        .success()
+        .json();
     assert_eq!(again["resumed"], 0);
-    let listed = env.stem(&["wf", "ls", "--state", "completed", "--json"]).success().json();
-    assert!(listed.as_array().unwrap().iter().any(|r| r["id"] == run.as_str()), "{listed}");
+    let listed = env
+        .stem(&["wf", "ls", "--state", "completed", "--json"])
+        .success()
+        .json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == run.as_str()),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -149,28 +212,51 @@ fn order_flow_postgres() {
 }
 
 fn timeouts_children_and_ids(store: Store) {
-    let Some(env) = setup(store, "timeouts_children_and_ids") else { return };
+    let Some(env) = setup(store, "timeouts_children_and_ids") else {
+        return;
+    };
     let _w = worker(&env);
     let late = start(&env, "order", r#"["o2", 1]"#);
     let kid_run = env
-        .stem(&["wf", "start", "parent", "--args", "[20]", "--id", "fam-1", "--json"])
+        .stem(&[
+            "wf", "start", "parent", "--args", "[20]", "--id", "fam-1", "--json",
+        ])
         .success()
         .json();
-    assert_eq!((kid_run["run"].as_str(), kid_run["created"].as_bool()), (Some("fam-1"), Some(true)));
+    assert_eq!(
+        (kid_run["run"].as_str(), kid_run["created"].as_bool()),
+        (Some("fam-1"), Some(true))
+    );
     let twice = env
-        .stem(&["wf", "start", "parent", "--args", "[99]", "--id", "fam-1", "--json"])
+        .stem(&[
+            "wf", "start", "parent", "--args", "[99]", "--id", "fam-1", "--json",
+        ])
         .success()
         .json();
-    assert_eq!(twice["created"], false, "a second start with the id is the first run: {twice}");
+    assert_eq!(
+        twice["created"], false,
+        "a second start with the id is the first run: {twice}"
+    );
     let timed = wait_state(&env, &late, "completed");
-    assert_eq!(timed["result"]["tracking"], Value::Null, "the wait timed out: {timed}");
+    assert_eq!(
+        timed["result"]["tracking"],
+        Value::Null,
+        "the wait timed out: {timed}"
+    );
     assert_eq!(timed["steps"][3]["timed_out"], true, "{timed}");
     let fam = wait_state(&env, "fam-1", "completed");
-    assert_eq!(fam["result"], 41, "the child doubled 20, the parent added one: {fam}");
+    assert_eq!(
+        fam["result"], 41,
+        "the child doubled 20, the parent added one: {fam}"
+    );
     let kid = wait_state(&env, "fam-1:0", "completed");
     assert_eq!(kid["parent"], "fam-1");
     let bad = env.stem(&["wf", "start", "nope"]);
-    assert_eq!(bad.code, Some(2), "an unknown workflow is bad input: {bad:?}");
+    assert_eq!(
+        bad.code,
+        Some(2),
+        "an unknown workflow is bad input: {bad:?}"
+    );
     assert!(bad.stderr.contains("unknown workflow \"nope\""), "{bad:?}");
 }
 
@@ -191,10 +277,16 @@ fn timeouts_children_and_ids_postgres() {
 /// and both names; rewinding to the first step after restoring the code runs it again.
 #[test]
 fn nondeterminism_and_rewind() {
-    let Some(env) = setup(Store::Sqlite, "nondeterminism_and_rewind") else { return };
+    let Some(env) = setup(Store::Sqlite, "nondeterminism_and_rewind") else {
+        return;
+    };
     let w = worker(&env);
     let run = start(&env, "order", r#"["o3"]"#);
-    wait_for(PATIENCE, || show(&env, &run)["steps"].as_array().is_some_and(|s| s.len() >= 4));
+    wait_for(PATIENCE, || {
+        show(&env, &run)["steps"]
+            .as_array()
+            .is_some_and(|s| s.len() >= 4)
+    });
     env.write("variant.txt", "refund");
     drop(w);
     let _w = worker(&env);
@@ -202,35 +294,66 @@ fn nondeterminism_and_rewind() {
     let failed = wait_state(&env, &run, "failed");
     let message = failed["error"]["message"].as_str().unwrap_or_default();
     assert_eq!(failed["error"]["type"], "Nondeterminism", "{failed}");
-    assert!(message.contains(r#"step 0 was "charge" when recorded, the code now asks for "refund""#), "{failed}");
+    assert!(
+        message.contains(r#"step 0 was "charge" when recorded, the code now asks for "refund""#),
+        "{failed}"
+    );
     std::fs::remove_file(env.file("variant.txt")).unwrap();
-    let rewound = env.stem(&["wf", "rewind", &run, "--to", "charge", "--json"]).success().json();
+    let rewound = env
+        .stem(&["wf", "rewind", &run, "--to", "charge", "--json"])
+        .success()
+        .json();
     assert_eq!(rewound["state"], "suspended", "{rewound}");
     emit_when_waiting(&env, &run, "shipment.o3", r#"{"tracking":"T-4"}"#);
     let done = wait_state(&env, &run, "completed");
     assert_eq!(done["result"]["tracking"], "T-4", "{done}");
-    let charges = effects(&env).iter().filter(|l| l.starts_with("o3 charge")).count();
-    assert_eq!(charges, 2, "the rewound step ran again: {:?}", effects(&env));
+    let charges = effects(&env)
+        .iter()
+        .filter(|l| l.starts_with("o3 charge"))
+        .count();
+    assert_eq!(
+        charges,
+        2,
+        "the rewound step ran again: {:?}",
+        effects(&env)
+    );
     let missing = env.stem(&["wf", "rewind", &run, "--to", "nope"]);
     assert_eq!(missing.code, Some(2), "{missing:?}");
-    assert!(missing.stderr.contains("has no step \"nope\""), "{missing:?}");
+    assert!(
+        missing.stderr.contains("has no step \"nope\""),
+        "{missing:?}"
+    );
 }
 
 /// Cancelling a run stops its running step's child (and that child only); the run ends
 /// `cancelled` and stays so.
 #[test]
 fn cancel_stops_the_running_step() {
-    let Some(env) = setup(Store::Sqlite, "cancel_stops_the_running_step") else { return };
+    let Some(env) = setup(Store::Sqlite, "cancel_stops_the_running_step") else {
+        return;
+    };
     let _w = worker(&env);
     let run = start(&env, "slow", "[]");
-    let pid: u32 = wait_for_value(PATIENCE, || std::fs::read_to_string(env.file("nap.pid")).ok()?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("the step never started: {}", env.worker_logs()));
+    let pid: u32 = wait_for_value(PATIENCE, || {
+        std::fs::read_to_string(env.file("nap.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    })
+    .unwrap_or_else(|| panic!("the step never started: {}", env.worker_logs()));
     assert!(procs::alive(pid), "the step's child runs");
     let out = env.stem(&["wf", "cancel", &run, "--json"]).success().json();
     assert_eq!(out["state"], "cancelled", "{out}");
-    assert!(wait_for(PATIENCE, || !procs::alive(pid)), "the step's child was stopped");
+    assert!(
+        wait_for(PATIENCE, || !procs::alive(pid)),
+        "the step's child was stopped"
+    );
     assert_eq!(state_of(&env, &run), "cancelled");
     let again = env.stem(&["wf", "cancel", &run]);
     assert_eq!(again.code, Some(2), "{again:?}");
-    assert!(again.stderr.contains("already ended: cancelled"), "{again:?}");
+    assert!(
+        again.stderr.contains("already ended: cancelled"),
+        "{again:?}"
+    );
 }

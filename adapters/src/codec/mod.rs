@@ -256,7 +256,8 @@ pub fn encode_wf(owner: &Owner, value: &serde_json::Value) -> String {
 
 /// A stored workflow payload, verified and opened as configured.
 pub fn decode_wf(owner: &Owner, raw: &str) -> Result<serde_json::Value> {
-    workflow::decode(security(), owner, raw).map_err(|e| AdapterError::permanent(format!("{owner:?}: {e}")))
+    workflow::decode(security(), owner, raw)
+        .map_err(|e| AdapterError::permanent(format!("{owner:?}: {e}")))
 }
 
 /// The JSON of anything else a backend stores (revocations, control messages).

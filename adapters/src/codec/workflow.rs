@@ -60,17 +60,23 @@ pub(super) fn encode(sec: Option<&Security>, owner: &Owner, value: &Value) -> St
 /// The stored payload of `owner` (or of an event: a step's data may be the event that resumed
 /// it), verified and opened.
 pub(super) fn decode(sec: Option<&Security>, owner: &Owner, raw: &str) -> Result<Value, String> {
-    let v: Value = serde_json::from_str(raw).map_err(|e| format!("unreadable workflow data: {e}"))?;
+    let v: Value =
+        serde_json::from_str(raw).map_err(|e| format!("unreadable workflow data: {e}"))?;
     let wrapped = v
         .as_object()
         .filter(|o| o.contains_key(WF_KEY) && o.keys().all(|k| k == WF_KEY || k == "signature"));
-    let (stored, bound) = match (sec.and_then(|s| s.signing.as_ref().map(|g| (s, g))), wrapped) {
+    let (stored, bound) = match (
+        sec.and_then(|s| s.signing.as_ref().map(|g| (s, g))),
+        wrapped,
+    ) {
         (Some((sec, _)), Some(o)) => {
             verify_value(sec, &v)?;
             (o[WF_KEY]["value"].clone(), Some(&o[WF_KEY]))
         }
         (Some((_, signing)), None) if !signing.allow_unsigned => {
-            return Err("signature: missing (signing is required; this workflow data is unsigned)".into())
+            return Err(
+                "signature: missing (signing is required; this workflow data is unsigned)".into(),
+            )
         }
         (_, Some(o)) => (o[WF_KEY]["value"].clone(), Some(&o[WF_KEY])),
         (_, None) => (v, None),
@@ -80,7 +86,11 @@ pub(super) fn decode(sec: Option<&Security>, owner: &Owner, raw: &str) -> Result
             let kind = b["kind"].as_str().unwrap_or_default().to_string();
             let parts: Vec<String> = b["owner"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             let (want_kind, want_parts) = owner.parts();
             let event_in_step = matches!(owner, Owner::Step(..)) && kind == "wf-event";
@@ -108,7 +118,9 @@ pub(super) fn decode(sec: Option<&Security>, owner: &Owner, raw: &str) -> Result
 
 fn open_value_unkeyed(stored: Value) -> Result<Value, String> {
     if super::payloads::is_sealed(&stored) {
-        return Err("encryption: this workflow data is sealed and no STEM_ENCRYPTION_KEYS are set".into());
+        return Err(
+            "encryption: this workflow data is sealed and no STEM_ENCRYPTION_KEYS are set".into(),
+        );
     }
     Ok(stored)
 }

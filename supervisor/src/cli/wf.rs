@@ -156,7 +156,13 @@ pub async fn run(conn: &ConnArgs, cmd: WfCmd) -> CliResult {
                 println!("no runs");
             }
             for r in &runs {
-                println!("{}  {:<10} {:<16} {}", r.id, r.state.as_str(), r.workflow, format_rfc3339(r.created_at));
+                println!(
+                    "{}  {:<10} {:<16} {}",
+                    r.id,
+                    r.state.as_str(),
+                    r.workflow,
+                    format_rfc3339(r.created_at)
+                );
             }
             Ok(())
         }
@@ -170,7 +176,10 @@ pub async fn run(conn: &ConnArgs, cmd: WfCmd) -> CliResult {
                 println!("no runs waiting");
             }
             for w in &waiters {
-                let until = w.deadline.map(|d| format!(" until {}", format_rfc3339(d))).unwrap_or_default();
+                let until = w
+                    .deadline
+                    .map(|d| format!(" until {}", format_rfc3339(d)))
+                    .unwrap_or_default();
                 println!("{}  run {} step {}{until}", w.topic, w.run, w.index);
             }
             Ok(())
@@ -208,7 +217,9 @@ async fn start(conn: &ConnArgs, a: StartArgs) -> CliResult {
         _ => return Err(CliError::usage("--kwargs: must be a JSON object")),
     };
     let manifest = find_manifest(a.manifest.as_deref())?.ok_or_else(|| {
-        CliError::usage("no manifest: workflows are declared in stem.toml ([workflows.NAME]); pass --manifest")
+        CliError::usage(
+            "no manifest: workflows are declared in stem.toml ([workflows.NAME]); pass --manifest",
+        )
     })?;
     let adapters = conn.connect(Some(&manifest.manifest.stem)).await?;
     let start = StartRun {
@@ -234,12 +245,19 @@ async fn start(conn: &ConnArgs, a: StartArgs) -> CliResult {
     match view.state {
         RunState::Completed => Ok(()),
         s if s.is_final() => Err(CliError::failed(format!("run {} ended {s}", view.id))),
-        s => Err(CliError::failed(format!("timed out waiting for run {} (state {s})", view.id))),
+        s => Err(CliError::failed(format!(
+            "timed out waiting for run {} (state {s})",
+            view.id
+        ))),
     }
 }
 
 /// Polls the run until it ends or `timeout` passes.
-async fn wait(adapters: &Adapters, id: &str, timeout: Option<Duration>) -> Result<RunView, CliError> {
+async fn wait(
+    adapters: &Adapters,
+    id: &str,
+    timeout: Option<Duration>,
+) -> Result<RunView, CliError> {
     let until = timeout.map(|t| Instant::now() + t);
     let mut pause = Duration::from_millis(20);
     loop {
@@ -272,7 +290,13 @@ fn print_view(view: &RunView, json: bool) -> CliResult {
         println!("note      {u}");
     }
     for s in view.steps.iter().flatten() {
-        let mut line = format!("  {:>3}  {:<20} {:<6} {:<9}", s.index, s.name, s.kind.as_str(), s.state.as_str());
+        let mut line = format!(
+            "  {:>3}  {:<20} {:<6} {:<9}",
+            s.index,
+            s.name,
+            s.kind.as_str(),
+            s.state.as_str()
+        );
         if s.attempt > 1 {
             line.push_str(&format!(" attempt {}", s.attempt));
         }

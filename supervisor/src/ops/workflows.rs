@@ -78,17 +78,30 @@ pub struct Emitted {
 }
 
 fn unknown_workflow(manifest: &LoadedManifest, name: &str) -> OpsError {
-    let known: Vec<&str> = manifest.manifest.workflows.keys().map(String::as_str).collect();
+    let known: Vec<&str> = manifest
+        .manifest
+        .workflows
+        .keys()
+        .map(String::as_str)
+        .collect();
     OpsError::UnknownWorkflow(format!(
         "unknown workflow {name:?}: {} declares {}",
         manifest.path.display(),
-        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
     ))
 }
 
 /// Starts a run of `start.workflow`: its first resume is published, then the run stored, so a
 /// crash between the two leaves at worst a resume that finds no run (and does nothing).
-pub async fn start(adapters: &Adapters, manifest: &LoadedManifest, start: &StartRun) -> OpsResult<Started> {
+pub async fn start(
+    adapters: &Adapters,
+    manifest: &LoadedManifest,
+    start: &StartRun,
+) -> OpsResult<Started> {
     let spec = manifest
         .manifest
         .workflows
@@ -140,7 +153,10 @@ pub async fn start(adapters: &Adapters, manifest: &LoadedManifest, start: &Start
     };
     let first = publish::resume(&id, &start.workflow, &queue, 1, None, &headers);
     super::enqueue::check_payload(adapters, &first)?;
-    adapters.broker.publish(std::slice::from_ref(&first)).await?;
+    adapters
+        .broker
+        .publish(std::slice::from_ref(&first))
+        .await?;
     let (stored, created) = adapters.workflows.wf_start(&run).await?;
     Ok(Started {
         run: stored.id,
@@ -215,7 +231,13 @@ pub fn view(run: &WfRun) -> RunView {
 
 /// Runs, newest first.
 pub async fn list(adapters: &Adapters, filter: &RunFilter) -> OpsResult<Vec<RunView>> {
-    Ok(adapters.workflows.wf_list(filter).await?.iter().map(view).collect())
+    Ok(adapters
+        .workflows
+        .wf_list(filter)
+        .await?
+        .iter()
+        .map(view)
+        .collect())
 }
 
 /// Runs by state.
@@ -229,7 +251,11 @@ pub async fn counts(adapters: &Adapters) -> OpsResult<BTreeMap<String, u64>> {
         .collect())
 }
 
-pub async fn waiters(adapters: &Adapters, topic: Option<&str>, limit: usize) -> OpsResult<Vec<Waiter>> {
+pub async fn waiters(
+    adapters: &Adapters,
+    topic: Option<&str>,
+    limit: usize,
+) -> OpsResult<Vec<Waiter>> {
     Ok(adapters.workflows.wf_waiters(topic, limit).await?)
 }
 
@@ -275,16 +301,28 @@ pub async fn cancel(adapters: &Adapters, id: &str) -> OpsResult<RunView> {
 }
 
 /// Ends a live run in a final `state` (an operator's cancel, a time bound), unfenced.
-pub async fn end(adapters: &Adapters, id: &str, state: RunState, outcome: &Outcome) -> OpsResult<RunView> {
+pub async fn end(
+    adapters: &Adapters,
+    id: &str,
+    state: RunState,
+    outcome: &Outcome,
+) -> OpsResult<RunView> {
     let now = super::time::store_clock_ms();
     let encoded = data::encode_outcome(id, outcome);
-    let Some(before) = adapters.workflows.wf_finish(id, None, state, Some(&encoded), now).await? else {
+    let Some(before) = adapters
+        .workflows
+        .wf_finish(id, None, state, Some(&encoded), now)
+        .await?
+    else {
         let run = adapters
             .workflows
             .wf_get(id)
             .await?
             .ok_or_else(|| OpsError::RunNotFound(id.to_string()))?;
-        return Err(OpsError::Workflow(format!("run {id} has already ended: {}", run.state)));
+        return Err(OpsError::Workflow(format!(
+            "run {id} has already ended: {}",
+            run.state
+        )));
     };
     if before.state == RunState::Running {
         if let Some(resume) = &before.resume_id {
@@ -295,8 +333,16 @@ pub async fn end(adapters: &Adapters, id: &str, state: RunState, outcome: &Outco
             super::revoke::revoke(adapters, &request).await?;
         }
     }
-    if let Ok(RunData { parent: Some(parent), headers, .. }) = data::decode_run(&before) {
-        adapters.broker.publish(&[publish::nudge(&parent, &headers)]).await?;
+    if let Ok(RunData {
+        parent: Some(parent),
+        headers,
+        ..
+    }) = data::decode_run(&before)
+    {
+        adapters
+            .broker
+            .publish(&[publish::nudge(&parent, &headers)])
+            .await?;
     }
     show(adapters, id, false).await
 }
@@ -314,7 +360,11 @@ pub async fn rewind(adapters: &Adapters, id: &str, to: &str) -> OpsResult<RunVie
         let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
         return Err(OpsError::Workflow(format!(
             "run {id} has no step {to:?} (its steps: {})",
-            if names.is_empty() { "none yet".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none yet".to_string()
+            } else {
+                names.join(", ")
+            }
         )));
     };
     let now = super::time::store_clock_ms();
@@ -332,8 +382,17 @@ pub async fn rewind(adapters: &Adapters, id: &str, to: &str) -> OpsResult<RunVie
             super::revoke::revoke(adapters, &request).await?;
         }
     }
-    let headers = data::decode_run(&after).map(|d| d.headers).unwrap_or_default();
-    let resume = publish::resume(id, &after.workflow, &after.queue, after.seq + 1, None, &headers);
+    let headers = data::decode_run(&after)
+        .map(|d| d.headers)
+        .unwrap_or_default();
+    let resume = publish::resume(
+        id,
+        &after.workflow,
+        &after.queue,
+        after.seq + 1,
+        None,
+        &headers,
+    );
     adapters.broker.publish(&[resume]).await?;
     show(adapters, id, false).await
 }

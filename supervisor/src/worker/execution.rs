@@ -5,19 +5,19 @@
 //! dispatcher.
 
 use super::config::WorkerConfig;
+use super::delivery::Outcome;
 use super::dispatcher::{Event, ExecUpdate};
 use super::outcome::{advance, fresh_record};
 use crate::exec::limits::StopReceiver;
 use crate::exec::next::Ticket;
-use super::delivery::Outcome;
 use crate::exec::{EventSink, ExecEvent, Executor, RunOutcome, WorkflowLink};
-use crate::workflow::resume;
-use stem_adapters::Commit;
 use crate::logging::LogFormat;
 use crate::observe::{Lifecycle, Observer, TaskRef};
 use crate::telemetry::ids;
+use crate::workflow::resume;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stem_adapters::Commit;
 use stem_adapters::Delivery;
 use stem_protocol::manifest::EffectiveTask;
 use stem_protocol::trace;
@@ -95,7 +95,8 @@ async fn run_in_span(
     if resume::is_resume(&envelope) {
         match resume::prepare(&ctx.config, &delivery, &envelope, &record).await {
             resume::Prepared::Done(done) => {
-                ctx.observer.emit(Lifecycle::Started(TaskRef::of(&envelope)));
+                ctx.observer
+                    .emit(Lifecycle::Started(TaskRef::of(&envelope)));
                 let finished = Finished {
                     envelope,
                     task,
@@ -210,7 +211,16 @@ async fn run_in_span(
     let settled = match steps {
         Some(handler) => match handler.await {
             Ok(r) => Some(Box::new(
-                resume::settle(&ctx.config, r, &delivery, &envelope, &task, record.clone(), outcome.clone()).await,
+                resume::settle(
+                    &ctx.config,
+                    r,
+                    &delivery,
+                    &envelope,
+                    &task,
+                    record.clone(),
+                    outcome.clone(),
+                )
+                .await,
             )),
             Err(_) => None,
         },

@@ -110,7 +110,8 @@ pub fn decode_step(step: &WfStep) -> Result<StepData, String> {
     let Some(raw) = &step.data else {
         return Ok(StepData::default());
     };
-    let v = codec::decode_wf(&Owner::Step(&step.run, step.index), raw).map_err(|e| e.to_string())?;
+    let v =
+        codec::decode_wf(&Owner::Step(&step.run, step.index), raw).map_err(|e| e.to_string())?;
     from_value("step data", v)
 }
 
@@ -161,7 +162,14 @@ pub fn stored(run: &str, e: &JournalEntry, now: i64) -> WfStep {
 }
 
 /// A fresh entry for a step reached now.
-pub fn fresh(index: u32, name: &str, kind: StepKind, state: StepState, attempt: u32, now: i64) -> JournalEntry {
+pub fn fresh(
+    index: u32,
+    name: &str,
+    kind: StepKind,
+    state: StepState,
+    attempt: u32,
+    now: i64,
+) -> JournalEntry {
     let mut e = JournalEntry::new(index, name, kind, state, attempt);
     e.started_at = Some(now);
     e

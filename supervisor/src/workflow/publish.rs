@@ -42,7 +42,14 @@ pub fn parent_headers(parent: &Parent) -> BTreeMap<String, String> {
 
 /// The nudge resuming `parent`.
 pub fn nudge(parent: &Parent, headers: &BTreeMap<String, String>) -> TaskEnvelope {
-    resume(&parent.run, &parent.workflow, &parent.queue, 0, None, headers)
+    resume(
+        &parent.run,
+        &parent.workflow,
+        &parent.queue,
+        0,
+        None,
+        headers,
+    )
 }
 
 /// A called task's final commit also nudges the run waiting for it (published only if the

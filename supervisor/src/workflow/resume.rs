@@ -10,8 +10,8 @@ use super::data::{self, Outcome as RunOutcomeData, RunData};
 use super::publish;
 use super::steps::{Resume, Suspension};
 use super::targets;
-use crate::exec::RunOutcome;
 use crate::exec::limits::Forced;
+use crate::exec::RunOutcome;
 use crate::worker::config::WorkerConfig;
 use crate::worker::delivery::{task_ref, Outcome};
 use crate::worker::outcome::{self, advance};
@@ -73,49 +73,112 @@ pub async fn prepare(
     record: &TaskRecord,
 ) -> Prepared {
     let Some(run_id) = env.headers.get(RUN_HEADER).cloned() else {
-        let e = TaskError::new("BadResume", format!("{} carries no {RUN_HEADER} header", env.id)).permanent();
+        let e = TaskError::new(
+            "BadResume",
+            format!("{} carries no {RUN_HEADER} header", env.id),
+        )
+        .permanent();
         return Prepared::Done(failed(d, record.clone(), e));
     };
-    let seq: u64 = env.headers.get(RESUME_HEADER).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let seq: u64 = env
+        .headers
+        .get(RESUME_HEADER)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let store = &config.adapters.workflows;
     let now = crate::ops::time::store_clock_ms();
-    let claim = match store.wf_claim(&run_id, seq, &env.id, d.generation, now).await {
+    let claim = match store
+        .wf_claim(&run_id, seq, &env.id, d.generation, now)
+        .await
+    {
         Ok(c) => c,
         Err(e) => {
-            let e = TaskError::new("StoreUnavailable", format!("cannot claim run {run_id}: {e}"));
-            return Prepared::Done(Box::new(outcome::settle(d, env, &effective(config, env), record.clone(), plain_error(e))));
+            let e = TaskError::new(
+                "StoreUnavailable",
+                format!("cannot claim run {run_id}: {e}"),
+            );
+            return Prepared::Done(Box::new(outcome::settle(
+                d,
+                env,
+                &effective(config, env),
+                record.clone(),
+                plain_error(e),
+            )));
         }
     };
     let (run, previous, steps) = match claim {
-        Claim::Claimed { run, previous, steps } => (run, previous, steps),
-        Claim::Stale => return Prepared::Done(ack(d, record.clone(), json!({"run": run_id, "resume": "stale"}))),
-        Claim::Final(state) => {
-            return Prepared::Done(ack(d, record.clone(), json!({"run": run_id, "resume": "ended", "state": state})))
+        Claim::Claimed {
+            run,
+            previous,
+            steps,
+        } => (run, previous, steps),
+        Claim::Stale => {
+            return Prepared::Done(ack(
+                d,
+                record.clone(),
+                json!({"run": run_id, "resume": "stale"}),
+            ))
         }
-        Claim::Unknown => return Prepared::Done(ack(d, record.clone(), json!({"run": run_id, "resume": "unknown run"}))),
+        Claim::Final(state) => {
+            return Prepared::Done(ack(
+                d,
+                record.clone(),
+                json!({"run": run_id, "resume": "ended", "state": state}),
+            ))
+        }
+        Claim::Unknown => {
+            return Prepared::Done(ack(
+                d,
+                record.clone(),
+                json!({"run": run_id, "resume": "unknown run"}),
+            ))
+        }
     };
-    let spec = config.manifest.manifest.workflows.get(&run.workflow).cloned().unwrap_or_default();
+    let spec = config
+        .manifest
+        .manifest
+        .workflows
+        .get(&run.workflow)
+        .cloned()
+        .unwrap_or_default();
     let data = match data::decode_run(&run) {
         Ok(data) => data,
         Err(e) => {
             let e = TaskError::new("UnreadableRun", format!("run {run_id}: {e}")).permanent();
-            let out = RunOutcomeData { result: None, error: Some(e.clone()) };
+            let out = RunOutcomeData {
+                result: None,
+                error: Some(e.clone()),
+            };
             end_run(config, &run, RunState::Failed, &out, now).await;
             return Prepared::Done(failed(d, record.clone(), e));
         }
     };
-    let over_run = spec.max_run_duration.map(|m| run.created_at.saturating_add(ms(m))).filter(|at| *at <= now);
+    let over_run = spec
+        .max_run_duration
+        .map(|m| run.created_at.saturating_add(ms(m)))
+        .filter(|at| *at <= now);
     let over_suspension = spec
         .max_suspension
         .zip(run.suspended_at.filter(|_| previous == RunState::Suspended))
         .map(|(m, at)| at.saturating_add(ms(m)))
         .filter(|at| *at <= now);
     if over_run.is_some() || over_suspension.is_some() {
-        let what = if over_run.is_some() { "max_run_duration" } else { "max_suspension" };
+        let what = if over_run.is_some() {
+            "max_run_duration"
+        } else {
+            "max_suspension"
+        };
         let e = TaskError::new("TimedOut", format!("run {run_id} passed its {what}")).permanent();
-        let out = RunOutcomeData { result: None, error: Some(e) };
+        let out = RunOutcomeData {
+            result: None,
+            error: Some(e),
+        };
         let nudges = end_run(config, &run, RunState::TimedOut, &out, now).await;
-        let mut done = ack(d, record.clone(), json!({"run": run_id, "state": "timed_out"}));
+        let mut done = ack(
+            d,
+            record.clone(),
+            json!({"run": run_id, "state": "timed_out"}),
+        );
         done.0.follow_ups = nudges;
         return Prepared::Done(done);
     }
@@ -126,8 +189,15 @@ pub async fn prepare(
                 journal.insert(e.index, e);
             }
             Err(e) => {
-                let e = TaskError::new("UnreadableStep", format!("run {run_id} step {}: {e}", s.index)).permanent();
-                let out = RunOutcomeData { result: None, error: Some(e.clone()) };
+                let e = TaskError::new(
+                    "UnreadableStep",
+                    format!("run {run_id} step {}: {e}", s.index),
+                )
+                .permanent();
+                let out = RunOutcomeData {
+                    result: None,
+                    error: Some(e.clone()),
+                };
                 let nudges = end_run(config, &run, RunState::Failed, &out, now).await;
                 let mut done = failed(d, record.clone(), e);
                 done.0.follow_ups = nudges;
@@ -207,7 +277,8 @@ async fn settle_waiting(resume: &mut Resume, now: i64) {
         if settled && resume.write(e.clone()).await.is_err() {
             // An emit wrote the event first: read the step as it stands.
             if let Ok(steps) = resume.adapters.workflows.wf_steps(&resume.run.id).await {
-                if let Some(Ok(fresh)) = steps.iter().find(|s| s.index == e.index).map(data::entry) {
+                if let Some(Ok(fresh)) = steps.iter().find(|s| s.index == e.index).map(data::entry)
+                {
                     resume.journal.insert(e.index, fresh);
                 }
             }
@@ -228,9 +299,20 @@ pub fn handed(resume: &Resume) -> WorkflowRun {
 }
 
 /// Ends the run (unfenced: a bound, an unreadable run); the nudges for its parent.
-async fn end_run(config: &WorkerConfig, run: &WfRun, state: RunState, out: &RunOutcomeData, now: i64) -> Vec<TaskEnvelope> {
+async fn end_run(
+    config: &WorkerConfig,
+    run: &WfRun,
+    state: RunState,
+    out: &RunOutcomeData,
+    now: i64,
+) -> Vec<TaskEnvelope> {
     let encoded = data::encode_outcome(&run.id, out);
-    match config.adapters.workflows.wf_finish(&run.id, None, state, Some(&encoded), now).await {
+    match config
+        .adapters
+        .workflows
+        .wf_finish(&run.id, None, state, Some(&encoded), now)
+        .await
+    {
         Ok(Some(before)) => parent_nudge(&before),
         _ => Vec::new(),
     }
@@ -238,7 +320,11 @@ async fn end_run(config: &WorkerConfig, run: &WfRun, state: RunState, out: &RunO
 
 fn parent_nudge(run: &WfRun) -> Vec<TaskEnvelope> {
     match data::decode_run(run) {
-        Ok(RunData { parent: Some(p), headers, .. }) => vec![publish::nudge(&p, &headers)],
+        Ok(RunData {
+            parent: Some(p),
+            headers,
+            ..
+        }) => vec![publish::nudge(&p, &headers)],
         _ => Vec::new(),
     }
 }
@@ -272,7 +358,13 @@ pub async fn settle(
     };
     match result {
         Ok(_) if resume.suspension.is_some() => {
-            let spec = config.manifest.manifest.workflows.get(&resume.run.workflow).cloned().unwrap_or_default();
+            let spec = config
+                .manifest
+                .manifest
+                .workflows
+                .get(&resume.run.workflow)
+                .cloned()
+                .unwrap_or_default();
             let suspension = resume.suspension.clone().expect("checked");
             let (own, waiter) = match &suspension {
                 Suspension::Timer(at) => (Some(*at), None),
@@ -281,7 +373,8 @@ pub async fn settle(
             };
             let wake = [
                 own,
-                spec.max_run_duration.map(|m| resume.run.created_at.saturating_add(ms(m))),
+                spec.max_run_duration
+                    .map(|m| resume.run.created_at.saturating_add(ms(m))),
                 spec.max_suspension.map(|m| now.saturating_add(ms(m))),
                 Some(now.saturating_add(WATCHDOG_MS)),
             ]
@@ -289,24 +382,51 @@ pub async fn settle(
             .flatten()
             .min()
             .unwrap_or(now);
-            match store.wf_suspend(&id, resume.generation, Some(wake), waiter, now).await {
+            match store
+                .wf_suspend(&id, resume.generation, Some(wake), waiter, now)
+                .await
+            {
                 Ok(true) => {
-                    let timer = publish::resume(&id, &resume.run.workflow, &resume.run.queue, resume.run.seq + 1, Some(wake), &resume.data.headers);
-                    let mut done = ack(d, record, json!({"run": id, "suspended": kind_of(&suspension), "until": wake}));
+                    let timer = publish::resume(
+                        &id,
+                        &resume.run.workflow,
+                        &resume.run.queue,
+                        resume.run.seq + 1,
+                        Some(wake),
+                        &resume.data.headers,
+                    );
+                    let mut done = ack(
+                        d,
+                        record,
+                        json!({"run": id, "suspended": kind_of(&suspension), "until": wake}),
+                    );
                     done.0.follow_ups.push(timer);
                     *done
                 }
                 Ok(false) => *ack(d, record, json!({"run": id, "resume": "stale"})),
                 Err(e) => {
-                    let e = TaskError::new("StoreUnavailable", format!("cannot suspend run {id}: {e}"));
+                    let e =
+                        TaskError::new("StoreUnavailable", format!("cannot suspend run {id}: {e}"));
                     outcome::settle(d, env, task, record, plain_error(e))
                 }
             }
         }
         Ok(value) => {
-            let out = RunOutcomeData { result: Some(value.clone()), error: None };
+            let out = RunOutcomeData {
+                result: Some(value.clone()),
+                error: None,
+            };
             let encoded = data::encode_outcome(&id, &out);
-            match store.wf_finish(&id, Some(resume.generation), RunState::Completed, Some(&encoded), now).await {
+            match store
+                .wf_finish(
+                    &id,
+                    Some(resume.generation),
+                    RunState::Completed,
+                    Some(&encoded),
+                    now,
+                )
+                .await
+            {
                 Ok(Some(before)) => {
                     let mut done = ack(d, record, value);
                     done.0.follow_ups = parent_nudge(&before);
@@ -314,20 +434,38 @@ pub async fn settle(
                 }
                 Ok(None) => *ack(d, record, json!({"run": id, "resume": "stale"})),
                 Err(e) => {
-                    let e = TaskError::new("StoreUnavailable", format!("cannot complete run {id}: {e}"));
+                    let e = TaskError::new(
+                        "StoreUnavailable",
+                        format!("cannot complete run {id}: {e}"),
+                    );
                     outcome::settle(d, env, task, record, plain_error(e))
                 }
             }
         }
         Err(error) => {
-            let retried = RunOutcome { result: Err(error.clone()), ..run };
+            let retried = RunOutcome {
+                result: Err(error.clone()),
+                ..run
+            };
             let (mut commit, out) = outcome::settle(d, env, task, record, retried);
             if matches!(commit.action, Action::DeadLetter(_)) {
                 // The resume's retries are spent: the run fails (no dead letter: a replay of
                 // a resume of an ended run would do nothing).
-                let data = RunOutcomeData { result: None, error: Some(error) };
+                let data = RunOutcomeData {
+                    result: None,
+                    error: Some(error),
+                };
                 let encoded = data::encode_outcome(&id, &data);
-                if let Ok(Some(before)) = store.wf_finish(&id, Some(resume.generation), RunState::Failed, Some(&encoded), now).await {
+                if let Ok(Some(before)) = store
+                    .wf_finish(
+                        &id,
+                        Some(resume.generation),
+                        RunState::Failed,
+                        Some(&encoded),
+                        now,
+                    )
+                    .await
+                {
                     commit.follow_ups = parent_nudge(&before);
                 }
                 commit.action = Action::Ack;

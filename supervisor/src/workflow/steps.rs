@@ -85,7 +85,10 @@ impl Resume {
             if e.name != name && self.run.version == self.code_version {
                 return Err(refusal(
                     NONDETERMINISM,
-                    format!("step {index} was {:?} when recorded, the code now asks for {name:?}", e.name),
+                    format!(
+                        "step {index} was {:?} when recorded, the code now asks for {name:?}",
+                        e.name
+                    ),
                 ));
             }
             if e.state.is_final() {
@@ -199,7 +202,9 @@ impl Resume {
     ) -> Result<(), TaskError> {
         let fresh = e.target.is_none();
         if fresh {
-            e.target = Some(targets::fresh_id(&self.adapters, &self.run.id, e.index, child.is_some()).await?);
+            e.target = Some(
+                targets::fresh_id(&self.adapters, &self.run.id, e.index, child.is_some()).await?,
+            );
         }
         let target = e.target.clone().unwrap_or_default();
         if !fresh {
@@ -220,8 +225,28 @@ impl Resume {
         };
         let trace = self.data.headers.clone();
         match (call, child) {
-            (Some(call), _) => targets::publish_call(&self.adapters, &self.manifest, &target, call, &parent, &trace).await?,
-            (None, Some(child)) => targets::start_child(&self.adapters, &self.manifest, &target, child, &parent, &trace).await?,
+            (Some(call), _) => {
+                targets::publish_call(
+                    &self.adapters,
+                    &self.manifest,
+                    &target,
+                    call,
+                    &parent,
+                    &trace,
+                )
+                .await?
+            }
+            (None, Some(child)) => {
+                targets::start_child(
+                    &self.adapters,
+                    &self.manifest,
+                    &target,
+                    child,
+                    &parent,
+                    &trace,
+                )
+                .await?
+            }
             (None, None) => {}
         }
         self.suspension = Some(Suspension::Target);

@@ -42,12 +42,27 @@ fn bad(message: String) -> TaskError {
 
 /// The id for a new target of step `index`: `RUN:INDEX`, unless a target of that id already
 /// exists (the step was rewound and runs again), then a fresh suffix.
-pub async fn fresh_id(adapters: &Adapters, run: &str, index: u32, child: bool) -> Result<String, TaskError> {
+pub async fn fresh_id(
+    adapters: &Adapters,
+    run: &str,
+    index: u32,
+    child: bool,
+) -> Result<String, TaskError> {
     let id = call_id(run, index);
     let taken = if child {
-        adapters.workflows.wf_get(&id).await.map_err(unavailable)?.is_some()
+        adapters
+            .workflows
+            .wf_get(&id)
+            .await
+            .map_err(unavailable)?
+            .is_some()
     } else {
-        adapters.backend.get(&id).await.map_err(unavailable)?.is_some()
+        adapters
+            .backend
+            .get(&id)
+            .await
+            .map_err(unavailable)?
+            .is_some()
     };
     if !taken {
         return Ok(id);
@@ -58,9 +73,18 @@ pub async fn fresh_id(adapters: &Adapters, run: &str, index: u32, child: bool) -
 
 /// How the target ended, or `None` while it has not (or was never published: a replay
 /// publishes it again).
-pub async fn ended(adapters: &Adapters, target: &str, child: bool) -> Result<Option<Ended>, TaskError> {
+pub async fn ended(
+    adapters: &Adapters,
+    target: &str,
+    child: bool,
+) -> Result<Option<Ended>, TaskError> {
     if child {
-        let Some(run) = adapters.workflows.wf_get(target).await.map_err(unavailable)? else {
+        let Some(run) = adapters
+            .workflows
+            .wf_get(target)
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(None);
         };
         if !run.state.is_final() {
@@ -81,9 +105,11 @@ pub async fn ended(adapters: &Adapters, target: &str, child: bool) -> Result<Opt
     };
     Ok(match record.state {
         TaskState::Success => Some(Ended::Result(record.result.unwrap_or(Value::Null))),
-        s if s.is_terminal() => Some(Ended::Error(record.error.unwrap_or_else(|| {
-            TaskError::new("CallEnded", format!("task {target} ended {s}"))
-        }))),
+        s if s.is_terminal() => {
+            Some(Ended::Error(record.error.unwrap_or_else(|| {
+                TaskError::new("CallEnded", format!("task {target} ended {s}"))
+            })))
+        }
         _ => None,
     })
 }
@@ -119,7 +145,12 @@ pub async fn publish_call(
     options.headers = publish::parent_headers(parent);
     options.headers.extend(trace.clone());
     for (key, value) in call.options {
-        let wrong = || bad(format!("call {:?}: option {key:?} has a wrong value: {value}", call.task));
+        let wrong = || {
+            bad(format!(
+                "call {:?}: option {key:?} has a wrong value: {value}",
+                call.task
+            ))
+        };
         match key.as_str() {
             "queue" => options.queue = Some(value.as_str().ok_or_else(wrong)?.to_string()),
             "priority" => options.priority = value.as_u64().filter(|p| *p <= 9).ok_or_else(wrong)? as u8,
@@ -136,7 +167,8 @@ pub async fn publish_call(
             }
         }
     }
-    let env = enqueue::envelope(&options, Some(manifest)).map_err(|e| bad(format!("call {:?}: {e}", call.task)))?;
+    let env = enqueue::envelope(&options, Some(manifest))
+        .map_err(|e| bad(format!("call {:?}: {e}", call.task)))?;
     match enqueue::publish(adapters, &env).await {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == crate::ops::OpsErrorKind::Unavailable => Err(unavailable(e)),
