@@ -23,12 +23,22 @@
 //! | `{ns}:beat:token` | counter | the latest fencing token issued (only grows) |
 //! | `{ns}:beat:claim:{id}:{fire ms}` | string | a claimed fire (the claimer's token), PX TTL |
 //! | `{ns}:q:{queue}:outbox` | hash | cluster mode only: publishes to other queues made by a commit or a replay, until sent |
+//! | `{ns}:wf:run:{id}` | hash | a workflow run: the fields of `WfRun` (an absent field is `None`) |
+//! | `{ns}:wf:steps:{id}` | hash | a run's journal: `{index}:{field}` → the fields of `WfStep` |
+//! | `{ns}:wf:runs` | zset | every run id scored by `created_at` (listing; ties by id) |
+//! | `{ns}:wf:runs:state:{state}` / `:wf:{workflow}` / `:wf-state:{state}:{workflow}` | zset | the same, per state, per workflow, per both (counts are their sizes) |
+//! | `{ns}:wf:topic:{topic}` | zset | a topic's waiters, `{run}|{index}` scored by `since` |
+//! | `{ns}:wf:waiters` / `{ns}:wf:waiter` | zset / hash | every waiter (`{len(run)}:{run}|{index}|{topic}`) by `since` / its `{since}|{deadline}` |
+//! | `{ns}:wf:waits:{run}` | set | a run's waiters, `{index}|{topic}` (to drop them) |
 //!
 //! In cluster mode ([`Keys::cluster`]) the same names carry Redis Cluster hash tags: a queue's
 //! keys put its (escaped) name in braces (`ns:q:{default}:p5`, `ns:delayed:{default}`,
 //! `ns:dlq:{default}`), so each queue is one slot and queues spread across the shards; every
 //! other key starts with the namespace in braces (`{ns}:r:ID`, `{ns}:queues`), so the result
-//! backend, control plane and the rest are one slot and their scripts stay single-slot.
+//! backend, control plane and the rest are one slot and their scripts stay single-slot. The
+//! workflow keys are in that slot too, so every workflow operation is one script; the scripts
+//! build the keys they find at run time (a run's topics, the index sets of a new state) from
+//! [`Keys::wf_prefix`], the same way the `wf_*` methods here do.
 
 use stem_protocol::envelope::MAX_PRIORITY;
 
@@ -234,6 +244,43 @@ impl Keys {
     pub fn beat_claim(&self, id: &str, fire_time: i64) -> String {
         format!("{}:beat:claim:{id}:{fire_time}", self.global)
     }
+
+    /// What starts every workflow key (the workflow scripts get it as `ARGV[1]`).
+    pub fn wf_prefix(&self) -> String {
+        format!("{}:wf:", self.global)
+    }
+
+    /// A run's hash.
+    pub fn wf_run(&self, id: &str) -> String {
+        format!("{}run:{id}", self.wf_prefix())
+    }
+
+    /// A run's journal hash.
+    pub fn wf_steps(&self, id: &str) -> String {
+        format!("{}steps:{id}", self.wf_prefix())
+    }
+
+    /// The listing index of the runs in `state` (any when `None`) of `workflow` (any when
+    /// `None`), scored by `created_at`.
+    pub fn wf_runs(&self, state: Option<&str>, workflow: Option<&str>) -> String {
+        let p = self.wf_prefix();
+        match (state, workflow) {
+            (None, None) => format!("{p}runs"),
+            (Some(s), None) => format!("{p}runs:state:{s}"),
+            (None, Some(w)) => format!("{p}runs:wf:{w}"),
+            (Some(s), Some(w)) => format!("{p}runs:wf-state:{s}:{w}"),
+        }
+    }
+
+    /// The waiters of one topic.
+    pub fn wf_topic(&self, topic: &str) -> String {
+        format!("{}topic:{topic}", self.wf_prefix())
+    }
+
+    /// Every waiter, by `since`.
+    pub fn wf_waiters(&self) -> String {
+        format!("{}waiters", self.wf_prefix())
+    }
 }
 
 /// A delayed-set member: the band digit, `|`, then the envelope JSON (so the mover needs no
@@ -272,5 +319,29 @@ mod tests {
         assert_eq!(slot(&k.stream("a{b}", 9)), slot(&k.dlq_order("a{b}")));
         assert_eq!(slot(&k.record("t1")), slot(&k.heartbeats()));
         assert!(Keys::cluster("n{s").unwrap_err().contains("brace"));
+    }
+
+    #[test]
+    fn workflow_keys_share_the_global_slot() {
+        let k = Keys::new("ns");
+        assert_eq!(k.wf_run("r1"), "ns:wf:run:r1");
+        assert_eq!(
+            k.wf_runs(Some("running"), Some("a")),
+            "ns:wf:runs:wf-state:running:a"
+        );
+        let k = Keys::cluster("ns").unwrap();
+        assert_eq!(k.wf_steps("r1"), "{ns}:wf:steps:r1");
+        let slot = |key: &str| redis::cluster_routing::get_slot(key.as_bytes());
+        let global = slot(&k.queues());
+        for key in [
+            k.wf_run("a{b}c"),
+            k.wf_steps("}{"),
+            k.wf_runs(None, None),
+            k.wf_runs(Some("failed"), Some("{x}")),
+            k.wf_topic("{t}"),
+            k.wf_waiters(),
+        ] {
+            assert_eq!(slot(&key), global, "{key}");
+        }
     }
 }

@@ -43,6 +43,7 @@ mod schedule;
 mod scripts;
 mod slotted;
 mod tls;
+mod wf_fields;
 mod workflow;
 
 use crate::connect::{ConnectOptions, Store};

@@ -1,6 +1,7 @@
 //! The Lua scripts, one file each under `lua/`, loaded once per process. Scripts that act on a
 //! receipt share the `owned` prelude, which checks that the lease the receipt names is still held;
-//! scripts that write records share `put_record`.
+//! scripts that write records share `put_record`; the workflow scripts (`wf_*`) share `wf_lib`,
+//! their key names and helpers.
 //! `Script::invoke_async` sends EVALSHA and loads the script on NOSCRIPT, so a restarted Redis
 //! (which forgot its script cache) just works.
 
@@ -9,9 +10,14 @@ use std::sync::LazyLock;
 
 const OWNED: &str = include_str!("lua/owned.lua");
 const PUT_RECORD: &str = include_str!("lua/put_record.lua");
+const WF_LIB: &str = include_str!("lua/wf_lib.lua");
 
 fn with_owned(body: &str) -> Script {
     Script::new(&format!("{OWNED}\n{body}"))
+}
+
+fn with_wf(body: &str) -> Script {
+    Script::new(&format!("{WF_LIB}\n{body}"))
 }
 
 pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fetch.lua")));
@@ -56,3 +62,17 @@ pub static TAKE_TOKEN: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/take_token.lua")));
 pub static TAKE_SLOT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/take_slot.lua")));
+pub static WF_START: LazyLock<Script> = LazyLock::new(|| with_wf(include_str!("lua/wf_start.lua")));
+pub static WF_CLAIM: LazyLock<Script> = LazyLock::new(|| with_wf(include_str!("lua/wf_claim.lua")));
+pub static WF_WRITE_STEP: LazyLock<Script> =
+    LazyLock::new(|| with_wf(include_str!("lua/wf_write_step.lua")));
+pub static WF_SUSPEND: LazyLock<Script> =
+    LazyLock::new(|| with_wf(include_str!("lua/wf_suspend.lua")));
+pub static WF_FINISH: LazyLock<Script> =
+    LazyLock::new(|| with_wf(include_str!("lua/wf_finish.lua")));
+pub static WF_EMIT: LazyLock<Script> = LazyLock::new(|| with_wf(include_str!("lua/wf_emit.lua")));
+pub static WF_REWIND: LazyLock<Script> =
+    LazyLock::new(|| with_wf(include_str!("lua/wf_rewind.lua")));
+pub static WF_LIST: LazyLock<Script> = LazyLock::new(|| with_wf(include_str!("lua/wf_list.lua")));
+pub static WF_WAITERS: LazyLock<Script> =
+    LazyLock::new(|| with_wf(include_str!("lua/wf_waiters.lua")));
