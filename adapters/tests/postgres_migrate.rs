@@ -42,7 +42,8 @@ async fn migrating_twice_is_a_no_op() {
             "0005_quiet_publish",
             "0006_flow",
             "0007_stats_minutes",
-            "0008_unique_runs"
+            "0008_unique_runs",
+            "0009_workflows"
         ]
     );
     let second = postgres::migrate(&url, &options).await.unwrap();
@@ -79,7 +80,8 @@ async fn concurrent_migrations_apply_each_once() {
             "0005_quiet_publish",
             "0006_flow",
             "0007_stats_minutes",
-            "0008_unique_runs"
+            "0008_unique_runs",
+            "0009_workflows"
         ]
     );
     drop_schema(&url, &options.namespace).await;

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0008_unique_runs",
         include_str!("migrations/0008_unique_runs.sql"),
     ),
+    (
+        9,
+        "0009_workflows",
+        include_str!("migrations/0009_workflows.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

@@ -22,6 +22,7 @@ mod migrate;
 mod revoke;
 mod schedule;
 mod settings;
+mod wf_rows;
 mod workflow;
 
 use crate::connect::{ConnectOptions, Store};

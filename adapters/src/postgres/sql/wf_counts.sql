@@ -1,0 +1,1 @@
+SELECT state, count(*) AS n FROM wf_runs GROUP BY state

@@ -1,0 +1,1 @@
+SELECT * FROM wf_finish($1, $2, $3, $4, $5)

@@ -1,0 +1,1 @@
+SELECT * FROM wf_runs WHERE id = $1

@@ -1,0 +1,1 @@
+SELECT * FROM wf_rewind($1, $2, $3)
