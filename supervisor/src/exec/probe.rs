@@ -49,14 +49,13 @@ async fn probe(manifest: &LoadedManifest, name: &str) -> Probe {
     };
     let named: BTreeSet<String> = manifest
         .manifest
-        .tasks
-        .keys()
+        .task_names()
+        .into_iter()
         .filter(|t| {
             manifest
                 .effective(t)
                 .is_some_and(|e| e.kind == TaskKind::Runtime(name.to_string()))
         })
-        .cloned()
         .collect();
     let mut warnings = Vec::new();
     let missing: Vec<&str> = named.difference(&served).map(String::as_str).collect();

@@ -95,8 +95,10 @@ fn unknown_workflow(manifest: &LoadedManifest, name: &str) -> OpsError {
     ))
 }
 
-/// Starts a run of `start.workflow`: its first resume is published, then the run stored, so a
-/// crash between the two leaves at worst a resume that finds no run (and does nothing).
+/// Starts a run of `start.workflow`: the run is stored, then its first resume published (a
+/// resume must never find no run). A publish that fails ends the run `failed`; a start with an
+/// id that finds its run never resumed (a crash between the two) publishes its first resume
+/// again (a duplicate resume of the same sequence is stale, so it runs once).
 pub async fn start(
     adapters: &Adapters,
     manifest: &LoadedManifest,
@@ -113,16 +115,6 @@ pub async fn start(
         .ok_or_else(|| unknown_workflow(manifest, &start.workflow))?;
     if let Some(id) = &start.id {
         check_id(id)?;
-        if let Some(existing) = adapters.workflows.wf_get(id).await? {
-            if existing.seq > 0 || existing.state.is_final() {
-                return Ok(Started {
-                    run: existing.id,
-                    workflow: existing.workflow,
-                    state: existing.state,
-                    created: false,
-                });
-            }
-        }
     }
     let id = start.id.clone().unwrap_or_else(stem_protocol::new_task_id);
     let mut headers = start.headers.clone();
@@ -153,11 +145,42 @@ pub async fn start(
     };
     let first = publish::resume(&id, &start.workflow, &queue, 1, None, &headers);
     super::enqueue::check_payload(adapters, &first)?;
-    adapters
-        .broker
-        .publish(std::slice::from_ref(&first))
-        .await?;
     let (stored, created) = adapters.workflows.wf_start(&run).await?;
+    if created || (stored.seq == 0 && !stored.state.is_final()) {
+        let first = match created {
+            true => first,
+            false => {
+                let headers = data::decode_run(&stored)
+                    .map(|d| d.headers)
+                    .unwrap_or_default();
+                publish::resume(
+                    &stored.id,
+                    &stored.workflow,
+                    &stored.queue,
+                    1,
+                    None,
+                    &headers,
+                )
+            }
+        };
+        if let Err(e) = adapters.broker.publish(std::slice::from_ref(&first)).await {
+            if created {
+                let outcome = Outcome {
+                    result: None,
+                    error: Some(TaskError::new(
+                        "NotStarted",
+                        format!("its first resume could not be published: {e}"),
+                    )),
+                };
+                let encoded = data::encode_outcome(&id, &outcome);
+                let _ = adapters
+                    .workflows
+                    .wf_finish(&id, None, RunState::Failed, Some(&encoded), now)
+                    .await;
+            }
+            return Err(e.into());
+        }
+    }
     Ok(Started {
         run: stored.id,
         workflow: stored.workflow,
