@@ -356,6 +356,7 @@ pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
 
 /// A running `stem worker` and how it is stopped.
 pub mod worker;
+pub mod workflows;
 pub use worker::Worker;
 
 /// Process inspection through /proc.

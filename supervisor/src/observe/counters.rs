@@ -73,6 +73,8 @@ impl Sink for Counters {
             Lifecycle::ChildSpawned { .. } => bump(&self.children_spawned),
             Lifecycle::ChildRecycled { .. } => bump(&self.children_recycled),
             Lifecycle::Received(_)
+            | Lifecycle::WorkflowStep { .. }
+            | Lifecycle::WorkflowRun { .. }
             | Lifecycle::Ran(_)
             | Lifecycle::BrokerError { .. }
             | Lifecycle::BrokerRecovered

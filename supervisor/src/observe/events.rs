@@ -58,6 +58,23 @@ impl Sink for EventSink {
             Lifecycle::LeaseLost { task, running } => {
                 ("lease_lost", task, json!({"running": running}))
             }
+            Lifecycle::WorkflowStep { task, step } => (
+                "wf_step",
+                task,
+                json!({"run": step.run, "workflow": step.workflow, "index": step.index, "step": step.name,
+                       "kind": step.kind, "state": step.state, "attempt": step.attempt,
+                       "duration_ms": step.finished_at - step.started_at}),
+            ),
+            Lifecycle::WorkflowRun {
+                task,
+                run,
+                workflow,
+                state,
+            } => (
+                "wf_run",
+                task,
+                json!({"run": run, "workflow": workflow, "state": state}),
+            ),
             Lifecycle::GivenBack(_)
             | Lifecycle::Ran(_)
             | Lifecycle::ChildSpawned { .. }

@@ -1,5 +1,6 @@
 //! The worker's gauges: what it holds (running, reserved), its pools' children, its RSS, and the
-//! depth of the queues it consumes (ready, delayed, leased, dead letters). The heartbeat loop and
+//! depth of the queues it consumes (ready, delayed, leased, dead letters) and the workflow runs by
+//! state. The heartbeat loop and
 //! a queue-count loop keep the latest values here; the meter's callbacks read them at export or
 //! scrape time.
 
@@ -9,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stem_adapters::{BrokerAdmin, QueueCounts};
+use stem_adapters::{BrokerAdmin, QueueCounts, WorkflowStore};
 
 #[derive(Default)]
 struct Values {
@@ -19,6 +20,8 @@ struct Values {
     /// Children per runtime.
     pools: BTreeMap<String, u64>,
     queues: BTreeMap<String, QueueCounts>,
+    /// Workflow runs by state (`stem.workflow.runs.current`).
+    runs: BTreeMap<String, u64>,
 }
 
 /// The latest gauge values; cheap to clone.
@@ -47,14 +50,27 @@ impl Gauges {
         });
     }
 
-    /// Counts `queues` every `every`, until the process ends.
+    /// Counts `queues` (and, when the manifest declares workflows, the runs by state) every
+    /// `every`, until the process ends.
     pub async fn poll_queues(
         self,
         admin: Arc<dyn BrokerAdmin>,
+        workflows: Option<Arc<dyn WorkflowStore>>,
         queues: Vec<String>,
         every: Duration,
     ) {
         loop {
+            if let Some(store) = &workflows {
+                match store.wf_counts().await {
+                    Ok(counts) => self.with(|v| {
+                        v.runs = counts
+                            .into_iter()
+                            .map(|(s, n)| (s.as_str().to_string(), n))
+                            .collect()
+                    }),
+                    Err(e) => tracing::debug!("cannot count the workflow runs ({e})"),
+                }
+            }
             for q in &queues {
                 match admin.counts(q).await {
                     Ok(c) => self.with(|v| v.queues.insert(q.clone(), c)),
@@ -96,6 +112,16 @@ impl Gauges {
             .with_callback(move |o| {
                 for (runtime, n) in g.with(|v| v.pools.clone()) {
                     o.observe(n, &[KeyValue::new("runtime", runtime)]);
+                }
+            })
+            .build();
+        let g = self.clone();
+        meter
+            .u64_observable_gauge("stem.workflow.runs.current")
+            .with_description("Workflow runs by state (suspended: waiting for a timer, an event, a call or a child)")
+            .with_callback(move |o| {
+                for (state, n) in g.with(|v| v.runs.clone()) {
+                    o.observe(n, &[KeyValue::new("state", state)]);
                 }
             })
             .build();

@@ -48,11 +48,20 @@ impl Sink for LogSink {
             }
             Lifecycle::Ran(t) if self.outcomes => self.timings.ran(t),
             Lifecycle::Received(_)
+            | Lifecycle::WorkflowStep { .. }
             | Lifecycle::Started(_)
             | Lifecycle::Progress(..)
             | Lifecycle::Ran(_)
             | Lifecycle::BrokerError { .. } => {}
             Lifecycle::BrokerRecovered => tracing::info!("the broker answers again"),
+            Lifecycle::WorkflowRun {
+                run,
+                workflow,
+                state,
+                ..
+            } => {
+                tracing::info!(run = %run, workflow = %workflow, "workflow run {state}")
+            }
             Lifecycle::Succeeded(t) => {
                 if !self.outcome(t, "success") {
                     tracing::debug!(task = %t.id, name = %t.name, attempt = t.attempt, trace_id = %ids::trace_id_hex(t), "succeeded")

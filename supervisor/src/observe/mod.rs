@@ -10,6 +10,7 @@ pub mod events;
 pub mod gauges;
 pub mod log;
 pub mod otel;
+pub mod otel_workflow;
 pub mod privacy;
 pub mod timing;
 
@@ -106,6 +107,34 @@ pub enum Lifecycle {
     },
     /// The broker answered again after errors.
     BrokerRecovered,
+    /// A workflow step journaled by the resume `task` (done, failed, retrying, waiting).
+    WorkflowStep {
+        task: TaskRef,
+        step: WorkflowStep,
+    },
+    /// A workflow run moved (suspended, completed, failed, cancelled, timed_out) in the resume
+    /// `task`.
+    WorkflowRun {
+        task: TaskRef,
+        run: String,
+        workflow: String,
+        state: &'static str,
+    },
+}
+
+/// A journaled step, as the sinks see it (names only: never its result).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowStep {
+    pub run: String,
+    pub workflow: String,
+    pub index: u32,
+    pub name: String,
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub attempt: u32,
+    /// Epoch ms.
+    pub started_at: i64,
+    pub finished_at: i64,
 }
 
 /// Where lifecycle steps go.

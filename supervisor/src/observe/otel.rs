@@ -117,6 +117,7 @@ impl Instruments {
 pub struct OtelSink {
     known: HashSet<String>,
     metrics: Option<Instruments>,
+    workflows: Option<super::otel_workflow::WorkflowInstruments>,
     tracer: Option<SdkTracer>,
     timings: Timings,
 }
@@ -136,6 +137,7 @@ impl OtelSink {
         OtelSink {
             known,
             metrics: meter.map(Instruments::new),
+            workflows: meter.map(|m| super::otel_workflow::WorkflowInstruments::new(m, SECONDS)),
             tracer,
             timings: Timings::default(),
         }
@@ -288,6 +290,17 @@ impl Sink for OtelSink {
             Lifecycle::ChildRecycled { runtime, .. } => self.count(
                 |m| &m.recycled,
                 &[KeyValue::new("runtime", runtime.clone())],
+            ),
+            Lifecycle::WorkflowRun {
+                workflow, state, ..
+            } => super::otel_workflow::run(self.workflows.as_ref(), &self.known, workflow, state),
+            Lifecycle::WorkflowStep { task, step } => super::otel_workflow::step(
+                self.workflows.as_ref(),
+                self.tracer.as_ref(),
+                &self.known,
+                worker,
+                task,
+                step,
             ),
             Lifecycle::Received(_) | Lifecycle::Progress(..) => {}
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use stem_adapters::workflow::{RunFilter, RunState, Waiter, WfRun};
-use stem_adapters::Adapters;
+use stem_adapters::{Adapters, TaskEvent};
 use stem_protocol::workflow::{task_name, JournalEntry};
 use stem_protocol::TaskError;
 
@@ -295,16 +295,46 @@ pub async fn emit(adapters: &Adapters, topic: &str, payload: &Value) -> OpsResul
         .workflows
         .wf_emit(topic, &data::encode_event(topic, payload), now)
         .await?;
-    let mut headers = BTreeMap::new();
-    super::enqueue::with_traceparent(&mut headers);
-    let resumes: Vec<_> = woken
-        .iter()
-        .map(|w| publish::resume(&w.run, &w.workflow, &w.queue, w.seq, None, &headers))
-        .collect();
+    // Each resume goes on in its run's own trace.
+    let mut resumes = Vec::with_capacity(woken.len());
+    for w in &woken {
+        let headers = match adapters.workflows.wf_get(&w.run).await {
+            Ok(Some(run)) => data::decode_run(&run)
+                .map(|d| d.headers)
+                .unwrap_or_default(),
+            _ => BTreeMap::new(),
+        };
+        resumes.push(publish::resume(
+            &w.run,
+            &w.workflow,
+            &w.queue,
+            w.seq,
+            None,
+            &headers,
+        ));
+    }
     if !resumes.is_empty() {
         // Were this to fail, each woken run resumes at its timer instead (its step holds the
         // event already).
         adapters.broker.publish(&resumes).await?;
+        let events: Vec<TaskEvent> = woken
+            .iter()
+            .zip(&resumes)
+            .map(|(w, r)| TaskEvent {
+                kind: "wf_step".into(),
+                task_id: r.id.clone(),
+                name: r.name.clone(),
+                queue: w.queue.clone(),
+                worker: String::new(),
+                at: stem_protocol::now_ms(),
+                data: serde_json::json!({"run": w.run, "workflow": w.workflow, "index": w.index,
+                                         "kind": "event", "state": "done", "topic": topic}),
+                sealed: None,
+            })
+            .collect();
+        if let Err(e) = adapters.control.emit(&events).await {
+            tracing::debug!("cannot emit {} event(s): {e}", events.len());
+        }
     }
     Ok(Emitted {
         topic: topic.to_string(),

@@ -93,7 +93,7 @@ async fn run_in_span(
     // A workflow resume claims its run first; one with nothing to run ends here.
     let mut resume = None;
     if resume::is_resume(&envelope) {
-        match resume::prepare(&ctx.config, &delivery, &envelope, &record).await {
+        match resume::prepare(&ctx.config, &ctx.observer, &delivery, &envelope, &record).await {
             resume::Prepared::Done(done) => {
                 ctx.observer
                     .emit(Lifecycle::Started(TaskRef::of(&envelope)));

@@ -76,8 +76,11 @@ async fn telemetry(
     let gauges = meter.as_ref().map(|m| {
         let g = Gauges::default();
         g.register(m);
+        let workflows = (!config.manifest.manifest.workflows.is_empty())
+            .then(|| config.adapters.workflows.clone());
         tasks.spawn(g.clone().poll_queues(
             config.adapters.admin.clone(),
+            workflows,
             config.queues.clone(),
             config.heartbeat_interval,
         ));

@@ -12,6 +12,7 @@ use super::steps::{Resume, Suspension};
 use super::targets;
 use crate::exec::limits::Forced;
 use crate::exec::RunOutcome;
+use crate::observe::{Lifecycle, Observer, TaskRef};
 use crate::worker::config::WorkerConfig;
 use crate::worker::delivery::{task_ref, Outcome};
 use crate::worker::outcome::{self, advance};
@@ -68,6 +69,7 @@ fn failed(d: &Delivery, mut record: TaskRecord, error: TaskError) -> Box<(Commit
 /// Claims the run and makes it ready to replay.
 pub async fn prepare(
     config: &Arc<WorkerConfig>,
+    observer: &Observer,
     d: &Delivery,
     env: &TaskEnvelope,
     record: &TaskRecord,
@@ -215,9 +217,21 @@ pub async fn prepare(
         journal,
         suspension: None,
         refused: None,
+        observer: observer.clone(),
+        task: TaskRef::of(env),
     };
     settle_waiting(&mut resume, now).await;
     Prepared::Run(Box::new(resume))
+}
+
+/// A run's move, to the observer.
+fn announce(observer: &Observer, env: &TaskEnvelope, run: &WfRun, state: RunState) {
+    observer.emit(Lifecycle::WorkflowRun {
+        task: TaskRef::of(env),
+        run: run.id.clone(),
+        workflow: run.workflow.clone(),
+        state: state.as_str(),
+    });
 }
 
 fn ms(d: std::time::Duration) -> i64 {
@@ -387,6 +401,7 @@ pub async fn settle(
                 .await
             {
                 Ok(true) => {
+                    announce(&resume.observer, env, &resume.run, RunState::Suspended);
                     let timer = publish::resume(
                         &id,
                         &resume.run.workflow,
@@ -428,6 +443,7 @@ pub async fn settle(
                 .await
             {
                 Ok(Some(before)) => {
+                    announce(&resume.observer, env, &resume.run, RunState::Completed);
                     let mut done = ack(d, record, value);
                     done.0.follow_ups = parent_nudge(&before);
                     *done

@@ -6,6 +6,7 @@
 use super::data::{self, Parent, RunData};
 use super::targets;
 use crate::manifest::LoadedManifest;
+use crate::observe::{Lifecycle, Observer, TaskRef, WorkflowStep};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use stem_adapters::workflow::{Waiter, WfRun};
@@ -40,6 +41,9 @@ pub struct Resume {
     pub suspension: Option<Suspension>,
     /// Why the resume had to stop (its write refused, the code out of step with the journal).
     pub refused: Option<TaskError>,
+    pub observer: Observer,
+    /// The resume's own delivery (its steps' spans are its attempt's children).
+    pub task: TaskRef,
 }
 
 fn refusal(kind: &str, message: String) -> TaskError {
@@ -259,6 +263,23 @@ impl Resume {
         let step = data::stored(&self.run.id, &e, now);
         match self.adapters.workflows.wf_write_step(self.generation, &step).await {
             Ok(true) => {
+                if e.state != StepState::Running {
+                    let started = e.started_at.unwrap_or(now);
+                    self.observer.emit(Lifecycle::WorkflowStep {
+                        task: self.task.clone(),
+                        step: WorkflowStep {
+                            run: self.run.id.clone(),
+                            workflow: self.run.workflow.clone(),
+                            index: e.index,
+                            name: e.name.clone(),
+                            kind: e.kind.as_str(),
+                            state: e.state.as_str(),
+                            attempt: e.attempt,
+                            started_at: started,
+                            finished_at: e.finished_at.unwrap_or(now).max(started),
+                        },
+                    });
+                }
                 self.journal.insert(e.index, e);
                 Ok(())
             }

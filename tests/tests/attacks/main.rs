@@ -25,3 +25,5 @@ mod signing;
 mod stored_parts;
 /// One live run per id under racing producers.
 mod unique;
+/// Workflow payloads (arguments, step results, events) sealed, and a journal edited in the store.
+mod workflows;
