@@ -23,6 +23,7 @@ pub mod specs;
 pub mod time;
 pub mod unique;
 pub mod workers;
+pub mod workflow_control;
 pub mod workflows;
 
 pub use error::{OpsError, OpsErrorKind, OpsResult};

@@ -211,7 +211,7 @@ async fn run_in_span(
     let settled = match steps {
         Some(handler) => match handler.await {
             Ok(r) => Some(Box::new(
-                resume::settle(
+                crate::workflow::settle::settle(
                     &ctx.config,
                     r,
                     &delivery,

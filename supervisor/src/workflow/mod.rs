@@ -4,11 +4,12 @@
 //! from the top against the journal and every step it passes is journaled, fenced by the
 //! resume's generation, before the child goes on (`steps.rs`); calls and child runs are
 //! published with stable ids (`targets.rs`); sleeps and event waits end the resume, whose own
-//! fenced commit publishes the timer resume (`publish.rs`). Payloads go through the codec
+//! fenced commit publishes the timer resume (`publish.rs`, `settle.rs`). Payloads go through the codec
 //! (`data.rs`). See `docs/workflows.md`.
 
 pub mod data;
 pub mod publish;
 pub mod resume;
+pub mod settle;
 pub mod steps;
 pub mod targets;
