@@ -25,6 +25,7 @@ use stem_protocol::{ChildMessage, SupervisorMessage, TaskError, TaskRequest, PRO
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::time::Instant;
 
+mod ending;
 mod teardown;
 
 /// How long a child may take to exit after its stdin closes before its group is killed.
@@ -321,84 +322,6 @@ impl Session {
         if let Some(line) = next.take_line() {
             let write = write_line(self.stdin.take(), line);
             self.stdin = tokio::time::timeout(EXIT_GRACE, write).await.ok().flatten();
-        }
-    }
-
-    fn answered(
-        &mut self,
-        result: Result<serde_json::Value, TaskError>,
-        forced: Option<Forced>,
-        limits: Limits,
-    ) -> RunOutcome {
-        let stderr = self.stderr.tail();
-        match forced {
-            // A stopped task is recorded as stopped, whatever it managed to answer.
-            Some(f) => RunOutcome {
-                healthy: self.forkserver && self.stdin.is_some(),
-                ..forced_outcome(f, limits, stderr)
-            },
-            None => RunOutcome {
-                result,
-                stderr,
-                forced: None,
-                healthy: self.stdin.is_some(),
-            },
-        }
-    }
-
-    /// stdout closed before an answer: the child (or, for a fork server, the server) is gone.
-    async fn ended_early(
-        &mut self,
-        forced: Option<Forced>,
-        soft_sent: bool,
-        limits: Limits,
-    ) -> RunOutcome {
-        let status = tokio::time::timeout(KILL_SETTLE, self.child.wait()).await;
-        self.stderr.wait_closed(Duration::from_secs(1)).await;
-        let stderr = self.stderr.tail();
-        if let Some(f) = forced {
-            return RunOutcome {
-                healthy: false,
-                ..forced_outcome(f, limits, stderr)
-            };
-        }
-        let how = match status {
-            Ok(Ok(s)) => describe_exit(s),
-            _ => "closed its stdout".to_string(),
-        };
-        if soft_sent {
-            let how = format!("child `{}` {how} before answering", self.label);
-            return RunOutcome {
-                result: Err(limits.soft_exceeded(&how, stderr.clone())),
-                stderr,
-                forced: None,
-                healthy: false,
-            };
-        }
-        let mut message = format!("child `{}` {how} before answering", self.label);
-        if let Some(last) = stderr.lines().rev().find(|l| !l.trim().is_empty()) {
-            message.push_str(&format!("; last stderr line: {}", last.trim()));
-        }
-        RunOutcome {
-            result: Err(TaskError::new("ChildExited", message).with_traceback(stderr.clone())),
-            stderr,
-            forced: None,
-            healthy: false,
-        }
-    }
-
-    fn broken(&mut self, message: String) -> RunOutcome {
-        let stderr = self.stderr.tail();
-        self.broken_with(TaskError::new("ProtocolError", message).with_traceback(stderr))
-    }
-
-    fn broken_with(&mut self, error: TaskError) -> RunOutcome {
-        self.kill_now();
-        RunOutcome {
-            result: Err(error),
-            stderr: self.stderr.tail(),
-            forced: None,
-            healthy: false,
         }
     }
 }
