@@ -97,8 +97,10 @@ fn unknown_workflow(manifest: &LoadedManifest, name: &str) -> OpsError {
     ))
 }
 
-/// Starts a run of `start.workflow`: its first resume is published, then the run stored, so a
-/// crash between the two leaves at worst a resume that finds no run (and does nothing).
+/// Starts a run of `start.workflow`: the run is stored, then its first resume published (the
+/// other order lets a quick worker claim the resume before the run exists, which leaves the run
+/// waiting for a resume that never comes). A crash between the two leaves a run nothing has
+/// claimed (`resumes` 0): starting it again with its id publishes the resume again.
 pub async fn start(
     adapters: &Adapters,
     manifest: &LoadedManifest,
@@ -155,11 +157,13 @@ pub async fn start(
     };
     let first = publish::resume(&id, &start.workflow, &queue, 1, None, &headers);
     super::enqueue::check_payload(adapters, &first)?;
-    adapters
-        .broker
-        .publish(std::slice::from_ref(&first))
-        .await?;
     let (stored, created) = adapters.workflows.wf_start(&run).await?;
+    if stored.seq == 0 && !stored.state.is_final() {
+        adapters
+            .broker
+            .publish(std::slice::from_ref(&first))
+            .await?;
+    }
     Ok(Started {
         run: stored.id,
         workflow: stored.workflow,
