@@ -1,6 +1,7 @@
 //! Durable workflow runs as operators and producers see them: start a run (idempotent by id),
-//! show one with its journal, list runs, list the waiters of event topics, emit an event,
-//! cancel a run and rewind one to a step. The CLI (`stem wf`) and the HTTP API call these.
+//! show one with its journal (or wait for it to end), list runs, list the waiters of event
+//! topics, emit an event, cancel a run and rewind one to a step. The CLI (`stem wf`) and the
+//! HTTP API call these.
 
 use super::{OpsError, OpsResult};
 use crate::manifest::LoadedManifest;
@@ -9,6 +10,7 @@ use crate::workflow::publish;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 use stem_adapters::workflow::{RunFilter, RunState, Waiter, WfRun};
 use stem_adapters::Adapters;
 
@@ -219,6 +221,22 @@ pub async fn show(adapters: &Adapters, id: &str, steps: bool) -> OpsResult<RunVi
         view.steps = Some(entries);
     }
     Ok(view)
+}
+
+/// The run with its journal once it has ended, or as it stands when `timeout` passes: the
+/// store is read again after a pause that doubles from 20 ms to 500 ms.
+pub async fn wait(adapters: &Adapters, id: &str, timeout: Option<Duration>) -> OpsResult<RunView> {
+    let until = timeout.map(|t| Instant::now() + t);
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let view = show(adapters, id, true).await?;
+        if view.state.is_final() || until.is_some_and(|u| Instant::now() >= u) {
+            return Ok(view);
+        }
+        let left = until.map_or(pause, |u| u.saturating_duration_since(Instant::now()));
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
 }
 
 /// A run's view without its journal.

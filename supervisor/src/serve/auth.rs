@@ -3,7 +3,8 @@
 //! every request is allowed, which is why the listener then refuses anything but loopback.
 //! Health probes and the OpenAPI document need no token. The dashboard's pages also take the
 //! token from the `stem_token` cookie its login form sets (GET only: its script sends actions
-//! with the `Authorization` header), and answer a missing or bad token with that form.
+//! with the `Authorization` header), and answer a missing or bad token with that form. The
+//! request's [`Scope`] goes into its extensions, so a page can offer admin actions to admins only.
 
 use super::error::ApiError;
 use super::AppState;
@@ -128,7 +129,11 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     match allowed(&state.tokens, &request) {
-        Ok(()) => next.run(request).await,
+        Ok(scope) => {
+            let mut request = request;
+            request.extensions_mut().insert(scope);
+            next.run(request).await
+        }
         Err(_) if dashboard_page(&request) => (
             StatusCode::UNAUTHORIZED,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -175,13 +180,18 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn allowed(tokens: &Tokens, request: &Request) -> Result<(), ApiError> {
-    if tokens.is_empty() || PUBLIC.contains(&request.uri().path()) {
-        return Ok(());
+/// The scope the request is allowed with (every route without tokens, and the public paths;
+/// handlers read it from the request's extensions, e.g. to show actions to admins only).
+fn allowed(tokens: &Tokens, request: &Request) -> Result<Scope, ApiError> {
+    if tokens.is_empty() {
+        return Ok(Scope::Admin);
+    }
+    if PUBLIC.contains(&request.uri().path()) {
+        return Ok(Scope::Read);
     }
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return match cookie_token(request).and_then(|t| tokens.scope(&t)) {
-            Some(_) => Ok(()),
+            Some(scope) => Ok(scope),
             None => Err(unauthorized(
                 "authorization: missing: send the header `Authorization: Bearer TOKEN`",
             )),
@@ -195,8 +205,10 @@ fn allowed(tokens: &Tokens, request: &Request) -> Result<(), ApiError> {
         .ok_or_else(|| unauthorized("authorization: expected `Bearer TOKEN`"))?;
     match tokens.scope(token) {
         None => Err(unauthorized("authorization: the token is not valid")),
-        Some(Scope::Admin) => Ok(()),
-        Some(Scope::Read) if matches!(*request.method(), Method::GET | Method::HEAD) => Ok(()),
+        Some(Scope::Admin) => Ok(Scope::Admin),
+        Some(Scope::Read) if matches!(*request.method(), Method::GET | Method::HEAD) => {
+            Ok(Scope::Read)
+        }
         Some(Scope::Read) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -226,6 +238,30 @@ mod tests {
         assert_eq!(cookie_token(&req(Method::GET)).as_deref(), Some("t:read x"));
         assert_eq!(cookie_token(&req(Method::POST)), None);
         assert!(dashboard_page(&req(Method::GET)));
+    }
+
+    #[test]
+    fn a_request_is_allowed_with_its_token_scope() {
+        let req = |header: Option<(header::HeaderName, &str)>| {
+            let mut b = Request::builder().uri("/ui/workflows/r");
+            if let Some((name, value)) = header {
+                b = b.header(name, value);
+            }
+            b.body(axum::body::Body::empty()).expect("request")
+        };
+        let none = Tokens::default();
+        assert_eq!(allowed(&none, &req(None)), Ok(Scope::Admin), "no tokens");
+        let tokens = Tokens::parse("a, b:read", "test").expect("valid");
+        let bearer = |t: &str| Some((header::AUTHORIZATION, format!("Bearer {t}")));
+        for (token, scope) in [("a", Scope::Admin), ("b", Scope::Read)] {
+            let header = bearer(token);
+            let header = header.as_ref().map(|(n, v)| (n.clone(), v.as_str()));
+            assert_eq!(allowed(&tokens, &req(header)), Ok(scope));
+            let cookie = format!("stem_token={token}");
+            let cookie = Some((header::COOKIE, cookie.as_str()));
+            assert_eq!(allowed(&tokens, &req(cookie)), Ok(scope));
+        }
+        assert!(allowed(&tokens, &req(None)).is_err());
     }
 
     #[test]

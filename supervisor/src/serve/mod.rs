@@ -2,8 +2,8 @@
 //! is stateless (any number of servers may run behind a load balancer) and every route calls
 //! the same [`crate::ops`] function as the matching CLI command, returning its value as JSON.
 //!
-//! One file per resource (`tasks`, `queues`, `workers`, `dead_letters`, `events`, `health`,
-//! `metrics` for Prometheus),
+//! One file per resource (`tasks`, `queues`, `workers`, `dead_letters`, `events`, `workflows`,
+//! `health`, `metrics` for Prometheus),
 //! with the router, bearer-token auth, the cross-origin guard and security headers, JSON errors
 //! and the listener beside them. Bad requests get
 //! a JSON error naming what is wrong and change nothing; a store outage is a 503 and the server
@@ -26,6 +26,7 @@ mod queues;
 mod router;
 mod tasks;
 mod workers;
+mod workflows;
 
 pub use auth::{Scope, Tokens, TokensError};
 pub use error::{ApiError, ServeError};

@@ -100,3 +100,41 @@ pub fn field_usize(map: &Map<String, Value>, name: &str) -> Result<Option<usize>
             .ok_or_else(|| wrong(name, "a non-negative integer")),
     }
 }
+
+pub fn field_array(map: &Map<String, Value>, name: &str) -> Result<Option<Vec<Value>>, ApiError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a.clone())),
+        Some(_) => Err(wrong(name, "a JSON array")),
+    }
+}
+
+pub fn field_object(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o.clone())),
+        Some(_) => Err(wrong(name, "a JSON object")),
+    }
+}
+
+/// A whole-number query parameter between `min` and `max`.
+pub fn int_param(
+    params: &HashMap<String, String>,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, ApiError> {
+    let Some(text) = params.get(name) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("{name}: expected a whole number from {min} to {max}, got {text:?}"),
+        )),
+    }
+}

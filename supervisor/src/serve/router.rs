@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::{
     auth, dashboard, dead_letters, events, guard, headers, health, metrics, openapi, queues, tasks,
-    workers, AppState,
+    workers, workflows, AppState,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -34,6 +34,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/workers/metrics", get(workers::metrics))
         .route("/v1/workers/{command}", get(workers::command))
         .route("/v1/events", get(events::stream))
+        .route("/v1/events/{topic}", post(workflows::emit))
+        .route("/v1/workflows/{name}/runs", post(workflows::start))
+        .route("/v1/workflows/runs", get(workflows::list))
+        .route("/v1/workflows/runs/{id}", get(workflows::show))
+        .route("/v1/workflows/runs/{id}/cancel", post(workflows::cancel))
+        .route("/v1/workflows/runs/{id}/rewind", post(workflows::rewind))
+        .route("/v1/workflows/waiters", get(workflows::waiters))
+        .route("/v1/workflows/counts", get(workflows::counts))
         .merge(dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)

@@ -60,6 +60,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/ui/queues", "Queues"),
     ("/ui/tasks", "Tasks"),
+    ("/ui/workflows", "Workflows"),
     ("/ui/workers", "Workers"),
     ("/ui/dead-letters", "Dead letters"),
     ("/ui/schedules", "Schedules"),

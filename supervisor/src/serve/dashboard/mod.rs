@@ -9,6 +9,7 @@ mod fleet;
 mod html;
 mod plans;
 mod tasks;
+mod workflows;
 
 use super::AppState;
 use axum::http::header;
@@ -28,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/workers", get(fleet::workers_page))
         .route("/ui/tasks", get(tasks::list))
         .route("/ui/tasks/{id}", get(tasks::show))
+        .route("/ui/workflows", get(workflows::list))
+        .route("/ui/workflows/{id}", get(workflows::show))
         .route("/ui/dead-letters", get(dead_letters::list))
         .route("/ui/dead-letters/{queue}/{id}", get(dead_letters::show))
         .route("/ui/schedules", get(plans::schedules_page))
