@@ -10,9 +10,8 @@ use crate::ops::workflows::{self, RunView, StartRun};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use stem_adapters::workflow::{RunFilter, RunState};
-use stem_adapters::Adapters;
 
 #[derive(Args)]
 pub struct WfCmd {
@@ -240,7 +239,7 @@ async fn start(conn: &ConnArgs, a: StartArgs) -> CliResult {
     if !a.json {
         println!("{}", started.run);
     }
-    let view = wait(&adapters, &started.run, a.timeout).await?;
+    let view = workflows::wait(&adapters, &started.run, a.timeout).await?;
     print_view(&view, a.json)?;
     match view.state {
         RunState::Completed => Ok(()),
@@ -249,24 +248,6 @@ async fn start(conn: &ConnArgs, a: StartArgs) -> CliResult {
             "timed out waiting for run {} (state {s})",
             view.id
         ))),
-    }
-}
-
-/// Polls the run until it ends or `timeout` passes.
-async fn wait(
-    adapters: &Adapters,
-    id: &str,
-    timeout: Option<Duration>,
-) -> Result<RunView, CliError> {
-    let until = timeout.map(|t| Instant::now() + t);
-    let mut pause = Duration::from_millis(20);
-    loop {
-        let view = workflows::show(adapters, id, true).await?;
-        if view.state.is_final() || until.is_some_and(|u| Instant::now() >= u) {
-            return Ok(view);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(500));
     }
 }
 
