@@ -28,7 +28,7 @@ use stem_protocol::{TaskEnvelope, TaskError, TaskRecord, TaskState};
 
 /// A run suspended on a call, a child run or an event with no timeout is resumed at the latest
 /// this long after it suspended, to look again (a nudge or an emit's resume lost to a crash).
-pub const WATCHDOG_MS: i64 = 3_600_000;
+pub const WATCHDOG_MS: i64 = 6 * 3_600_000;
 
 /// What a resume does before its child starts.
 pub enum Prepared {
