@@ -134,6 +134,11 @@ pub trait Broker: Send + Sync + 'static {
     /// Cheap liveness check for `stem health`.
     async fn ping(&self) -> Result<()>;
 
+    /// Ends the waits of this store's fetches in progress (a worker's shutdown): a fetch that
+    /// found nothing returns empty at once instead of at the end of its wait. Stores whose
+    /// fetches already end promptly keep the default, which does nothing.
+    fn interrupt_fetches(&self) {}
+
     /// The store's clock (epoch ms), on which it judges leases, etas and expiries: Redis's
     /// `TIME`, the Postgres server's clock, the clock kept in a SQLite file. `None` for a store
     /// that uses this process's clock (memory).

@@ -4,9 +4,15 @@
 use serde::{de, Deserialize, Deserializer};
 use std::time::Duration;
 
-/// Parses `"250ms"`, `"5s"`, `"1.5m"`, `"2h"`, `"1d"` or a bare number of seconds.
+/// Parses `"250ms"`, `"5s"`, `"1.5m"`, `"2h"`, `"1d"` (or the words: `"10 minutes"`, `"1 day"`)
+/// or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!(
+            "invalid duration {text:?}: a duration cannot be negative"
+        ));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -15,11 +21,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         format!("invalid duration {text:?}: expected e.g. \"500ms\", \"5s\", \"2m\"")
     })?;
     let scale = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" | "mins" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "ms" | "msec" | "millisecond" | "milliseconds" => 0.001,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+        "d" | "day" | "days" => 86400.0,
         other => {
             return Err(format!(
                 "invalid duration {text:?}: unknown unit {other:?} (use ms, s, m, h or d)"
@@ -69,5 +75,12 @@ mod tests {
             .unwrap_err()
             .contains("too long"));
         assert!(parse_duration("-5").is_err());
+        assert!(parse_duration("-3s").unwrap_err().contains("negative"));
+        assert_eq!(
+            parse_duration("10 minutes").unwrap(),
+            Duration::from_secs(600)
+        );
+        assert_eq!(parse_duration("1 day").unwrap(), Duration::from_secs(86400));
+        assert_eq!(parse_duration("2 hrs").unwrap(), Duration::from_secs(7200));
     }
 }

@@ -41,6 +41,12 @@ pub(crate) fn validate(m: &Manifest, text: &str, file: &str) -> Result<(), Manif
             .or_else(|| line_of_table(text, table)),
         message: format!("{table}: {}", p.message),
     };
+    if m.stem.concurrency == Some(0) {
+        return Err(fail(
+            "stem",
+            problem("concurrency", "concurrency must be at least 1"),
+        ));
+    }
     let d = &m.defaults;
     for (key, value) in [
         ("soft_time_limit", d.soft_time_limit),

@@ -146,6 +146,16 @@ fn exec_tasks_get_a_survivable_soft_signal_by_default() {
 }
 
 #[test]
+fn a_concurrency_of_zero_is_refused() {
+    let text = "[stem]\nconcurrency = 0\n";
+    let e = Manifest::parse(text, "stem.toml").unwrap_err().to_string();
+    assert!(
+        e.starts_with("stem.toml:2: stem: concurrency must be at least 1"),
+        "{e}"
+    );
+}
+
+#[test]
 fn pool_sizes_of_zero_are_refused() {
     let text = "[runtimes.py]\ncommand = [\"python3\"]\npool_size = 0\n";
     let e = Manifest::parse(text, "stem.toml").unwrap_err().to_string();

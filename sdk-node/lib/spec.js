@@ -33,7 +33,13 @@ function taskSpec(name, args = [], options = {}) {
   return spec;
 }
 
-const UNITS = { '': 1, s: 1, sec: 1, secs: 1, ms: 0.001, m: 60, min: 60, mins: 60, h: 3600, d: 86400 };
+const UNITS = {
+  '': 1, s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  ms: 0.001, msec: 0.001, millisecond: 0.001, milliseconds: 0.001,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
+  d: 86400, day: 86400, days: 86400,
+};
 
 /**
  * A duration in seconds, the one syntax of the CLI and both SDKs: a number of seconds, or text
@@ -46,6 +52,7 @@ function seconds(value) {
     return value;
   }
   const text = String(value).trim();
+  if (text.startsWith('-')) throw new RangeError(`a duration cannot be negative, got ${JSON.stringify(value)}`);
   const match = /^(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)$/.exec(text);
   if (!match) throw new RangeError(`invalid duration ${JSON.stringify(value)}: expected e.g. "500ms", "5s", "2m"`);
   const unit = UNITS[match[2]];

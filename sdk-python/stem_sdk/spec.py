@@ -38,6 +38,13 @@ def task_spec(
     """The JSON spec of one task; options left as `None` are not sent (server defaults)."""
     if countdown is not None and eta is not None:
         raise ValueError("give countdown or eta, not both")
+    if isinstance(args, (str, bytes, bytearray)) or not isinstance(args, Iterable):
+        raise TypeError(
+            "task %r: args must be a list or tuple of arguments, got %s %r (for one argument "
+            "write args=[%r])" % (name, type(args).__name__, args, args)
+        )
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise TypeError("task %r: kwargs must be a mapping, got %s" % (name, type(kwargs).__name__))
     spec: TaskSpec = {"task": name, "args": list(args), "kwargs": dict(kwargs or {})}
     if queue is not None:
         spec["queue"] = queue
@@ -70,8 +77,11 @@ def task_spec(
     return spec
 
 
-_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "secs": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0,
-          "mins": 60.0, "h": 3600.0, "d": 86400.0}
+_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+          "ms": 0.001, "msec": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+          "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+          "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+          "d": 86400.0, "day": 86400.0, "days": 86400.0}
 
 
 def seconds(value: Optional[Duration]) -> Optional[float]:
@@ -87,6 +97,8 @@ def seconds(value: Optional[Duration]) -> Optional[float]:
             raise ValueError("a duration cannot be negative, got %r" % (value,))
         return float(value)
     text = str(value).strip()
+    if text.startswith("-"):
+        raise ValueError("a duration cannot be negative, got %r" % (value,))
     number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
     unit = text[len(number):].strip()
     try:

@@ -210,3 +210,14 @@ def test_real_cli_ids_dedup_and_expiry(tmp_path):
     assert not keyed.duplicate
     soon = client.enqueue("add", [1, 2], expires="1m")
     assert soon.enqueued.get("duplicate") is False
+
+
+def test_a_string_for_args_is_refused_not_split_into_characters() -> None:
+    from stem_sdk.spec import task_spec
+    import pytest as _pytest
+
+    with _pytest.raises(TypeError, match=r"args must be a list or tuple.*args=\['12'\]"):
+        task_spec("add", "12")  # type: ignore[arg-type]
+    with _pytest.raises(TypeError, match="kwargs must be a mapping"):
+        task_spec("add", [1], [("a", 1)])  # type: ignore[arg-type]
+    assert task_spec("add", (1, 2))["args"] == [1, 2]

@@ -167,3 +167,22 @@ fn revoking_an_id_nobody_knows_says_so() {
         "a recorded task is known: {out:?}"
     );
 }
+
+#[test]
+fn empty_lists_and_unknown_ids_say_so() {
+    let env = Env::new();
+    let empty = env.stem(&["tasks", "list"]).success();
+    assert!(empty.stdout.starts_with("no task records yet"), "{empty:?}");
+    let empty = env.stem(&["queue", "list"]).success();
+    assert!(empty.stdout.starts_with("no queues yet"), "{empty:?}");
+    let out = env.stem(&["result", "not-a-real-id"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stdout.contains("not-a-real-id  unknown"), "{out:?}");
+    let json = env.stem(&["result", "not-a-real-id", "--json"]);
+    assert_eq!(json.code, Some(1), "{json:?}");
+    assert_eq!(json.json()["state"], "unknown", "{json:?}");
+    // Queued, no worker: pending, and known.
+    let queued = env.enqueue("t", &[]);
+    let out = env.stem(&["result", &queued]).success();
+    assert!(out.stdout.contains("pending"), "{out:?}");
+}

@@ -142,6 +142,9 @@ impl Broker for PgStore {
             return Ok(Vec::new());
         }
         let deadline = Instant::now() + wait;
+        let stop = self.signals.stop_fetch.notified();
+        tokio::pin!(stop);
+        stop.as_mut().enable();
         loop {
             // Registered before looking, so a publish between the look and the sleep wakes us.
             let notified = self.signals.tasks.notified();
@@ -155,8 +158,14 @@ impl Broker for PgStore {
             tokio::select! {
                 _ = notified => {}
                 _ = tokio::time::sleep_until(until) => {}
+                // Nothing was leased by the last look: returning empty loses nothing.
+                _ = &mut stop => return Ok(Vec::new()),
             }
         }
+    }
+
+    fn interrupt_fetches(&self) {
+        self.signals.stop_fetch.notify_waiters();
     }
 
     async fn extend(&self, deliveries: &[Delivery], lease: Duration) -> Result<Vec<String>> {

@@ -20,6 +20,8 @@ pub(crate) struct Signals {
     pub control: Notify,
     pub replies: Notify,
     pub events: Notify,
+    /// Told by `interrupt_fetches`: a fetch waiting for tasks returns at once.
+    pub stop_fetch: Notify,
     results: Mutex<HashMap<String, (Arc<Notify>, usize)>>,
     listening: watch::Sender<bool>,
 }
@@ -51,6 +53,7 @@ impl Signals {
             control: Notify::new(),
             replies: Notify::new(),
             events: Notify::new(),
+            stop_fetch: Notify::new(),
             results: Mutex::default(),
             listening,
         };

@@ -108,20 +108,25 @@ impl Broker for RedisStore {
             return Ok(());
         }
         if self.cluster() {
-            return self.publish_slotted(tasks).await;
+            self.publish_slotted(tasks).await?;
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for env in tasks {
+                self.add_publish(&mut pipe, env);
+            }
+            let mut queues: Vec<&str> = tasks.iter().map(|t| t.queue.as_str()).collect();
+            queues.sort_unstable();
+            queues.dedup();
+            pipe.sadd(self.keys.queues(), queues).ignore();
+            pipe.exec_async(&mut self.conn())
+                .await
+                .map_err(|e| redis_error("publish", e))?;
         }
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for env in tasks {
-            self.add_publish(&mut pipe, env);
+        if tasks.iter().any(|t| t.eta.is_some()) {
+            self.delayed.notify_waiters();
         }
-        let mut queues: Vec<&str> = tasks.iter().map(|t| t.queue.as_str()).collect();
-        queues.sort_unstable();
-        queues.dedup();
-        pipe.sadd(self.keys.queues(), queues).ignore();
-        pipe.exec_async(&mut self.conn())
-            .await
-            .map_err(|e| redis_error("publish", e))
+        Ok(())
     }
 
     async fn fetch(

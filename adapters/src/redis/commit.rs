@@ -20,11 +20,16 @@ impl RedisStore {
         if commits.is_empty() {
             return Ok(Vec::new());
         }
-        if self.cluster() {
-            return self.commit_slotted(commits, records).await;
+        let verdicts = if self.cluster() {
+            self.commit_slotted(commits, records).await?
+        } else {
+            let all: Vec<&Commit> = commits.iter().collect();
+            self.commit_call(&all, records, None).await?.0
+        };
+        if commits.iter().any(writes_delayed) {
+            self.delayed.notify_waiters();
         }
-        let all: Vec<&Commit> = commits.iter().collect();
-        Ok(self.commit_call(&all, records, None).await?.0)
+        Ok(verdicts)
     }
 
     /// One call of the commit script. With `outbox` (cluster mode: every commit is of that
@@ -184,4 +189,11 @@ pub(super) fn verdict(v: &str) -> Verdict {
             owner: (!owner.is_empty()).then(|| owner.to_string()),
         },
     }
+}
+
+/// Whether a commit leaves a delayed entry behind (a release after a delay, a follow-up with
+/// an eta), which a blocked fetch of this store should know the due time of.
+fn writes_delayed(c: &Commit) -> bool {
+    matches!(c.action, crate::commit::Action::Release { delay, .. } if !delay.is_zero())
+        || c.follow_ups.iter().any(|t| t.eta.is_some())
 }

@@ -65,6 +65,10 @@ impl RedisStore {
                 .lock()
                 .expect("lock")
                 .insert(consumer.to_string());
+            // Armed before the script reads the next due time: a delayed write after it wakes us.
+            let delayed = self.delayed.notified();
+            tokio::pin!(delayed);
+            delayed.as_mut().enable();
             let sweep = reread || self.sweep_due();
             if sweep && self.cluster() {
                 for queue in queues {
@@ -98,9 +102,12 @@ impl RedisStore {
                     block = block.min(Duration::from_millis(ms as u64));
                 }
             }
-            self.wait_for_new(queues, &found.last_ids, block.max(Duration::from_millis(1)))
-                .await
-                .map_err(|e| redis_error("wait for tasks", e))?;
+            tokio::select! {
+                read = self.wait_for_new(queues, &found.last_ids, block.max(Duration::from_millis(1))) => {
+                    read.map_err(|e| redis_error("wait for tasks", e))?;
+                }
+                _ = delayed => {}
+            }
         }
     }
 

@@ -124,6 +124,10 @@ pub struct RedisStore {
     started: Mutex<HashSet<String>>,
     /// When fetch last looked for pending entries without a lease record.
     last_sweep: Mutex<Instant>,
+    /// Told when this store writes a delayed entry (a retry's release, a publish with an eta):
+    /// a fetch blocked on the streams wakes to re-read the next due time, so a 200 ms retry is
+    /// not held up to the end of a block that started before it was written.
+    delayed: tokio::sync::Notify,
 }
 
 impl RedisStore {
@@ -187,6 +191,7 @@ impl RedisStore {
             grouped: Mutex::default(),
             started: Mutex::default(),
             last_sweep: Mutex::new(Instant::now()),
+            delayed: tokio::sync::Notify::new(),
         }
     }
 

@@ -32,7 +32,7 @@ pub struct EnqueueArgs {
     #[arg(long)]
     pub queue: Option<String>,
     /// Run no sooner than this long from now: `500ms`, `3s`, `2m`, a bare number of seconds.
-    #[arg(long, conflicts_with = "eta", value_parser = parse_countdown, allow_negative_numbers = true)]
+    #[arg(long, conflicts_with = "eta", value_parser = parse_countdown, allow_hyphen_values = true)]
     pub countdown: Option<Duration>,
     /// Run no sooner than this time: RFC 3339 (`2026-12-01T10:00:00Z`), epoch milliseconds, or
     /// epoch seconds with a decimal point.

@@ -32,6 +32,9 @@ pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
     };
     let report = match conn.connect(None).await {
         Ok(adapters) => health::check(&adapters, endpoints, options).await,
+        // A URL that can never work (unknown scheme, bad form) is bad configuration: one line,
+        // exit 2, not a DOWN report.
+        Err(e) if e.code == super::EXIT_USAGE => return Err(e),
         // One store could not be opened: ask each on its own, so the report names which.
         Err(_) => {
             let connect = stem_adapters::ConnectOptions {

@@ -43,6 +43,11 @@ pub async fn run(conn: &ConnArgs, cmd: QueueCmd) -> CliResult {
             if json {
                 return Ok(print_json(&sizes)?);
             }
+            if sizes.is_empty() {
+                println!(
+                    "no queues yet (a queue appears with its first task: `stem enqueue TASK`)"
+                );
+            }
             for s in &sizes {
                 println!(
                     "{:<20} ready={} delayed={} leased={} dead={}{}",

@@ -28,14 +28,20 @@ pub async fn run(conn: &ConnArgs, a: ResultArgs) -> CliResult {
     if a.wait {
         return wait_and_print(&adapters, &a.id, a.timeout, a.json).await;
     }
-    match results::status(&adapters, &a.id).await? {
-        status if a.json => print_json(&status)?,
-        TaskStatus::Recorded(record) => print_record(&record),
-        TaskStatus::Pending { id, .. } => {
-            println!("{id}  pending  (no record yet: not started, unknown, or expired)")
-        }
+    let status = results::status_known(&adapters, &a.id).await?;
+    match &status {
+        _ if a.json => print_json(&status)?,
+        TaskStatus::Recorded(record) => print_record(record),
+        TaskStatus::Pending { id, .. } => println!("{id}  pending  (queued, no record yet)"),
+        TaskStatus::Unknown { id, .. } => println!(
+            "{id}  unknown  (no record, and no queue holds it: not enqueued in this store, a \
+             canvas member not published yet, or its record expired)"
+        ),
     }
-    Ok(())
+    match status {
+        TaskStatus::Unknown { id, .. } => Err(CliError::failed(format!("unknown task id {id:?}"))),
+        _ => Ok(()),
+    }
 }
 
 /// Waits for `id`, prints its record, and fails unless it succeeded in time.
@@ -49,7 +55,7 @@ pub async fn wait_and_print(
     match outcome.status() {
         status if json => print_json(&status)?,
         TaskStatus::Recorded(record) => print_record(&record),
-        TaskStatus::Pending { .. } => {}
+        TaskStatus::Pending { .. } | TaskStatus::Unknown { .. } => {}
     }
     match outcome {
         WaitOutcome::Finished { record } if record.state == TaskState::Success => Ok(()),

@@ -72,6 +72,21 @@ pub async fn run(conn: &ConnArgs, cmd: TasksCmd) -> CliResult {
     if a.json {
         return Ok(print_json(&records)?);
     }
+    if records.is_empty() {
+        println!(
+            "no task records{} (records are written when a task starts and kept for the result \
+             TTL; `stem queue list` shows what waits in the queues)",
+            if filter.state.is_some()
+                || filter.name.is_some()
+                || filter.queue.is_some()
+                || filter.since.is_some()
+            {
+                " match"
+            } else {
+                " yet"
+            }
+        );
+    }
     for r in &records {
         let error = r
             .error

@@ -26,7 +26,7 @@ pub struct RunArgs {
     #[arg(long, short, env = "STEM_MANIFEST", default_value = "stem.toml")]
     pub manifest: PathBuf,
     /// Tasks run at once (default: the number of cores).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
     /// Deliveries leased ahead of free slots (default: adaptive — 4 × concurrency, as Celery's
     /// prefetch multiplier, widened for short tasks to about 100 ms of work per slot, at most
@@ -60,6 +60,15 @@ pub struct RunArgs {
     /// docs/observability.md).
     #[arg(long, value_name = "ADDR", env = "STEM_METRICS_LISTEN")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// `--concurrency`: a whole number of slots, at least 1.
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (the number of tasks run at once)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number of slots")),
+    }
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -21,6 +21,11 @@ pub enum TaskStatus {
         id: String,
         state: TaskState,
     },
+    /// No record, and no queue holds the id (see [`status_known`]).
+    Unknown {
+        id: String,
+        state: &'static str,
+    },
 }
 
 impl TaskStatus {
@@ -66,6 +71,26 @@ pub async fn get(adapters: &Adapters, id: &str) -> OpsResult<Option<TaskRecord>>
 /// [`get`], with "no record" spelt as pending.
 pub async fn status(adapters: &Adapters, id: &str) -> OpsResult<TaskStatus> {
     Ok(TaskStatus::of(id, get(adapters, id).await?))
+}
+
+/// [`status`], telling a task still queued (ready, delayed or leased: pending) from an id nothing
+/// knows (`unknown`: never enqueued in this store, a canvas member not published yet, or its
+/// record expired). The lookup may scan the broker: an operator's call, not a poll.
+pub async fn status_known(adapters: &Adapters, id: &str) -> OpsResult<TaskStatus> {
+    if let Some(record) = get(adapters, id).await? {
+        return Ok(TaskStatus::Recorded(Box::new(record)));
+    }
+    if adapters.admin.find_task(id).await?.is_some() {
+        return Ok(TaskStatus::of(id, None));
+    }
+    // It may have finished between the two reads: its record is written before it leaves.
+    Ok(match get(adapters, id).await? {
+        Some(record) => TaskStatus::Recorded(Box::new(record)),
+        None => TaskStatus::Unknown {
+            id: id.to_string(),
+            state: "unknown",
+        },
+    })
 }
 
 /// The kept records `filter` picks, most recently updated first.

@@ -223,6 +223,8 @@ impl Dispatcher {
         if to <= self.phase {
             return;
         }
+        // A fetch waiting for work would hold the shutdown up to the end of its wait.
+        self.ctx.config.adapters.broker.interrupt_fetches();
         self.phase = to;
         self.waiting.clear();
         // Every reserved delivery goes back: those queued for a run slot and those at a gate.

@@ -42,7 +42,11 @@ pub fn settle(
 ) -> (Commit, Outcome) {
     let t = task_ref(d);
     if run.forced == Some(Forced::Shutdown) {
-        return give_back(d, true);
+        // Given back at a cold shutdown: the record said `started`; it is pending again.
+        record.state = TaskState::Pending;
+        let (mut commit, outcome) = give_back(d, true);
+        commit.record = Some(record);
+        return (commit, outcome);
     }
     let stderr = Some(run.stderr).filter(|s| !s.trim().is_empty());
     if run.forced == Some(Forced::Revoked) {
