@@ -107,13 +107,16 @@ def api_error(e: ApiError) -> ApiError:
     return e if kind is None else kind(e.status, e.code, e.message)
 
 
-def cli_error(e: StemCliError) -> StemCliError:
-    """`e` as its workflow class when the CLI's reason says so."""
+def cli_error(e: StemCliError, argv: List[str]) -> StemCliError:
+    """`e` naming the `stem wf` command and its one-line reason, as its workflow class when
+    the reason says so."""
     reason = _last_line(e.stderr)
+    if e.returncode in (None, 0) or not reason:
+        return e
     reason = reason[len("error: "):] if reason.startswith("error: ") else reason
     kind = CliRunNotFound if reason.startswith("no workflow run ") else (
-        CliUnknownWorkflow if reason.startswith("unknown workflow ") else None)
-    return e if kind is None else kind(str(e), e.command, e.returncode, e.stderr)
+        CliUnknownWorkflow if reason.startswith("unknown workflow ") else StemCliError)
+    return kind("stem %s failed: %s" % (" ".join(argv[:2]), reason), e.command, e.returncode, e.stderr)
 
 
 class HttpWorkflows:
@@ -169,13 +172,13 @@ class CliWorkflows:
         try:
             return self.cli.run(argv)
         except StemCliError as e:
-            raise cli_error(e) from None
+            raise cli_error(e, argv) from None
 
     def _run_list(self, argv: List[str]) -> List[Dict[str, Any]]:
         try:
             return self.cli.run_list(argv)
         except StemCliError as e:
-            raise cli_error(e) from None
+            raise cli_error(e, argv) from None
 
     def start(self, name: str, body: Dict[str, Any], manifest: Optional[str]) -> Dict[str, Any]:
         argv = ["wf", "start", name, "--args", json_text("args", body["args"]),

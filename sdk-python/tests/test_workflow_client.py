@@ -172,6 +172,11 @@ def test_unknown_runs_and_workflows_and_bad_arguments(client):
         with pytest.raises(RunNotFound, match="no-such-run") as caught:
             call()
         assert isinstance(caught.value, transport_error)
+        assert 'no workflow run "no-such-run"' in str(caught.value)
+        if transport_error is ApiError:
+            assert (caught.value.status, caught.value.code) == (404, "run_not_found")
+        else:
+            assert str(caught.value).startswith("stem wf ") and caught.value.returncode != 0
     with pytest.raises(RunNotFound):
         client.workflow_run("no-such-run").get(timeout=1)
     with pytest.raises(UnknownWorkflow, match='unknown workflow "nope"') as unknown:
