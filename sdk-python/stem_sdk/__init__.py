@@ -30,6 +30,17 @@ builders (`signature`, `chain`, `group`, `chord`; `stem_sdk.canvas`)::
     from stem_sdk import chord, signature
 
     print(chord([signature("add", 1, 2), signature("add", 3, 4)], signature("tsum")).submit().get())
+
+Workflow runs from the producer side: `Client().start_workflow("checkout", [order])` returns a
+`WorkflowRun` (`.get(timeout)`, `.cancel()`, `.rewind(step)`); `Client().emit(topic, payload)`
+resumes the runs waiting on a topic (`stem_sdk.workflow_client`)::
+
+    from stem_sdk import Client
+
+    client = Client()
+    run = client.start_workflow("checkout", [{"id": "o-7"}], id="checkout-o-7")
+    client.emit("shipment.o-7", {"tracking": "T-1"})
+    print(run.get(timeout=60))
 """
 
 from typing import TYPE_CHECKING, Any
@@ -43,7 +54,9 @@ from .workflow import Event, WorkflowContext, workflow
 if TYPE_CHECKING:
     from .canvas import CanvasResult, chain, chord, group, signature
     from .client import AsyncResult, Client
-    from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
+    from .producer_errors import (ApiError, RunNotFound, StemCliError, StemError, TaskFailed, TaskTimeout,
+                                  UnknownWorkflow, WorkflowFailed, WorkflowTimeout)
+    from .workflow_client import WorkflowRun
 
 __version__ = SDK_VERSION
 
@@ -62,6 +75,11 @@ _LAZY = {
     "StemError": "producer_errors",
     "TaskFailed": "producer_errors",
     "TaskTimeout": "producer_errors",
+    "RunNotFound": "producer_errors",
+    "UnknownWorkflow": "producer_errors",
+    "WorkflowFailed": "producer_errors",
+    "WorkflowTimeout": "producer_errors",
+    "WorkflowRun": "workflow_client",
 }
 
 
@@ -95,6 +113,11 @@ __all__ = [
     "SoftTimeLimitExceeded",
     "TaskContext",
     "TaskFailed",
+    "RunNotFound",
+    "UnknownWorkflow",
+    "WorkflowFailed",
+    "WorkflowRun",
+    "WorkflowTimeout",
     "chain",
     "chord",
     "current",

@@ -7,7 +7,9 @@ connections for reuse, so many tasks can be awaited at once)::
         print(await handle.get(timeout=30))
 
 The schedule helpers (`schedule`, `schedules`, `unschedule`) run the `stem` CLI in a worker
-thread, as `Client`'s do (`bin`, `broker`, `backend`, `env`, `cwd` configure it).
+thread, as `Client`'s do (`bin`, `broker`, `backend`, `env`, `cwd` configure it). Workflow runs
+(`start_workflow`, `workflow_run`, `emit`, ...; handles `AsyncWorkflowRun`) are in
+`stem_sdk.workflow_aio`.
 """
 
 import asyncio
@@ -24,8 +26,9 @@ from .cli import CliTransport
 from .http import MAX_POLL, _error_of, long_poll_query
 from .producer_errors import StemError, TaskFailed, TaskTimeout
 from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
+from .workflow_aio import AsyncWorkflowProducer, AsyncWorkflowRun
 
-__all__ = ["AsyncClient", "AsyncTaskResult"]
+__all__ = ["AsyncClient", "AsyncTaskResult", "AsyncWorkflowRun"]
 
 Conn = Tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -33,7 +36,7 @@ Conn = Tuple[asyncio.StreamReader, asyncio.StreamWriter]
 KEEP_IDLE = 16
 
 
-class AsyncClient:
+class AsyncClient(AsyncWorkflowProducer):
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
                  ssl_context: Optional[ssl.SSLContext] = None, broker: Optional[str] = None,
                  backend: Optional[str] = None, bin: Optional[str] = None, env: Optional[Dict[str, str]] = None,

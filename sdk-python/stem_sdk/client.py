@@ -16,6 +16,10 @@ Schedules (`schedule`, `schedules`, `unschedule`) and canvases (`submit_canvas`,
 builders are in `stem_sdk.canvas`) always go through the `stem` CLI: they have no HTTP route
 yet (see `stem_sdk.schedules`).
 
+Durable workflow runs (`start_workflow`, `workflow_run`, `workflow_runs`, `workflow_waiters`,
+`emit`, `cancel_workflow`, `rewind_workflow`) go through either transport: see
+`stem_sdk.workflow_client`.
+
 `stem_sdk.aio.AsyncClient` is the same for `asyncio`.
 """
 
@@ -30,18 +34,20 @@ from .cli import CliTransport
 from .http import HttpTransport
 from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
 from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
+from .workflow_client import WorkflowProducer, WorkflowRun
 
-__all__ = ["ApiError", "AsyncResult", "Client", "StemCliError", "StemError", "TaskFailed", "TaskTimeout"]
+__all__ = ["ApiError", "AsyncResult", "Client", "StemCliError", "StemError", "TaskFailed", "TaskTimeout", "WorkflowRun"]
 
 #: Tasks per request of `enqueue_many` (the API takes at most 10,000 per request).
 BATCH = 10_000
 
 
-class Client:
+class Client(WorkflowProducer):
     """A producer. `url`/`token`: the API (default `STEM_API_URL`/`STEM_API_TOKEN`);
     `timeout`: seconds per request. Without a URL: the CLI at `bin` (default `STEM_BIN`,
     else `stem` on PATH) with `broker`/`backend` URLs, `env` and `cwd` for it. The schedule
-    and canvas helpers use that CLI even with a URL (they have no HTTP route)."""
+    and canvas helpers use that CLI even with a URL (they have no HTTP route). Workflow runs:
+    `start_workflow`, `workflow_run`, `emit`, ... (`stem_sdk.workflow_client`)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
                  ssl_context: Any = None, broker: Optional[str] = None, backend: Optional[str] = None,

@@ -1,7 +1,9 @@
 """Errors of the producer side, the same in the Python and Node SDKs: every one is a
 `StemError`; `ApiError` is an error answer of `stem serve` (`status`, stable `code`,
 `message` naming the field); `TaskFailed` is a task that ended in `failure` or `revoked`,
-carrying its error's type, message and traceback; `TaskTimeout` is a wait that ran out."""
+carrying its error's type, message and traceback; `TaskTimeout` is a wait that ran out.
+Workflow runs add `WorkflowFailed`, `WorkflowTimeout`, `RunNotFound` and `UnknownWorkflow`
+(the last two the same class whichever transport answered)."""
 
 from typing import Any, Dict, List, Optional
 
@@ -53,3 +55,56 @@ class TaskTimeout(StemError, TimeoutError):
         super().__init__("task %s is still %s after %ss" % (task_id, state, timeout))
         self.id = task_id
         self.state = state
+
+
+class WorkflowFailed(StemError):
+    """A workflow run ended `failed`, `cancelled` or `timed_out`. `state` is how it ended;
+    `error_type`, `message` and `traceback` its recorded error (e.g. `ValueError`, or
+    `Cancelled`); `info` is the whole run as shown, with its steps."""
+
+    def __init__(self, info: Dict[str, Any]):
+        self.info = info
+        self.id: str = info.get("id", "")
+        self.state: str = info.get("state", "")
+        error = info.get("error")
+        self.error: Dict[str, Any] = error if isinstance(error, dict) else {}
+        self.error_type: str = self.error.get("type", self.state)
+        self.message: str = self.error.get("message", "" if error is None else str(error))
+        self.traceback: str = self.error.get("traceback", "")
+        super().__init__("workflow run %s %s: %s: %s" % (self.id, self.state, self.error_type, self.message))
+
+
+class WorkflowTimeout(StemError, TimeoutError):
+    """The workflow run did not end within the time given; `state` is the last one seen
+    (`running` or `suspended`)."""
+
+    def __init__(self, run_id: str, state: Optional[str], timeout: Optional[float]):
+        super().__init__("workflow run %s is still %s after %ss" % (run_id, state, timeout))
+        self.id = run_id
+        self.state = state
+
+
+class RunNotFound(StemError):
+    """No workflow run has the id, whichever transport said so: through the CLI it is also a
+    `StemCliError`, through `stem serve` also an `ApiError` (code `run_not_found`)."""
+
+
+class UnknownWorkflow(StemError):
+    """The manifest (the CLI's, or the server's) declares no workflow of that name: through
+    the CLI also a `StemCliError`, through `stem serve` also an `ApiError` (`unknown_workflow`)."""
+
+
+class CliRunNotFound(RunNotFound, StemCliError):
+    """`RunNotFound` as the `stem` CLI reports it."""
+
+
+class ApiRunNotFound(RunNotFound, ApiError):
+    """`RunNotFound` as `stem serve` answers it (HTTP 404, `run_not_found`)."""
+
+
+class CliUnknownWorkflow(UnknownWorkflow, StemCliError):
+    """`UnknownWorkflow` as the `stem` CLI reports it."""
+
+
+class ApiUnknownWorkflow(UnknownWorkflow, ApiError):
+    """`UnknownWorkflow` as `stem serve` answers it (HTTP 400, `unknown_workflow`)."""
