@@ -31,6 +31,8 @@ class StemCliError extends StemError {
     this.exitCode = details.exitCode;
     this.stderr = details.stderr;
     this.stdout = details.stdout;
+    /** A workflow refusal's API code (`run_not_found`, ...), read from the CLI's message. */
+    this.code = details.code;
   }
 }
 
