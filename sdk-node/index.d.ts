@@ -1,8 +1,11 @@
 // Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal), the worker side of
 // workflows (workflow, WorkflowContext, StepFailedError: lib/workflow.d.ts), the producer Client
-// and the canvas builders (signature, chain, group, chord).
+// (its workflow methods, WorkflowRun, WorkflowFailedError: lib/workflow-client.d.ts) and the
+// canvas builders (signature, chain, group, chord).
 
 export * from './lib/workflow.js';
+export * from './lib/workflow-client.js';
+import type { WorkflowClient, WorkflowRunState } from './lib/workflow-client.js';
 
 /** Any value JSON can carry. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -195,7 +198,8 @@ export interface ScheduleApplied {
   pruned: string[];
 }
 
-/** Enqueues tasks over the HTTP API of `stem serve`, or (without a URL) through the `stem` CLI. */
+/** Enqueues tasks (and starts workflow runs: WorkflowClient) over the HTTP API of `stem serve`, or (without a URL) through the `stem` CLI. */
+export interface Client extends WorkflowClient {}
 export declare class Client {
   constructor(options?: ClientOptions);
   enqueue(name: string, args?: unknown[], options?: EnqueueOptions): Promise<TaskResult>;
@@ -266,15 +270,18 @@ export declare class TaskFailed extends StemError {
   readonly view?: CanvasView;
 }
 
+/** A wait for a task (or a workflow run) that ran out; `state` is the last one seen. */
 export declare class TaskTimeout extends StemError {
   readonly name: 'TaskTimeout';
   readonly id: string;
-  readonly state: TaskState | undefined;
+  readonly state: TaskState | WorkflowRunState | undefined;
 }
 
 /** The CLI exited non-zero, was not found, or printed something other than JSON. */
 export declare class StemCliError extends StemError {
   readonly name: 'StemCliError';
+  /** A workflow refusal's API code, as ApiError has it: unknown_workflow, run_not_found, workflow_conflict. */
+  readonly code?: string;
   readonly command: string[];
   readonly exitCode?: number;
   readonly stderr?: string;

@@ -1,6 +1,7 @@
 // @stem/sdk: the task side (task, run, Retry, Fatal, SoftTimeLimitExceeded), the worker side of
 // durable workflows (workflow, WorkflowContext, StepFailedError) and the
-// producer side (Client, and the canvas builders signature/chain/group/chord) of Stem for Node.
+// producer side (Client with its workflow runs (WorkflowRun, WorkflowFailedError), and the
+// canvas builders signature/chain/group/chord) of Stem for Node.
 'use strict';
 
 const { task, workflow } = require('./lib/registry');
@@ -9,6 +10,8 @@ const { Retry, Fatal, SoftTimeLimitExceeded, StepFailedError } = require('./lib/
 const { WorkflowContext } = require('./lib/workflow-context');
 const { Context } = require('./lib/context');
 const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./lib/client');
+const { WorkflowFailedError } = require('./lib/producer-errors');
+const { WorkflowRun } = require('./lib/workflow-client');
 const { redirectStdout } = require('./lib/wire');
 const { signature, chain, group, chord, CanvasResult } = require('./lib/canvas');
 const { seconds } = require('./lib/spec');
@@ -21,5 +24,6 @@ module.exports = {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   workflow, WorkflowContext, StepFailedError,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+  WorkflowRun, WorkflowFailedError,
   signature, chain, group, chord, CanvasResult, seconds, signing,
 };

@@ -5,6 +5,7 @@ export const {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   workflow, WorkflowContext, StepFailedError,
   Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+  WorkflowRun, WorkflowFailedError,
   signature, chain, group, chord, CanvasResult, seconds, signing,
 } = sdk;
 export default sdk;

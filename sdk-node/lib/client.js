@@ -3,13 +3,16 @@
 // HTTP API with fetch; without one it runs the `stem` CLI (the embedded default needs no
 // server). Timeouts are in seconds, as in the Python SDK. The schedule helpers and the canvas
 // hooks (submitCanvas, showCanvas) always run the CLI: schedules and canvases have no HTTP
-// route yet (lib/schedules.js).
+// route yet (lib/schedules.js). The workflow methods (startWorkflow, workflowRun, ...) speak
+// the same transport as enqueue (lib/workflow-client.js, lib/workflow-transport.js).
 'use strict';
 
 const { CliTransport } = require('./cli');
 const { HttpTransport } = require('./http');
 const scheduleOps = require('./schedules');
 const { StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./producer-errors');
+const { CliWorkflows, HttpWorkflows } = require('./workflow-transport');
+const { WorkflowProducer } = require('./workflow-client');
 const { TERMINAL_STATES, taskSpec, asSpec, seconds } = require('./spec');
 
 /** Tasks per request of enqueueMany (the API takes at most 10,000 per request). */
@@ -22,6 +25,8 @@ class Client {
     /** The CLI the schedule and canvas helpers run (the transport itself without a URL). */
     this.cli = new CliTransport(options);
     this.transport = url ? new HttpTransport(url, token, seconds(options.timeout) || 30) : this.cli;
+    /** The workflow operations, over the same transport. */
+    this.workflows = new WorkflowProducer(this, url ? new HttpWorkflows(this.transport) : new CliWorkflows(this.cli));
   }
 
   /** Enqueue task `name`; resolves to a TaskResult (with `wait`, once the task finished). */
@@ -98,6 +103,45 @@ class Client {
   /** A canvas's view (`stem canvas show ID --json`): its state, result, failed node and nodes. */
   showCanvas(id, options = {}) {
     return this.cli.run(['canvas', 'show', String(id)], ms(options.timeout));
+  }
+
+  /**
+   * Start a run of workflow `name` (`{args, kwargs, id}`; over the CLI also `manifest`, the
+   * stem.toml declaring it); resolves to its WorkflowRun. With `id`, a second start finds the
+   * first run (`handle.created` false) and starts nothing.
+   */
+  startWorkflow(name, options = {}) {
+    return this.workflows.start(name, options);
+  }
+
+  /** A handle on an existing run (nothing is asked until it is used). */
+  workflowRun(runId) {
+    return this.workflows.run(runId);
+  }
+
+  /** Runs, newest first, without their steps: `{state, name, limit}` (default limit 50). */
+  workflowRuns(filter = {}) {
+    return this.workflows.runs(filter);
+  }
+
+  /** The runs waiting for events: `{topic, limit}` → `[{topic, run, index, deadline, since}]`. */
+  workflowWaiters(filter = {}) {
+    return this.workflows.waiters(filter);
+  }
+
+  /** Emit an event: every run waiting on `topic` resumes with `payload` → `{topic, resumed, runs}`. */
+  emit(topic, payload = null) {
+    return this.workflows.emit(topic, payload);
+  }
+
+  /** End a run `cancelled`; resolves to the run. */
+  cancelWorkflow(runId) {
+    return this.workflows.cancel(runId);
+  }
+
+  /** Run a run's first step named `to` and every later one again; resolves to the run. */
+  rewindWorkflow(runId, to) {
+    return this.workflows.rewind(runId, to);
   }
 }
 

@@ -18,7 +18,8 @@ class HttpTransport {
   async request(method, path, body, timeout) {
     const headers = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const limit = (timeout === undefined ? this.timeout : timeout) * 1000;
+    // Whole milliseconds: AbortSignal.timeout throws on a fraction (a long-poll's seconds left).
+    const limit = Math.ceil((timeout === undefined ? this.timeout : timeout) * 1000);
     let response;
     try {
       response = await fetch(this.url + path, {

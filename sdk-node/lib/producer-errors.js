@@ -1,7 +1,8 @@
 // Errors of the producer side, the same as the Python SDK's: every one is a StemError;
 // ApiError is an error answer of `stem serve` (status, stable code, message naming the
 // field); TaskFailed is a task that ended in failure or revoked, carrying its error's type,
-// message and traceback; TaskTimeout is a wait that ran out.
+// message and traceback; TaskTimeout is a wait that ran out (for a task or a workflow run);
+// WorkflowFailedError is a workflow run that ended failed, cancelled or timed_out.
 'use strict';
 
 class StemError extends Error {
@@ -30,6 +31,8 @@ class StemCliError extends StemError {
     this.exitCode = details.exitCode;
     this.stderr = details.stderr;
     this.stdout = details.stdout;
+    /** A workflow refusal's API code (`run_not_found`, ...), read from the CLI's message. */
+    this.code = details.code;
   }
 }
 
@@ -51,12 +54,36 @@ class TaskFailed extends StemError {
 }
 
 class TaskTimeout extends StemError {
-  constructor(id, state, timeout) {
-    super(`task ${id} is still ${state} after ${timeout}s`);
+  /** `what` names the thing waited for: `task`, or `workflow run`. */
+  constructor(id, state, timeout, what = 'task') {
+    super(`${what} ${id} is still ${state} after ${timeout}s`);
     this.name = 'TaskTimeout';
     this.id = id;
     this.state = state;
   }
 }
 
-module.exports = { StemError, ApiError, StemCliError, TaskFailed, TaskTimeout };
+/**
+ * A workflow run that ended `failed`, `cancelled` or `timed_out`: `state`, `error` (the run's
+ * `{type, message, traceback}`, `{}` when none was recorded), `errorType`, `errorMessage`,
+ * `traceback`, and `run`, the run as shown.
+ */
+class WorkflowFailedError extends StemError {
+  constructor(run) {
+    const error = run.error && typeof run.error === 'object' ? run.error : {};
+    const errorType = error.type || run.state;
+    const message = error.message || '';
+    super(`workflow run ${run.id} ${run.state}: ${errorType}${message ? `: ${message}` : ''}`);
+    this.name = 'WorkflowFailedError';
+    this.id = run.id;
+    this.workflow = run.workflow;
+    this.state = run.state;
+    this.error = error;
+    this.errorType = errorType;
+    this.errorMessage = message;
+    this.traceback = error.traceback || '';
+    this.run = run;
+  }
+}
+
+module.exports = { StemError, ApiError, StemCliError, TaskFailed, TaskTimeout, WorkflowFailedError };

@@ -103,3 +103,16 @@ test('index.d.ts holds for code using it (tsc --noEmit)', { skip: fs.existsSync(
   execFileSync(process.execPath, [TSC, '--noEmit', '--strict',
     '--target', 'es2022', '--lib', 'es2022,dom', '--module', 'nodenext', path.join(__dirname, 'types-check.ts')], { cwd: root, stdio: 'pipe' });
 });
+
+test('a long-poll of a fractional number of seconds is a valid request timeout', async () => {
+  const { HttpTransport } = require('../lib/http');
+  const closed = await new Promise((resolve) => {
+    const server = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+  // 49.999 s left of a wait: AbortSignal.timeout takes whole milliseconds only.
+  await assert.rejects(new HttpTransport(`http://127.0.0.1:${closed}`, undefined, 30).request('GET', '/v1/tasks/x', undefined, 49.99899999999999),
+    (err) => /cannot reach the Stem API/.test(err.message) && !/delay/.test(err.message));
+});

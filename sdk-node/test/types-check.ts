@@ -2,7 +2,8 @@
 // workflow side as a program would, so index.d.ts must describe them.
 import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry,
   signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView, signing,
-  workflow, WorkflowContext, StepFailedError, EventResult, Fatal } from '../index.js';
+  workflow, WorkflowContext, StepFailedError, EventResult, Fatal,
+  WorkflowRun, WorkflowRunView, WorkflowFailedError, WorkflowWaiter, WorkflowEmitted, WorkflowRunState, StemCliError } from '../index.js';
 
 const checkout = workflow('checkout', async (ctx: WorkflowContext, order: { id: string; total: number }) => {
   const runId: string = ctx.runId;
@@ -86,3 +87,36 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+async function producesWorkflows(): Promise<void> {
+  const client = new Client();
+  const run: WorkflowRun = await client.startWorkflow('checkout', { args: [{ id: 'o-7', total: 50 }], kwargs: { coupon: 'X' }, id: 'checkout-o-7' });
+  const again: WorkflowRun = await client.startWorkflow('checkout', { id: 'checkout-o-7', manifest: 'stem.toml' });
+  const fresh: boolean = again.created;
+  const view: WorkflowRunView = await run.show();
+  const state: WorkflowRunState = view.state;
+  const steps = (view.steps ?? []).map((s) => `${s.index} ${s.name} ${s.kind} ${s.state} ${s.topic ?? ''}`);
+  const ended: WorkflowRunView = await run.wait({ timeout: '30s' });
+  const waiters: WorkflowWaiter[] = await client.workflowWaiters({ topic: 'shipment.o-7', limit: 10 });
+  const emitted: WorkflowEmitted = await client.emit('shipment.o-7', { tracking: 'T-1' });
+  await client.emit('ping');
+  const resumed: number = emitted.resumed;
+  try {
+    const result = await run.get<{ tracking: string }>({ timeout: 60 });
+    console.log(result.tracking);
+  } catch (e) {
+    if (e instanceof WorkflowFailedError) console.log(e.id, e.state, e.errorType, e.errorMessage, e.traceback, e.error.type, e.run.steps?.length);
+    else if (e instanceof TaskTimeout) console.log(e.id, e.state);
+    else if (e instanceof ApiError || e instanceof StemCliError) console.log(e.code);
+  }
+  const listed: WorkflowRunView[] = await client.workflowRuns({ state: 'suspended', name: 'checkout', limit: 20 });
+  const other: WorkflowRun = client.workflowRun(listed[0].id);
+  const cancelled: WorkflowRunView = await other.cancel();
+  const rewound: WorkflowRunView = await client.rewindWorkflow(run.id, 'charge');
+  await client.cancelWorkflow(run.id);
+  await run.rewind('charge');
+  const value = await other.get();
+  console.log(fresh, state, steps, ended.result, waiters[0]?.topic, resumed, cancelled.state, rewound.resumes, value, await client.workflowRuns());
+}
+
+void producesWorkflows;
