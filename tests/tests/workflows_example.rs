@@ -112,10 +112,16 @@ fn order_run_charges_calls_sleeps_and_takes_its_event_over_http() {
     );
     let event = &view["steps"][3];
     assert_eq!(event["topic"], "shipment.o-17", "{view}");
-    assert_eq!(event["result"], json!({"tracking": "1Z-999-0017"}), "{view}");
+    assert_eq!(
+        event["result"],
+        json!({"tracking": "1Z-999-0017"}),
+        "{view}"
+    );
 
     // The call is one task, `RUN:INDEX`, run once: one attempt, one line of its log.
-    let call = view["steps"][1]["target"].as_str().expect("the call's task id");
+    let call = view["steps"][1]["target"]
+        .as_str()
+        .expect("the call's task id");
     assert_eq!(call, "order-o-17:1", "{view}");
     let invoice = env.record(call);
     assert_eq!(invoice["state"], "success", "{invoice}");
