@@ -1,10 +1,12 @@
 // Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal), the worker side of
 // workflows (workflow, WorkflowContext, StepFailedError: lib/workflow.d.ts), the producer Client
 // (its workflow methods, WorkflowRun, WorkflowFailedError: lib/workflow-client.d.ts) and the
-// canvas builders (signature, chain, group, chord).
+// canvas builders (signature, chain, group, chord: lib/canvas.d.ts).
 
 export * from './lib/workflow.js';
 export * from './lib/workflow-client.js';
+export * from './lib/canvas.js';
+import type { CanvasDocument, CanvasNodeView, CanvasSubmitted, CanvasView } from './lib/canvas.js';
 import type { WorkflowClient, WorkflowRunState } from './lib/workflow-client.js';
 
 /** Any value JSON can carry. */
@@ -228,9 +230,10 @@ export declare class TaskResult {
   info(): Promise<TaskRecord>;
   ready(): Promise<boolean>;
   /** The record once the task finished; TaskTimeout after `timeout` seconds. */
-  wait(timeout?: Duration): Promise<TaskRecord>;
+  wait(timeout?: Duration | { timeout?: Duration }): Promise<TaskRecord>;
   /** The result value; TaskFailed when it failed or was revoked. */
-  get(timeout?: Duration): Promise<Json | undefined>;
+  get(timeout?: Duration | { timeout?: Duration }): Promise<Json | undefined>;
+  get(options: { timeout?: Duration; propagate: false }): Promise<Json | TaskRecord | undefined>;
   get(timeout: Duration | undefined, options: { propagate: false }): Promise<Json | TaskRecord | undefined>;
   revoke(options?: { terminate?: boolean }): Promise<Revoked>;
 }
@@ -286,106 +289,6 @@ export declare class StemCliError extends StemError {
   readonly exitCode?: number;
   readonly stderr?: string;
   readonly stdout?: string;
-}
-
-/** A canvas document (protocol/PROTOCOL.md, "Canvas"). */
-export type CanvasDocument =
-  | SignatureDocument
-  | { chain: CanvasDocument[] }
-  | { group: CanvasDocument[] }
-  | { chord: { header: CanvasDocument[]; body: CanvasDocument } };
-
-export interface SignatureDocument {
-  task: string;
-  args?: Json[];
-  kwargs?: Record<string, Json>;
-  options?: { queue?: string; priority?: number; countdown?: number; max_retries?: number; headers?: Record<string, string> };
-  immutable?: boolean;
-  link?: SignatureDocument[];
-  link_error?: SignatureDocument[];
-}
-
-export interface SignatureOptions {
-  kwargs?: Record<string, unknown>;
-  queue?: string;
-  /** 0 to 9. */
-  priority?: number;
-  /** Seconds before the task may run. */
-  countdown?: number;
-  maxRetries?: number;
-  headers?: Record<string, string>;
-  /** No parent result is prepended to its arguments. */
-  immutable?: boolean;
-}
-
-/** What `stem canvas submit --json` prints. */
-export interface CanvasSubmitted {
-  id: string;
-  published?: number;
-  nodes?: number;
-  [field: string]: unknown;
-}
-
-/** One node of `stem canvas show --json`. */
-export interface CanvasNodeView {
-  /** Where it is in the document (`chord.header[3]`). */
-  path: string;
-  task: string;
-  task_id: string;
-  state: string;
-  error?: string;
-}
-
-/** What `stem canvas show --json` prints. */
-export interface CanvasView {
-  id: string;
-  state: 'pending' | 'running' | 'success' | 'failure' | 'revoked' | string;
-  result?: Json;
-  failed?: string;
-  nodes: CanvasNodeView[];
-}
-
-/** A node of a canvas. */
-export declare abstract class Canvas {
-  toJSON(): CanvasDocument;
-  /** A chain of this node and the next ones (Python's `a | b`). */
-  pipe(...next: Canvas[]): Chain;
-  submit(client?: Client): Promise<CanvasResult>;
-}
-
-export declare class Signature extends Canvas {
-  readonly task: string;
-  toJSON(): SignatureDocument;
-  /** Run `callback` with this task's result when it succeeds; returns this signature. */
-  link(callback: Signature): this;
-  /** Run `callback` with `{task_id, name, error}` when this task fails for good; returns this. */
-  linkError(callback: Signature): this;
-}
-export declare class Chain extends Canvas {
-  readonly nodes: Canvas[];
-}
-export declare class Group extends Canvas {
-  readonly members: Canvas[];
-}
-export declare class Chord extends Canvas {
-  readonly header: Canvas[];
-  readonly body: Canvas;
-}
-
-export declare function signature(task: string, args?: unknown[], options?: SignatureOptions): Signature;
-export declare function chain(...nodes: Canvas[]): Chain;
-export declare function chain(nodes: Iterable<Canvas>): Chain;
-export declare function group(...members: Canvas[]): Group;
-export declare function group(members: Iterable<Canvas>): Group;
-export declare function chord(header: Group | Iterable<Canvas>, body: Canvas): Chord;
-
-/** A submitted canvas. */
-export declare class CanvasResult {
-  readonly id: string;
-  readonly submitted: CanvasSubmitted;
-  show(): Promise<CanvasView>;
-  /** The final result; rejects with TaskFailed when the canvas failed or was revoked. */
-  get(options?: { timeout?: Duration; interval?: number }): Promise<Json>;
 }
 
 /** Key bytes, or their base64 text. */

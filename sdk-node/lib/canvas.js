@@ -161,7 +161,11 @@ class CanvasResult {
    * Wait for the canvas and resolve to its final result. A failed or revoked canvas rejects
    * with TaskFailed; no outcome within `timeout` seconds rejects with a timeout error.
    */
-  async get({ timeout, interval = 0.1 } = {}) {
+  async get(options = {}) {
+    // `get(30)` as a task handle takes it, or `get({ timeout: 30 })`.
+    if (typeof options !== 'object' || options === null) options = { timeout: options };
+    let { timeout } = options;
+    const { interval = 0.1 } = options;
     timeout = seconds(timeout);
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     let pause = interval * 1000;

@@ -172,10 +172,13 @@ class TaskResult {
     return TERMINAL_STATES.includes((await this.info()).state);
   }
 
-  /** Resolves to the record once the task finished; rejects with TaskTimeout after `timeout` s. */
+  /**
+   * Resolves to the record once the task finished; rejects with TaskTimeout after `timeout` s.
+   * Takes `wait(30)` or, as canvas and workflow handles do, `wait({ timeout: 30 })`.
+   */
   async wait(timeout) {
     if (this.final) return this.final;
-    timeout = seconds(timeout);
+    timeout = seconds(timeoutOf(timeout));
     const deadline = timeout === undefined || timeout === null ? undefined : Date.now() + timeout * 1000;
     for (;;) {
       const left = deadline === undefined ? 30 : (deadline - Date.now()) / 1000;
@@ -190,7 +193,8 @@ class TaskResult {
 
   /** The result value; a failed or revoked task rejects with TaskFailed. */
   async get(timeout, options = {}) {
-    const info = await this.wait(timeout);
+    if (isOptions(timeout)) options = { ...timeout, ...options };
+    const info = await this.wait(timeoutOf(timeout));
     if (info.state !== 'success') {
       if (options.propagate === false) return info;
       throw new TaskFailed(info);
@@ -201,6 +205,16 @@ class TaskResult {
   revoke(options = {}) {
     return this.client.revoke(this.id, options);
   }
+}
+
+/** `{ timeout }` (the handles' options shape) rather than a duration. */
+function isOptions(value) {
+  return value !== null && typeof value === 'object' && !(value instanceof Date);
+}
+
+/** The timeout of `30`, `'30s'` or `{ timeout: 30 }`. */
+function timeoutOf(value) {
+  return isOptions(value) ? value.timeout : value;
 }
 
 module.exports = { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout };

@@ -109,9 +109,9 @@ export declare class WorkflowRun {
   /** The run as it stands, with its steps. */
   show(): Promise<WorkflowRunView>;
   /** The run once it ended (any final state); TaskTimeout after `timeout` seconds. */
-  wait(options?: WorkflowWaitOptions): Promise<WorkflowRunView>;
+  wait(options?: Duration | WorkflowWaitOptions): Promise<WorkflowRunView>;
   /** The result of a completed run; WorkflowFailedError when it failed, was cancelled or timed out. */
-  get<R = Json>(options?: WorkflowWaitOptions): Promise<R>;
+  get<R = Json>(options?: Duration | WorkflowWaitOptions): Promise<R>;
   /** End the run `cancelled`. */
   cancel(): Promise<WorkflowRunView>;
   /** Run the first step named `to` and every later one again. */

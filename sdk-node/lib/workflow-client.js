@@ -123,8 +123,11 @@ class WorkflowRun {
    * timed_out); rejects with TaskTimeout when it has not after `timeout` seconds. Over HTTP
    * it long-polls; over the CLI it polls `stem wf show`, from every `interval` seconds up to 1 s.
    */
-  async wait({ timeout, interval = 0.1 } = {}) {
-    timeout = seconds(timeout);
+  async wait(options = {}) {
+    // `wait(30)` as a task handle takes it, or `wait({ timeout: 30 })`.
+    if (typeof options !== 'object' || options === null) options = { timeout: options };
+    const { interval = 0.1 } = options;
+    const timeout = seconds(options.timeout);
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     const longPolls = Boolean(this.producer.ops.longPolls);
     let pause = interval * 1000;

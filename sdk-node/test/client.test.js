@@ -77,6 +77,11 @@ test('round trip through the real stem CLI', { skip: process.env.STEM_BIN ? fals
   const result = await client.info(queued.id);
   assert.equal(result.id, queued.id);
   assert.equal(typeof result.state, 'string');
+  // No worker: a wait runs out the same way whether the timeout is a duration or `{ timeout }`.
+  for (const shape of [0.2, '200ms', { timeout: 0.2 }]) {
+    await assert.rejects(queued.get(shape), (e) => e.name === 'TaskTimeout' && e.id === queued.id, `get(${JSON.stringify(shape)})`);
+  }
+  await assert.rejects(queued.get({ timeout: 0.2, propagate: false }), { name: 'TaskTimeout' });
 });
 
 test('schedule, schedules and unschedule build the documented command lines', async () => {
@@ -108,6 +113,9 @@ test('durations are one syntax', () => {
   assert.equal(seconds(1.5), 1.5);
   assert.equal(seconds('2'), 2);
   assert.equal(seconds(undefined), undefined);
+  assert.equal(seconds('10 minutes'), 600);
+  assert.equal(seconds('1 day'), 86400);
+  assert.throws(() => seconds('-3s'), /cannot be negative/);
   for (const bad of ['3 parsecs', 'soon', -1, '-2s']) assert.throws(() => seconds(bad), RangeError);
 });
 

@@ -52,6 +52,9 @@ async function main(): Promise<void> {
   const client = new Client({ url: 'http://127.0.0.1:8750', token: 't', timeout: 10 });
   const handle: TaskResult = await client.enqueue('add', [1, 2], { kwargs: { x: 1 }, queue: 'q', countdown: '5s', priority: 3, maxRetries: 1, headers: { a: 'b' }, id: 'x', wait: true, timeout: 5 });
   const value = await handle.get(30);
+  const same = await handle.get({ timeout: '30s' });
+  const kept = await handle.get({ timeout: 5, propagate: false });
+  console.log(same, kept, await handle.wait({ timeout: 1 }));
   const record: TaskRecord = await handle.wait();
   const later = await client.enqueue('add', [], { eta: new Date() });
   const unique = await client.enqueue('add', [], { uniqueKey: 'k', uniqueFor: '10m', expires: '30s' });
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
   const submitted: CanvasSubmitted = await client.submitCanvas(job.toJSON(), { timeout: 30 });
   const view: CanvasView = await client.showCanvas(submitted.id);
   try {
-    console.log(await canvas.get({ timeout: 60, interval: 0.1 }), (await canvas.show()).nodes.length);
+    console.log(await canvas.get({ timeout: 60, interval: 0.1 }), await canvas.get(60), (await canvas.show()).nodes.length);
   } catch (e) {
     if (e instanceof TaskFailed) console.log(e.failed, e.node?.task, e.view?.state, e.error.type, e.errorType);
   }
