@@ -153,14 +153,32 @@ pub async fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>>
     Ok(store)
 }
 
-async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
-    let scheme = url.split_once("://").map(|(s, _)| s).ok_or_else(|| {
+/// Whether `url` names a store this build can open (its form and scheme), without opening it:
+/// a URL that can never work is bad configuration, not a store that is down.
+pub fn check_url(url: &str) -> Result<()> {
+    let scheme = url_scheme(url)?;
+    if !URL_SCHEMES.contains(&scheme) {
+        return Err(AdapterError::config(format!(
+            "unknown URL scheme {scheme:?} in {:?}: expected one of {}",
+            crate::redact(url),
+            URL_SCHEMES.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn url_scheme(url: &str) -> Result<&str> {
+    url.split_once("://").map(|(s, _)| s).ok_or_else(|| {
         AdapterError::config(format!(
             "invalid URL {:?}: expected SCHEME://..., with SCHEME one of {}",
             crate::redact(url),
             URL_SCHEMES.join(", ")
         ))
-    })?;
+    })
+}
+
+async fn open_uncached(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
+    let scheme = url_scheme(url)?;
     match scheme {
         "memory" => Ok(crate::memory::open(url, options)),
         #[cfg(feature = "sqlite")]

@@ -12,7 +12,8 @@ const { MAX_POLL } = require('./http');
 const CLI_CODES = [
   [/^(error: )?no workflow run /, 'run_not_found'],
   [/^(error: )?unknown workflow /, 'unknown_workflow'],
-  [/^(error: )?(run \S+ has no step |run \S+ has already ended|run id |topic )/, 'workflow_conflict'],
+  [/^(error: )?(run \S+ has no step |run \S+ has already ended)/, 'workflow_conflict'],
+  [/^(error: )?(id: run id |topic: topic |run id |topic )/, 'invalid_field'],
 ];
 
 function cliCode(err) {

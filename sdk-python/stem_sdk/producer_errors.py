@@ -107,4 +107,4 @@ class CliUnknownWorkflow(UnknownWorkflow, StemCliError):
 
 
 class ApiUnknownWorkflow(UnknownWorkflow, ApiError):
-    """`UnknownWorkflow` as `stem serve` answers it (HTTP 400, `unknown_workflow`)."""
+    """`UnknownWorkflow` as `stem serve` answers it (HTTP 404, `unknown_workflow`)."""

@@ -186,3 +186,15 @@ fn empty_lists_and_unknown_ids_say_so() {
     let out = env.stem(&["result", &queued]).success();
     assert!(out.stdout.contains("pending"), "{out:?}");
 }
+
+#[test]
+fn health_with_a_url_that_can_never_work_is_one_line_and_exit_2() {
+    let env = Env::new();
+    for url in ["foo://x", "no-scheme-here"] {
+        let out = env.stem(&["health", "--broker", url]);
+        assert_eq!(out.code, Some(2), "{url}: {out:?}");
+        assert_eq!(out.stdout, "", "{url}: no DOWN report: {out:?}");
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{url}: {out:?}");
+        assert!(out.stderr.contains("URL"), "{url}: {out:?}");
+    }
+}

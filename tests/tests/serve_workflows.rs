@@ -271,14 +271,15 @@ fn start_wait_list_emit_rewind_and_cancel() {
 /// Bad requests, one a line: `METHOD PATH | BODY (- for none) | STATUS CODE | what the message
 /// says`.
 const BAD_INPUT: &str = r#"
-POST /v1/workflows/nope/runs | {} | 400 unknown_workflow | unknown workflow "nope"
+POST /v1/workflows/nope/runs | {} | 404 unknown_workflow | unknown workflow "nope"
 POST /v1/workflows/order/runs | {"args": {"a": 1}} | 400 invalid_field | args: expected a JSON array
 POST /v1/workflows/order/runs | {"kwargs": [1]} | 400 invalid_field | kwargs: expected a JSON object
 POST /v1/workflows/order/runs | {"id": 7} | 400 invalid_field | id: expected a string
 POST /v1/workflows/order/runs | {"queue": "x"} | 400 invalid_field | queue: unknown field
 POST /v1/workflows/order/runs | {"args": [ | 400 invalid_field | body: malformed JSON
 POST /v1/workflows/order/runs | [1] | 400 invalid_field | body: expected a JSON object
-POST /v1/workflows/order/runs | {"id": "has space"} | 409 workflow_conflict | run id "has space"
+POST /v1/workflows/order/runs | {"id": "has space"} | 400 invalid_field | run id "has space"
+POST /v1/workflows/order/runs | {"args": null} | 400 invalid_field | args: expected a JSON array
 GET /v1/workflows/runs?state=done | - | 400 invalid_parameter | state: unknown state "done"
 GET /v1/workflows/runs?limit=0 | - | 400 invalid_parameter | limit: expected a whole number from 1 to 1000
 GET /v1/workflows/runs?limit=5000 | - | 400 invalid_parameter | limit:
@@ -294,7 +295,7 @@ POST /v1/workflows/runs/idle-1/rewind | {"to": 3} | 400 invalid_field | to: expe
 POST /v1/workflows/runs/idle-1/rewind | {"to": "charge"} | 409 workflow_conflict | has no step "charge" (its steps: none yet)
 POST /v1/workflows/runs/idle-1/cancel | {"now": true} | 400 invalid_field | now: unknown field
 POST /v1/events/t | {"payload": 1, "extra": 2} | 400 invalid_field | extra: unknown field
-POST /v1/events/a%01b | {} | 409 workflow_conflict | no control characters
+POST /v1/events/a%01b | {} | 400 invalid_field | no control characters
 GET /v1/events/t | - | 405 method_not_allowed | GET is not allowed
 "#;
 

@@ -30,11 +30,13 @@ pub async fn run(conn: &ConnArgs, a: HealthArgs) -> CliResult {
         lapse: a.lapse,
         no_workers_ok: a.no_workers_ok,
     };
+    // A URL that can never work (no scheme, an unknown one) is bad configuration: one line,
+    // exit 2, not a DOWN report.
+    for url in [&urls.broker, &urls.backend] {
+        stem_adapters::connect::check_url(url).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let report = match conn.connect(None).await {
         Ok(adapters) => health::check(&adapters, endpoints, options).await,
-        // A URL that can never work (unknown scheme, bad form) is bad configuration: one line,
-        // exit 2, not a DOWN report.
-        Err(e) if e.code == super::EXIT_USAGE => return Err(e),
         // One store could not be opened: ask each on its own, so the report names which.
         Err(_) => {
             let connect = stem_adapters::ConnectOptions {

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = serve::DEFAULT_MAX_BODY)]
     pub max_body: usize,
+    /// The longest a long-poll (`?wait=`) holds one request (a longer wait is cut to it, and the
+    /// caller asks again): below a proxy's idle timeout.
+    #[arg(long, default_value = "60s", value_parser = super::worker::parse_duration)]
+    pub max_wait: std::time::Duration,
 }
 
 pub async fn run(conn: &ConnArgs, a: ServeArgs) -> CliResult {
@@ -76,6 +80,7 @@ pub async fn run(conn: &ConnArgs, a: ServeArgs) -> CliResult {
         broker_url: urls.broker.into(),
         backend_url: urls.backend.into(),
         max_body: a.max_body,
+        max_wait: a.max_wait,
     };
     let tls = match (a.tls_cert, a.tls_key) {
         (Some(cert), Some(key)) => Some(Tls { cert, key }),

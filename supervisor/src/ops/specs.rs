@@ -42,6 +42,17 @@ pub enum Shape {
     Many,
 }
 
+/// A JSON number that is a whole number >= 0 (`5`, or `5.0`, which JSON Schema counts as the
+/// integer 5).
+pub fn whole(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    })
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> OpsError {
     OpsError::InvalidSpec {
         field: field.to_string(),
@@ -102,6 +113,12 @@ pub fn options(spec: &Value) -> OpsResult<EnqueueOptions> {
     for (field, value) in map {
         apply(&mut o, field, value, map)?;
     }
+    if o.unique_for.is_some() && o.unique_key.is_none() {
+        return Err(invalid(
+            "unique_for",
+            "a dedup window needs its unique_key (give both)",
+        ));
+    }
     Ok(o)
 }
 
@@ -112,7 +129,11 @@ fn apply(
     map: &Map<String, Value>,
 ) -> OpsResult<()> {
     if value.is_null() {
-        return Ok(());
+        // Leave a field out for its default; null is no value of any field's type.
+        return Err(invalid(
+            field,
+            "null is not a value here: leave the field out",
+        ));
     }
     match field {
         "args" => {
@@ -170,23 +191,21 @@ fn apply(
             }
         }
         "countdown" => {
-            if map.get("eta").is_some_and(|v| !v.is_null()) {
+            if map.contains_key("eta") {
                 return Err(invalid(field, "give countdown or eta, not both"));
             }
             o.start = Start::After(countdown(value)?);
         }
         "eta" => o.start = Start::At(eta(value)?),
         "priority" => {
-            o.priority = value
-                .as_u64()
+            o.priority = whole(value)
                 .filter(|p| *p <= u64::from(MAX_PRIORITY))
                 .map(|p| p as u8)
                 .ok_or_else(|| invalid(field, "expected an integer from 0 to 9"))?
         }
         "max_retries" => {
             o.max_retries = Some(
-                value
-                    .as_u64()
+                whole(value)
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or_else(|| invalid(field, "expected a non-negative integer"))?,
             )
@@ -214,21 +233,23 @@ fn countdown(value: &Value) -> OpsResult<Duration> {
             "expected seconds (a number >= 0) or a duration like \"5s\"",
         )
     };
-    match value {
+    let d = match value {
         Value::Number(n) => n
             .as_f64()
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
-            .ok_or_else(bad),
-        Value::String(s) => parse_duration(s).map_err(|_| bad()),
-        _ => Err(bad()),
-    }
+            .ok_or_else(bad)?,
+        Value::String(s) => parse_duration(s).map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    // The longest delay anything takes (10 years), for a countdown, a dedup window or expiry.
+    super::enqueue::check_delay(d).map_err(|_| bad())?;
+    Ok(d)
 }
 
 fn eta(value: &Value) -> OpsResult<i64> {
     match value {
-        Value::Number(n) => n
-            .as_i64()
-            .filter(|ms| *ms >= 0)
+        Value::Number(_) => whole(value)
+            .and_then(|ms| i64::try_from(ms).ok())
             .ok_or_else(|| invalid("eta", "expected epoch milliseconds or an RFC 3339 time")),
         Value::String(s) => parse_rfc3339(s).map_err(|e| invalid("eta", e)),
         _ => Err(invalid(

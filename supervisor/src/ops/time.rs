@@ -104,14 +104,19 @@ pub async fn store_now(broker: &dyn Broker) -> i64 {
 }
 
 /// An RFC 3339 time (`2026-12-01T10:00:00Z`) as epoch milliseconds.
+/// An RFC 3339 time (any offset; also the weaker `2026-12-01 10:00:00` form, taken as UTC) as
+/// epoch milliseconds. A time before 1970 is 0: as a `since` it means everything, as an eta now.
 pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(at.timestamp_millis().max(0));
+    }
     let at = humantime::parse_rfc3339_weak(text.trim()).map_err(|e| {
         format!("expected an RFC 3339 time like \"2026-12-01T10:00:00Z\", got {text:?} ({e})")
     })?;
     let ms = at
         .duration_since(UNIX_EPOCH)
-        .map_err(|_| format!("{text:?} is before 1970"))?
-        .as_millis();
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     i64::try_from(ms).map_err(|_| format!("{text:?} is too far away"))
 }
 
@@ -144,6 +149,8 @@ mod tests {
         let since = parse_since("1h").expect("a duration");
         assert!((now_ms() - 3_600_000 - since).abs() < 5_000, "{since}");
         assert_eq!(parse_since("2026-12-01T10:00:00Z"), Ok(ms));
+        assert_eq!(parse_rfc3339("2026-12-01T11:30:00+01:30"), Ok(ms));
+        assert_eq!(parse_rfc3339("1969-07-20T20:17:00Z"), Ok(0));
         let err = parse_since("yesterday").expect_err("not a time");
         assert!(err.contains("\"yesterday\""), "{err}");
     }

@@ -15,10 +15,12 @@ use stem_protocol::TaskError;
 /// Emits `payload` on `topic`: every run waiting on it gets the event in its step and a resume.
 /// An event nobody waits for is not kept.
 pub async fn emit(adapters: &Adapters, topic: &str, payload: &Value) -> OpsResult<Emitted> {
-    if topic.is_empty() || topic.len() > 500 || topic.chars().any(char::is_control) {
-        return Err(OpsError::Workflow(format!(
-            "topic {topic:?}: must be 1 to 500 characters, no control characters"
-        )));
+    let count = topic.chars().count();
+    if count == 0 || count > 500 || topic.chars().any(char::is_control) {
+        return Err(OpsError::InvalidSpec {
+            field: "topic".into(),
+            message: format!("topic {topic:?}: must be 1 to 500 characters, no control characters"),
+        });
     }
     let now = super::time::store_clock_ms();
     let woken = adapters

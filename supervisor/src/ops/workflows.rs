@@ -194,10 +194,14 @@ pub async fn start(
 }
 
 fn check_id(id: &str) -> OpsResult<()> {
-    if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(OpsError::Workflow(format!(
-            "run id {id:?}: must be 1 to 200 characters, no spaces or control characters"
-        )));
+    let count = id.chars().count();
+    if count == 0 || count > 200 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(OpsError::InvalidSpec {
+            field: "id".into(),
+            message: format!(
+                "run id {id:?}: must be 1 to 200 characters, no spaces or control characters"
+            ),
+        });
     }
     Ok(())
 }

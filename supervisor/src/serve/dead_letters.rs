@@ -2,7 +2,7 @@
 //! limit; `dry_run` shows the plan) and purge (`dry_run` counts), as `stem dlq` does.
 
 use super::error::ApiError;
-use super::params::{field_bool, field_str, field_usize, object_body, only};
+use super::params::{field_bool, field_str, field_usize, int_param, object_body, only};
 use super::AppState;
 use crate::ops::dlq::{self, ReplaySelection};
 use crate::ops::time::parse_since;
@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use stem_adapters::backend::MAX_LIST;
 use stem_adapters::DeadLetter;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -22,15 +23,8 @@ pub async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     only(&params, &["limit"])?;
-    let limit = match params.get("limit") {
-        Some(l) => l.parse().map_err(|_| {
-            ApiError::bad_request(
-                "invalid_parameter",
-                format!("limit: expected a positive integer, got {l:?}"),
-            )
-        })?,
-        None => DEFAULT_LIMIT,
-    };
+    let limit =
+        int_param(&params, "limit", 1, MAX_LIST as i64)?.map_or(DEFAULT_LIMIT, |n| n as usize);
     let letters = dlq::list(&state.adapters, &queue, limit).await?;
     Ok(Json(json!({"queue": queue, "dead_letters": letters})))
 }

@@ -56,7 +56,7 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::UnknownTask { .. } => (StatusCode::BAD_REQUEST, "unknown_task"),
         OpsError::InvalidSpec { .. } => (StatusCode::BAD_REQUEST, "invalid_field"),
         OpsError::InvalidEnvelope(_) => (StatusCode::BAD_REQUEST, "invalid_task"),
-        OpsError::TooManyTasks { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_tasks"),
+        OpsError::TooManyTasks { .. } => (StatusCode::BAD_REQUEST, "too_many_tasks"),
         OpsError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         OpsError::DeadLetterNotFound { .. } => (StatusCode::NOT_FOUND, "dead_letter_not_found"),
         OpsError::Canvas(_) => (StatusCode::BAD_REQUEST, "invalid_canvas"),
@@ -66,7 +66,7 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::Schedule(_) => (StatusCode::BAD_REQUEST, "invalid_schedule"),
         OpsError::ScheduleNotFound { .. } => (StatusCode::NOT_FOUND, "schedule_not_found"),
         OpsError::Workflow(_) => (StatusCode::CONFLICT, "workflow_conflict"),
-        OpsError::UnknownWorkflow(_) => (StatusCode::BAD_REQUEST, "unknown_workflow"),
+        OpsError::UnknownWorkflow(_) => (StatusCode::NOT_FOUND, "unknown_workflow"),
         OpsError::RunNotFound(_) => (StatusCode::NOT_FOUND, "run_not_found"),
         OpsError::Manifest(_) | OpsError::NotPostgres { .. } | OpsError::NoPostgresSupport => {
             (StatusCode::BAD_REQUEST, "bad_request")

@@ -53,4 +53,6 @@ pub struct AppState {
     pub broker_url: Arc<str>,
     pub backend_url: Arc<str>,
     pub max_body: usize,
+    /// The longest long-poll (`?wait=`) one request may hold; a longer wait is cut to it.
+    pub max_wait: std::time::Duration,
 }

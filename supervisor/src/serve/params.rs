@@ -1,5 +1,7 @@
 //! Reading requests: query parameters (unknown ones refused by name, durations like `30s`) and
-//! JSON object bodies (an empty body is an empty object), each error naming the field.
+//! JSON object bodies (an empty body is an empty object), each error naming the field. A field
+//! given as `null` is refused like any other wrong type (leave it out for its default), as the
+//! OpenAPI document says: no field is nullable unless it says so.
 
 use super::error::ApiError;
 use super::AppState;
@@ -76,7 +78,7 @@ fn wrong(name: &str, what: &str) -> ApiError {
 
 pub fn field_bool(map: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError> {
     match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(wrong(name, "true or false")),
     }
@@ -84,7 +86,7 @@ pub fn field_bool(map: &Map<String, Value>, name: &str) -> Result<Option<bool>, 
 
 pub fn field_str(map: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
     match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(wrong(name, "a string")),
     }
@@ -92,9 +94,8 @@ pub fn field_str(map: &Map<String, Value>, name: &str) -> Result<Option<String>,
 
 pub fn field_usize(map: &Map<String, Value>, name: &str) -> Result<Option<usize>, ApiError> {
     match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
+        None => Ok(None),
+        Some(v) => crate::ops::specs::whole(v)
             .and_then(|n| usize::try_from(n).ok())
             .map(Some)
             .ok_or_else(|| wrong(name, "a non-negative integer")),
@@ -103,7 +104,7 @@ pub fn field_usize(map: &Map<String, Value>, name: &str) -> Result<Option<usize>
 
 pub fn field_array(map: &Map<String, Value>, name: &str) -> Result<Option<Vec<Value>>, ApiError> {
     match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Array(a)) => Ok(Some(a.clone())),
         Some(_) => Err(wrong(name, "a JSON array")),
     }
@@ -114,7 +115,7 @@ pub fn field_object(
     name: &str,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
     match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o.clone())),
         Some(_) => Err(wrong(name, "a JSON object")),
     }

@@ -36,7 +36,9 @@ async fn tell(
     params: &HashMap<String, String>,
 ) -> Result<Json<Value>, ApiError> {
     only(params, &["timeout"])?;
-    let timeout = duration_param(params, "timeout")?.unwrap_or(REPLY_WINDOW);
+    let timeout = duration_param(params, "timeout")?
+        .unwrap_or(REPLY_WINDOW)
+        .min(state.max_wait);
     let (WorkerCommand::Pause { queue } | WorkerCommand::Resume { queue }) = &command else {
         unreachable!("only pause and resume are told here");
     };

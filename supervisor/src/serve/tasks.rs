@@ -3,7 +3,7 @@
 //! backend's `wait`; the listing by state, task, queue and age; revoke.
 
 use super::error::ApiError;
-use super::params::{body_of, duration_param, field_bool, field_str, object_body, only};
+use super::params::{body_of, duration_param, field_bool, field_str, int_param, object_body, only};
 use super::AppState;
 use crate::ops::results::{self, TaskStatus};
 use crate::ops::revoke::{self, RevokeRequest};
@@ -15,12 +15,8 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::time::Duration;
 use stem_adapters::RecordFilter;
 use stem_protocol::TaskState;
-
-/// The longest `?wait=` honoured; a client wanting longer asks again.
-pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
 type Params = Query<HashMap<String, String>>;
 
@@ -54,7 +50,7 @@ pub async fn get(
     only(&params, &["wait"])?;
     let status = match duration_param(&params, "wait")? {
         Some(wait) if !wait.is_zero() => {
-            results::wait(&state.adapters, &id, Some(wait.min(MAX_WAIT)))
+            results::wait(&state.adapters, &id, Some(wait.min(state.max_wait)))
                 .await?
                 .status()
         }
@@ -84,10 +80,8 @@ pub async fn list(
     if let Some(s) = params.get("since") {
         filter.since = Some(parse_since(s).map_err(|e| bad("since", e))?);
     }
-    if let Some(l) = params.get("limit") {
-        filter.limit = l
-            .parse()
-            .map_err(|_| bad("limit", format!("expected a positive integer, got {l:?}")))?;
+    if let Some(l) = int_param(&params, "limit", 1, stem_adapters::backend::MAX_LIST as i64)? {
+        filter.limit = l as usize;
     }
     let tasks = results::list(&state.adapters, &filter).await?;
     Ok(Json(json!({"count": tasks.len(), "tasks": tasks})))

@@ -52,7 +52,9 @@ pub async fn command(
             )))
         }
     };
-    let timeout = duration_param(&params, "timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+    let timeout = duration_param(&params, "timeout")?
+        .unwrap_or(DEFAULT_TIMEOUT)
+        .min(state.max_wait);
     let worker = params.get("worker").map(String::as_str);
     let replies = control::send(&state.adapters, &command, worker, timeout).await?;
     Ok(Json(replies_json(&replies)))

@@ -8,7 +8,6 @@ use super::error::ApiError;
 use super::params::{
     duration_param, field_array, field_object, field_str, int_param, object_body, only,
 };
-use super::tasks::MAX_WAIT;
 use super::AppState;
 use crate::ops::workflows::{self, Emitted, RunView, StartRun, Started};
 use crate::ops::OpsError;
@@ -94,7 +93,7 @@ pub async fn show(
     only(&params, &["wait"])?;
     let view = match duration_param(&params, "wait")? {
         Some(wait) if !wait.is_zero() => {
-            workflows::wait(&state.adapters, &id, Some(wait.min(MAX_WAIT))).await?
+            workflows::wait(&state.adapters, &id, Some(wait.min(state.max_wait))).await?
         }
         _ => workflows::show(&state.adapters, &id, true).await?,
     };
