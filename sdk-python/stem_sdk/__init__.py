@@ -54,8 +54,9 @@ from .workflow import Event, WorkflowContext, workflow
 if TYPE_CHECKING:
     from .canvas import CanvasResult, chain, chord, group, signature
     from .client import AsyncResult, Client
-    from .producer_errors import (ApiError, RunNotFound, StemCliError, StemError, TaskFailed, TaskTimeout,
-                                  UnknownWorkflow, WorkflowFailed, WorkflowTimeout)
+    from .producer_errors import (ApiError, InvalidTask, RunNotFound, StemCliError, StemError, StemWarning,
+                                  TaskFailed, TaskNotFound, TaskTimeout, UnknownTask, UnknownWorkflow,
+                                  WorkflowFailed, WorkflowTimeout)
     from .workflow_client import WorkflowRun
 
 __version__ = SDK_VERSION
@@ -73,8 +74,12 @@ _LAZY = {
     "ApiError": "producer_errors",
     "StemCliError": "producer_errors",
     "StemError": "producer_errors",
+    "StemWarning": "producer_errors",
+    "InvalidTask": "producer_errors",
     "TaskFailed": "producer_errors",
+    "TaskNotFound": "producer_errors",
     "TaskTimeout": "producer_errors",
+    "UnknownTask": "producer_errors",
     "RunNotFound": "producer_errors",
     "UnknownWorkflow": "producer_errors",
     "WorkflowFailed": "producer_errors",
@@ -105,7 +110,11 @@ __all__ = [
     "Client",
     "StemCliError",
     "StemError",
+    "StemWarning",
+    "InvalidTask",
+    "TaskNotFound",
     "TaskTimeout",
+    "UnknownTask",
     "Fatal",
     "PROTOCOL_VERSION",
     "Registry",

@@ -23,8 +23,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import schedules as _schedules
 from .cli import CliTransport
-from .http import MAX_POLL, _error_of, long_poll_query
-from .producer_errors import StemError, TaskFailed, TaskTimeout
+from .http import MAX_POLL, _error_of, long_poll_query, task_error
+from .producer_errors import ApiError, StemError, TaskFailed, TaskTimeout
 from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
 from .workflow_aio import AsyncWorkflowProducer, AsyncWorkflowRun
 
@@ -95,6 +95,17 @@ class AsyncClient(AsyncWorkflowProducer):
             return json.loads(raw) if raw else None
         raise AssertionError("unreachable")
 
+    async def task_request(self, method: str, path: str, body: Any = None) -> Any:
+        """`request` to a task route, a refused task raised as its own class (`UnknownTask`,
+        `InvalidTask`, `TaskNotFound`), as `Client` raises them."""
+        try:
+            return await self.request(method, path, body)
+        except ApiError as e:
+            typed = task_error(e)
+            if typed is e:
+                raise
+            raise typed from None
+
     @staticmethod
     async def _exchange(conn: Conn, message: bytes) -> Tuple[int, bytes, bool]:
         reader, writer = conn
@@ -131,7 +142,7 @@ class AsyncClient(AsyncWorkflowProducer):
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires)
-        sent = await self.request("POST", "/v1/tasks", spec)
+        sent = await self.task_request("POST", "/v1/tasks", spec)
         result = AsyncTaskResult(sent["id"], self, enqueued=sent)
         if wait:
             await result.wait(timeout)
@@ -140,7 +151,7 @@ class AsyncClient(AsyncWorkflowProducer):
     async def enqueue_many(self, tasks: Iterable[Union[TaskSpec, Sequence[Any]]], *, batch_size: int = 10_000) -> List["AsyncTaskResult"]:
         out: List[AsyncTaskResult] = []
         for batch in chunks((as_spec(t) for t in tasks), batch_size):
-            reply = await self.request("POST", "/v1/tasks", batch)
+            reply = await self.task_request("POST", "/v1/tasks", batch)
             out.extend(AsyncTaskResult(i, self) for i in reply["ids"])
         return out
 
@@ -157,7 +168,7 @@ class AsyncClient(AsyncWorkflowProducer):
         body: Dict[str, Any] = {"terminate": terminate}
         if reason is not None:
             body["reason"] = reason
-        revoked: Dict[str, Any] = await self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+        revoked: Dict[str, Any] = await self.task_request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
         return revoked
 
     async def schedule(self, id: str, task: str, *, every: Optional[_schedules.Duration] = None,

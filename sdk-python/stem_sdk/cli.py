@@ -1,16 +1,24 @@
 """The fallback when no API URL is given: run the `stem` CLI (`STEM_BIN`, else `stem` on
 PATH) and parse its `--json` output. Works with every store the CLI supports, configured
 the same way (`broker=`/`backend=`, or `STEM_BROKER_URL`/`STEM_RESULT_BACKEND_URL`), and
-needs no server: the embedded SQLite default just works."""
+needs no server: the embedded SQLite default just works.
+
+What the CLI notes on stderr while a command works (`note: created the embedded store ...`,
+`note: no live worker consumes queue ...`) is surfaced as a `StemWarning`; a task it refuses
+raises the class `stem serve` would answer with (`UnknownTask`, `InvalidTask`, `TaskNotFound`),
+as a `StemCliError` too."""
 
 import datetime as _dt
 import json
 import os
+import re
 import shutil
 import subprocess
 from typing import Any, Dict, List, Optional, Type, Union
 
-from .producer_errors import StemCliError
+from .cli_notes import reason as _reason
+from .cli_notes import warn_notes
+from .producer_errors import CliInvalidTask, CliTaskNotFound, CliUnknownTask, StemCliError
 
 
 #: The most bytes of args and kwargs put on a command line; bigger payloads go on stdin.
@@ -30,7 +38,7 @@ class CliTransport:
         if len(specs) == 1:
             return [self._enqueue_one(specs[0])]
         lines = "".join(json.dumps(s) + "\n" for s in specs)
-        reply = self.run(["enqueue", "--stdin"], stdin=lines)
+        reply = self._task_command(["enqueue", "--stdin"], stdin=lines)
         return [{"id": i, "state": "pending"} for i in reply["ids"]]
 
     def _enqueue_one(self, spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -38,22 +46,24 @@ class CliTransport:
         if len(args) + len(kwargs) > ARGV_PAYLOAD_MAX:
             # Too big for a command line (the kernel takes at most 128 KiB per argument): the
             # spec goes on stdin instead.
-            reply = self.run(["enqueue", "--stdin"], stdin=json.dumps(spec) + "\n")
+            reply = self._task_command(["enqueue", "--stdin"], stdin=json.dumps(spec) + "\n")
             return {"id": reply["ids"][0], "state": "pending"}
         argv = ["enqueue", spec["task"], "--args", args, "--kwargs", kwargs]
+        # `--flag=VALUE`: a value starting with "-" (an id, a negative number the CLI refuses
+        # by name) is not taken for a flag.
         if "queue" in spec:
-            argv += ["--queue", str(spec["queue"])]
+            argv.append("--queue=%s" % spec["queue"])
         if "countdown" in spec:
-            argv += ["--countdown", str(spec["countdown"])]
+            argv.append("--countdown=%s" % spec["countdown"])
         if "eta" in spec:
             # The CLI takes RFC 3339 as it is, and epoch milliseconds.
-            argv += ["--eta", spec["eta"] if isinstance(spec["eta"], str) else str(_eta_ms(spec["eta"]))]
+            argv.append("--eta=%s" % (spec["eta"] if isinstance(spec["eta"], str) else _eta_ms(spec["eta"])))
         for flag in ("priority", "max_retries", "id", "unique_key", "unique_for", "expires"):
             if flag in spec:
-                argv += ["--" + flag.replace("_", "-"), str(spec[flag])]
+                argv.append("--%s=%s" % (flag.replace("_", "-"), spec[flag]))
         for k, v in spec.get("headers", {}).items():
-            argv += ["--header", "%s=%s" % (k, v)]
-        reply = self.run(argv)
+            argv.append("--header=%s=%s" % (k, v))
+        reply = self._task_command(argv)
         if not isinstance(reply.get("id"), str):
             raise StemCliError("stem enqueue printed no task id: %r" % (reply,))
         return reply
@@ -65,7 +75,17 @@ class CliTransport:
         return self.run(argv, timeout=None if not wait else wait + 30)
 
     def revoke(self, task_id: str, terminate: bool = False, reason: Optional[str] = None) -> Dict[str, Any]:
-        return self.run(["revoke", str(task_id)] + (["--terminate"] if terminate else []))
+        return self._task_command(["revoke", str(task_id)] + (["--terminate"] if terminate else []))
+
+    def _task_command(self, argv: List[str], stdin: Optional[str] = None) -> Dict[str, Any]:
+        """`run`, a refused task raised as its own class (see `task_error`)."""
+        try:
+            return self.run(argv, stdin=stdin)
+        except StemCliError as e:
+            typed = task_error(e)
+            if typed is e:
+                raise
+            raise typed from None
 
     def close(self) -> None:
         pass
@@ -100,6 +120,7 @@ class CliTransport:
             ) from None
         except subprocess.TimeoutExpired:
             raise TimeoutError("stem %s did not finish within %ss" % (argv[0], timeout)) from None
+        warn_notes(done.stderr)
         reply = _last_json(done.stdout, want)
         # `stem result --wait` of a failed or timed-out task exits non-zero and still prints the record.
         if reply is not None and (done.returncode == 0 or (isinstance(reply, dict) and "state" in reply)):
@@ -108,6 +129,27 @@ class CliTransport:
             raise StemCliError("stem %s printed no JSON %s: %r" % (argv[0], "array" if want is list else "object", done.stdout[:200]), command, 0, done.stderr)
         reason = _last_line(done.stderr) or "exit status %d" % done.returncode
         raise StemCliError("stem %s failed: %s" % (argv[0], reason), command, done.returncode, done.stderr)
+
+
+#: The CLI's reasons (without "error: ") for a task the manifest does not declare, a task
+#: option it refuses (clap's `invalid value 'X' for '--flag'`, its own `--flag ...` checks, an
+#: envelope rule, a field of a `--stdin` line), and an id it knows nothing of.
+_UNKNOWN_TASK = re.compile(r'(stdin line \d+: )?unknown task "')
+_INVALID_TASK = re.compile(r"stdin line \d+: [\w.\[\]]+: |invalid value '.*' for '--|--[\w-]+|malformed task envelope")
+_TASK_NOT_FOUND = re.compile(r'no task ".*" is known')
+
+
+def task_error(e: StemCliError) -> StemCliError:
+    """`e` as `CliUnknownTask`, `CliInvalidTask` or `CliTaskNotFound` when the CLI's reason
+    says so (the same mistakes `stem serve` answers with `unknown_task`, `invalid_field` or
+    `invalid_task`, and `task_not_found`), else `e` itself."""
+    said = _last_line(e.stderr)
+    if e.returncode in (None, 0) or not said:
+        return e
+    said = said[len("error:"):].strip() if said.startswith("error:") else said
+    kind = (CliUnknownTask if _UNKNOWN_TASK.match(said) else CliInvalidTask if _INVALID_TASK.match(said)
+            else CliTaskNotFound if _TASK_NOT_FOUND.match(said) else None)
+    return e if kind is None else kind(str(e), e.command, e.returncode, e.stderr)
 
 
 def _eta_ms(eta: Any) -> int:
@@ -134,5 +176,5 @@ def _last_json(text: str, want: "Union[Type[Dict[str, Any]], Type[List[Any]]]" =
 
 
 def _last_line(text: str) -> str:
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
+    """The CLI's one-line reason on stderr `text` (see `cli_notes.reason`)."""
+    return _reason(text)

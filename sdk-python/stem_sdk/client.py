@@ -32,11 +32,13 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 from . import schedules as _schedules
 from .cli import CliTransport
 from .http import HttpTransport
-from .producer_errors import ApiError, StemCliError, StemError, TaskFailed, TaskTimeout
+from .producer_errors import (ApiError, InvalidTask, StemCliError, StemError, StemWarning, TaskFailed, TaskNotFound,
+                              TaskTimeout, UnknownTask)
 from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
 from .workflow_client import WorkflowProducer, WorkflowRun
 
-__all__ = ["ApiError", "AsyncResult", "Client", "StemCliError", "StemError", "TaskFailed", "TaskTimeout", "WorkflowRun"]
+__all__ = ["ApiError", "AsyncResult", "Client", "InvalidTask", "StemCliError", "StemError", "StemWarning", "TaskFailed",
+           "TaskNotFound", "TaskTimeout", "UnknownTask", "WorkflowRun"]
 
 #: Tasks per request of `enqueue_many` (the API takes at most 10,000 per request).
 BATCH = 10_000

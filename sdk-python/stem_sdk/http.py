@@ -1,5 +1,7 @@
 """Speaking `stem serve`'s HTTP API with the standard library: `http.client` with one
-keep-alive connection per thread, JSON in and out, error answers raised as `ApiError`.
+keep-alive connection per thread, JSON in and out, error answers raised as `ApiError` (on
+the task routes as `UnknownTask`, `InvalidTask` or `TaskNotFound` too, as the CLI transport
+raises them).
 A request that fails on a reused connection (the server closed it while idle) is sent
 once more on a fresh one."""
 
@@ -10,7 +12,7 @@ import threading
 import urllib.parse
 from typing import Any, Dict, List, Optional
 
-from .producer_errors import ApiError, StemError
+from .producer_errors import ApiError, ApiInvalidTask, ApiTaskNotFound, ApiUnknownTask, StemError
 
 #: The longest single long-poll asked of the server (it caps `wait` at 60 s).
 MAX_POLL = 30.0
@@ -22,6 +24,21 @@ def _error_of(status: int, raw: bytes) -> ApiError:
         return ApiError(status, error["code"], error["message"])
     except (ValueError, KeyError, TypeError):
         return ApiError(status, "http_%d" % status, raw[:200].decode("utf-8", "replace") or "no body")
+
+
+#: The error codes of the task routes with a class of their own, one for both transports.
+TASK_ERRORS = {
+    "unknown_task": ApiUnknownTask,
+    "invalid_field": ApiInvalidTask,
+    "invalid_task": ApiInvalidTask,
+    "task_not_found": ApiTaskNotFound,
+}
+
+
+def task_error(e: ApiError) -> ApiError:
+    """`e` (an answer of a task route) as its task class when it has one."""
+    kind = TASK_ERRORS.get(e.code)
+    return e if kind is None or isinstance(e, kind) else kind(e.status, e.code, e.message)
 
 
 def long_poll_query(wait: Optional[float]) -> str:
@@ -87,12 +104,22 @@ class HttpTransport:
         if conn is not None:
             conn.close()
 
+    def task_request(self, method: str, path: str, body: Any = None) -> Any:
+        """`request` to a task route, a refused task raised as its own class (`task_error`)."""
+        try:
+            return self.request(method, path, body)
+        except ApiError as e:
+            typed = task_error(e)
+            if typed is e:
+                raise
+            raise typed from None
+
     # The three calls a producer makes.
 
     def enqueue(self, specs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         if len(specs) == 1:
-            return [self.request("POST", "/v1/tasks", specs[0])]
-        reply = self.request("POST", "/v1/tasks", specs)
+            return [self.task_request("POST", "/v1/tasks", specs[0])]
+        reply = self.task_request("POST", "/v1/tasks", specs)
         return [{"id": i, "state": "pending"} for i in reply["ids"]]
 
     def info(self, task_id: str, wait: Optional[float] = None) -> Dict[str, Any]:
@@ -105,5 +132,5 @@ class HttpTransport:
         body: Dict[str, Any] = {"terminate": terminate}
         if reason is not None:
             body["reason"] = reason
-        revoked: Dict[str, Any] = self.request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
+        revoked: Dict[str, Any] = self.task_request("POST", "/v1/tasks/%s/revoke" % urllib.parse.quote(task_id, safe=""), body)
         return revoked

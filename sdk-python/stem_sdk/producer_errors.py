@@ -2,8 +2,11 @@
 `StemError`; `ApiError` is an error answer of `stem serve` (`status`, stable `code`,
 `message` naming the field); `TaskFailed` is a task that ended in `failure` or `revoked`,
 carrying its error's type, message and traceback; `TaskTimeout` is a wait that ran out.
-Workflow runs add `WorkflowFailed`, `WorkflowTimeout`, `RunNotFound` and `UnknownWorkflow`
-(the last two the same class whichever transport answered)."""
+Workflow runs add `WorkflowFailed`, `WorkflowTimeout`, `RunNotFound` and `UnknownWorkflow`.
+A mistake both transports can report raises one class whichever answered: `UnknownTask`,
+`InvalidTask`, `TaskNotFound`, `RunNotFound`, `UnknownWorkflow` (through the CLI each is also a
+`StemCliError`, through `stem serve` also an `ApiError`). `StemWarning` is what the CLI noted
+on stderr while a command still worked (a store it created, a queue no live worker consumes)."""
 
 from typing import Any, Dict, List, Optional
 
@@ -108,3 +111,50 @@ class CliUnknownWorkflow(UnknownWorkflow, StemCliError):
 
 class ApiUnknownWorkflow(UnknownWorkflow, ApiError):
     """`UnknownWorkflow` as `stem serve` answers it (HTTP 404, `unknown_workflow`)."""
+
+
+class UnknownTask(StemError):
+    """The manifest (the CLI's, or the server's) declares no task of that name: through the CLI
+    also a `StemCliError`, through `stem serve` also an `ApiError` (`unknown_task`)."""
+
+
+class InvalidTask(StemError):
+    """A task option the CLI or the server refuses (a bad countdown, eta, id, priority, queue,
+    header, args...; the message names it): through the CLI also a `StemCliError`, through
+    `stem serve` also an `ApiError` (`invalid_field` or `invalid_task`)."""
+
+
+class TaskNotFound(StemError):
+    """No task has the id (revoking one never published): through the CLI also a
+    `StemCliError`, through `stem serve` also an `ApiError` (`task_not_found`)."""
+
+
+class CliUnknownTask(UnknownTask, StemCliError):
+    """`UnknownTask` as the `stem` CLI reports it."""
+
+
+class ApiUnknownTask(UnknownTask, ApiError):
+    """`UnknownTask` as `stem serve` answers it (HTTP 400, `unknown_task`)."""
+
+
+class CliInvalidTask(InvalidTask, StemCliError):
+    """`InvalidTask` as the `stem` CLI reports it."""
+
+
+class ApiInvalidTask(InvalidTask, ApiError):
+    """`InvalidTask` as `stem serve` answers it (HTTP 400, `invalid_field` or `invalid_task`)."""
+
+
+class CliTaskNotFound(TaskNotFound, StemCliError):
+    """`TaskNotFound` as the `stem` CLI reports it."""
+
+
+class ApiTaskNotFound(TaskNotFound, ApiError):
+    """`TaskNotFound` as `stem serve` answers it (HTTP 404, `task_not_found`)."""
+
+
+class StemWarning(UserWarning):
+    """A `note:` or `warning:` line the `stem` CLI printed on stderr while running a command for
+    the CLI transport, e.g. that it created the embedded store `stem.db` in the working folder
+    (workers elsewhere will not see the task), or that no live worker consumes the queue. The
+    message is the line without its prefix. Filter it as any warning (`warnings.filterwarnings`)."""
