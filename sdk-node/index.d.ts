@@ -1,11 +1,14 @@
 // Types for @stem/sdk: the task side (task, run, Context, Retry, Fatal), the worker side of
 // workflows (workflow, WorkflowContext, StepFailedError: lib/workflow.d.ts), the producer Client
 // (its workflow methods, WorkflowRun, WorkflowFailedError: lib/workflow-client.d.ts) and the
-// canvas builders (signature, chain, group, chord: lib/canvas.d.ts).
+// canvas builders (signature, chain, group, chord: lib/canvas.d.ts); UnknownTaskError
+// (lib/producer-errors.d.ts) and the StemWarning codes (lib/cli-notes.d.ts).
 
 export * from './lib/workflow.js';
 export * from './lib/workflow-client.js';
 export * from './lib/canvas.js';
+export * from './lib/producer-errors.js';
+export * from './lib/cli-notes.js';
 import type { CanvasDocument, CanvasNodeView, CanvasSubmitted, CanvasView } from './lib/canvas.js';
 import type { WorkflowClient, WorkflowRunState } from './lib/workflow-client.js';
 
@@ -248,6 +251,8 @@ export declare class ApiError extends StemError {
   readonly code: string;
   /** The server's message, naming the field. */
   readonly detail: string;
+  /** With code `unknown_task` (see UnknownTaskError): the refused task name. */
+  readonly task?: string;
 }
 
 /**
@@ -283,8 +288,10 @@ export declare class TaskTimeout extends StemError {
 /** The CLI exited non-zero, was not found, or printed something other than JSON. */
 export declare class StemCliError extends StemError {
   readonly name: 'StemCliError';
-  /** A workflow refusal's API code, as ApiError has it: unknown_workflow, run_not_found, workflow_conflict. */
+  /** A refusal's API code, as ApiError has it: unknown_task (see UnknownTaskError), unknown_workflow, run_not_found, workflow_conflict. */
   readonly code?: string;
+  /** With code `unknown_task`: the refused task name. */
+  readonly task?: string;
   readonly command: string[];
   readonly exitCode?: number;
   readonly stderr?: string;

@@ -9,7 +9,7 @@ const { run } = require('./lib/serve');
 const { Retry, Fatal, SoftTimeLimitExceeded, StepFailedError } = require('./lib/errors');
 const { WorkflowContext } = require('./lib/workflow-context');
 const { Context } = require('./lib/context');
-const { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./lib/client');
+const { Client, TaskResult, StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout } = require('./lib/client');
 const { WorkflowFailedError } = require('./lib/producer-errors');
 const { WorkflowRun } = require('./lib/workflow-client');
 const { redirectStdout } = require('./lib/wire');
@@ -23,7 +23,7 @@ if (process.env.STEM_PROTOCOL) redirectStdout();
 module.exports = {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   workflow, WorkflowContext, StepFailedError,
-  Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+  Client, TaskResult, StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout,
   WorkflowRun, WorkflowFailedError,
   signature, chain, group, chord, CanvasResult, seconds, signing,
 };

@@ -4,7 +4,7 @@ import sdk from './index.js';
 export const {
   task, run, Retry, Fatal, SoftTimeLimitExceeded, Context,
   workflow, WorkflowContext, StepFailedError,
-  Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout,
+  Client, TaskResult, StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout,
   WorkflowRun, WorkflowFailedError,
   signature, chain, group, chord, CanvasResult, seconds, signing,
 } = sdk;

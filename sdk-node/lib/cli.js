@@ -1,9 +1,13 @@
 // The fallback when no API URL is given: run the `stem` CLI (STEM_BIN, else `stem` on PATH)
 // and parse its `--json` output. Needs no server: the embedded SQLite default just works.
+// What the CLI notes on stderr (a store it created, no live worker on the queue) is passed on
+// as a `StemWarning` (lib/cli-notes.js); a task name the manifest lacks is refused with
+// `code` `unknown_task`, as `stem serve` refuses it (UnknownTaskError).
 'use strict';
 
 const { execFile } = require('node:child_process');
-const { StemCliError } = require('./producer-errors');
+const { StemCliError, UNKNOWN_TASK, unknownTaskName } = require('./producer-errors');
+const { emitCliNotes } = require('./cli-notes');
 
 function parseJson(stdout) {
   const text = stdout.trim();
@@ -21,6 +25,20 @@ function lastLine(text) {
   return lines[lines.length - 1];
 }
 
+/** `stem enqueue`'s refusal of a task name the manifest does not declare (also `stdin line N: ...`). */
+const UNKNOWN_TASK_LINE = /^(error: )?(stdin line \d+: )?unknown task "/;
+
+/** Marks a StemCliError of `stem enqueue` refusing an unknown task with the API's code. */
+function markUnknownTask(err) {
+  if (!(err instanceof StemCliError)) return err;
+  const line = lastLine(err.stderr || '');
+  if (UNKNOWN_TASK_LINE.test(line)) {
+    err.code = UNKNOWN_TASK;
+    err.task = unknownTaskName(line);
+  }
+  return err;
+}
+
 /** The most bytes of args and kwargs put on a command line; bigger payloads go on stdin. */
 const ARGV_PAYLOAD_MAX = 64 * 1024;
 
@@ -34,19 +52,49 @@ class CliTransport {
   }
 
   async enqueue(specs) {
-    if (specs.length !== 1) {
-      const lines = specs.map((s) => JSON.stringify(s) + '\n').join('');
-      const reply = await this.run(['enqueue', '--stdin'], undefined, lines);
-      return reply.ids.map((id) => ({ id, state: 'pending' }));
+    try {
+      if (specs.length !== 1) {
+        const lines = specs.map((s) => JSON.stringify(s) + '\n').join('');
+        const reply = await this.run(['enqueue', '--stdin'], undefined, lines);
+        return reply.ids.map((id) => ({ id, state: 'pending' }));
+      }
+      const spec = specs[0];
+      const argv = this.enqueueArgv(spec);
+      if (argv === undefined) {
+        // Too big for a command line (the kernel takes at most 128 KiB per argument): on stdin.
+        const reply = await this.run(['enqueue', '--stdin'], undefined, JSON.stringify(spec) + '\n');
+        return [{ id: reply.ids[0], state: 'pending' }];
+      }
+      return [await this.run(argv)];
+    } catch (err) {
+      throw markUnknownTask(err);
     }
-    const spec = specs[0];
+  }
+
+  /**
+   * Enqueue one task and wait up to `wait` seconds for it (`stem enqueue --wait`, which notes
+   * at once when no live worker consumes the task's queue); resolves to the task's record,
+   * finished or not. Undefined when the CLI cannot do it in one command (a payload too big for
+   * a command line) or when it would hide a duplicate (an `id` or `unique_key` was given):
+   * the caller enqueues and waits in two steps then.
+   */
+  async enqueueAndWait(spec, wait) {
+    if (spec.id !== undefined || spec.unique_key !== undefined) return undefined;
+    const argv = this.enqueueArgv(spec);
+    if (argv === undefined) return undefined;
+    argv.push('--wait', '--timeout', Math.max(wait, 0.001).toFixed(3));
+    try {
+      return await this.run(argv, (wait + 30) * 1000, undefined, true);
+    } catch (err) {
+      throw markUnknownTask(err);
+    }
+  }
+
+  /** `stem enqueue TASK --args ... [options]`, or undefined when the payload needs stdin. */
+  enqueueArgv(spec) {
     const args = JSON.stringify(spec.args || []);
     const kwargs = JSON.stringify(spec.kwargs || {});
-    if (args.length + kwargs.length > ARGV_PAYLOAD_MAX) {
-      // Too big for a command line (the kernel takes at most 128 KiB per argument): on stdin.
-      const reply = await this.run(['enqueue', '--stdin'], undefined, JSON.stringify(spec) + '\n');
-      return [{ id: reply.ids[0], state: 'pending' }];
-    }
+    if (args.length + kwargs.length > ARGV_PAYLOAD_MAX) return undefined;
     const argv = ['enqueue', spec.task, '--args', args, '--kwargs', kwargs];
     if (spec.queue !== undefined) argv.push('--queue', String(spec.queue));
     if (spec.countdown !== undefined) argv.push('--countdown', String(spec.countdown));
@@ -59,7 +107,7 @@ class CliTransport {
     if (spec.unique_for !== undefined) argv.push('--unique-for', String(spec.unique_for));
     if (spec.expires !== undefined) argv.push('--expires', String(spec.expires));
     for (const [k, v] of Object.entries(spec.headers || {})) argv.push('--header', `${k}=${v}`);
-    return [await this.run(argv)];
+    return argv;
   }
 
   info(id, wait) {
@@ -86,6 +134,7 @@ class CliTransport {
         if (err && err.code === 'ENOENT') {
           return reject(new StemCliError(`stem CLI not found at '${this.bin}': set STEM_BIN or put stem on PATH, or give new Client({ url }) to use stem serve`, details));
         }
+        emitCliNotes(stderr);
         let reply;
         try {
           reply = parseJson(stdout);

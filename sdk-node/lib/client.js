@@ -4,13 +4,15 @@
 // server). Timeouts are in seconds, as in the Python SDK. The schedule helpers and the canvas
 // hooks (submitCanvas, showCanvas) always run the CLI: schedules and canvases have no HTTP
 // route yet (lib/schedules.js). The workflow methods (startWorkflow, workflowRun, ...) speak
-// the same transport as enqueue (lib/workflow-client.js, lib/workflow-transport.js).
+// the same transport as enqueue (lib/workflow-client.js, lib/workflow-transport.js). Over the CLI,
+// `enqueue` with `wait` enqueues and starts waiting in one `stem enqueue --wait` (its notes
+// become StemWarnings, lib/cli-notes.js).
 'use strict';
 
 const { CliTransport } = require('./cli');
-const { HttpTransport } = require('./http');
+const { HttpTransport, MAX_POLL } = require('./http');
 const scheduleOps = require('./schedules');
-const { StemCliError, StemError, ApiError, TaskFailed, TaskTimeout } = require('./producer-errors');
+const { StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout } = require('./producer-errors');
 const { CliWorkflows, HttpWorkflows } = require('./workflow-transport');
 const { WorkflowProducer } = require('./workflow-client');
 const { TERMINAL_STATES, taskSpec, asSpec, seconds } = require('./spec');
@@ -31,9 +33,33 @@ class Client {
 
   /** Enqueue task `name`; resolves to a TaskResult (with `wait`, once the task finished). */
   async enqueue(name, args = [], options = {}) {
-    const [sent] = await this.transport.enqueue([taskSpec(name, args, options)]);
+    const spec = taskSpec(name, args, options);
+    if (options.wait && this.transport.enqueueAndWait) {
+      const waited = await this.enqueueAndWait(spec, options.timeout);
+      if (waited) return waited;
+    }
+    const [sent] = await this.transport.enqueue([spec]);
     const result = new TaskResult(sent.id, this, sent);
     if (options.wait) await result.wait(options.timeout);
+    return result;
+  }
+
+  /**
+   * Over the CLI, enqueue and the first wait in one `stem enqueue --wait` (so its note that
+   * no live worker consumes the queue is passed on), then wait on as TaskResult.wait does.
+   */
+  async enqueueAndWait(spec, timeout) {
+    timeout = seconds(timeoutOf(timeout));
+    const deadline = timeout === undefined || timeout === null ? undefined : Date.now() + timeout * 1000;
+    const record = await this.transport.enqueueAndWait(spec, deadline === undefined ? MAX_POLL : Math.min(timeout, MAX_POLL));
+    if (record === undefined) return undefined;
+    const result = new TaskResult(record.id, this, { id: record.id, state: 'pending', duplicate: false });
+    if (TERMINAL_STATES.includes(record.state)) {
+      result.final = record;
+      return result;
+    }
+    if (deadline !== undefined && Date.now() >= deadline) throw new TaskTimeout(record.id, record.state, timeout);
+    await result.wait(deadline === undefined ? undefined : (deadline - Date.now()) / 1000);
     return result;
   }
 
@@ -217,4 +243,4 @@ function timeoutOf(value) {
   return isOptions(value) ? value.timeout : value;
 }
 
-module.exports = { Client, TaskResult, StemCliError, StemError, ApiError, TaskFailed, TaskTimeout };
+module.exports = { Client, TaskResult, StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout };

@@ -1,8 +1,9 @@
 // Speaking `stem serve`'s HTTP API with the global fetch (keep-alive by default in Node):
-// JSON in and out, error answers rejected as ApiError.
+// JSON in and out, error answers rejected as ApiError (an unknown task name's also matches
+// UnknownTaskError, as the CLI transport's does).
 'use strict';
 
-const { ApiError, StemError } = require('./producer-errors');
+const { ApiError, StemError, UNKNOWN_TASK, unknownTaskName } = require('./producer-errors');
 
 /** The longest single long-poll asked of the server (it caps `wait` at 60 s). */
 const MAX_POLL = 30;
@@ -39,7 +40,11 @@ class HttpTransport {
       } catch {
         error = undefined;
       }
-      if (error && error.code) throw new ApiError(response.status, error.code, error.message);
+      if (error && error.code) {
+        const err = new ApiError(response.status, error.code, error.message);
+        if (error.code === UNKNOWN_TASK) err.task = unknownTaskName(error.message);
+        throw err;
+      }
       throw new ApiError(response.status, `http_${response.status}`, text.slice(0, 200) || 'no body');
     }
     return text ? JSON.parse(text) : null;

@@ -2,7 +2,9 @@
 // ApiError is an error answer of `stem serve` (status, stable code, message naming the
 // field); TaskFailed is a task that ended in failure or revoked, carrying its error's type,
 // message and traceback; TaskTimeout is a wait that ran out (for a task or a workflow run);
-// WorkflowFailedError is a workflow run that ended failed, cancelled or timed_out.
+// WorkflowFailedError is a workflow run that ended failed, cancelled or timed_out;
+// UnknownTaskError matches the refusal of a task name the manifest does not declare, on
+// either transport (an ApiError or a StemCliError with code `unknown_task`).
 'use strict';
 
 class StemError extends Error {
@@ -33,6 +35,39 @@ class StemCliError extends StemError {
     this.stdout = details.stdout;
     /** A workflow refusal's API code (`run_not_found`, ...), read from the CLI's message. */
     this.code = details.code;
+  }
+}
+
+const UNKNOWN_TASK = 'unknown_task';
+
+/**
+ * A task name the manifest does not declare, refused by `stem serve` (an ApiError) or by
+ * `stem enqueue` (a StemCliError): both carry `code` `unknown_task` and `task`, the name.
+ * JS has single inheritance, so this class matches by that code (`Symbol.hasInstance`):
+ * `err instanceof UnknownTaskError` holds over both transports, and so do
+ * `instanceof ApiError` / `instanceof StemCliError` as before.
+ */
+class UnknownTaskError extends StemError {
+  constructor(task, message = `unknown task ${JSON.stringify(task)}`) {
+    super(message);
+    this.name = 'UnknownTaskError';
+    this.code = UNKNOWN_TASK;
+    this.task = task;
+  }
+
+  static [Symbol.hasInstance](value) {
+    return value instanceof StemError && value.code === UNKNOWN_TASK;
+  }
+}
+
+/** The task name in a refusal's message (`unknown task "nope": stem.toml names add`). */
+function unknownTaskName(message) {
+  const match = /unknown task ("(?:[^"\\]|\\.)*")/.exec(String(message));
+  if (!match) return undefined;
+  try {
+    return JSON.parse(match[1]);
+  } catch {
+    return match[1].slice(1, -1);
   }
 }
 
@@ -86,4 +121,7 @@ class WorkflowFailedError extends StemError {
   }
 }
 
-module.exports = { StemError, ApiError, StemCliError, TaskFailed, TaskTimeout, WorkflowFailedError };
+module.exports = {
+  StemError, ApiError, StemCliError, UnknownTaskError, TaskFailed, TaskTimeout, WorkflowFailedError,
+  UNKNOWN_TASK, unknownTaskName,
+};

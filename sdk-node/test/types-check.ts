@@ -3,7 +3,8 @@
 import { Client, TaskResult, ApiError, TaskFailed, TaskTimeout, TaskRecord, ScheduleApplied, task, Retry,
   signature, chain, group, chord, CanvasResult, CanvasSubmitted, CanvasView, signing,
   workflow, WorkflowContext, StepFailedError, EventResult, Fatal,
-  WorkflowRun, WorkflowRunView, WorkflowFailedError, WorkflowWaiter, WorkflowEmitted, WorkflowRunState, StemCliError } from '../index.js';
+  WorkflowRun, WorkflowRunView, WorkflowFailedError, WorkflowWaiter, WorkflowEmitted, WorkflowRunState, StemCliError,
+  StemError, UnknownTaskError, StemWarningCode } from '../index.js';
 
 const checkout = workflow('checkout', async (ctx: WorkflowContext, order: { id: string; total: number }) => {
   const runId: string = ctx.runId;
@@ -123,3 +124,27 @@ async function producesWorkflows(): Promise<void> {
 }
 
 void producesWorkflows;
+
+async function refusalsAndWarnings(): Promise<void> {
+  // What a `process.on('warning', ...)` listener does (no @types/node here).
+  const onWarning = (warning: Error & { code?: string }): void => {
+    const code = warning.code as StemWarningCode | undefined;
+    if (warning.name === 'StemWarning' && code === 'STEM_STORE_CREATED') console.log(warning.message);
+  };
+  void onWarning;
+  try {
+    await new Client().enqueue('nope', [], { wait: true, timeout: '5s' });
+  } catch (e) {
+    if (e instanceof UnknownTaskError) {
+      const code: 'unknown_task' = e.code;
+      const name: string | undefined = e.task;
+      console.log(code, name, e instanceof StemError);
+    }
+    if (e instanceof ApiError) console.log(e.task, e.status);
+    if (e instanceof StemCliError) console.log(e.task, e.exitCode);
+  }
+  const made: UnknownTaskError = new UnknownTaskError('nope');
+  console.log(made.task);
+}
+
+void refusalsAndWarnings;
