@@ -42,4 +42,21 @@ echo "== Dashboard tests in headless chromium"
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm install --no-audit --no-fund --no-package-lock --silent)
 (cd tests/browser && node --test)
 
+echo "== API contract: an OpenAPI fuzzer against stem serve"
+# schemathesis (a Python tool, in a virtual environment of its own under target/) generates
+# requests from /v1/openapi.json and checks the answers against it. Without it (no network)
+# this stage skips, except with CI=true, where it fails.
+venv="$root/target/fuzz-venv"
+if [ ! -x "$venv/bin/st" ]; then
+  (python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5") \
+    || { rm -rf "$venv"; echo "!! could not install schemathesis"; }
+fi
+if [ -x "$venv/bin/st" ]; then
+  ST="$venv/bin/st" tests/fuzz/openapi.sh
+elif [ "${CI:-}" = true ]; then
+  echo "!! the OpenAPI fuzz needs schemathesis (pip install schemathesis==4.32.5)"; exit 1
+else
+  echo "== skipped: schemathesis is not installed"
+fi
+
 echo "== all tests passed"

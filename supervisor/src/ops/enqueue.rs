@@ -35,6 +35,9 @@ pub fn max_payload(broker: &str) -> usize {
     }
 }
 
+/// The latest eta (epoch ms): the last millisecond of the year 9999, the last RFC 3339 writes.
+pub const MAX_ETA_MS: i64 = 253_402_300_799_999;
+
 /// Refuses a delay longer than [`MAX_DELAY`].
 pub fn check_delay(d: Duration) -> Result<(), String> {
     if d > MAX_DELAY {
@@ -189,26 +192,21 @@ pub fn envelope(
             // A countdown runs on the store's clock, which judges the eta.
             Some(super::time::store_clock_ms().saturating_add(millis(delay)))
         }
-        Start::At(at) => {
-            let ahead = at.saturating_sub(now_ms()).max(0);
-            check_delay(Duration::from_millis(ahead as u64)).map_err(|m| bad_start("eta", m))?;
-            Some(at)
+        Start::At(at) if at > MAX_ETA_MS => {
+            return Err(bad_start(
+                "eta",
+                format!("{at} is after the last instant RFC 3339 can write (year 9999)"),
+            ))
         }
+        Start::At(at) => Some(at),
     };
     env.expires_at = match options.expires.or(flow.expires.map(Start::After)) {
         None | Some(Start::Now) => None,
         Some(Start::After(d)) => Some(super::time::store_clock_ms().saturating_add(millis(d))),
         Some(Start::At(at)) => Some(at),
     };
-    if let (Some(expires), Some(eta)) = (env.expires_at, env.eta) {
-        if expires <= eta {
-            return Err(OpsError::InvalidEnvelope(format!(
-                "the task expires ({}) before it may start ({})",
-                super::time::format_rfc3339(expires),
-                super::time::format_rfc3339(eta)
-            )));
-        }
-    }
+    // An expiry before the start is taken as written: the task is recorded `expired`, unrun,
+    // when its turn comes (as an expiry already past is).
     let want = super::unique::Uniqueness {
         by_id: options.id.is_some(),
         key: options.unique_key.clone(),

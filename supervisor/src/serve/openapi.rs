@@ -2,7 +2,8 @@
 //! `/v1/openapi.json` (an end-to-end test compares the two and calls every documented path). A
 //! server with a manifest says which names it takes: the document it serves lists the
 //! manifest's tasks as the `enum` of `TaskSpec.task` and its workflows as the `enum` of the
-//! start route's `{name}`, so a client (or a fuzzer) knows an unknown name is refused.
+//! start route's `{name}`, so a client (or a fuzzer) knows an unknown name is refused. A server
+//! without tokens (loopback only) serves it with no security requirement: none is asked.
 
 use super::AppState;
 use crate::manifest::LoadedManifest;
@@ -19,16 +20,23 @@ const START: &str = "/v1/workflows/{name}/runs";
 
 pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
     static SERVED: OnceLock<String> = OnceLock::new();
-    let text = SERVED.get_or_init(|| served(state.manifest.as_deref()));
+    let text = SERVED.get_or_init(|| served(state.manifest.as_deref(), !state.tokens.is_empty()));
     ([(header::CONTENT_TYPE, "application/json")], text.clone())
 }
 
-/// The checked-in document, with the manifest's names when there is one.
-pub fn served(manifest: Option<&LoadedManifest>) -> String {
-    let Some(m) = manifest else {
+/// The checked-in document, with the manifest's names when there is one, and no security
+/// requirement without `tokens`.
+pub fn served(manifest: Option<&LoadedManifest>, tokens: bool) -> String {
+    if manifest.is_none() && tokens {
         return DOCUMENT.to_string();
-    };
+    }
     let mut doc: Value = serde_json::from_str(DOCUMENT).expect("docs/openapi.json is JSON");
+    if !tokens {
+        doc["security"] = Value::Array(Vec::new());
+    }
+    let Some(m) = manifest else {
+        return doc.to_string();
+    };
     let tasks: Vec<Value> = m.manifest.tasks.keys().cloned().map(Value::from).collect();
     let flows: Vec<Value> = m
         .manifest

@@ -51,7 +51,11 @@ pub fn object_body(
     known: &[&str],
 ) -> Result<Map<String, Value>, ApiError> {
     let body = body_of(state, body)?;
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // JSON's own whitespace only: a form feed is not an empty body.
+    if body
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         return Ok(Map::new());
     }
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
