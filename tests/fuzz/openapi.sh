@@ -44,8 +44,8 @@ for mode in token loopback; do
   base=$(sed -n 's/^stem serve: listening on //p' "$work/serve-$mode.out")
   [ -n "$base" ] || { echo "stem serve did not start: $(cat "$work/serve-$mode.log")" >&2; exit 1; }
   echo "== OpenAPI fuzz ($mode): $examples examples per operation against $base"
-  if ! "$st" run "$base/v1/openapi.json" "${auth[@]}" --url "$base" --max-examples "$examples" \
-      --seed 1 --no-color >"$work/st-$mode.out" 2>&1; then
+  if ! (cd "$work" && "$st" run "$base/v1/openapi.json" "${auth[@]}" --url "$base" --max-examples "$examples" \
+      --seed 1 --no-color) >"$work/st-$mode.out" 2>&1; then
     failed=1
     cat "$work/st-$mode.out"
   else

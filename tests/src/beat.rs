@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 /// A manifest with the `tick` task: its envelope (with the schedule headers) goes to a line of
 /// `fired.jsonl`.
-pub const MANIFEST: &str = "[tasks.tick]\nexec = [\"sh\", \"-c\", \"cat >> fired.jsonl; echo >> fired.jsonl\"]\nmax_retries = 0\n";
+/// (One `printf` per envelope, so two ticks running at once never share a line.)
+pub const MANIFEST: &str = "[tasks.tick]\nexec = [\"sh\", \"-c\", \"line=$(cat); printf '%s\\\\n' \\\"$line\\\" >> fired.jsonl\"]\nmax_retries = 0\n";
 
 /// `[schedules.ID]` firing `tick` every second with `catch_up`.
 pub fn every_second(id: &str, catch_up: &str) -> String {

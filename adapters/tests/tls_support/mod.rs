@@ -180,6 +180,20 @@ pub fn postgres_mtls(dir: &Path, port: u16) -> Result<PgServer, String> {
     if !wait_for_port(port, Duration::from_secs(20)) {
         return Err("the private postgres did not start listening".into());
     }
+    // Listening is not accepting: a busy machine may still be "starting up" (57P03).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = || {
+        Command::new(pg_bin("pg_isready").unwrap_or_else(|| "pg_isready".into()))
+            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    while !ready() {
+        if Instant::now() >= deadline {
+            return Err("the private postgres never accepted connections".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     Ok(server)
 }
 
