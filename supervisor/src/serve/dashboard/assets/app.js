@@ -1,6 +1,8 @@
 // The dashboard's one script: actions (buttons with data-post) go to the JSON API, and the
 // page's <main> is fetched again and swapped in place after an action, on task events
-// (Server-Sent Events from /v1/events) and every 5 s, so nothing needs a reload.
+// (Server-Sent Events from /v1/events) and every 5 s, so nothing needs a reload. A button with
+// data-follow opens that path plus the id its reply names (Retry opens the new task). A focused
+// link keeps the focus when <main> is swapped, so tables stay usable from the keyboard.
 'use strict';
 
 (function () {
@@ -25,9 +27,14 @@
         const main = document.getElementById('main');
         const picked = new Set([...document.querySelectorAll('.pick:checked')].map((c) => c.value));
         const focused = document.activeElement && document.activeElement.name;
+        const active = document.activeElement;
+        // A link reached from the keyboard keeps the focus across the swap.
+        const link = active && active.tagName === 'A' && main && main.contains(active) ? active.getAttribute('href') : null;
         if (fresh && main && !(focused && main.contains(document.activeElement) && document.activeElement.tagName === 'INPUT')) {
           main.replaceWith(fresh);
           fresh.querySelectorAll('.pick').forEach((c) => { c.checked = picked.has(c.value); });
+          const again = link && [...fresh.querySelectorAll('a')].find((a) => a.getAttribute('href') === link);
+          if (again) again.focus();
           document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
         }
       }
@@ -72,7 +79,11 @@
     if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
     button.disabled = true;
     try {
-      await post(button.dataset.post, button.dataset.body || '{}');
+      const reply = await post(button.dataset.post, button.dataset.body || '{}');
+      if (button.dataset.follow && reply && reply.id) {
+        location.assign(button.dataset.follow + encodeURIComponent(reply.id));
+        return;
+      }
       flash(`${button.textContent}: done`);
     } catch (e) {
       flash(`${button.textContent}: ${e.message}`, true);
