@@ -2,7 +2,8 @@
 // a real `stem serve` on one SQLite file: empty lists say what would be there and the command
 // that makes some; no page load fails a request (the icon is served); a canvas has its own page
 // and an unknown one is an HTML 404; form fields have visible labels and a task row's link is
-// reached with Tab and opened with Enter; "Retry" on a task that failed for good (offered to
+// reached with Tab and opened with Enter; the enqueue form's labelled args and kwargs boxes send a
+// task and open it; "Retry" on a task that failed for good (offered to
 // admin tokens only) enqueues it again and opens the new task. Screenshots go to
 // target/browser-artifacts/. Without chromium the test skips, unless CI=true, where it fails.
 'use strict';
@@ -209,7 +210,8 @@ test('form fields are labelled, and a task row opens from the keyboard', { skip 
   const page = await newPage();
   for (const url of ['/ui/tasks', '/ui/dead-letters', '/ui/workflows', '/ui/canvases']) {
     await page.goto(`${base}${url}`);
-    const fields = await page.locator('main form input, main form select').evaluateAll((els) =>
+    await page.locator('main details').evaluateAll((boxes) => boxes.forEach((d) => { d.open = true; }));
+    const fields = await page.locator('main form input, main form select, main form textarea').evaluateAll((els) =>
       els.map((el) => {
         const label = el.id && document.querySelector(`label[for="${el.id}"]`);
         return { name: el.name, label: label ? label.textContent : null, shown: !!label && label.offsetWidth > 0 };
@@ -234,6 +236,29 @@ test('form fields are labelled, and a task row opens from the keyboard', { skip 
   await page.close();
 });
 
+test('the enqueue form takes labelled args and kwargs and opens the new task', { skip }, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/ui/tasks`);
+  await page.getByText('Enqueue a task').click();
+  await page.getByLabel('Task', { exact: true }).fill('echo');
+  await page.getByLabel('args (JSON array)').fill('[1,');
+  await page.getByRole('button', { name: 'Enqueue' }).click();
+  await until('the flash to name the field', async () => /args: not JSON/.test(await page.locator('#flash').innerText()));
+  assert.match(page.url(), /\/ui\/tasks$/, 'nothing was sent');
+  await page.getByLabel('args (JSON array)').fill('{"a": 1}');
+  await page.getByRole('button', { name: 'Enqueue' }).click();
+  await until("the API's refusal", async () => /args: expected a JSON array/.test(await page.locator('#flash').innerText()));
+  await page.getByLabel('args (JSON array)').fill('[3, "four"]');
+  await page.getByLabel('kwargs (JSON object)').fill('{}');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'enqueue-form.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Enqueue' }).click();
+  await page.waitForURL(/\/ui\/tasks\/[^/]+$/, { timeout: PATIENCE });
+  const id = await page.locator('#task-id').innerText();
+  await until('the enqueued task to succeed', () => (record(id) || {}).state === 'success');
+  assert.deepEqual(record(id).result, [3, 'four']);
+  await page.close();
+});
+
 test('Retry on a task that failed for good runs it again under a new id (admin only)', { skip }, async () => {
   const flag = path.join(dir, 'retry.flag');
   const id = enqueue('fails_once', [flag]);
@@ -246,6 +271,8 @@ test('Retry on a task that failed for good runs it again under a new id (admin o
     await page.goto(`${guarded}/ui/tasks/${id}`);
     assert.equal(await page.locator('#task-id').innerText(), id);
     assert.equal(await page.locator('button', { hasText: 'Retry' }).count(), shown, token);
+    await page.goto(`${guarded}/ui/tasks`);
+    assert.equal(await page.locator('form#enqueue').count(), shown, `the enqueue form for ${token}`);
     await context.close();
   }
   const page = await newPage();

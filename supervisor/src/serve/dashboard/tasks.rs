@@ -1,7 +1,7 @@
 //! The tasks pages: the list (search by id, task name, state, queue and time; 50 a page, newest
 //! first) and one task's page (arguments, result or error and traceback, every attempt's error,
-//! progress, worker, timings; revoke and terminate; retry a task that failed for good). Actions
-//! are offered to admin tokens only.
+//! progress, worker, timings; revoke and terminate; retry a task that failed for good), and a
+//! form to enqueue a task. Actions are offered to admin tokens only.
 
 use super::html::{action, action_then, dur, esc, json, list as listing, page, table, time, url};
 use crate::ops::results;
@@ -53,12 +53,34 @@ fn search_form(p: &HashMap<String, String>) -> String {
     )
 }
 
+/// The enqueue form (admin tokens only): task name (the manifest's names offered), labelled args
+/// and kwargs boxes (JSON), queue; the script posts it to `/v1/tasks` and opens the new task.
+fn enqueue_form(names: &[String]) -> String {
+    let options: String = names
+        .iter()
+        .map(|n| format!("<option value=\"{}\">", esc(n)))
+        .collect();
+    format!(
+        "<details id=\"enqueue-box\" data-keep><summary>Enqueue a task</summary>\
+         <form id=\"enqueue\" method=\"post\" data-post-form=\"/v1/tasks\" data-follow=\"/ui/tasks/\">\
+         <label for=\"e-task\">Task</label><input id=\"e-task\" name=\"task\" list=\"e-names\" required data-keep>\
+         <datalist id=\"e-names\">{options}</datalist>\
+         <label for=\"e-args\">args (JSON array)</label>\
+         <textarea id=\"e-args\" name=\"args\" rows=\"2\" placeholder=\"[1, 2]\" data-json data-keep></textarea>\
+         <label for=\"e-kwargs\">kwargs (JSON object)</label>\
+         <textarea id=\"e-kwargs\" name=\"kwargs\" rows=\"2\" placeholder=\"{{}}\" data-json data-keep></textarea>\
+         <label for=\"e-queue\">Queue</label><input id=\"e-queue\" name=\"queue\" placeholder=\"the task's route\" data-keep>\
+         <button>Enqueue</button></form></details>"
+    )
+}
+
 fn state_cell(s: TaskState) -> String {
     format!("<span class=\"state {0}\">{0}</span>", s.as_str())
 }
 
 pub async fn list(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Query(p): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let given = |k: &str| p.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
@@ -124,8 +146,18 @@ pub async fn list(
         pager.push_str(&link(page_no + 1, "older →", "older"));
     }
     pager.push_str("</p>");
+    let enqueue = if scope == Scope::Admin {
+        let names: Vec<String> = state
+            .manifest
+            .as_deref()
+            .map(|m| m.manifest.tasks.keys().cloned().collect())
+            .unwrap_or_default();
+        enqueue_form(&names)
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>Tasks</h1>{}{}{pager}",
+        "<h1>Tasks</h1>{enqueue}{}{}{pager}",
         search_form(&p),
         listing(
             "tasks",
