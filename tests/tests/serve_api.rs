@@ -1,7 +1,7 @@
 //! Issue 13: `stem serve`, driven with `curl` alone — enqueue, wait for a result, revoke a
 //! running task, list failures, replay a dead letter; bad requests answered with a JSON error
 //! naming what is wrong, nothing published, the server serving on; tokens and scopes; the
-//! OpenAPI document served as checked in.
+//! OpenAPI document served as checked in; a failed task retried under a new id.
 
 use serde_json::{json, Value};
 use stem_e2e::http::Server;
@@ -92,6 +92,56 @@ fn curl_alone_enqueues_waits_revokes_and_replays() {
         letter.status == 200 && letter.body["replay_count"] == 1
     });
     assert!(again, "the replayed task did not run again");
+}
+
+#[test]
+fn retry_enqueues_a_failed_task_again_under_a_new_id() {
+    let env = Env::with_manifest(&manifest());
+    let server = Server::start(&env, &[], &[]);
+    let _worker = env.worker(&[]);
+    let failed = enqueue(
+        &server,
+        json!({"task": "fail", "args": [7], "kwargs": {"item": "cog"}}),
+    );
+    assert_eq!(outcome(&server, &failed)["state"], "failure");
+    let retried = server.post(&format!("/v1/tasks/{failed}/retry"), "");
+    assert_eq!(retried.status, 200, "{retried:?}");
+    let new = retried.body["id"].as_str().expect("an id").to_string();
+    assert_ne!(new, failed, "{retried:?}");
+    assert_eq!(retried.body["queue"], "default", "{retried:?}");
+    let again = outcome(&server, &new);
+    assert_eq!(
+        (
+            &again["state"],
+            &again["name"],
+            &again["args"],
+            &again["kwargs"]
+        ),
+        (
+            &json!("failure"),
+            &json!("fail"),
+            &json!([7]),
+            &json!({"item": "cog"})
+        ),
+        "{again}"
+    );
+
+    let ok = enqueue(&server, json!({"task": "echo"}));
+    assert_eq!(outcome(&server, &ok)["state"], "success");
+    let refused = server.post(&format!("/v1/tasks/{ok}/retry"), "{}");
+    assert_eq!(
+        (refused.status, &refused.body["error"]["code"]),
+        (409, &json!("task_not_failed")),
+        "{refused:?}"
+    );
+    let unknown = server.post("/v1/tasks/no-such-task/retry", "{}");
+    assert_eq!(
+        (unknown.status, &unknown.body["error"]["code"]),
+        (404, &json!("task_not_found")),
+        "{unknown:?}"
+    );
+    let extra = server.post(&format!("/v1/tasks/{failed}/retry"), r#"{"x": 1}"#);
+    assert_eq!(extra.status, 400, "{extra:?}");
 }
 
 #[test]

@@ -106,6 +106,14 @@ pub enum OpsError {
     #[error("no workflow run {0:?}")]
     RunNotFound(String),
 
+    /// A task with no record (not yet run, or its record expired).
+    #[error("no record of task {0:?} (not yet run by a worker, or its record expired)")]
+    NoRecord(String),
+
+    /// A retry asked of a task that did not fail for good.
+    #[error("task {id:?} is {state}, not failed: only a task that failed for good is retried")]
+    NotFailed { id: String, state: String },
+
     #[error(transparent)]
     Store(#[from] AdapterError),
 }
@@ -125,11 +133,13 @@ impl OpsError {
             | OpsError::UnknownQueue { .. }
             | OpsError::Workflow(_)
             | OpsError::UnknownWorkflow(_)
+            | OpsError::NotFailed { .. }
             | OpsError::Canvas(_) => OpsErrorKind::BadInput,
             OpsError::DeadLetterNotFound { .. }
             | OpsError::CanvasNotFound(_)
             | OpsError::ScheduleNotFound { .. }
             | OpsError::RunNotFound(_)
+            | OpsError::NoRecord(_)
             | OpsError::NoSuchTask { .. } => OpsErrorKind::NotFound,
             OpsError::Store(_) => OpsErrorKind::Unavailable,
             OpsError::InBatch { source, .. } => source.kind(),

@@ -17,6 +17,7 @@ pub mod health;
 pub mod migrate;
 pub mod queues;
 pub mod results;
+pub mod retry;
 pub mod revoke;
 pub mod schedules;
 pub mod specs;

@@ -110,8 +110,9 @@ fn unauthorized(message: &str) -> ApiError {
 
 /// The dashboard's login form: the token goes to a cookie, then the page loads again.
 const LOGIN: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Stem</title>\
+<link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.ico\">\
 <link rel=\"stylesheet\" href=\"/ui/app.css\"></head><body><main><h1>Stem</h1><p>This server needs an API token.</p>\
-<form id=\"login\"><input id=\"token\" type=\"password\" placeholder=\"token\" autofocus><button>Sign in</button></form>\
+<form id=\"login\"><label for=\"token\">API token</label> <input id=\"token\" type=\"password\" placeholder=\"token\" autofocus><button>Sign in</button></form>\
 <script src=\"/ui/login.js\"></script></main></body></html>";
 
 fn dashboard_page(request: &Request) -> bool {
@@ -125,7 +126,10 @@ fn dashboard_page(request: &Request) -> bool {
 pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
     let path = request.uri().path();
-    if matches!(path, "/ui/app.js" | "/ui/app.css" | "/ui/login.js") {
+    if matches!(
+        path,
+        "/ui/app.js" | "/ui/app.css" | "/ui/login.js" | "/favicon.ico"
+    ) {
         return next.run(request).await;
     }
     match allowed(&state.tokens, &request) {

@@ -61,13 +61,16 @@ fn classify(e: &OpsError) -> (StatusCode, &'static str) {
         OpsError::DeadLetterNotFound { .. } => (StatusCode::NOT_FOUND, "dead_letter_not_found"),
         OpsError::Canvas(_) => (StatusCode::BAD_REQUEST, "invalid_canvas"),
         OpsError::UnknownQueue { .. } => (StatusCode::NOT_FOUND, "queue_not_found"),
-        OpsError::NoSuchTask { .. } => (StatusCode::NOT_FOUND, "task_not_found"),
+        OpsError::NoSuchTask { .. } | OpsError::NoRecord(_) => {
+            (StatusCode::NOT_FOUND, "task_not_found")
+        }
         OpsError::CanvasNotFound(_) => (StatusCode::NOT_FOUND, "canvas_not_found"),
         OpsError::Schedule(_) => (StatusCode::BAD_REQUEST, "invalid_schedule"),
         OpsError::ScheduleNotFound { .. } => (StatusCode::NOT_FOUND, "schedule_not_found"),
         OpsError::Workflow(_) => (StatusCode::CONFLICT, "workflow_conflict"),
         OpsError::UnknownWorkflow(_) => (StatusCode::NOT_FOUND, "unknown_workflow"),
         OpsError::RunNotFound(_) => (StatusCode::NOT_FOUND, "run_not_found"),
+        OpsError::NotFailed { .. } => (StatusCode::CONFLICT, "task_not_failed"),
         OpsError::Manifest(_) | OpsError::NotPostgres { .. } | OpsError::NoPostgresSupport => {
             (StatusCode::BAD_REQUEST, "bad_request")
         }

@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks", post(tasks::enqueue).get(tasks::list))
         .route("/v1/tasks/{id}", get(tasks::get))
         .route("/v1/tasks/{id}/revoke", post(tasks::revoke))
+        .route("/v1/tasks/{id}/retry", post(tasks::retry))
         .route("/v1/queues", get(queues::list))
         .route("/v1/queues/{queue}", get(queues::show))
         .route("/v1/queues/{queue}/pause", post(queues::pause))

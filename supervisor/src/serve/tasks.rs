@@ -1,11 +1,12 @@
 //! `/v1/tasks`: enqueue one task, a JSON array of up to 10,000 or JSON lines (checked whole,
 //! then one batch publish); a task's record, long-polled with `?wait=30s` through the result
-//! backend's `wait`; the listing by state, task, queue and age; revoke.
+//! backend's `wait`; the listing by state, task, queue and age; revoke; retry a failed task.
 
 use super::error::ApiError;
 use super::params::{body_of, duration_param, field_bool, field_str, int_param, object_body, only};
 use super::AppState;
 use crate::ops::results::{self, TaskStatus};
+use crate::ops::retry;
 use crate::ops::revoke::{self, RevokeRequest};
 use crate::ops::specs::{self, Shape};
 use crate::ops::time::parse_since;
@@ -98,4 +99,15 @@ pub async fn revoke(
     request.force = field_bool(&body, "force")?.unwrap_or(false);
     request.reason = field_str(&body, "reason")?;
     Ok(Json(revoke::revoke(&state.adapters, &request).await?))
+}
+
+/// `POST /v1/tasks/{id}/retry`: the failed task enqueued again under a new id.
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    object_body(&state, body, &[])?;
+    let sent = retry::retry(&state.adapters, state.manifest.as_deref(), &id).await?;
+    Ok(Json(json!({"id": sent.id, "queue": sent.queue})))
 }

@@ -2,13 +2,18 @@
 //! shown with its envelope and error; replay one, the selected ones or a whole queue, and purge
 //! with a confirmation. Actions go through the API; the page updates in place.
 
-use super::html::{action, esc, json, page, table, time, url};
+use super::html::{action, esc, json, list as listing, page, time, url};
 use crate::ops::dlq;
 use crate::serve::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use std::collections::HashMap;
 use stem_adapters::DeadLetter;
+
+/// What the page says when there are no dead letters.
+const NONE: &str = "No dead letters: a task that fails its last attempt (or a message no worker \
+    can read) lands here, to be replayed or purged. Nothing to do until one does; \
+    <code>stem dlq list QUEUE</code> shows the same.";
 
 /// Letters listed per queue.
 const LIMIT: usize = 500;
@@ -41,11 +46,14 @@ pub async fn list(
             .map_err(crate::ops::OpsError::from)?,
     };
     let mut body = format!(
-        "<h1>Dead letters</h1><form id=\"filter\" method=\"get\"><input name=\"queue\" placeholder=\"queue\" value=\"{}\">\
-         <input name=\"q\" placeholder=\"id, task, reason or error\" value=\"{}\"><button>Filter</button></form>",
+        "<h1>Dead letters</h1><form id=\"filter\" method=\"get\">\
+         <label for=\"f-queue\">Queue</label><input id=\"f-queue\" name=\"queue\" placeholder=\"queue\" value=\"{}\">\
+         <label for=\"f-q\">Text</label><input id=\"f-q\" name=\"q\" placeholder=\"id, task, reason or error\" value=\"{}\">\
+         <button>Filter</button></form>",
         esc(p.get("queue").map(String::as_str).unwrap_or("")),
         esc(filter.unwrap_or(""))
     );
+    let mut shown = 0;
     for queue in &queues {
         let letters = dlq::list(&state.adapters, queue, LIMIT).await?;
         if letters.is_empty() && !p.contains_key("queue") {
@@ -81,6 +89,7 @@ pub async fn list(
                 ]
             })
             .collect();
+        shown += 1;
         let purge = format!("/v1/queues/{}/dead-letters/purge", url(queue));
         body.push_str(&format!(
             "<section class=\"dlq\" data-queue=\"{q}\"><h2>{q} <small>{} letter(s)</small></h2><p>{} {} {}</p>{}</section>",
@@ -88,12 +97,18 @@ pub async fn list(
             "<button type=\"button\" data-replay-picked>Replay selected</button>",
             action("Replay all", &replay_path(queue), "{}", Some(&format!("Replay every dead letter of {queue}?"))),
             action("Purge", &purge, "{}", Some(&format!("Delete every dead letter of {queue}? This cannot be undone."))),
-            table(
+            listing(
                 &format!("dlq-{}", url(queue)),
                 &["", "id", "task", "reason", "error", "dead since (UTC)", ""],
-                &rows
+                &rows,
+                if letters.is_empty() { NONE } else { "No dead letter of this queue matches the filter." }
             ),
             q = esc(queue),
+        ));
+    }
+    if shown == 0 {
+        body.push_str(&format!(
+            "<p id=\"dead-letters\" class=\"none empty\">{NONE}</p>"
         ));
     }
     Ok(page("Dead letters", "/ui/dead-letters", &body))

@@ -2,7 +2,7 @@
 //! depths, workers alive), the queues page (counts, pause and resume) and the workers page
 //! (running tasks, pools, RSS, heartbeat age).
 
-use super::html::{action, chart, dur, esc, page, table, url};
+use super::html::{action, chart, dur, esc, list, page, url};
 use crate::ops::control::{self, WorkerCommand};
 use crate::ops::{queues, workers};
 use crate::serve::{ApiError, AppState};
@@ -91,6 +91,11 @@ fn worker_rows(list: &[workers::WorkerStatus]) -> Vec<Vec<String>> {
         .collect()
 }
 
+const NO_QUEUES: &str = "No queues yet: a queue appears once a task is enqueued to it. \
+    Enqueue one: <code>stem enqueue NAME</code>.";
+const NO_WORKERS: &str = "No workers: a worker appears here while it sends heartbeats. \
+    Start one: <code>stem worker</code> (next to your <code>stem.toml</code>).";
+
 const WORKER_HEAD: &[&str] = &[
     "worker",
     "queues",
@@ -110,19 +115,20 @@ pub async fn overview(State(state): State<AppState>) -> Result<Html<String>, Api
         .minutes(now - 3_600_000)
         .await
         .map_err(crate::ops::OpsError::from)?;
-    let list = workers::list(&state.adapters, LAPSE).await?;
-    let alive = list.iter().filter(|w| !w.lapsed).count();
+    let fleet = workers::list(&state.adapters, LAPSE).await?;
+    let alive = fleet.iter().filter(|w| !w.lapsed).count();
     let body = format!(
         "<h1>Overview</h1><section><h2>Throughput, last hour</h2>{}</section>\
          <section><h2>Queues</h2>{}</section>\
          <section><h2>Workers <small id=\"alive\">{alive} alive</small></h2>{}</section>",
         chart(&minutes, now),
-        table(
+        list(
             "queues",
             &["queue", "ready", "delayed", "leased", "dead", "state"],
-            &queue_rows(&state, false).await?
+            &queue_rows(&state, false).await?,
+            NO_QUEUES
         ),
-        table("workers", WORKER_HEAD, &worker_rows(&list)),
+        list("workers", WORKER_HEAD, &worker_rows(&fleet), NO_WORKERS),
     );
     Ok(page("Overview", "/", &body))
 }
@@ -131,17 +137,18 @@ pub async fn queues_page(State(state): State<AppState>) -> Result<Html<String>, 
     let body = format!(
         "<h1>Queues</h1><p>Pause and resume tell every live worker consuming the queue; the state \
          column shows pauses stored in the broker (<code>stem queue pause</code>).</p>{}",
-        table(
+        list(
             "queues",
             &["queue", "ready", "delayed", "leased", "dead", "state", ""],
-            &queue_rows(&state, true).await?
+            &queue_rows(&state, true).await?,
+            NO_QUEUES
         )
     );
     Ok(page("Queues", "/ui/queues", &body))
 }
 
 pub async fn workers_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    let list = workers::list(&state.adapters, LAPSE).await?;
+    let fleet = workers::list(&state.adapters, LAPSE).await?;
     let inspect = control::send(&state.adapters, &WorkerCommand::Inspect, None, INSPECT).await?;
     let mut running = Vec::new();
     let mut paused = Vec::new();
@@ -171,11 +178,12 @@ pub async fn workers_page(State(state): State<AppState>) -> Result<Html<String>,
     };
     let body = format!(
         "<h1>Workers</h1>{}{paused}<h2>Running tasks</h2>{}",
-        table("workers", WORKER_HEAD, &worker_rows(&list)),
-        table(
+        list("workers", WORKER_HEAD, &worker_rows(&fleet), NO_WORKERS),
+        list(
             "running",
             &["worker", "task", "name", "pid", "running for"],
-            &running
+            &running,
+            "No task is running now."
         )
     );
     Ok(page("Workers", "/ui/workers", &body))

@@ -1,5 +1,6 @@
 //! HTML building for the dashboard: escaping (every value from a store goes through [`esc`]),
-//! the page frame with its navigation, times, and the inline SVG chart of the overview.
+//! the page frame with its navigation and icon, tables (a list with nothing in it says what would
+//! be there and how to make some), times, and the inline SVG chart of the overview.
 
 use axum::response::Html;
 use std::fmt::Write;
@@ -81,13 +82,29 @@ pub fn page(title: &str, current: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · Stem</title><link rel=\"stylesheet\" href=\"/ui/app.css\"></head>\
+         <title>{} · Stem</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.ico\">\
+         <link rel=\"stylesheet\" href=\"/ui/app.css\"></head>\
          <body><header><strong>Stem</strong><nav>{nav}</nav><span id=\"live\" title=\"live updates\">●</span></header>\
          <main id=\"main\" data-page=\"{}\">{body}</main><div id=\"flash\" role=\"status\"></div>\
          <script src=\"/ui/app.js\"></script></body></html>",
         esc(title),
         esc(current)
     ))
+}
+
+/// The dashboard's icon (served as `/favicon.ico`): a stem with a leaf, in the header's colours.
+pub const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">\
+<rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#1d2330\"/>\
+<path d=\"M16 27V11\" stroke=\"#6ea8fe\" stroke-width=\"3\" stroke-linecap=\"round\"/>\
+<path d=\"M16 15c0-6 5-9 10-9 0 6-4 10-10 9z\" fill=\"#66bb6a\"/></svg>";
+
+/// A list's table, or when `rows` is empty a sentence (`empty`, trusted HTML) saying what would
+/// be listed and the command that makes some, under the same id.
+pub fn list(id: &str, head: &[&str], rows: &[Vec<String>], empty: &str) -> String {
+    if rows.is_empty() {
+        return format!("<p id=\"{id}\" class=\"none empty\">{empty}</p>");
+    }
+    table(id, head, rows)
 }
 
 /// A table: header cells and rows of already-escaped cells.
@@ -124,6 +141,17 @@ pub fn action(label: &str, path: &str, body: &str, confirm: Option<&str>) -> Str
         "<button type=\"button\" data-post=\"{}\" data-body=\"{}\"{confirm}>{}</button>",
         esc(path),
         esc(body),
+        esc(label)
+    )
+}
+
+/// A button that POSTs `{}` to `path` through the API, then opens `follow` followed by the id
+/// the reply names (a retry opens the new task's page).
+pub fn action_then(label: &str, path: &str, follow: &str) -> String {
+    format!(
+        "<button type=\"button\" data-post=\"{}\" data-body=\"{{}}\" data-follow=\"{}\">{}</button>",
+        esc(path),
+        esc(follow),
         esc(label)
     )
 }
@@ -198,5 +226,16 @@ mod tests {
             "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;&#39;"
         );
         assert_eq!(url("a b/c?"), "a%20b%2Fc%3F");
+    }
+
+    #[test]
+    fn an_empty_list_says_what_to_do() {
+        let empty = list("tasks", &["id"], &[], "No tasks yet");
+        assert_eq!(
+            empty,
+            "<p id=\"tasks\" class=\"none empty\">No tasks yet</p>"
+        );
+        let one = list("tasks", &["id"], &[vec!["a".into()]], "No tasks yet");
+        assert!(one.starts_with("<table id=\"tasks\">") && one.contains("<td>a</td>"));
     }
 }

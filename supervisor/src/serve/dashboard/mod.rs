@@ -35,6 +35,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/dead-letters/{queue}/{id}", get(dead_letters::show))
         .route("/ui/schedules", get(plans::schedules_page))
         .route("/ui/canvases", get(plans::canvases_page))
+        .route("/ui/canvases/{id}", get(plans::canvas_page))
+        .route("/favicon.ico", get(favicon))
         .route("/ui/app.js", get(js))
         .route("/ui/app.css", get(css))
         .route("/ui/login.js", get(login_js))
@@ -51,6 +53,16 @@ async fn login_js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         LOGIN_JS,
+    )
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        html::FAVICON,
     )
 }
 

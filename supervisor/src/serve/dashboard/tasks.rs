@@ -1,13 +1,15 @@
 //! The tasks pages: the list (search by id, task name, state, queue and time; 50 a page, newest
 //! first) and one task's page (arguments, result or error and traceback, every attempt's error,
-//! progress, worker, timings; revoke and terminate).
+//! progress, worker, timings; revoke and terminate; retry a task that failed for good), and a
+//! form to enqueue a task. Actions are offered to admin tokens only.
 
-use super::html::{action, dur, esc, json, page, table, time, url};
+use super::html::{action, action_then, dur, esc, json, list as listing, page, table, time, url};
 use crate::ops::results;
 use crate::ops::time::parse_since;
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, AppState, Scope};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Extension;
 use std::collections::HashMap;
 use stem_adapters::backend::MAX_LIST;
 use stem_adapters::RecordFilter;
@@ -38,16 +40,37 @@ fn search_form(p: &HashMap<String, String>) -> String {
     }
     format!(
         "<form id=\"search\" method=\"get\" action=\"/ui/tasks\">\
-         <input name=\"id\" placeholder=\"task id\" value=\"{}\">\
-         <input name=\"task\" placeholder=\"task name\" value=\"{}\">\
-         <select name=\"state\">{states}</select>\
-         <input name=\"queue\" placeholder=\"queue\" value=\"{}\">\
-         <input name=\"since\" placeholder=\"since (1h, or RFC 3339)\" value=\"{}\">\
+         <label for=\"f-id\">Task id</label><input id=\"f-id\" name=\"id\" placeholder=\"task id\" value=\"{}\">\
+         <label for=\"f-task\">Name</label><input id=\"f-task\" name=\"task\" placeholder=\"task name\" value=\"{}\">\
+         <label for=\"f-state\">State</label><select id=\"f-state\" name=\"state\">{states}</select>\
+         <label for=\"f-queue\">Queue</label><input id=\"f-queue\" name=\"queue\" placeholder=\"queue\" value=\"{}\">\
+         <label for=\"f-since\">Since</label><input id=\"f-since\" name=\"since\" placeholder=\"1h, or RFC 3339\" value=\"{}\">\
          <button>Search</button></form>",
         v("id"),
         v("task"),
         v("queue"),
         v("since")
+    )
+}
+
+/// The enqueue form (admin tokens only): task name (the manifest's names offered), labelled args
+/// and kwargs boxes (JSON), queue; the script posts it to `/v1/tasks` and opens the new task.
+fn enqueue_form(names: &[String]) -> String {
+    let options: String = names
+        .iter()
+        .map(|n| format!("<option value=\"{}\">", esc(n)))
+        .collect();
+    format!(
+        "<details id=\"enqueue-box\" data-keep><summary>Enqueue a task</summary>\
+         <form id=\"enqueue\" method=\"post\" data-post-form=\"/v1/tasks\" data-follow=\"/ui/tasks/\">\
+         <label for=\"e-task\">Task</label><input id=\"e-task\" name=\"task\" list=\"e-names\" required data-keep>\
+         <datalist id=\"e-names\">{options}</datalist>\
+         <label for=\"e-args\">args (JSON array)</label>\
+         <textarea id=\"e-args\" name=\"args\" rows=\"2\" placeholder=\"[1, 2]\" data-json data-keep></textarea>\
+         <label for=\"e-kwargs\">kwargs (JSON object)</label>\
+         <textarea id=\"e-kwargs\" name=\"kwargs\" rows=\"2\" placeholder=\"{{}}\" data-json data-keep></textarea>\
+         <label for=\"e-queue\">Queue</label><input id=\"e-queue\" name=\"queue\" placeholder=\"the task's route\" data-keep>\
+         <button>Enqueue</button></form></details>"
     )
 }
 
@@ -57,6 +80,7 @@ fn state_cell(s: TaskState) -> String {
 
 pub async fn list(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Query(p): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let given = |k: &str| p.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
@@ -122,13 +146,34 @@ pub async fn list(
         pager.push_str(&link(page_no + 1, "older →", "older"));
     }
     pager.push_str("</p>");
+    let enqueue = if scope == Scope::Admin {
+        let names: Vec<String> = state
+            .manifest
+            .as_deref()
+            .map(|m| m.manifest.tasks.keys().cloned().collect())
+            .unwrap_or_default();
+        enqueue_form(&names)
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>Tasks</h1>{}{}{pager}",
+        "<h1>Tasks</h1>{enqueue}{}{}{pager}",
         search_form(&p),
-        table(
+        listing(
             "tasks",
             &["id", "task", "queue", "state", "attempt", "updated (UTC)"],
-            &rows
+            &rows,
+            if filter.state.is_none()
+                && filter.name.is_none()
+                && filter.queue.is_none()
+                && filter.since.is_none()
+            {
+                "No tasks yet: a task's record (its state, result or error) appears here once a \
+                 worker takes it. Enqueue one: <code>stem enqueue NAME --args '[1, 2]'</code>, and run \
+                 a worker: <code>stem worker</code>."
+            } else {
+                "No task matches this search: clear a field, or widen <b>since</b>."
+            }
         )
     );
     Ok(page("Tasks", "/ui/tasks", &body).into_response())
@@ -151,6 +196,7 @@ fn progress(r: &TaskRecord) -> String {
 
 pub async fn show(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, ApiError> {
     let Some(r) = results::get(&state.adapters, &id).await? else {
@@ -186,7 +232,15 @@ pub async fn show(
         "<h1>Task <code id=\"task-id\">{}</code></h1><dl class=\"facts\">{facts}</dl>",
         esc(&r.id)
     );
-    if !r.state.is_terminal() {
+    let admin = scope == Scope::Admin;
+    if admin && r.state == TaskState::Failure {
+        let path = format!("/v1/tasks/{}/retry", url(&r.id));
+        body.push_str(&format!(
+            "<p>{} <small>enqueues this task again (same name, arguments and queue) under a new id</small></p>",
+            action_then("Retry", &path, "/ui/tasks/")
+        ));
+    }
+    if admin && !r.state.is_terminal() {
         let path = format!("/v1/tasks/{}/revoke", url(&r.id));
         body.push_str(&format!(
             "<p>{} {}</p>",
@@ -200,7 +254,7 @@ pub async fn show(
         ));
     }
     body.push_str(&format!(
-        "<h2>Arguments</h2><pre id=\"args\">{}</pre><pre id=\"kwargs\">{}</pre>",
+        "<h2>Arguments</h2><h3>args</h3><pre id=\"args\">{}</pre><h3>kwargs</h3><pre id=\"kwargs\">{}</pre>",
         json(&r.args),
         json(&r.kwargs)
     ));

@@ -2,7 +2,7 @@
 //! and paged by creation time, and the runs waiting for events) and one run (state, arguments,
 //! outcome, times and the timeline of its steps; cancel, and rewind to a step, for admins).
 
-use super::html::{action, dur, esc, json, page, table, time, url};
+use super::html::{action, dur, esc, json, list as listing, page, table, time, url};
 use crate::ops::workflows::{self, RunView};
 use crate::ops::OpsError;
 use crate::serve::workflows::parse_state;
@@ -62,8 +62,10 @@ fn filter_form(state: Option<&str>, name: &str) -> String {
         let _ = write!(states, "<option{sel}>{s}</option>");
     }
     format!(
-        "<form id=\"filter\" method=\"get\" action=\"/ui/workflows\"><select name=\"state\">{states}</select>\
-         <input name=\"name\" placeholder=\"workflow\" value=\"{}\"><button>Filter</button></form>",
+        "<form id=\"filter\" method=\"get\" action=\"/ui/workflows\">\
+         <label for=\"f-state\">State</label><select id=\"f-state\" name=\"state\">{states}</select>\
+         <label for=\"f-name\">Workflow</label><input id=\"f-name\" name=\"name\" placeholder=\"workflow\" value=\"{}\">\
+         <button>Filter</button></form>",
         esc(name)
     )
 }
@@ -140,7 +142,7 @@ pub async fn list(
         "<h1>Workflows</h1>{}{}{}{pager}<h2>Waiting for events</h2>{}",
         counts_bar(&counts),
         filter_form(run_state.map(|s| s.as_str()), given("name").unwrap_or("")),
-        table(
+        listing(
             "runs",
             &[
                 "run",
@@ -151,12 +153,17 @@ pub async fn list(
                 "finished",
                 "resumes"
             ],
-            &rows
+            &rows,
+            "No workflow runs here: a run of a workflow the manifest declares \
+             (<code>[workflows.NAME]</code>) appears once started. Start one: \
+             <code>stem wf start NAME --args '[...]'</code>."
         ),
-        table(
+        listing(
             "waiters",
             &["topic", "run", "step", "deadline (UTC)", "since"],
-            &waiting
+            &waiting,
+            "No run waits for an event: a run suspended in <code>ctx.wait_for_event</code> \
+             appears here; wake it with <code>stem wf emit TOPIC</code>."
         )
     );
     Ok(page("Workflows", "/ui/workflows", &body))
@@ -335,7 +342,7 @@ pub async fn show(
     }
     let _ = write!(
         body,
-        "<h2>Arguments</h2><pre id=\"args\">{}</pre><pre id=\"kwargs\">{}</pre>",
+        "<h2>Arguments</h2><h3>args</h3><pre id=\"args\">{}</pre><h3>kwargs</h3><pre id=\"kwargs\">{}</pre>",
         json(&view.args),
         json(&Value::Object(view.kwargs.clone()))
     );

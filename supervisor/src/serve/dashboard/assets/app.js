@@ -1,6 +1,9 @@
 // The dashboard's one script: actions (buttons with data-post) go to the JSON API, and the
 // page's <main> is fetched again and swapped in place after an action, on task events
-// (Server-Sent Events from /v1/events) and every 5 s, so nothing needs a reload.
+// (Server-Sent Events from /v1/events) and every 5 s, so nothing needs a reload. A button with
+// data-follow opens that path plus the id its reply names (Retry opens the new task). A focused
+// link keeps the focus when <main> is swapped, so tables stay usable from the keyboard; a form
+// with data-post-form posts its fields as JSON (the enqueue form).
 'use strict';
 
 (function () {
@@ -25,9 +28,21 @@
         const main = document.getElementById('main');
         const picked = new Set([...document.querySelectorAll('.pick:checked')].map((c) => c.value));
         const focused = document.activeElement && document.activeElement.name;
-        if (fresh && main && !(focused && main.contains(document.activeElement) && document.activeElement.tagName === 'INPUT')) {
+        const active = document.activeElement;
+        // A link reached from the keyboard keeps the focus across the swap.
+        const link = active && active.tagName === 'A' && main && main.contains(active) ? active.getAttribute('href') : null;
+        const typing = focused && main && main.contains(active) && ['INPUT', 'TEXTAREA', 'SELECT'].includes(active.tagName);
+        if (fresh && main && !typing) {
+          // What was typed (and an open box) stays: elements marked data-keep keep their state.
+          main.querySelectorAll('[data-keep][id]').forEach((el) => {
+            const twin = fresh.querySelector(`#${CSS.escape(el.id)}`);
+            if (!twin) return;
+            if (el.tagName === 'DETAILS') twin.open = el.open; else twin.value = el.value;
+          });
           main.replaceWith(fresh);
           fresh.querySelectorAll('.pick').forEach((c) => { c.checked = picked.has(c.value); });
+          const refocus = link && [...fresh.querySelectorAll('a')].find((a) => a.getAttribute('href') === link);
+          if (refocus) refocus.focus();
           document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
         }
       }
@@ -72,12 +87,48 @@
     if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
     button.disabled = true;
     try {
-      await post(button.dataset.post, button.dataset.body || '{}');
+      const reply = await post(button.dataset.post, button.dataset.body || '{}');
+      if (button.dataset.follow && reply && reply.id) {
+        location.assign(button.dataset.follow + encodeURIComponent(reply.id));
+        return;
+      }
       flash(`${button.textContent}: done`);
     } catch (e) {
       flash(`${button.textContent}: ${e.message}`, true);
     }
     button.disabled = false;
+    refresh();
+  });
+
+  // A form with data-post-form: its fields as a JSON object (data-json fields parsed, empty
+  // fields left out) posted to the API; with data-follow, the new task's page opens.
+  document.addEventListener('submit', async (ev) => {
+    const form = ev.target.closest('form[data-post-form]');
+    if (!form) return;
+    ev.preventDefault();
+    const body = {};
+    for (const field of form.querySelectorAll('input[name], textarea[name], select[name]')) {
+      const text = field.value.trim();
+      if (!text) continue;
+      if (field.dataset.json === undefined) { body[field.name] = text; continue; }
+      try {
+        body[field.name] = JSON.parse(text);
+      } catch (e) {
+        field.focus();
+        return flash(`${field.name}: not JSON (${e.message})`, true);
+      }
+    }
+    try {
+      const reply = await post(form.dataset.postForm, JSON.stringify(body));
+      if (form.dataset.follow && reply && reply.id) {
+        form.reset();
+        location.assign(form.dataset.follow + encodeURIComponent(reply.id));
+        return;
+      }
+      flash('done');
+    } catch (e) {
+      flash(e.message, true);
+    }
     refresh();
   });
 

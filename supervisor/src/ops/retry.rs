@@ -1,0 +1,31 @@
+//! Retrying a task that failed for good: the same task (name, args, kwargs, queue) enqueued
+//! again under a new id, checked against the manifest when there is one. Only a task recorded
+//! `failure` is retried; anything else is [`OpsError::NotFailed`].
+
+use super::enqueue::{envelope, publish, EnqueueOptions, Enqueued};
+use super::{results, OpsError, OpsResult};
+use crate::manifest::LoadedManifest;
+use stem_adapters::Adapters;
+use stem_protocol::TaskState;
+
+/// Enqueues the failed task `id` again; the answer names the new task.
+pub async fn retry(
+    adapters: &Adapters,
+    manifest: Option<&LoadedManifest>,
+    id: &str,
+) -> OpsResult<Enqueued> {
+    let Some(record) = results::get(adapters, id).await? else {
+        return Err(OpsError::NoRecord(id.into()));
+    };
+    if record.state != TaskState::Failure {
+        return Err(OpsError::NotFailed {
+            id: id.into(),
+            state: record.state.as_str().into(),
+        });
+    }
+    let mut options = EnqueueOptions::new(&record.name);
+    options.args = record.args;
+    options.kwargs = record.kwargs;
+    options.queue = Some(record.queue);
+    publish(adapters, &envelope(&options, manifest)?).await
+}
