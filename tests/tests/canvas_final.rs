@@ -176,7 +176,7 @@ fn failed_chain_skips_the_rest(store: Store) {
 
     // The dashboard says the same.
     let server = Server::start(&env, &[], &[]);
-    let page = server.get(&format!("/ui/canvases?id={id}"));
+    let page = server.get(&format!("/ui/canvases/{id}"));
     let html = page.body.as_str().unwrap_or_default();
     assert!(
         html.matches("<span class=\"state skipped\">skipped</span>")
