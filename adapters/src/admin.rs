@@ -1,7 +1,8 @@
 //! The `BrokerAdmin` trait: what operators and the CLI do to a broker besides the hot path —
-//! dead letters (list, replay, purge), queue sizes and the queues known. Workers never call it.
+//! dead letters (list, replay, purge), queue sizes, the queues known, and a look at the tasks a
+//! queue holds (waiting, delayed, leased). Workers never call it.
 
-use crate::{DeadLetter, QueueCounts, Result};
+use crate::{DeadLetter, Payload, QueueCounts, Result};
 use async_trait::async_trait;
 use stem_protocol::TaskEnvelope;
 
@@ -28,7 +29,46 @@ pub trait BrokerAdmin: Send + Sync + 'static {
     /// Every queue the broker knows of (has seen a publish or holds dead letters).
     async fn queues(&self) -> Result<Vec<String>>;
 
+    /// Tasks of `queue` in one state, at most `limit`, in the order they will move: waiting ones
+    /// in fetch order (highest priority, then oldest), delayed ones by due time, leased ones by
+    /// lease expiry; each state holds what [`BrokerAdmin::counts`] counts in it (so where a
+    /// store counts a due delayed task as waiting, so does this). Nothing is leased or changed.
+    async fn peek(&self, queue: &str, state: Held, limit: usize) -> Result<Vec<Peeked>>;
+
     /// The queue holding task `id` (ready, delayed or leased), if any. An operator's lookup
     /// (`stem revoke` of an id with no record), not a hot-path call: it may scan.
     async fn find_task(&self, id: &str) -> Result<Option<String>>;
+}
+
+/// A state a queued task can be in, for [`BrokerAdmin::peek`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Ready for the next fetch.
+    Waiting,
+    /// Not yet due: an eta, a countdown or a retry's delay.
+    Delayed,
+    /// Leased by a worker (running, or reserved in its prefetch window).
+    Leased,
+}
+
+impl Held {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Held::Waiting => "waiting",
+            Held::Delayed => "delayed",
+            Held::Leased => "leased",
+        }
+    }
+}
+
+/// One queued task as [`BrokerAdmin::peek`] sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peeked {
+    pub payload: Payload,
+    /// Delayed: when it falls due; leased: when the lease runs out (epoch ms, the store's clock).
+    pub at: Option<i64>,
+    /// Leased: the worker holding it, where the store keeps it.
+    pub owner: Option<String>,
+    /// Deliveries so far.
+    pub deliveries: u32,
 }

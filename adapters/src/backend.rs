@@ -1,6 +1,7 @@
 //! The `ResultBackend` trait: one record per task (state, value or error, attempts, timestamps,
 //! args and kwargs) kept for a TTL, a way to wait for a task to finish without busy polling, and
-//! a listing of the kept records, newest first, filtered by state, task name, queue and age.
+//! a listing of the kept records, newest first, filtered by state, task name, queue and age, in
+//! pages a [`RecordCursor`] continues.
 
 use crate::Result;
 use async_trait::async_trait;
@@ -21,6 +22,56 @@ pub struct RecordFilter {
     pub since: Option<i64>,
     /// At most this many (capped at [`MAX_LIST`]).
     pub limit: usize,
+    /// Only records after this one in the listing's order: the next page.
+    pub after: Option<RecordCursor>,
+}
+
+/// A place in the listing's order — newest `updated_at` first, then id, largest first — to
+/// continue from: the last record of a page. Written `UPDATED_AT:ID` in the API and the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordCursor {
+    pub updated_at: i64,
+    pub id: String,
+}
+
+impl RecordCursor {
+    /// The cursor just past `record`.
+    pub fn after(record: &TaskRecord) -> Self {
+        RecordCursor {
+            updated_at: record.updated_at,
+            id: record.id.clone(),
+        }
+    }
+
+    /// Reads `UPDATED_AT:ID`, as [`RecordCursor::to_string`] writes it.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let (at, id) = text
+            .split_once(':')
+            .ok_or_else(|| format!("{text:?} is not a cursor (expected UPDATED_AT:ID, as a listing's next_cursor gives)"))?;
+        let updated_at = at
+            .parse::<i64>()
+            .ok()
+            .filter(|t| *t >= 0)
+            .ok_or_else(|| format!("{text:?} is not a cursor: {at:?} is not a time in ms"))?;
+        if id.is_empty() {
+            return Err(format!("{text:?} is not a cursor: the id is empty"));
+        }
+        Ok(RecordCursor {
+            updated_at,
+            id: id.to_string(),
+        })
+    }
+
+    /// Whether `record` comes after this place in the listing's order.
+    pub fn passes(&self, record: &TaskRecord) -> bool {
+        (record.updated_at, record.id.as_str()) < (self.updated_at, self.id.as_str())
+    }
+}
+
+impl std::fmt::Display for RecordCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.updated_at, self.id)
+    }
 }
 
 impl Default for RecordFilter {
@@ -31,6 +82,7 @@ impl Default for RecordFilter {
             queue: None,
             since: None,
             limit: 100,
+            after: None,
         }
     }
 }
@@ -42,6 +94,7 @@ impl RecordFilter {
             && self.name.as_ref().is_none_or(|n| &record.name == n)
             && self.queue.as_ref().is_none_or(|q| &record.queue == q)
             && self.since.is_none_or(|t| record.updated_at >= t)
+            && self.after.as_ref().is_none_or(|c| c.passes(record))
     }
 
     /// The limit, capped.
@@ -66,9 +119,13 @@ pub trait ResultBackend: Send + Sync + 'static {
     /// Backends wake on change (notifications), not by polling hard.
     async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<TaskRecord>>;
 
-    /// The unexpired records `filter` matches, most recently updated first, at most
-    /// `filter.limit()`.
+    /// The unexpired records `filter` matches, most recently updated first (ties: the larger id
+    /// first), after `filter.after` when set, at most `filter.limit()`.
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>>;
+
+    /// Deletes the records of `ids` that are finished (a terminal state) — checked and deleted in
+    /// one step, so a record a worker is still writing is never lost; returns the ids deleted.
+    async fn delete_finished(&self, ids: &[String]) -> Result<Vec<String>>;
 
     async fn ping(&self) -> Result<()>;
 

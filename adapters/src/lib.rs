@@ -33,7 +33,7 @@ pub mod tls;
 pub mod wait;
 pub mod workflow;
 
-pub use admin::BrokerAdmin;
+pub use admin::{BrokerAdmin, Held, Peeked};
 pub use backend::{RecordFilter, ResultBackend};
 pub use broker::{Broker, DeadLetter, Delivery, Payload, QueueCounts};
 pub use commit::{Action, Commit, Verdict};

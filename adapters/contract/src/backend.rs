@@ -249,3 +249,111 @@ pub async fn result_list_filters(store: Arc<dyn Store>) {
     };
     assert!(store.list(&nothing).await.expect("list").is_empty());
 }
+
+/// `list` pages: following each page's last record as the cursor walks every matching record
+/// exactly once, newest first, ties (the same `updated_at`) by the larger id first — however the
+/// pages fall across the ties.
+pub async fn result_list_pages(store: Arc<dyn Store>) {
+    use stem_adapters::backend::RecordCursor;
+    use stem_adapters::RecordFilter;
+    let base = now_ms();
+    let mut records = Vec::new();
+    for i in 0..23 {
+        let mut env = TaskEnvelope::new("page");
+        env.queue = "paged".into();
+        let mut r = TaskRecord::pending(&env);
+        r.state = if i % 4 == 0 {
+            TaskState::Failure
+        } else {
+            TaskState::Success
+        };
+        r.updated_at = base + (i / 3) as i64 * 10;
+        records.push(r);
+    }
+    store.set(&records, KEEP).await.expect("set");
+    let mut want = records.clone();
+    want.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+    for (state, size) in [
+        (None, 4),
+        (None, 1),
+        (None, 3),
+        (Some(TaskState::Failure), 2),
+    ] {
+        let expected: Vec<String> = want
+            .iter()
+            .filter(|r| state.is_none_or(|s| r.state == s))
+            .map(|r| r.id.clone())
+            .collect();
+        let mut got: Vec<String> = Vec::new();
+        let mut filter = RecordFilter {
+            queue: Some("paged".into()),
+            state,
+            limit: size,
+            ..Default::default()
+        };
+        loop {
+            let page = store.list(&filter).await.expect("list a page");
+            assert!(page.len() <= size, "a page holds at most the limit");
+            let Some(last) = page.last() else { break };
+            filter.after = Some(RecordCursor::after(last));
+            got.extend(page.iter().map(|r| r.id.clone()));
+            assert!(got.len() <= expected.len(), "no record listed twice");
+        }
+        assert_eq!(
+            got, expected,
+            "pages of {size} ({state:?}) walk every record once, in order"
+        );
+    }
+    let cursor = RecordCursor::after(&want[5]);
+    assert_eq!(
+        RecordCursor::parse(&cursor.to_string()),
+        Ok(cursor),
+        "a cursor reads back as written"
+    );
+    assert!(RecordCursor::parse("nope").is_err());
+    assert!(RecordCursor::parse("-1:x").is_err());
+    assert!(RecordCursor::parse("12:").is_err());
+}
+
+/// `delete_finished` deletes finished records only: a running task's record, an unknown id and
+/// an id given twice are left alone, and a deleted record is gone from `get` and `list`.
+pub async fn result_delete_finished(store: Arc<dyn Store>) {
+    use stem_adapters::RecordFilter;
+    let mut records = Vec::new();
+    for state in [TaskState::Success, TaskState::Failure, TaskState::Started] {
+        let mut env = TaskEnvelope::new("gone");
+        env.queue = "deleting".into();
+        let mut r = TaskRecord::pending(&env);
+        r.state = state;
+        records.push(r);
+    }
+    store.set(&records, KEEP).await.expect("set");
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let mut asked = ids.clone();
+    asked.push("no-such-task".into());
+    asked.push(ids[0].clone());
+    let mut deleted = store.delete_finished(&asked).await.expect("delete");
+    deleted.sort();
+    let mut want = vec![ids[0].clone(), ids[1].clone()];
+    want.sort();
+    assert_eq!(deleted, want, "the finished records, each once");
+    assert!(store.get(&ids[0]).await.expect("get").is_none());
+    assert!(store.get(&ids[1]).await.expect("get").is_none());
+    assert_eq!(
+        store.get(&ids[2]).await.expect("get").map(|r| r.state),
+        Some(TaskState::Started),
+        "a running task's record stays"
+    );
+    let listed = store
+        .list(&RecordFilter {
+            queue: Some("deleting".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        [ids[2].clone()]
+    );
+    assert!(store.delete_finished(&[]).await.expect("none").is_empty());
+}

@@ -18,6 +18,7 @@ mod flow;
 mod groups;
 mod history;
 mod lease;
+mod peek;
 mod revoke;
 mod schedule;
 mod util;
@@ -35,6 +36,7 @@ pub use flow::*;
 pub use groups::*;
 pub use history::*;
 pub use lease::*;
+pub use peek::*;
 pub use revoke::*;
 pub use schedule::*;
 pub use workflow::*;
@@ -92,6 +94,8 @@ macro_rules! contract_tests {
             result_wait_timeout,
             result_ttl_expires,
             result_list_filters,
+            result_list_pages,
+            result_delete_finished,
             history_minutes_sum_and_list,
             history_drops_old_minutes,
             revoke_get_list,
@@ -115,6 +119,7 @@ macro_rules! contract_tests {
             token_bucket_limits_and_refills,
             slots_bounded_and_freed,
             find_task_by_id,
+            peek_lists_each_state,
             wf_start_is_idempotent,
             wf_claim_rules,
             wf_one_claim_per_suspension,

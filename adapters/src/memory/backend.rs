@@ -101,9 +101,24 @@ impl ResultBackend for MemoryStore {
             .filter(|(r, expires)| *expires > now && filter.matches(r))
             .map(|(r, _)| r.clone())
             .collect();
-        found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+        found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
         found.truncate(filter.limit());
         Ok(found)
+    }
+
+    async fn delete_finished(&self, ids: &[String]) -> Result<Vec<String>> {
+        Ok(self.change(|state, now| {
+            ids.iter()
+                .filter(|id| {
+                    let finished = state
+                        .results
+                        .get(id.as_str())
+                        .is_some_and(|(r, expires)| *expires > now && r.state.is_terminal());
+                    finished && state.results.remove(id.as_str()).is_some()
+                })
+                .cloned()
+                .collect()
+        }))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -7,8 +7,8 @@ use super::queue::{Item, Lease};
 use super::state::State;
 use super::MemoryStore;
 use crate::{
-    Action, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, Payload, QueueCounts, Result,
-    Verdict,
+    Action, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, Held, Payload, Peeked, QueueCounts,
+    Result, Verdict,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -176,6 +176,16 @@ impl Broker for MemoryStore {
 
 #[async_trait]
 impl BrokerAdmin for MemoryStore {
+    async fn peek(&self, queue: &str, state: Held, limit: usize) -> Result<Vec<Peeked>> {
+        let now = stem_protocol::now_ms();
+        Ok(self
+            .lock()
+            .queues
+            .get(queue)
+            .map(|q| q.peek(state, now, limit))
+            .unwrap_or_default())
+    }
+
     async fn find_task(&self, id: &str) -> Result<Option<String>> {
         let state = self.lock();
         Ok(state

@@ -1,7 +1,7 @@
 //! One in-memory queue: ready tasks ordered by priority then publish order, delayed tasks ordered
 //! by eta, leased tasks by receipt, and the dead letters.
 
-use crate::{DeadLetter, QueueCounts};
+use crate::{DeadLetter, Held, Payload, Peeked, QueueCounts};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use stem_protocol::TaskEnvelope;
@@ -82,6 +82,58 @@ impl Queue {
         let delayed = self.delayed.keys().next().map(|(eta, _)| *eta);
         let lease = self.leased.values().map(|l| l.until).min();
         delayed.into_iter().chain(lease).min()
+    }
+
+    /// The tasks in one state at `now`, in the order they will move (see `BrokerAdmin::peek`).
+    pub fn peek(&self, state: Held, now: i64, limit: usize) -> Vec<Peeked> {
+        let seen = |item: &Item, at: Option<i64>, owner: Option<&str>| Peeked {
+            payload: Payload::Task(Box::new(item.env.clone())),
+            at,
+            owner: owner.map(String::from),
+            deliveries: item.deliveries,
+        };
+        match state {
+            Held::Waiting => {
+                let mut due: Vec<(Reverse<u8>, u64, &Item)> = self
+                    .ready
+                    .iter()
+                    .map(|((p, seq), item)| (*p, *seq, item))
+                    .chain(
+                        self.delayed
+                            .iter()
+                            .take_while(|((eta, _), _)| *eta <= now)
+                            .map(|(_, i)| (Reverse(i.env.priority), i.seq, i)),
+                    )
+                    .chain(
+                        self.leased
+                            .values()
+                            .filter(|l| l.until <= now)
+                            .map(|l| (Reverse(l.item.env.priority), l.item.seq, &l.item)),
+                    )
+                    .collect();
+                due.sort_by_key(|(p, seq, _)| (*p, *seq));
+                due.into_iter()
+                    .take(limit)
+                    .map(|(_, _, item)| seen(item, None, None))
+                    .collect()
+            }
+            Held::Delayed => self
+                .delayed
+                .iter()
+                .filter(|((eta, _), _)| *eta > now)
+                .take(limit)
+                .map(|((eta, _), item)| seen(item, Some(*eta), None))
+                .collect(),
+            Held::Leased => {
+                let mut held: Vec<&Lease> =
+                    self.leased.values().filter(|l| l.until > now).collect();
+                held.sort_by_key(|l| (l.until, l.item.seq));
+                held.into_iter()
+                    .take(limit)
+                    .map(|l| seen(&l.item, Some(l.until), Some(&l.owner)))
+                    .collect()
+            }
+        }
     }
 
     pub fn counts(&self, now: i64) -> QueueCounts {

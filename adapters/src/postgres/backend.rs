@@ -137,16 +137,38 @@ impl ResultBackend for PgStore {
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
         let state = filter.state.map(|s| s.as_str());
         let limit = filter.limit() as i64;
+        let after_at = filter.after.as_ref().map(|c| c.updated_at);
+        let after_id = filter.after.as_ref().map(|c| c.id.as_str());
         let rows = self
             .query(
                 "list results",
                 include_str!("sql/list_results.sql"),
-                &[&state, &filter.name, &filter.queue, &filter.since, &limit],
+                &[
+                    &state,
+                    &filter.name,
+                    &filter.queue,
+                    &filter.since,
+                    &limit,
+                    &after_at,
+                    &after_id,
+                ],
             )
             .await?;
         rows.iter()
             .map(|row| codec::decode_listed_record(row.get("id"), row.get("record")))
             .collect()
+    }
+
+    async fn delete_finished(&self, ids: &[String]) -> Result<Vec<String>> {
+        let ids = ids.to_vec();
+        let rows = self
+            .query(
+                "delete finished records",
+                include_str!("sql/delete_finished_results.sql"),
+                &[&ids],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| row.get::<_, String>("id")).collect())
     }
 
     async fn ping(&self) -> Result<()> {

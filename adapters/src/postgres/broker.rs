@@ -8,7 +8,8 @@
 use super::error::corrupt;
 use super::{millis, PgStore};
 use crate::{
-    codec, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict,
+    codec, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, Held, Peeked, QueueCounts, Result,
+    Verdict,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -264,6 +265,28 @@ impl BrokerAdmin for PgStore {
             .query("queues", include_str!("sql/queues.sql"), &[])
             .await?;
         Ok(rows.iter().map(|r| r.get("name")).collect())
+    }
+
+    async fn peek(&self, queue: &str, state: Held, limit: usize) -> Result<Vec<Peeked>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                "peek",
+                include_str!("sql/peek.sql"),
+                &[&queue, &state.as_str(), &limit],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Peeked {
+                payload: codec::decode_payload(row.get("payload")),
+                at: (state != Held::Waiting).then(|| row.get("visible_at")),
+                owner: row
+                    .get::<_, Option<String>>("lease_owner")
+                    .filter(|_| state == Held::Leased),
+                deliveries: u32::try_from(row.get::<_, i32>("deliveries")).unwrap_or(0),
+            })
+            .collect())
     }
 }
 

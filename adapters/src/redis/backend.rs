@@ -6,7 +6,7 @@
 //! Listing walks the record index (`{ns}:ri`, ids by `updated_at`) newest first, a page at a
 //! time, reads the records with MGET and drops index entries whose record has expired.
 
-use super::{millis, redis_error, RedisStore};
+use super::{millis, redis_error, scripts, RedisStore};
 use crate::{codec, RecordFilter, Result, ResultBackend};
 use async_trait::async_trait;
 use std::time::{Duration, Instant};
@@ -106,13 +106,19 @@ impl ResultBackend for RedisStore {
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<TaskRecord>> {
         let index = self.keys.record_index();
         let min = filter.since.map_or("-inf".to_string(), |t| t.to_string());
+        // Scores tie in member order, largest first: the listing's order. A cursor starts the
+        // scan at its time; `filter.matches` skips its ties up to and including it.
+        let max = filter
+            .after
+            .as_ref()
+            .map_or("+inf".to_string(), |c| c.updated_at.to_string());
         let limit = filter.limit();
         let mut found = Vec::new();
         let mut offset = 0;
         while found.len() < limit {
             let ids: Vec<String> = redis::cmd("ZREVRANGEBYSCORE")
                 .arg(&index)
-                .arg("+inf")
+                .arg(&max)
                 .arg(&min)
                 .arg("LIMIT")
                 .arg(offset)
@@ -153,6 +159,23 @@ impl ResultBackend for RedisStore {
             }
         }
         Ok(found)
+    }
+
+    async fn delete_finished(&self, ids: &[String]) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        for chunk in ids.chunks(LIST_PAGE) {
+            let mut call = scripts::DELETE_FINISHED.prepare_invoke();
+            call.key(self.keys.record_index());
+            for id in chunk {
+                call.key(self.keys.record(id)).arg(id);
+            }
+            let gone: Vec<String> = call
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(|e| redis_error("delete finished records", e))?;
+            deleted.extend(gone);
+        }
+        Ok(deleted)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -7,7 +7,8 @@ use super::keys::delayed_member;
 use super::receipt::Receipt;
 use super::{millis, redis_error, scripts, RedisStore};
 use crate::{
-    codec, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict,
+    codec, Broker, BrokerAdmin, Commit, DeadLetter, Delivery, Held, Peeked, QueueCounts, Result,
+    Verdict,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -171,6 +172,10 @@ impl Broker for RedisStore {
 impl BrokerAdmin for RedisStore {
     async fn find_task(&self, id: &str) -> Result<Option<String>> {
         super::find::find_task(self, id).await
+    }
+
+    async fn peek(&self, queue: &str, state: Held, limit: usize) -> Result<Vec<Peeked>> {
+        super::peek::peek(self, queue, state, limit).await
     }
 
     async fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<DeadLetter>> {

@@ -37,6 +37,7 @@ mod groups;
 mod history;
 mod keys;
 mod outbox;
+mod peek;
 mod receipt;
 mod revoke;
 mod schedule;

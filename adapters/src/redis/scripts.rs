@@ -29,6 +29,8 @@ pub static SET_RECORDS: LazyLock<Script> = LazyLock::new(|| {
         include_str!("lua/set_records.lua")
     ))
 });
+pub static DELETE_FINISHED: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/delete_finished.lua")));
 pub static GROUP_JOIN: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/group_join.lua")));
 pub static GROUP_FAIL: LazyLock<Script> =

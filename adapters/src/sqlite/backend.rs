@@ -99,7 +99,9 @@ impl ResultBackend for SqliteStore {
                         f.name,
                         f.queue,
                         f.since,
-                        f.limit() as i64
+                        f.limit() as i64,
+                        f.after.as_ref().map(|c| c.updated_at),
+                        f.after.as_ref().map(|c| c.id.clone())
                     ],
                     |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
                 )?
@@ -107,6 +109,25 @@ impl ResultBackend for SqliteStore {
             rows.iter()
                 .map(|(id, body)| codec::decode_listed_record(id, body))
                 .collect()
+        })
+        .await
+    }
+
+    async fn delete_finished(&self, ids: &[String]) -> Result<Vec<String>> {
+        let ids = ids.to_vec();
+        self.write(move |conn, ns| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut deleted = Vec::new();
+            {
+                let mut stmt = tx.prepare_cached(sql::RESULT_DELETE_FINISHED)?;
+                for id in &ids {
+                    if stmt.execute(params![ns, id])? > 0 {
+                        deleted.push(id.clone());
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(deleted)
         })
         .await
     }

@@ -2,7 +2,9 @@
 //! `commit` and `dlq`) to the connection thread; fetch waits through [`SqliteStore::poll`].
 
 use super::{clock, commit, dlq, lease, ms, SqliteStore};
-use crate::{Broker, BrokerAdmin, Commit, DeadLetter, Delivery, QueueCounts, Result, Verdict};
+use crate::{
+    Broker, BrokerAdmin, Commit, DeadLetter, Delivery, Held, Peeked, QueueCounts, Result, Verdict,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 use stem_protocol::TaskEnvelope;
@@ -128,5 +130,11 @@ impl BrokerAdmin for SqliteStore {
 
     async fn queues(&self) -> Result<Vec<String>> {
         self.run(dlq::queues).await
+    }
+
+    async fn peek(&self, queue: &str, state: Held, limit: usize) -> Result<Vec<Peeked>> {
+        let queue = queue.to_string();
+        self.run(move |conn, ns| dlq::peek(conn, ns, &queue, state, limit))
+            .await
     }
 }

@@ -1,10 +1,11 @@
 //! Dead letters in their own table: listing, replay (remove and publish in one transaction)
-//! and purge; plus the queue sizes and names that read across both tables.
+//! and purge; plus the queue sizes and names that read across both tables, and a look at the
+//! tasks a queue holds.
 
 use super::clock;
 use super::lease::insert_envelope;
 use super::sql;
-use crate::{AdapterError, DeadLetter, QueueCounts, Result};
+use crate::{codec, AdapterError, DeadLetter, Held, Peeked, QueueCounts, Result};
 use rusqlite::{params, Connection, TransactionBehavior};
 use stem_protocol::TaskEnvelope;
 
@@ -77,6 +78,45 @@ pub(super) fn counts(conn: &mut Connection, ns: &str, queue: &str) -> Result<Que
         leased: leased as u64,
         dead: dead as u64,
     })
+}
+
+/// `BrokerAdmin::peek`: the tasks of `queue` in one state, in the order they will move.
+pub(super) fn peek(
+    conn: &mut Connection,
+    ns: &str,
+    queue: &str,
+    state: Held,
+    limit: usize,
+) -> Result<Vec<Peeked>> {
+    let code = match state {
+        Held::Waiting => 0,
+        Held::Delayed => 1,
+        Held::Leased => 2,
+    };
+    let now = clock::now(conn)?;
+    let mut stmt = conn.prepare_cached(sql::TASK_PEEK)?;
+    let rows = stmt.query_map(
+        params![ns, queue, now, code, limit.min(i64::MAX as usize) as i64],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (payload, visible_at, owner, deliveries) = row?;
+        out.push(Peeked {
+            payload: codec::decode_payload(payload),
+            at: (state != Held::Waiting).then_some(visible_at),
+            owner: owner.filter(|_| state == Held::Leased),
+            deliveries: deliveries.max(0) as u32,
+        });
+    }
+    Ok(out)
 }
 
 pub(super) fn queues(conn: &mut Connection, ns: &str) -> Result<Vec<String>> {

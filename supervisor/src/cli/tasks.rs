@@ -7,6 +7,7 @@ use super::{CliError, CliResult};
 use crate::ops::results;
 use crate::ops::time::{format_rfc3339, parse_since};
 use clap::{Args, Subcommand};
+use stem_adapters::backend::{RecordCursor, MAX_LIST};
 use stem_adapters::RecordFilter;
 use stem_protocol::TaskState;
 
@@ -35,8 +36,12 @@ pub struct ListArgs {
     /// Only records updated since: a duration ago (1h, 2d) or an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
+    /// At most this many (0: every kept record), read a page at a time.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    /// Continue after this place: the cursor a previous listing's last line gave.
+    #[arg(long)]
+    pub after: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -60,15 +65,34 @@ pub async fn run(conn: &ConnArgs, cmd: TasksCmd) -> CliResult {
         .map(parse_since)
         .transpose()
         .map_err(|e| CliError::usage(format!("--since: {e}")))?;
-    let filter = RecordFilter {
+    let after = a
+        .after
+        .as_deref()
+        .map(RecordCursor::parse)
+        .transpose()
+        .map_err(|e| CliError::usage(format!("--after: {e}")))?;
+    let mut filter = RecordFilter {
         state,
         name: a.task,
         queue: a.queue,
         since,
-        limit: a.limit,
+        limit: MAX_LIST,
+        after,
     };
     let adapters = conn.connect(None).await?;
-    let records = results::list(&adapters, &filter).await?;
+    let want = if a.limit == 0 { usize::MAX } else { a.limit };
+    let mut records = Vec::new();
+    let mut next = None;
+    while records.len() < want {
+        filter.limit = (want - records.len()).min(MAX_LIST);
+        let (page, more) = results::page(&adapters, &filter).await?;
+        records.extend(page);
+        next = more;
+        match &next {
+            Some(cursor) => filter.after = Some(cursor.clone()),
+            None => break,
+        }
+    }
     if a.json {
         return Ok(print_json(&records)?);
     }
@@ -103,6 +127,9 @@ pub async fn run(conn: &ConnArgs, cmd: TasksCmd) -> CliResult {
             serde_json::Value::from(r.args.clone()),
             serde_json::Value::Object(r.kwargs.clone()),
         );
+    }
+    if let Some(cursor) = next {
+        eprintln!("note: more records: continue with --after {cursor}");
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! Each function takes the connected [`stem_adapters::Adapters`]; connecting (and choosing the
 //! URLs) is the caller's business.
 
+pub mod bulk;
 pub mod canvas;
 pub mod control;
 pub mod dlq;

@@ -1,10 +1,11 @@
 //! Task records: a task's state, result or error now, or once it finishes, and the kept records
-//! listed by state, task, queue and age. Waiting blocks on the backend's change notifications
+//! listed by state, task, queue and age, a page at a time. Waiting blocks on the backend's change notifications
 //! rather than polling.
 
 use super::OpsResult;
 use serde::Serialize;
 use std::time::{Duration, Instant};
+use stem_adapters::backend::{RecordCursor, MAX_LIST};
 use stem_adapters::{Adapters, RecordFilter};
 use stem_protocol::{TaskRecord, TaskState};
 
@@ -96,6 +97,25 @@ pub async fn status_known(adapters: &Adapters, id: &str) -> OpsResult<TaskStatus
 /// The kept records `filter` picks, most recently updated first.
 pub async fn list(adapters: &Adapters, filter: &RecordFilter) -> OpsResult<Vec<TaskRecord>> {
     Ok(adapters.backend.list(filter).await?)
+}
+
+/// One page of the listing and where the next one starts (`None`: this was the last). Asks for
+/// one record more than the page to know; at the backend's cap a full page gives a cursor, and
+/// the page after it may be empty.
+pub async fn page(
+    adapters: &Adapters,
+    filter: &RecordFilter,
+) -> OpsResult<(Vec<TaskRecord>, Option<RecordCursor>)> {
+    let size = filter.limit();
+    let probe = RecordFilter {
+        limit: (size + 1).min(MAX_LIST),
+        ..filter.clone()
+    };
+    let mut records = adapters.backend.list(&probe).await?;
+    let more = records.len() > size || (size == MAX_LIST && records.len() == size);
+    records.truncate(size);
+    let next = records.last().filter(|_| more).map(RecordCursor::after);
+    Ok((records, next))
 }
 
 /// Waits until `id` finishes, or `timeout` passes (`None`: no limit).

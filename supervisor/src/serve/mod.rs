@@ -10,6 +10,7 @@
 //! keeps serving.
 
 mod auth;
+mod bulk;
 mod dashboard;
 mod dead_letters;
 mod error;

@@ -4,8 +4,8 @@
 
 use super::error::ApiError;
 use super::{
-    auth, dashboard, dead_letters, events, guard, headers, health, metrics, openapi, queues, tasks,
-    workers, workflows, AppState,
+    auth, bulk, dashboard, dead_letters, events, guard, headers, health, metrics, openapi, queues,
+    tasks, workers, workflows, AppState,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}", get(tasks::get))
         .route("/v1/tasks/{id}/revoke", post(tasks::revoke))
         .route("/v1/tasks/{id}/retry", post(tasks::retry))
+        .route("/v1/bulk/tasks", post(bulk::tasks))
         .route("/v1/queues", get(queues::list))
         .route("/v1/queues/{queue}", get(queues::show))
         .route("/v1/queues/{queue}/pause", post(queues::pause))

@@ -16,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use stem_adapters::backend::RecordCursor;
 use stem_adapters::RecordFilter;
 use stem_protocol::TaskState;
 
@@ -64,7 +65,10 @@ pub async fn list(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Json<Value>, ApiError> {
-    only(&params, &["state", "task", "queue", "since", "limit"])?;
+    only(
+        &params,
+        &["state", "task", "queue", "since", "limit", "after"],
+    )?;
     let bad = |name: &str, why: String| {
         ApiError::bad_request("invalid_parameter", format!("{name}: {why}"))
     };
@@ -84,8 +88,15 @@ pub async fn list(
     if let Some(l) = int_param(&params, "limit", 1, stem_adapters::backend::MAX_LIST as i64)? {
         filter.limit = l as usize;
     }
-    let tasks = results::list(&state.adapters, &filter).await?;
-    Ok(Json(json!({"count": tasks.len(), "tasks": tasks})))
+    if let Some(c) = params.get("after") {
+        filter.after = Some(RecordCursor::parse(c).map_err(|e| bad("after", e))?);
+    }
+    let (tasks, next) = results::page(&state.adapters, &filter).await?;
+    Ok(Json(json!({
+        "count": tasks.len(),
+        "tasks": tasks,
+        "next_cursor": next.map(|c| c.to_string()),
+    })))
 }
 
 pub async fn revoke(

@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS stem_results (
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS stem_results_expiry ON stem_results (expires_at);
+-- The listing in pages, newest first (ties: the larger id first).
+CREATE INDEX IF NOT EXISTS stem_results_listing
+    ON stem_results (ns, json_extract(record, '$.updated_at') DESC, id DESC);
 
 CREATE TABLE IF NOT EXISTS stem_revocations (
     ns          TEXT    NOT NULL,

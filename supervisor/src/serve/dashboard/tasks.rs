@@ -1,5 +1,6 @@
 //! The tasks pages: the list (search by id, task name, state, queue and time; 50 a page, newest
-//! first) and one task's page (arguments, result or error and traceback, every attempt's error,
+//! first, continued by cursor so a page at 100,000+ records reads only its own rows; bulk retry,
+//! revoke, terminate and delete of the picked rows) and one task's page (arguments, result or error and traceback, every attempt's error,
 //! progress, worker, timings; revoke and terminate; retry a task that failed for good), and a
 //! form to enqueue a task. Actions are offered to admin tokens only.
 
@@ -11,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use std::collections::HashMap;
-use stem_adapters::backend::MAX_LIST;
+use stem_adapters::backend::RecordCursor;
 use stem_adapters::RecordFilter;
 use stem_protocol::{TaskRecord, TaskState};
 
@@ -74,6 +75,31 @@ fn enqueue_form(names: &[String]) -> String {
     )
 }
 
+/// The bulk actions over the picked rows (admin tokens only); the script asks to confirm and
+/// posts the ids to `/v1/bulk/tasks`.
+fn bulk_bar() -> String {
+    let button = |action: &str, label: &str, confirm: &str| {
+        format!(
+            "<button type=\"button\" data-bulk=\"{action}\" data-confirm=\"{confirm}\">{label}</button>"
+        )
+    };
+    format!(
+        "<p id=\"bulk\" class=\"bulk\">With the selected tasks: {} {} {} {}</p>",
+        button("retry", "Retry", "Enqueue the selected failed tasks again?"),
+        button("revoke", "Revoke", "Revoke the selected tasks?"),
+        button(
+            "terminate",
+            "Terminate",
+            "Revoke the selected tasks and stop those running (TERM, then KILL)?"
+        ),
+        button(
+            "delete",
+            "Delete records",
+            "Delete the records of the selected finished tasks?"
+        ),
+    )
+}
+
 fn state_cell(s: TaskState) -> String {
     format!("<span class=\"state {0}\">{0}</span>", s.as_str())
 }
@@ -87,10 +113,10 @@ pub async fn list(
     if let Some(id) = given("id") {
         return Ok(Redirect::to(&format!("/ui/tasks/{}", url(id))).into_response());
     }
-    let page_no: usize = match given("page") {
-        Some(n) => n.parse().map_err(|_| bad("page", "expected a number"))?,
-        None => 0,
-    };
+    let after = given("after")
+        .map(RecordCursor::parse)
+        .transpose()
+        .map_err(|e| bad("after", e))?;
     let filter = RecordFilter {
         state: given("state")
             .map(|s| {
@@ -103,50 +129,66 @@ pub async fn list(
             .map(parse_since)
             .transpose()
             .map_err(|e| bad("since", e))?,
-        limit: ((page_no + 1) * PAGE + 1).min(MAX_LIST),
+        limit: PAGE,
+        after: after.clone(),
     };
-    let records = results::list(&state.adapters, &filter).await?;
-    let more = records.len() > (page_no + 1) * PAGE;
+    let (records, next) = results::page(&state.adapters, &filter).await?;
+    let admin = scope == Scope::Admin;
     let rows: Vec<Vec<String>> = records
         .iter()
-        .skip(page_no * PAGE)
-        .take(PAGE)
         .map(|r| {
-            vec![
+            let mut row = vec![
                 format!("<a href=\"/ui/tasks/{}\">{}</a>", url(&r.id), esc(&r.id)),
                 esc(&r.name),
                 esc(&r.queue),
                 state_cell(r.state),
                 r.attempt.to_string(),
                 esc(&time(r.updated_at)),
-            ]
+            ];
+            if admin {
+                row.insert(
+                    0,
+                    format!(
+                        "<input type=\"checkbox\" class=\"pick\" value=\"{0}\" aria-label=\"select {0}\">",
+                        esc(&r.id)
+                    ),
+                );
+            }
+            row
         })
         .collect();
     let mut query: Vec<String> = p
         .iter()
-        .filter(|(k, v)| *k != "page" && !v.is_empty())
+        .filter(|(k, v)| *k != "after" && *k != "page" && !v.is_empty())
         .map(|(k, v)| format!("{}={}", url(k), url(v)))
         .collect();
     query.sort();
-    let link = |n: usize, label: &str, id: &str| {
+    let link = |after: Option<&RecordCursor>, label: &str, id: &str| {
         let mut q = query.clone();
-        q.push(format!("page={n}"));
+        if let Some(c) = after {
+            q.push(format!("after={}", url(&c.to_string())));
+        }
         format!(
             "<a id=\"{id}\" href=\"/ui/tasks?{}\">{label}</a>",
             esc(&q.join("&"))
         )
     };
-    let mut pager = format!("<p class=\"pager\">page {}", page_no + 1);
-    if page_no > 0 {
+    let mut pager = String::from("<p class=\"pager\">");
+    pager.push_str(if after.is_some() {
+        "older records"
+    } else {
+        "newest records"
+    });
+    if after.is_some() {
         pager.push(' ');
-        pager.push_str(&link(page_no - 1, "← newer", "newer"));
+        pager.push_str(&link(None, "↑ newest", "newest"));
     }
-    if more {
+    if let Some(c) = &next {
         pager.push(' ');
-        pager.push_str(&link(page_no + 1, "older →", "older"));
+        pager.push_str(&link(Some(c), "older →", "older"));
     }
     pager.push_str("</p>");
-    let enqueue = if scope == Scope::Admin {
+    let enqueue = if admin {
         let names: Vec<String> = state
             .manifest
             .as_deref()
@@ -156,12 +198,23 @@ pub async fn list(
     } else {
         String::new()
     };
+    let mut head = vec!["id", "task", "queue", "state", "attempt", "updated (UTC)"];
+    let mut bulk = String::new();
+    if admin {
+        head.insert(
+            0,
+            "<input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every task on this page\">",
+        );
+        if !rows.is_empty() {
+            bulk = bulk_bar();
+        }
+    }
     let body = format!(
-        "<h1>Tasks</h1>{enqueue}{}{}{pager}",
+        "<h1>Tasks</h1>{enqueue}{}{bulk}{}{pager}",
         search_form(&p),
         listing(
             "tasks",
-            &["id", "task", "queue", "state", "attempt", "updated (UTC)"],
+            &head,
             &rows,
             if filter.state.is_none()
                 && filter.name.is_none()

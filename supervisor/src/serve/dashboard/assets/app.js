@@ -3,7 +3,8 @@
 // (Server-Sent Events from /v1/events) and every 5 s, so nothing needs a reload. A button with
 // data-follow opens that path plus the id its reply names (Retry opens the new task). A focused
 // link keeps the focus when <main> is swapped, so tables stay usable from the keyboard; a form
-// with data-post-form posts its fields as JSON (the enqueue form).
+// with data-post-form posts its fields as JSON (the enqueue form). A data-bulk button posts the
+// picked rows' ids to /v1/bulk/tasks after a confirmation.
 'use strict';
 
 (function () {
@@ -80,6 +81,26 @@
         }
         flash(`replayed ${boxes.length}`);
       } catch (e) { flash(e.message, true); }
+      return refresh();
+    }
+    const all = ev.target.closest('#pick-all');
+    if (all) {
+      document.querySelectorAll('.pick').forEach((c) => { c.checked = all.checked; });
+      return;
+    }
+    const bulk = ev.target.closest('[data-bulk]');
+    if (bulk) {
+      const ids = [...document.querySelectorAll('.pick:checked')].map((c) => c.value);
+      if (!ids.length) return flash('select tasks first', true);
+      if (!window.confirm(`${bulk.dataset.confirm} (${ids.length} selected)`)) return;
+      bulk.disabled = true;
+      try {
+        const reply = await post('/v1/bulk/tasks', JSON.stringify({ action: bulk.dataset.bulk, ids }));
+        const refused = reply.results.filter((r) => !r.ok);
+        const why = refused.length ? `; ${refused.length} refused (${refused[0].id}: ${refused[0].error})` : '';
+        flash(`${bulk.textContent}: ${reply.done} done${why}`, refused.length > 0);
+      } catch (e) { flash(`${bulk.textContent}: ${e.message}`, true); }
+      bulk.disabled = false;
       return refresh();
     }
     const button = ev.target.closest('[data-post]');
