@@ -82,6 +82,7 @@ pub async fn run(conn: &ConnArgs, cmd: ObserveCmd) -> CliResult {
                     .map(|s| {
                         let mut row = serde_json::to_value(s.counts)?;
                         row["paused"] = Value::Bool(s.paused);
+                        row["consumers"] = Value::from(s.consumers);
                         Ok((s.queue.clone(), row))
                     })
                     .collect::<Result<_, serde_json::Error>>()?;
@@ -93,15 +94,21 @@ pub async fn run(conn: &ConnArgs, cmd: ObserveCmd) -> CliResult {
                     queue,
                     counts: c,
                     paused,
+                    consumers,
                 } in &sizes
                 {
                     println!(
-                        "{queue:<20} ready={} delayed={} leased={} dead={}{}",
+                        "{queue:<20} ready={} delayed={} leased={} dead={} workers={consumers}{}{}",
                         c.ready,
                         c.delayed,
                         c.leased,
                         c.dead,
-                        if *paused { "  PAUSED" } else { "" }
+                        if *paused { "  PAUSED" } else { "" },
+                        if *consumers == 0 && c.ready + c.delayed > 0 {
+                            "  (no live worker consumes it)"
+                        } else {
+                            ""
+                        }
                     );
                 }
             }

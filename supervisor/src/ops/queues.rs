@@ -1,5 +1,5 @@
 //! Queue sizes: ready, delayed, leased and dead counts of each queue, named or every queue the
-//! broker knows, and whether it is paused; pausing and resuming a queue for every worker (stored
+//! broker knows, whether it is paused and how many live workers consume it; pausing and resuming a queue for every worker (stored
 //! in the broker's flow-control state, so it outlives worker restarts).
 
 use super::OpsResult;
@@ -14,6 +14,9 @@ pub struct QueueSize {
     pub counts: QueueCounts,
     /// Paused in the store: no worker fetches from it.
     pub paused: bool,
+    /// Live workers (a heartbeat within the last few seconds) consuming it; 0 means nothing
+    /// will run what waits there.
+    pub consumers: usize,
 }
 
 /// A queue's pause after [`set_paused`].
@@ -76,14 +79,25 @@ pub async fn sizes(adapters: &Adapters, queues: Option<Vec<String>>) -> OpsResul
             all
         }
     };
+    let now = stem_protocol::now_ms();
+    let live: Vec<Vec<String>> = adapters
+        .control
+        .workers()
+        .await?
+        .into_iter()
+        .filter(|w| !super::workers::is_lapsed(w.at, now, super::control::LIVE_LAPSE))
+        .map(|w| w.queues)
+        .collect();
     let mut sizes = Vec::with_capacity(names.len());
     for queue in names {
         let counts = adapters.admin.counts(&queue).await?;
         let paused = paused.contains(&queue);
+        let consumers = live.iter().filter(|q| q.contains(&queue)).count();
         sizes.push(QueueSize {
             queue,
             counts,
             paused,
+            consumers,
         });
     }
     Ok(sizes)

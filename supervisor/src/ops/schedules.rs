@@ -214,6 +214,26 @@ pub async fn set_enabled(adapters: &Adapters, id: &str, enabled: bool) -> OpsRes
     Ok(view(stored, now_ms()))
 }
 
+/// Publishes `id`'s task now, once, outside its timetable (an operator's "run now"): the task,
+/// arguments, queue, priority and headers a fire would publish, under a new task id, with the
+/// `stem-schedule` header naming the schedule; its next fire, run count and state are untouched.
+/// A disabled schedule runs too: it is the operator's explicit ask.
+pub async fn run_now(
+    adapters: &Adapters,
+    manifest: Option<&crate::manifest::LoadedManifest>,
+    id: &str,
+) -> OpsResult<super::enqueue::Enqueued> {
+    let Some(stored) = adapters.schedules.get_schedule(id).await? else {
+        return Err(OpsError::ScheduleNotFound { id: id.to_string() });
+    };
+    let routes = crate::beat::fire::Routes::new(manifest.map(|m| m.manifest.clone()));
+    let queue = routes.queue(&stored.schedule).map_err(OpsError::Schedule)?;
+    let mut env = crate::beat::fire::envelope(&stored.schedule, now_ms(), queue, 0.0);
+    env.id = stem_protocol::new_task_id();
+    env.eta = None;
+    super::enqueue::publish(adapters, &env).await
+}
+
 /// The next `count` fire times of `spec` from `from` (epoch ms), as RFC 3339.
 pub fn dry_run(spec: &Spec, since: i64, from: i64, count: usize) -> OpsResult<Vec<String>> {
     let times =

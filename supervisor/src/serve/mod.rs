@@ -25,7 +25,10 @@ mod origin;
 mod params;
 mod queues;
 mod router;
+mod schedules;
+mod stats;
 mod tasks;
+mod worker_actions;
 mod workers;
 mod workflows;
 

@@ -1,12 +1,14 @@
-//! `/v1/queues`: each queue's ready, delayed, leased and dead counts and whether it is paused;
+//! `/v1/queues`: each queue's ready, delayed, leased and dead counts, whether it is paused and
+//! how many live workers consume it; the tasks it holds (waiting, scheduled, retrying, leased);
 //! pausing and resuming a queue for every worker (stored in the broker, as `stem queue
 //! pause|resume`, and told to the live workers at once over the control plane).
 
 use super::error::ApiError;
-use super::params::{duration_param, only};
+use super::params::{duration_param, int_param, only};
 use super::workers::replies_json;
 use super::AppState;
 use crate::ops::control::{self, WorkerCommand};
+use crate::ops::queue_tasks::{self, QueueList, MAX_TASKS};
 use crate::ops::queues::{self, QueueSize};
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -28,6 +30,32 @@ pub async fn show(
 ) -> Result<Json<QueueSize>, ApiError> {
     let mut sizes = queues::sizes(&state.adapters, Some(vec![queue])).await?;
     Ok(Json(sizes.remove(0)))
+}
+
+/// `GET /v1/queues/{queue}/tasks?state=waiting|scheduled|retrying|leased&limit=N`.
+pub async fn tasks(
+    State(state): State<AppState>,
+    Path(queue): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    only(&params, &["state", "limit"])?;
+    let list = match params.get("state") {
+        None => QueueList::Waiting,
+        Some(s) => QueueList::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("state: unknown list {s:?} (waiting, scheduled, retrying or leased)"),
+            )
+        })?,
+    };
+    let limit = int_param(&params, "limit", 1, MAX_TASKS as i64)?.unwrap_or(100) as usize;
+    let tasks = queue_tasks::tasks(&state.adapters, &queue, list, limit).await?;
+    Ok(Json(json!({
+        "queue": queue,
+        "state": list,
+        "count": tasks.len(),
+        "tasks": tasks,
+    })))
 }
 
 async fn tell(

@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::{
     auth, bulk, dashboard, dead_letters, events, guard, headers, health, metrics, openapi, queues,
-    tasks, workers, workflows, AppState,
+    schedules, stats, tasks, worker_actions, workers, workflows, AppState,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -24,17 +24,30 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tasks/{id}/revoke", post(tasks::revoke))
         .route("/v1/tasks/{id}/retry", post(tasks::retry))
         .route("/v1/bulk/tasks", post(bulk::tasks))
+        .route("/v1/stats/tasks", get(stats::tasks))
         .route("/v1/queues", get(queues::list))
         .route("/v1/queues/{queue}", get(queues::show))
+        .route("/v1/queues/{queue}/tasks", get(queues::tasks))
         .route("/v1/queues/{queue}/pause", post(queues::pause))
         .route("/v1/queues/{queue}/resume", post(queues::resume))
         .route(dlq, get(dead_letters::list))
         .route(&format!("{dlq}/replay"), post(dead_letters::replay))
         .route(&format!("{dlq}/purge"), post(dead_letters::purge))
         .route(&format!("{dlq}/{{id}}"), get(dead_letters::show))
+        .route("/v1/schedules", get(schedules::list))
+        .route("/v1/schedules/{id}", get(schedules::show))
+        .route("/v1/schedules/{id}/enable", post(schedules::enable))
+        .route("/v1/schedules/{id}/disable", post(schedules::disable))
+        .route("/v1/schedules/{id}/run", post(schedules::run))
         .route("/v1/workers", get(workers::list))
         .route("/v1/workers/metrics", get(workers::metrics))
-        .route("/v1/workers/{command}", get(workers::command))
+        .route("/v1/workers/{name}", get(workers::command))
+        .route(
+            "/v1/workers/{name}/shutdown",
+            post(worker_actions::shutdown),
+        )
+        .route("/v1/workers/{name}/pause", post(worker_actions::pause))
+        .route("/v1/workers/{name}/resume", post(worker_actions::resume))
         .route("/v1/events", get(events::stream))
         .route("/v1/events/{topic}", post(workflows::emit))
         .route("/v1/workflows/{name}/runs", post(workflows::start))

@@ -1,12 +1,13 @@
 //! The dead letters pages: every queue's (or one queue's) letters filtered by text, one letter
 //! shown with its envelope and error; replay one, the selected ones or a whole queue, and purge
-//! with a confirmation. Actions go through the API; the page updates in place.
+//! with a confirmation (admin tokens only). Actions go through the API; the page updates in place.
 
 use super::html::{action, esc, json, list as listing, page, time, url};
 use crate::ops::dlq;
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, AppState, Scope};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
+use axum::Extension;
 use std::collections::HashMap;
 use stem_adapters::DeadLetter;
 
@@ -33,8 +34,10 @@ fn replay_path(queue: &str) -> String {
 
 pub async fn list(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Query(p): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
+    let admin = scope == Scope::Admin;
     let filter = p.get("q").map(|s| s.trim()).filter(|s| !s.is_empty());
     let queues = match p.get("queue").filter(|q| !q.is_empty()) {
         Some(q) => vec![q.clone()],
@@ -69,10 +72,11 @@ pub async fn list(
                     .map(|e| e.name.as_str())
                     .unwrap_or("(malformed)");
                 let body = serde_json::json!({ "id": l.id }).to_string();
-                vec![
+                let mut row = vec![
                     format!(
-                        "<input type=\"checkbox\" class=\"pick\" data-queue=\"{}\" value=\"{}\">",
+                        "<input type=\"checkbox\" class=\"pick\" data-queue=\"{}\" value=\"{}\" aria-label=\"select {}\">",
                         esc(queue),
+                        esc(&l.id),
                         esc(&l.id)
                     ),
                     format!(
@@ -86,20 +90,49 @@ pub async fn list(
                     esc(l.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")),
                     esc(&time(l.dead_at)),
                     action("Replay", &replay_path(queue), &body, None),
-                ]
+                ];
+                if !admin {
+                    row.remove(row.len() - 1);
+                    row.remove(0);
+                }
+                row
             })
             .collect();
         shown += 1;
         let purge = format!("/v1/queues/{}/dead-letters/purge", url(queue));
+        let actions = if admin {
+            format!(
+                "<p>{} {} {}</p>",
+                "<button type=\"button\" data-replay-picked>Replay selected</button>",
+                action(
+                    "Replay all",
+                    &replay_path(queue),
+                    "{}",
+                    Some(&format!("Replay every dead letter of {queue}?"))
+                ),
+                action(
+                    "Purge",
+                    &purge,
+                    "{}",
+                    Some(&format!(
+                        "Delete every dead letter of {queue}? This cannot be undone."
+                    ))
+                ),
+            )
+        } else {
+            String::new()
+        };
+        let head: &[&str] = if admin {
+            &["", "id", "task", "reason", "error", "dead since (UTC)", ""]
+        } else {
+            &["id", "task", "reason", "error", "dead since (UTC)"]
+        };
         body.push_str(&format!(
-            "<section class=\"dlq\" data-queue=\"{q}\"><h2>{q} <small>{} letter(s)</small></h2><p>{} {} {}</p>{}</section>",
+            "<section class=\"dlq\" data-queue=\"{q}\"><h2>{q} <small>{} letter(s)</small></h2>{actions}{}</section>",
             letters.len(),
-            "<button type=\"button\" data-replay-picked>Replay selected</button>",
-            action("Replay all", &replay_path(queue), "{}", Some(&format!("Replay every dead letter of {queue}?"))),
-            action("Purge", &purge, "{}", Some(&format!("Delete every dead letter of {queue}? This cannot be undone."))),
             listing(
                 &format!("dlq-{}", url(queue)),
-                &["", "id", "task", "reason", "error", "dead since (UTC)", ""],
+                head,
                 &rows,
                 if letters.is_empty() { NONE } else { "No dead letter of this queue matches the filter." }
             ),
@@ -116,6 +149,7 @@ pub async fn list(
 
 pub async fn show(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Path((queue, id)): Path<(String, String)>,
 ) -> Result<Html<String>, ApiError> {
     let l = dlq::show(&state.adapters, &queue, &id).await?;
@@ -126,7 +160,11 @@ pub async fn show(
         esc(&queue),
         esc(&l.reason),
         esc(&time(l.dead_at)),
-        action("Replay", &replay_path(&queue), &body, None)
+        if scope == Scope::Admin {
+            action("Replay", &replay_path(&queue), &body, None)
+        } else {
+            String::new()
+        }
     );
     if let Some(e) = &l.error {
         out.push_str(&format!(

@@ -1,13 +1,16 @@
 //! The overview (throughput and failures over the last hour from the stats history, queue
-//! depths, workers alive), the queues page (counts, pause and resume) and the workers page
-//! (running tasks, pools, RSS, heartbeat age).
+//! depths, workers alive), the queues page (counts, live consumers — none is flagged — and, for
+//! admin tokens, pause and resume) and the workers page
+//! (running tasks, pools, RSS, heartbeat age; for admin tokens, pause, resume and warm or hard
+//! shutdown of one worker).
 
 use super::html::{action, chart, dur, esc, list, page, url};
 use crate::ops::control::{self, WorkerCommand};
 use crate::ops::{queues, workers};
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, AppState, Scope};
 use axum::extract::State;
 use axum::response::Html;
+use axum::Extension;
 use std::time::Duration;
 use stem_protocol::now_ms;
 
@@ -23,7 +26,7 @@ async fn queue_rows(state: &AppState, actions: bool) -> Result<Vec<Vec<String>>,
             let c = q.counts;
             let name = esc(&q.queue);
             let mut row = vec![
-                format!("<a href=\"/ui/tasks?queue={}\">{name}</a>", url(&q.queue)),
+                format!("<a href=\"/ui/queues/{}\">{name}</a>", url(&q.queue)),
                 c.ready.to_string(),
                 c.delayed.to_string(),
                 c.leased.to_string(),
@@ -32,6 +35,11 @@ async fn queue_rows(state: &AppState, actions: bool) -> Result<Vec<Vec<String>>,
                     url(&q.queue),
                     c.dead
                 ),
+                if q.consumers == 0 {
+                    "<b class=\"bad no-consumer\" title=\"no live worker consumes this queue\">none</b>".into()
+                } else {
+                    q.consumers.to_string()
+                },
                 if q.paused {
                     "<b class=\"bad\">paused</b>".into()
                 } else {
@@ -124,7 +132,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Html<String>, Api
         chart(&minutes, now),
         list(
             "queues",
-            &["queue", "ready", "delayed", "leased", "dead", "state"],
+            &["queue", "ready", "delayed", "leased", "dead", "workers", "state"],
             &queue_rows(&state, false).await?,
             NO_QUEUES
         ),
@@ -133,22 +141,78 @@ pub async fn overview(State(state): State<AppState>) -> Result<Html<String>, Api
     Ok(page("Overview", "/", &body))
 }
 
-pub async fn queues_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+pub async fn queues_page(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+) -> Result<Html<String>, ApiError> {
+    let admin = scope == Scope::Admin;
+    let mut head = vec![
+        "queue", "ready", "delayed", "leased", "dead", "workers", "state",
+    ];
+    if admin {
+        head.push("");
+    }
     let body = format!(
-        "<h1>Queues</h1><p>Pause and resume tell every live worker consuming the queue; the state \
-         column shows pauses stored in the broker (<code>stem queue pause</code>).</p>{}",
-        list(
-            "queues",
-            &["queue", "ready", "delayed", "leased", "dead", "state", ""],
-            &queue_rows(&state, true).await?,
-            NO_QUEUES
-        )
+        "<h1>Queues</h1><p>A queue's page lists the tasks it holds. Pause and resume tell every \
+         live worker consuming the queue; the state column shows pauses stored in the broker \
+         (<code>stem queue pause</code>); <b>workers</b> counts the live workers consuming it.</p>{}",
+        list("queues", &head, &queue_rows(&state, admin).await?, NO_QUEUES)
     );
     Ok(page("Queues", "/ui/queues", &body))
 }
 
-pub async fn workers_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+/// The actions on one live worker (admin tokens only): its own pause and resume of every queue
+/// it consumes, and a warm or hard shutdown, each asked to confirm.
+fn worker_actions(w: &workers::WorkerStatus) -> String {
+    if w.lapsed {
+        return String::new();
+    }
+    let id = &w.heartbeat.worker;
+    let path = format!("/v1/workers/{}", url(id));
+    [
+        action(
+            "Pause",
+            &format!("{path}/pause"),
+            "{}",
+            Some(&format!(
+                "Pause {id}? It stops fetching (other workers go on) until resumed."
+            )),
+        ),
+        action("Resume", &format!("{path}/resume"), "{}", None),
+        action(
+            "Shutdown",
+            &format!("{path}/shutdown"),
+            "{\"mode\":\"warm\"}",
+            Some(&format!(
+                "Shut {id} down warm? It finishes its running tasks, then exits."
+            )),
+        ),
+        action(
+            "Kill",
+            &format!("{path}/shutdown"),
+            "{\"mode\":\"hard\"}",
+            Some(&format!(
+                "Shut {id} down cold? Its running tasks are killed and given back to their queues."
+            )),
+        ),
+    ]
+    .join(" ")
+}
+
+pub async fn workers_page(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+) -> Result<Html<String>, ApiError> {
     let fleet = workers::list(&state.adapters, LAPSE).await?;
+    let admin = scope == Scope::Admin;
+    let mut rows = worker_rows(&fleet);
+    let mut head = WORKER_HEAD.to_vec();
+    if admin {
+        head.push("");
+        for (row, w) in rows.iter_mut().zip(&fleet) {
+            row.push(worker_actions(w));
+        }
+    }
     let inspect = control::send(&state.adapters, &WorkerCommand::Inspect, None, INSPECT).await?;
     let mut running = Vec::new();
     let mut paused = Vec::new();
@@ -178,7 +242,7 @@ pub async fn workers_page(State(state): State<AppState>) -> Result<Html<String>,
     };
     let body = format!(
         "<h1>Workers</h1>{}{paused}<h2>Running tasks</h2>{}",
-        list("workers", WORKER_HEAD, &worker_rows(&fleet), NO_WORKERS),
+        list("workers", &head, &rows, NO_WORKERS),
         list(
             "running",
             &["worker", "task", "name", "pid", "running for"],

@@ -61,6 +61,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/ui/queues", "Queues"),
     ("/ui/tasks", "Tasks"),
+    ("/ui/stats", "Stats"),
     ("/ui/workflows", "Workflows"),
     ("/ui/workers", "Workers"),
     ("/ui/dead-letters", "Dead letters"),
@@ -144,6 +145,38 @@ pub fn action(label: &str, path: &str, body: &str, confirm: Option<&str>) -> Str
         esc(label)
     )
 }
+
+/// The bulk actions over a table's picked rows (`.pick` boxes; admin tokens only): each
+/// `(action, label, question)` a button the script confirms, then posts with the picked ids to
+/// `/v1/bulk/tasks`.
+pub fn bulk_bar(actions: &[(&str, &str, &str)]) -> String {
+    let buttons: Vec<String> = actions
+        .iter()
+        .map(|(action, label, confirm)| {
+            format!(
+                "<button type=\"button\" data-bulk=\"{}\" data-confirm=\"{}\">{}</button>",
+                esc(action),
+                esc(confirm),
+                esc(label)
+            )
+        })
+        .collect();
+    format!(
+        "<p id=\"bulk\" class=\"bulk\">With the selected tasks: {}</p>",
+        buttons.join(" ")
+    )
+}
+
+/// A pick box for a table's first column, and the one in its header that picks every row.
+pub fn pick(id: &str) -> String {
+    format!(
+        "<input type=\"checkbox\" class=\"pick\" value=\"{0}\" aria-label=\"select {0}\">",
+        esc(id)
+    )
+}
+
+pub const PICK_ALL: &str =
+    "<input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every task on this page\">";
 
 /// A button that POSTs `{}` to `path` through the API, then opens `follow` followed by the id
 /// the reply names (a retry opens the new task's page).

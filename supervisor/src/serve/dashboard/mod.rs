@@ -4,10 +4,13 @@
 //! API and refreshes the page's `<main>` in place on task events (Server-Sent Events from
 //! `/v1/events`) and every few seconds. Every value from a store is escaped (`html::esc`).
 
+mod charts;
 mod dead_letters;
 mod fleet;
 mod html;
 mod plans;
+mod queue;
+mod stats;
 mod tasks;
 mod workflows;
 
@@ -26,8 +29,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(fleet::overview))
         .route("/ui/queues", get(fleet::queues_page))
+        .route("/ui/queues/{queue}", get(queue::show))
         .route("/ui/workers", get(fleet::workers_page))
         .route("/ui/tasks", get(tasks::list))
+        .route("/ui/stats", get(stats::page_view))
         .route("/ui/tasks/{id}", get(tasks::show))
         .route("/ui/workflows", get(workflows::list))
         .route("/ui/workflows/{id}", get(workflows::show))

@@ -1,21 +1,27 @@
-//! The schedules page (every stored schedule: when, next and last fire, runs, errors) and the
+//! The schedules page (every stored schedule: when, next and last fire, runs, errors; admin
+//! tokens enable, disable and run one now) and the
 //! canvas pages: a lookup form at `/ui/canvases` (`?id=ID` redirects) and one canvas at
 //! `/ui/canvases/{id}` (its state, result and every node; an unknown id is a 404 page).
 
-use super::html::{esc, json, list, page, url};
+use super::html::{action, action_then, esc, json, list, page, url};
 use crate::ops::{canvas, schedules, OpsError};
-use crate::serve::{ApiError, AppState};
+use crate::serve::{ApiError, AppState, Scope};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Extension;
 use std::collections::HashMap;
 
-pub async fn schedules_page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+pub async fn schedules_page(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+) -> Result<Html<String>, ApiError> {
+    let admin = scope == Scope::Admin;
     let stored = schedules::list(&state.adapters).await?;
     let rows: Vec<Vec<String>> = stored
         .iter()
         .map(|s| {
-            vec![
+            let mut row = vec![
                 esc(&s.id),
                 esc(&s.task),
                 esc(&s.when),
@@ -28,14 +34,48 @@ pub async fn schedules_page(State(state): State<AppState>) -> Result<Html<String
                 esc(s.last_fire.as_deref().unwrap_or("—")),
                 s.run_count.to_string(),
                 esc(s.last_error.as_deref().unwrap_or("")),
-            ]
+            ];
+            if admin {
+                let path = format!("/v1/schedules/{}", url(&s.id));
+                let toggle = if s.enabled {
+                    action(
+                        "Disable",
+                        &format!("{path}/disable"),
+                        "{}",
+                        Some(&format!(
+                            "Disable schedule {}? It stops firing until enabled.",
+                            s.id
+                        )),
+                    )
+                } else {
+                    action("Enable", &format!("{path}/enable"), "{}", None)
+                };
+                row.push(format!(
+                    "{toggle} {}",
+                    action_then("Run now", &format!("{path}/run"), "/ui/tasks/")
+                ));
+            }
+            row
         })
         .collect();
+    let mut head = vec![
+        "id",
+        "task",
+        "when",
+        "enabled",
+        "next fire",
+        "last fire",
+        "runs",
+        "last error",
+    ];
+    if admin {
+        head.push("");
+    }
     let body = format!(
         "<h1>Schedules</h1><p>Stored schedules, published by <code>stem beat</code> (see docs/beat.md).</p>{}",
         list(
             "schedules",
-            &["id", "task", "when", "enabled", "next fire", "last fire", "runs", "last error"],
+            &head,
             &rows,
             "No schedules yet: the stored schedules appear here with their next fire. Add some with \
              <code>stem schedule apply FILE</code> (<code>[schedules.NAME]</code> tables), then run \

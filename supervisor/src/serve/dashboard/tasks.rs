@@ -4,7 +4,10 @@
 //! progress, worker, timings; revoke and terminate; retry a task that failed for good), and a
 //! form to enqueue a task. Actions are offered to admin tokens only.
 
-use super::html::{action, action_then, dur, esc, json, list as listing, page, table, time, url};
+use super::html::{
+    action, action_then, bulk_bar, dur, esc, json, list as listing, page, pick, table, time, url,
+    PICK_ALL,
+};
 use crate::ops::results;
 use crate::ops::time::parse_since;
 use crate::serve::{ApiError, AppState, Scope};
@@ -75,31 +78,6 @@ fn enqueue_form(names: &[String]) -> String {
     )
 }
 
-/// The bulk actions over the picked rows (admin tokens only); the script asks to confirm and
-/// posts the ids to `/v1/bulk/tasks`.
-fn bulk_bar() -> String {
-    let button = |action: &str, label: &str, confirm: &str| {
-        format!(
-            "<button type=\"button\" data-bulk=\"{action}\" data-confirm=\"{confirm}\">{label}</button>"
-        )
-    };
-    format!(
-        "<p id=\"bulk\" class=\"bulk\">With the selected tasks: {} {} {} {}</p>",
-        button("retry", "Retry", "Enqueue the selected failed tasks again?"),
-        button("revoke", "Revoke", "Revoke the selected tasks?"),
-        button(
-            "terminate",
-            "Terminate",
-            "Revoke the selected tasks and stop those running (TERM, then KILL)?"
-        ),
-        button(
-            "delete",
-            "Delete records",
-            "Delete the records of the selected finished tasks?"
-        ),
-    )
-}
-
 fn state_cell(s: TaskState) -> String {
     format!("<span class=\"state {0}\">{0}</span>", s.as_str())
 }
@@ -146,13 +124,7 @@ pub async fn list(
                 esc(&time(r.updated_at)),
             ];
             if admin {
-                row.insert(
-                    0,
-                    format!(
-                        "<input type=\"checkbox\" class=\"pick\" value=\"{0}\" aria-label=\"select {0}\">",
-                        esc(&r.id)
-                    ),
-                );
+                row.insert(0, pick(&r.id));
             }
             row
         })
@@ -201,12 +173,22 @@ pub async fn list(
     let mut head = vec!["id", "task", "queue", "state", "attempt", "updated (UTC)"];
     let mut bulk = String::new();
     if admin {
-        head.insert(
-            0,
-            "<input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every task on this page\">",
-        );
+        head.insert(0, PICK_ALL);
         if !rows.is_empty() {
-            bulk = bulk_bar();
+            bulk = bulk_bar(&[
+                ("retry", "Retry", "Enqueue the selected failed tasks again?"),
+                ("revoke", "Revoke", "Revoke the selected tasks?"),
+                (
+                    "terminate",
+                    "Terminate",
+                    "Revoke the selected tasks and stop those running (TERM, then KILL)?",
+                ),
+                (
+                    "delete",
+                    "Delete records",
+                    "Delete the records of the selected finished tasks?",
+                ),
+            ]);
         }
     }
     let body = format!(
