@@ -94,6 +94,7 @@ impl Dispatcher {
                 Some(q) => {
                     if request.command == "pause" {
                         self.paused.insert(q.clone());
+                        self.give_back_paused();
                     } else {
                         self.paused.remove(&q);
                     }

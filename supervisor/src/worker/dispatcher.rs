@@ -248,10 +248,11 @@ impl Dispatcher {
     }
 
     fn reserve(&mut self, d: Delivery, sent: std::time::Instant) {
-        if self.phase != Phase::Running {
+        // A fetch already waiting when its queue was paused may still bring a task of it back.
+        if self.phase != Phase::Running || self.is_paused(&d.queue) {
             let receipt = d.receipt.clone();
             self.entries.insert(receipt, reserved(d.clone(), sent));
-            self.send_commit(outcome::give_back(&d, true));
+            self.send_commit(outcome::give_back(&d, self.phase != Phase::Running));
             return;
         }
         self.observer().emit(Lifecycle::Received(task_ref(&d)));
@@ -375,7 +376,7 @@ impl Dispatcher {
     }
 
     /// Hands an outcome to the commit loop; the delivery is `Committing` until its verdict.
-    fn send_commit(&mut self, (mut commit, outcome): (Commit, Outcome)) {
+    pub(super) fn send_commit(&mut self, (mut commit, outcome): (Commit, Outcome)) {
         crate::workflow::publish::add_parent_nudge(&mut commit);
         let receipt = commit.delivery.receipt.clone();
         match self.entries.get_mut(&receipt) {

@@ -126,6 +126,33 @@ impl Dispatcher {
             tracing::info!(paused = %list.join(","), "paused queues changed");
         }
         self.stored_pauses = now;
+        self.give_back_paused();
+    }
+
+    /// Whether this worker does not take tasks of `queue` now: paused over the control plane
+    /// (this worker only) or in the store (every worker).
+    pub(super) fn is_paused(&self, queue: &str) -> bool {
+        self.paused.contains(queue) || self.stored_pauses.contains(queue)
+    }
+
+    /// Gives back the reserved (not yet started) deliveries of paused queues, at once and without
+    /// a delay, so another worker or a resume takes them; a running task goes on.
+    pub(super) fn give_back_paused(&mut self) {
+        let paused: Vec<_> = self
+            .entries
+            .values()
+            .filter(|e| matches!(e.stage, Stage::Reserved) && self.is_paused(&e.delivery.queue))
+            .map(|e| e.delivery.clone())
+            .collect();
+        if paused.is_empty() {
+            return;
+        }
+        let gone: HashSet<&str> = paused.iter().map(|d| d.receipt.as_str()).collect();
+        self.waiting.retain(|r| !gone.contains(r.as_str()));
+        for d in &paused {
+            self.finish_gate(&d.receipt);
+            self.send_commit(super::outcome::give_back(d, false));
+        }
     }
 
     /// Deliveries waiting at a gate, which do not count against the prefetch window.
