@@ -147,6 +147,8 @@ export interface TaskErrorInfo {
   traceback: string;
   retryable?: boolean;
   countdown?: number;
+  /** The error's type chain, most derived first (what `retry_on` / `no_retry_on` match). */
+  types?: string[];
 }
 
 export type TaskState = 'pending' | 'received' | 'started' | 'retry' | 'success' | 'failure' | 'revoked' | 'expired';
