@@ -15,6 +15,7 @@ mod error;
 pub mod events;
 pub mod health;
 pub mod migrate;
+pub mod overrides;
 pub mod queues;
 pub mod results;
 pub mod retry;
