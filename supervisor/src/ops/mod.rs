@@ -8,6 +8,7 @@
 //! URLs) is the caller's business.
 
 pub mod canvas;
+pub mod canvas_summary;
 pub mod control;
 pub mod dlq;
 pub mod enqueue;
