@@ -1,10 +1,11 @@
 //! Issue 26: batches that report completion — a chord with `on_complete` runs its callback once
 //! every member finished, whatever the outcomes, with the members' outcomes in member order
 //! (a chain member's failure ends that member, its rest skipped); the canvas succeeds with the
-//! callback's result, `stem canvas show` sums the nodes up; and with a worker SIGKILLed
+//! callback's result, `stem canvas show` and the dashboard sum the nodes up; and with a worker SIGKILLed
 //! mid-batch while another finishes (SQLite, Redis, Postgres) the callback runs exactly once.
 
 use serde_json::{json, Value};
+use stem_e2e::http::Server;
 use stem_e2e::stores::{world, Store};
 use stem_e2e::{repo_root, wait_for, Env, PATIENCE};
 
@@ -149,6 +150,14 @@ fn on_complete_gets_every_outcome_in_order_and_the_canvas_succeeds() {
         out.stdout
             .contains("summary: 4 succeeded, 2 failed, 0 pending, 1 skipped"),
         "{out:?}"
+    );
+    // And so does the dashboard.
+    let server = Server::start(&env, &[], &[]);
+    let page = server.get(&format!("/ui/canvases/{id}"));
+    let html = page.body.as_str().unwrap_or_default();
+    assert!(
+        html.contains("<p id=\"canvas-summary\">4 succeeded, 2 failed, 0 pending, 1 skipped</p>"),
+        "{html}"
     );
 }
 
