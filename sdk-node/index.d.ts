@@ -127,6 +127,15 @@ export interface TaskOptions {
   /** Recorded `expired`, unrun, if not started by then: a duration (`"30s"`), a Date or an
    * RFC 3339 string. */
   expires?: Date | string | number;
+  /** This task's hard time limit (seconds or "30s"); it may only lower the manifest's. */
+  timeLimit?: Duration;
+  time_limit?: Duration;
+  /** This task's soft time limit; it may only lower the manifest's. */
+  softTimeLimit?: Duration;
+  soft_time_limit?: Duration;
+  /** Keep no record of a success (for high-volume tasks); failures are recorded. Not with `wait`. */
+  ignoreResult?: boolean;
+  ignore_result?: boolean;
 }
 
 export interface EnqueueOptions extends TaskOptions {
@@ -147,6 +156,8 @@ export interface TaskErrorInfo {
   traceback: string;
   retryable?: boolean;
   countdown?: number;
+  /** The error's type chain, most derived first (what `retry_on` / `no_retry_on` match). */
+  types?: string[];
 }
 
 export type TaskState = 'pending' | 'received' | 'started' | 'retry' | 'success' | 'failure' | 'revoked' | 'expired';

@@ -32,6 +32,11 @@ pub const DEFAULT_QUEUE: &str = "default";
 /// Highest priority value; priorities run from 0 (lowest, the default) to 9 (highest).
 pub const MAX_PRIORITY: u8 = 9;
 
+/// The longest time limit an envelope may carry (ten years, in ms, as the longest delay). An
+/// envelope's limits can only lower the manifest's (see [`crate::overrides`]); this bound only
+/// keeps the numbers sane.
+pub const MAX_TIME_LIMIT_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
 /// One task as published to a broker. Timestamps are Unix epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEnvelope {
@@ -52,6 +57,15 @@ pub struct TaskEnvelope {
     /// Overrides the manifest's `max_retries` for this task when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
+    /// This task's hard time limit (ms), when lower than the manifest's (which it cannot raise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_ms: Option<u64>,
+    /// This task's soft time limit (ms), when lower than the manifest's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_time_limit_ms: Option<u64>,
+    /// Keep no record of a success (its result is dropped); failures are recorded as usual.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_result: bool,
     /// Not before this time (epoch ms); `None` means as soon as possible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta: Option<i64>,
@@ -88,6 +102,10 @@ fn one() -> u32 {
     1
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 impl TaskEnvelope {
     /// A new first-attempt envelope for `name` on the default queue.
     pub fn new(name: impl Into<String>) -> Self {
@@ -100,6 +118,9 @@ impl TaskEnvelope {
             priority: 0,
             attempt: 1,
             max_retries: None,
+            time_limit_ms: None,
+            soft_time_limit_ms: None,
+            ignore_result: false,
             eta: None,
             expires_at: None,
             headers: BTreeMap::new(),
@@ -142,6 +163,17 @@ impl TaskEnvelope {
         }
         if self.attempt == 0 {
             return Err(format!("malformed task envelope {}: attempt 0", self.id));
+        }
+        for (field, value) in [
+            ("time_limit_ms", self.time_limit_ms),
+            ("soft_time_limit_ms", self.soft_time_limit_ms),
+        ] {
+            if let Some(ms) = value.filter(|ms| *ms == 0 || *ms > MAX_TIME_LIMIT_MS) {
+                return Err(format!(
+                    "malformed task envelope {}: {field} {ms} is not from 1 to {MAX_TIME_LIMIT_MS} (ten years)",
+                    self.id
+                ));
+            }
         }
         Ok(())
     }
@@ -187,10 +219,28 @@ mod tests {
     }
 
     #[test]
+    fn time_limits_are_bounded() {
+        let base = r#"{"id":"t1","name":"x","created_at":1"#;
+        let err = TaskEnvelope::from_json(&format!("{base},\"time_limit_ms\":0}}")).unwrap_err();
+        assert!(err.contains("time_limit_ms 0 is not from 1"), "{err}");
+        let ten_years = 10 * MAX_TIME_LIMIT_MS;
+        let err = TaskEnvelope::from_json(&format!("{base},\"soft_time_limit_ms\":{ten_years}}}"))
+            .unwrap_err();
+        assert!(err.contains("soft_time_limit_ms"), "{err}");
+        let ok = TaskEnvelope::from_json(&format!(
+            "{base},\"soft_time_limit_ms\":1000,\"time_limit_ms\":5000,\"ignore_result\":true}}"
+        ))
+        .unwrap();
+        assert!(ok.ignore_result);
+        assert_eq!(ok.time_limit_ms, Some(5000));
+    }
+
+    #[test]
     fn roundtrip_omits_absent_options() {
         let env = TaskEnvelope::new("add");
         let json = env.to_json();
         assert!(!json.contains("eta"));
+        assert!(!json.contains("ignore_result") && !json.contains("time_limit"));
         assert_eq!(TaskEnvelope::from_json(&json).unwrap(), env);
     }
 }

@@ -13,6 +13,7 @@ pub mod manifest;
 mod manifest_checks;
 pub mod manifest_workflows;
 pub mod messages;
+pub mod overrides;
 pub mod record;
 pub mod retry_policy;
 pub mod schedule;

@@ -61,6 +61,8 @@ pub struct TaskDefaults {
     pub max_retries: Option<u32>,
     pub retry: Option<RetryPolicy>,
     pub soft_limit_action: Option<SoftAction>,
+    pub retry_on: Option<Vec<String>>,
+    pub no_retry_on: Option<Vec<String>>,
 }
 
 /// What the soft time limit does (see `docs/manifest.md`). The hard limit is always SIGKILL to
@@ -121,6 +123,11 @@ pub struct TaskSpec {
     pub time_limit: Option<Duration>,
     pub max_retries: Option<u32>,
     pub retry: Option<RetryPolicy>,
+    /// Only failures of these error types retry (matched against the type and type chain the
+    /// child reports); others fail at once. Unset: every retryable failure retries.
+    pub retry_on: Option<Vec<String>>,
+    /// Failures of these error types never retry (checked before `retry_on`).
+    pub no_retry_on: Option<Vec<String>>,
     pub soft_signal: Option<String>,
     pub soft_limit_action: Option<SoftAction>,
     #[serde(default)]
@@ -165,6 +172,10 @@ pub struct EffectiveTask {
     pub time_limit: Option<Duration>,
     pub max_retries: u32,
     pub retry: RetryPolicy,
+    /// Error types that retry (empty: all); see [`TaskSpec::retry_on`].
+    pub retry_on: Vec<String>,
+    /// Error types that never retry.
+    pub no_retry_on: Vec<String>,
     pub soft_signal: String,
     pub soft_action: SoftAction,
     pub env: BTreeMap<String, String>,
@@ -258,6 +269,16 @@ impl Manifest {
             time_limit: spec.time_limit.or(d.time_limit),
             max_retries: spec.max_retries.or(d.max_retries).unwrap_or(0),
             retry: spec.retry.or(d.retry).unwrap_or_default(),
+            retry_on: spec
+                .retry_on
+                .clone()
+                .or_else(|| d.retry_on.clone())
+                .unwrap_or_default(),
+            no_retry_on: spec
+                .no_retry_on
+                .clone()
+                .or_else(|| d.no_retry_on.clone())
+                .unwrap_or_default(),
             soft_signal,
             soft_action: spec
                 .soft_limit_action

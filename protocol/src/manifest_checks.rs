@@ -29,6 +29,7 @@ const TASK_CHECKS: &[Check<TaskSpec>] = &[
     task_limits_positive,
     task_soft_below_hard,
     task_flow,
+    task_retry_rules,
 ];
 
 /// Runs every check; the first problem is the error.
@@ -54,6 +55,7 @@ pub(crate) fn validate(m: &Manifest, text: &str, file: &str) -> Result<(), Manif
     ] {
         positive(key, value).map_err(|p| fail("defaults", p))?;
     }
+    retry_rules(&d.retry_on, &d.no_retry_on).map_err(|p| fail("defaults", p))?;
     for (name, rt) in &m.runtimes {
         for check in RUNTIME_CHECKS {
             check(m, rt).map_err(|p| fail(&format!("runtimes.{name}"), p))?;
@@ -157,6 +159,35 @@ fn task_kind(m: &Manifest, task: &TaskSpec) -> Result<(), Problem> {
 
 fn task_flow(_: &Manifest, task: &TaskSpec) -> Result<(), Problem> {
     crate::flow::check_task(task).map_err(|(key, message)| problem(key, message))
+}
+
+fn task_retry_rules(_: &Manifest, task: &TaskSpec) -> Result<(), Problem> {
+    retry_rules(&task.retry_on, &task.no_retry_on)
+}
+
+/// `retry_on` / `no_retry_on`: error type names (no blanks, no spaces), none in both lists.
+fn retry_rules(on: &Option<Vec<String>>, not: &Option<Vec<String>>) -> Result<(), Problem> {
+    for (key, list) in [("retry_on", on), ("no_retry_on", not)] {
+        for name in list.iter().flatten() {
+            if name.is_empty() || name.chars().any(char::is_whitespace) {
+                return Err(problem(
+                    key,
+                    format!("{key}: {name:?} is not an error type name (e.g. \"ConnectionError\")"),
+                ));
+            }
+        }
+    }
+    if let Some(both) = on
+        .iter()
+        .flatten()
+        .find(|n| not.iter().flatten().any(|m| m == *n))
+    {
+        return Err(problem(
+            "no_retry_on",
+            format!("{both:?} is in both retry_on and no_retry_on"),
+        ));
+    }
+    Ok(())
 }
 
 fn task_signal(_: &Manifest, task: &TaskSpec) -> Result<(), Problem> {

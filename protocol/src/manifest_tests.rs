@@ -164,3 +164,32 @@ fn pool_sizes_of_zero_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn retry_rules_by_error_type() {
+    let text = "[defaults]\nno_retry_on = [\"ValueError\"]\n\n[tasks.a]\nexec = [\"true\"]\nretry_on = [\"ConnectionError\", \"TimeoutError\"]\n\n[tasks.b]\nexec = [\"true\"]\n";
+    let m = Manifest::parse(text, "stem.toml").unwrap();
+    let a = m.effective("a").unwrap();
+    assert_eq!(a.retry_on, vec!["ConnectionError", "TimeoutError"]);
+    assert_eq!(a.no_retry_on, vec!["ValueError"]);
+    let b = m.effective("b").unwrap();
+    assert!(b.retry_on.is_empty());
+    assert_eq!(b.no_retry_on, vec!["ValueError"]);
+    let both = "[tasks.a]\nexec = [\"true\"]\nretry_on = [\"E\"]\nno_retry_on = [\"E\"]\n";
+    let e = Manifest::parse(both, "stem.toml").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "stem.toml:4: tasks.a: \"E\" is in both retry_on and no_retry_on"
+    );
+    let blank = "[tasks.a]\nexec = [\"true\"]\nretry_on = [\"Connection Error\"]\n";
+    let e = Manifest::parse(blank, "stem.toml").unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "stem.toml:3: tasks.a: retry_on: \"Connection Error\" is not an error type name"
+        ),
+        "{e}"
+    );
+    let typo = "[tasks.a]\nexec = [\"true\"]\nretry_onn = [\"E\"]\n";
+    let e = Manifest::parse(typo, "stem.toml").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+}

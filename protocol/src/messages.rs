@@ -93,6 +93,11 @@ pub struct TaskError {
     /// Seconds to wait before the retry the task asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub countdown: Option<f64>,
+    /// The error's type chain, most derived first (Python: the class's MRO names; JS: the
+    /// constructor names along the prototype chain), matched by the manifest's `retry_on` /
+    /// `no_retry_on`. Empty (left out) for errors Stem raises itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -108,7 +113,13 @@ impl TaskError {
             traceback: String::new(),
             retryable: true,
             countdown: None,
+            types: Vec::new(),
         }
+    }
+
+    /// Whether the error is of type `name`: its own `type` or one in its chain.
+    pub fn is_a(&self, name: &str) -> bool {
+        self.kind == name || self.types.iter().any(|t| t == name)
     }
 
     pub fn permanent(mut self) -> Self {

@@ -11,10 +11,17 @@ fn document(node: &Node) -> Value {
         Node::Task(sig) => serde_json::to_value(sig).unwrap(),
         Node::Chain(nodes) => json!({ "chain": nodes.iter().map(document).collect::<Vec<_>>() }),
         Node::Group(nodes) => json!({ "group": nodes.iter().map(document).collect::<Vec<_>>() }),
-        Node::Chord { header, body } => json!({ "chord": {
-            "header": header.iter().map(document).collect::<Vec<_>>(),
-            "body": document(body),
-        }}),
+        Node::Chord {
+            header,
+            body,
+            complete,
+        } => {
+            let key = if *complete { "on_complete" } else { "body" };
+            json!({ "chord": {
+                "header": header.iter().map(document).collect::<Vec<_>>(),
+                key: document(body),
+            }})
+        }
     }
 }
 

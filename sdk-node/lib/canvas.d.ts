@@ -8,7 +8,8 @@ export type CanvasDocument =
   | SignatureDocument
   | { chain: CanvasDocument[] }
   | { group: CanvasDocument[] }
-  | { chord: { header: CanvasDocument[]; body: CanvasDocument } };
+  | { chord: { header: CanvasDocument[]; body: CanvasDocument } }
+  | { chord: { header: CanvasDocument[]; on_complete: CanvasDocument } };
 
 export interface SignatureDocument {
   task: string;
@@ -57,6 +58,8 @@ export interface CanvasView {
   state: 'pending' | 'running' | 'success' | 'failure' | 'revoked' | string;
   result?: Json;
   failed?: string;
+  /** Nodes by outcome. */
+  summary: { succeeded: number; failed: number; pending: number; skipped: number; revoked: number };
   nodes: CanvasNodeView[];
 }
 
@@ -92,7 +95,12 @@ export declare function chain(...nodes: Canvas[]): Chain;
 export declare function chain(nodes: Iterable<Canvas>): Chain;
 export declare function group(...members: Canvas[]): Group;
 export declare function group(members: Iterable<Canvas>): Group;
-export declare function chord(header: Group | Iterable<Canvas>, body: Canvas): Chord;
+/**
+ * `chord(header, body)`: `body` gets the members' results once all succeeded.
+ * `chord(header, { onComplete })`: the callback runs once every member finished, whatever the
+ * outcomes, with their outcomes (`{id, state, result | error}`) in member order.
+ */
+export declare function chord(header: Group | Iterable<Canvas>, body: Canvas | { onComplete: Canvas }): Chord;
 
 /** A submitted canvas. */
 export declare class CanvasResult {

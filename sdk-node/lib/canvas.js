@@ -112,15 +112,17 @@ class Group extends Canvas {
 }
 
 class Chord extends Canvas {
-  constructor(header, body) {
+  constructor(header, body, onComplete = false) {
     super();
     this.header = checkNodes(header, 'chord header');
-    if (!(body instanceof Canvas)) throw new TypeError(`a chord's body is a signature or canvas, got ${JSON.stringify(body)}`);
+    const what = onComplete ? 'onComplete' : 'body';
+    if (!(body instanceof Canvas)) throw new TypeError(`a chord's ${what} is a signature or canvas, got ${JSON.stringify(body)}`);
     this.body = body;
+    this.onComplete = onComplete;
   }
 
   toJSON() {
-    return { chord: { header: this.header.map((h) => h.toJSON()), body: this.body.toJSON() } };
+    return { chord: { header: this.header.map((h) => h.toJSON()), [this.onComplete ? 'on_complete' : 'body']: this.body.toJSON() } };
   }
 }
 
@@ -141,7 +143,17 @@ function group(...members) {
 
 /** `chord([a, b], body)` or `chord(group(a, b), body)`. */
 function chord(header, body) {
-  return new Chord(header instanceof Group ? header.members : [...header], body);
+  const members = header instanceof Group ? header.members : [...header];
+  // `chord(header, { onComplete: callback })`: the callback runs once every member finished,
+  // whatever the outcomes, with their outcomes in member order.
+  if (body !== null && typeof body === 'object' && !(body instanceof Canvas)) {
+    const keys = Object.keys(body);
+    if (keys.length !== 1 || keys[0] !== 'onComplete') {
+      throw new TypeError(`a chord takes a body or { onComplete: callback }, got keys ${JSON.stringify(keys)}`);
+    }
+    return new Chord(members, body.onComplete, true);
+  }
+  return new Chord(members, body);
 }
 
 /** A submitted canvas: `.id`, `await show()` (every node with its state), `await get()`. */

@@ -106,6 +106,9 @@ class CliTransport {
     if (spec.unique_key !== undefined) argv.push('--unique-key', String(spec.unique_key));
     if (spec.unique_for !== undefined) argv.push('--unique-for', String(spec.unique_for));
     if (spec.expires !== undefined) argv.push('--expires', String(spec.expires));
+    if (spec.time_limit !== undefined) argv.push('--time-limit', String(spec.time_limit));
+    if (spec.soft_time_limit !== undefined) argv.push('--soft-time-limit', String(spec.soft_time_limit));
+    if (spec.ignore_result) argv.push('--ignore-result');
     for (const [k, v] of Object.entries(spec.headers || {})) argv.push('--header', `${k}=${v}`);
     return argv;
   }

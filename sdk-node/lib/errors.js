@@ -63,6 +63,22 @@ function errorType(err) {
   return name || 'Error';
 }
 
+/**
+ * The error's type, then the constructor names along its prototype chain (Object left out):
+ * what the manifest's `retry_on` / `no_retry_on` match.
+ */
+function typeChain(err) {
+  const chain = [errorType(err)];
+  let proto = Object.getPrototypeOf(err);
+  while (proto && proto !== Object.prototype && chain.length < 32) {
+    const ctor = Object.prototype.hasOwnProperty.call(proto, 'constructor') ? proto.constructor : undefined;
+    const name = ctor && typeof ctor.name === 'string' ? ctor.name : '';
+    if (name !== '' && !chain.includes(name)) chain.push(name);
+    proto = Object.getPrototypeOf(proto);
+  }
+  return chain;
+}
+
 function describeThrown(value) {
   if (typeof value === 'string') return value;
   if (value === null || typeof value !== 'object') return String(value);
@@ -85,6 +101,7 @@ function toErrorPayload(thrown) {
       message: thrown.message === undefined ? '' : String(thrown.message),
       traceback: typeof thrown.stack === 'string' ? thrown.stack : '',
       retryable: !(thrown instanceof Fatal),
+      types: typeChain(thrown),
     };
     if (thrown instanceof Retry && thrown.countdown !== undefined) payload.countdown = thrown.countdown;
     return payload;
@@ -94,4 +111,4 @@ function toErrorPayload(thrown) {
   }
 }
 
-module.exports = { Retry, Fatal, SoftTimeLimitExceeded, StepFailedError, toErrorPayload };
+module.exports = { Retry, Fatal, SoftTimeLimitExceeded, StepFailedError, toErrorPayload, typeChain };

@@ -30,6 +30,21 @@ function taskSpec(name, args = [], options = {}) {
   if (options.expires !== undefined) {
     spec.expires = options.expires instanceof Date ? options.expires.toISOString() : options.expires;
   }
+  // Time limits (seconds or "30s") may only lower the manifest's; ignoreResult keeps no record
+  // of a success.
+  for (const [field, camel] of [['time_limit', 'timeLimit'], ['soft_time_limit', 'softTimeLimit']]) {
+    const given = options[camel] !== undefined ? options[camel] : options[field];
+    if (given === undefined) continue;
+    const value = seconds(given);
+    if (!(value > 0)) throw new RangeError(`task '${name}': ${camel} must be above 0 seconds, got ${JSON.stringify(given)}`);
+    spec[field] = value;
+  }
+  const ignore = options.ignoreResult !== undefined ? options.ignoreResult : options.ignore_result;
+  if (ignore !== undefined && typeof ignore !== 'boolean') throw new TypeError(`task '${name}': ignoreResult must be true or false`);
+  if (ignore) {
+    if (options.wait) throw new TypeError(`task '${name}': wait needs a result to wait for: not with ignoreResult`);
+    spec.ignore_result = true;
+  }
   return spec;
 }
 

@@ -28,6 +28,7 @@ const BUILDS = {
     chain([s('add', [1, 2]), s('ping', ['pong'], { immutable: true }), s('double')]),
   "group(signature('add', 1, 2), signature('add', 3, 4))": () => group(s('add', [1, 2]), s('add', [3, 4])),
   "chord([signature('add', 1, 2), signature('add', 3, 4)], signature('tsum'))": () => chord([s('add', [1, 2]), s('add', [3, 4])], s('tsum')),
+  "chord([signature('add', 1, 2), signature('boom', 'x')], on_complete=signature('report'))": () => chord([s('add', [1, 2]), s('boom', ['x'])], { onComplete: s('report') }),
   "chord([signature('boom', 'x'), signature('add', 3, 4)], signature('tsum').link_error(signature('on_error')))": () =>
     chord(group(s('boom', ['x']), s('add', [3, 4])), s('tsum').linkError(s('on_error'))),
   "chain(group(signature('ident', 1), signature('ident', 2)), group(signature('tsum'), signature('tsum', 10)))": () =>

@@ -148,3 +148,19 @@ async function refusalsAndWarnings(): Promise<void> {
 }
 
 void refusalsAndWarnings;
+
+// @stem/sdk/testing, as a test file would use it.
+import { runTask, startWorker, TaskRun, StemWorker } from '../lib/testing.js';
+async function testingHelpers(): Promise<void> {
+  const run: TaskRun<number> = await runTask((ctx, a: number, b: number) => a + b + ctx.attempt, [1, 2], { retriesLeft: 1, softLimitAfter: 0.5 });
+  const sum: number = run.get();
+  const byName = await runTask('add', [1, 2], { kwargs: { x: 1 }, headers: { h: 'v' } });
+  const state: 'success' | 'retry' | 'failure' = byName.state;
+  const types: string[] | undefined = byName.error?.types;
+  const worker: StemWorker = await startWorker({ manifest: 'stem.toml', concurrency: 1, t: { after: (fn) => void fn } });
+  const result = await worker.client.enqueue('add', [1, 2]);
+  await result.get(60);
+  await worker.stop();
+  void sum; void state; void types; void run.progress; void run.logs; void run.countdown;
+}
+void testingHelpers;

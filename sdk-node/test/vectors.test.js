@@ -11,10 +11,19 @@ const { Child } = require('../fixtures/harness');
 
 const VECTORS = path.join(__dirname, '..', '..', 'protocol', 'vectors');
 const ANY = '<any>';
+const REST = '<rest>';
 
-/** Compare `actual` with `expected` where `"<any>"` matches any value; return a mismatch path or null. */
+/**
+ * Compare `actual` with `expected` where `"<any>"` matches any value and `"<rest>"` as a list's
+ * last element the rest of the list; return a mismatch path or null.
+ */
 function mismatch(actual, expected, where = '$') {
   if (expected === ANY) return null;
+  if (Array.isArray(expected) && expected[expected.length - 1] === REST) {
+    const head = expected.slice(0, -1);
+    if (!Array.isArray(actual) || actual.length < head.length) return where;
+    return mismatch(actual.slice(0, head.length), head, where);
+  }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual) || actual.length !== expected.length) return where;
     for (let i = 0; i < expected.length; i += 1) {

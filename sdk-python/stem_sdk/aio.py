@@ -138,10 +138,15 @@ class AsyncClient(AsyncWorkflowProducer):
                       headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
                       unique_key: Optional[str] = None, unique_for: Optional[Countdown] = None,
                       expires: Optional[Union[Countdown, Eta]] = None,
+                      time_limit: Optional[Duration] = None, soft_time_limit: Optional[Duration] = None,
+                      ignore_result: bool = False,
                       wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncTaskResult":
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
-                         unique_key=unique_key, unique_for=unique_for, expires=expires)
+                         unique_key=unique_key, unique_for=unique_for, expires=expires,
+                         time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
+        if wait and ignore_result:
+            raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
         sent = await self.task_request("POST", "/v1/tasks", spec)
         result = AsyncTaskResult(sent["id"], self, enqueued=sent)
         if wait:

@@ -120,16 +120,21 @@ class Group(Canvas):
 
 
 class Chord(Canvas):
-    """A group (the header) and a body that receives the list of the header's results."""
+    """A group (the header) and a body that receives the list of the header's results once
+    every member succeeded; or, with `on_complete=True`, a callback that receives the list of
+    their outcomes (`{"id", "state", "result" | "error"}`) once every member finished, whatever
+    the outcomes."""
 
-    def __init__(self, header: Iterable[Canvas], body: Canvas) -> None:
+    def __init__(self, header: Iterable[Canvas], body: Canvas, on_complete: bool = False) -> None:
         self.header = _nodes(header, "chord header")
         if not isinstance(body, Canvas):
-            raise TypeError("a chord's body is a signature or canvas, got %r" % (body,))
+            raise TypeError("a chord's %s is a signature or canvas, got %r" % ("on_complete" if on_complete else "body", body))
         self.body = body
+        self.on_complete = on_complete
 
     def to_json(self) -> Dict[str, Json]:
-        return {"chord": {"header": [h.to_json() for h in self.header], "body": self.body.to_json()}}
+        key = "on_complete" if self.on_complete else "body"
+        return {"chord": {"header": [h.to_json() for h in self.header], key: self.body.to_json()}}
 
 
 def signature(
@@ -167,9 +172,18 @@ def group(*members: Union[Canvas, Iterable[Canvas]]) -> Group:
     return Group(_spread(members))
 
 
-def chord(header: Union[Group, Iterable[Canvas]], body: Canvas) -> Chord:
-    """`chord([a, b], body)` or `chord(group(a, b), body)`."""
-    return Chord(header.members if isinstance(header, Group) else header, body)
+def chord(header: Union[Group, Iterable[Canvas]], body: Optional[Canvas] = None, *,
+          on_complete: Optional[Canvas] = None) -> Chord:
+    """`chord([a, b], body)` or `chord(group(a, b), body)`: `body` gets the members' results once
+    all succeeded. `chord([a, b], on_complete=report)`: `report` runs once every member
+    finished, whatever the outcomes, with their outcomes in member order."""
+    members = header.members if isinstance(header, Group) else header
+    if (body is None) == (on_complete is None):
+        raise TypeError("a chord takes a body or on_complete=, one of the two")
+    if on_complete is not None:
+        return Chord(members, on_complete, on_complete=True)
+    assert body is not None
+    return Chord(members, body)
 
 
 class CanvasResult:

@@ -58,9 +58,12 @@ class CliTransport:
         if "eta" in spec:
             # The CLI takes RFC 3339 as it is, and epoch milliseconds.
             argv.append("--eta=%s" % (spec["eta"] if isinstance(spec["eta"], str) else _eta_ms(spec["eta"])))
-        for flag in ("priority", "max_retries", "id", "unique_key", "unique_for", "expires"):
+        for flag in ("priority", "max_retries", "id", "unique_key", "unique_for", "expires",
+                     "time_limit", "soft_time_limit"):
             if flag in spec:
                 argv.append("--%s=%s" % (flag.replace("_", "-"), spec[flag]))
+        if spec.get("ignore_result"):
+            argv.append("--ignore-result")
         for k, v in spec.get("headers", {}).items():
             argv.append("--header=%s=%s" % (k, v))
         reply = self._task_command(argv)

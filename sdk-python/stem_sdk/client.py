@@ -91,12 +91,17 @@ class Client(WorkflowProducer):
                 headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
                 unique_key: Optional[str] = None, unique_for: Optional[Countdown] = None,
                 expires: Optional[Union[Countdown, Eta]] = None,
+                time_limit: Optional[Duration] = None, soft_time_limit: Optional[Duration] = None,
+                ignore_result: bool = False,
                 wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncResult":
         """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
         finish; the handle's `get()` then answers at once."""
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
-                         unique_key=unique_key, unique_for=unique_for, expires=expires)
+                         unique_key=unique_key, unique_for=unique_for, expires=expires,
+                         time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
+        if wait and ignore_result:
+            raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
         sent = self.transport.enqueue([spec])[0]
         result = AsyncResult(sent["id"], self, enqueued=sent)
         if wait:

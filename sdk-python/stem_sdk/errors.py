@@ -1,10 +1,10 @@
 """Exceptions a task raises to steer its outcome, the ones a workflow's calls raise, and how
 any exception becomes the protocol's `error` payload (type, message, traceback, retryable,
-countdown)."""
+countdown, type chain)."""
 
 import traceback as _traceback
 from types import TracebackType
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 ErrorPayload = Dict[str, Any]
 
@@ -71,6 +71,12 @@ def _message_of(exc: BaseException) -> str:
         return repr(exc)
 
 
+def type_chain(exc: BaseException) -> List[str]:
+    """The names of `exc`'s class and its bases in method resolution order, `object` left
+    out: what the manifest's `retry_on` / `no_retry_on` match."""
+    return [cls.__name__ for cls in type(exc).__mro__ if cls is not object]
+
+
 def error_payload(exc: BaseException, tb: Optional[TracebackType] = None) -> ErrorPayload:
     """The protocol's `error` object for `exc`; `tb` overrides the traceback to format
     (the loop passes the one without its own call frame)."""
@@ -81,6 +87,7 @@ def error_payload(exc: BaseException, tb: Optional[TracebackType] = None) -> Err
         "message": _message_of(exc),
         "traceback": "".join(_traceback.format_exception(type(exc), exc, tb)),
         "retryable": not isinstance(exc, Fatal),
+        "types": type_chain(exc),
     }
     if isinstance(exc, Retry) and exc.countdown is not None:
         payload["countdown"] = exc.countdown

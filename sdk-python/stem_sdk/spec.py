@@ -34,8 +34,13 @@ def task_spec(
     unique_key: Optional[str] = None,
     unique_for: Optional[Countdown] = None,
     expires: Optional[Union[Countdown, _dt.datetime]] = None,
+    time_limit: Optional[Duration] = None,
+    soft_time_limit: Optional[Duration] = None,
+    ignore_result: bool = False,
 ) -> TaskSpec:
-    """The JSON spec of one task; options left as `None` are not sent (server defaults)."""
+    """The JSON spec of one task; options left as `None` are not sent (server defaults).
+    `time_limit` / `soft_time_limit` (seconds or text like "30s") may only lower the
+    manifest's; `ignore_result` keeps no record of a success."""
     if countdown is not None and eta is not None:
         raise ValueError("give countdown or eta, not both")
     if isinstance(args, (str, bytes, bytearray)) or not isinstance(args, Iterable):
@@ -74,6 +79,14 @@ def task_spec(
             spec["expires"] = f"{expires.total_seconds()}s"
         else:
             spec["expires"] = expires
+    for field, limit in (("time_limit", time_limit), ("soft_time_limit", soft_time_limit)):
+        value = seconds(limit)
+        if value is not None:
+            if value <= 0:
+                raise ValueError("task %r: %s must be above 0 seconds, got %r" % (name, field, limit))
+            spec[field] = value
+    if ignore_result:
+        spec["ignore_result"] = True
     return spec
 
 

@@ -61,7 +61,10 @@ def run_workflow(wf: Workflow, task: TaskContext, message: Message, channel: Cha
     if isinstance(halted, Refused):
         return halted.error
     if halted is not None:
-        return error_payload(halted)
+        # The SDK's own verdict (as a supervisor's error): no type chain to match rules on.
+        payload = error_payload(halted)
+        payload.pop("types", None)
+        return payload
     if failure is not None:
         return failure
     return result_line(task, value)

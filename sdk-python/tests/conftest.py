@@ -16,6 +16,7 @@ SDK_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = SDK_DIR / "tests" / "fixtures"
 VECTORS_DIR = SDK_DIR.parent / "protocol" / "vectors"
 ANY = "<any>"
+REST = "<rest>"
 
 # Test the source tree, installed or not.
 if str(SDK_DIR) not in sys.path:
@@ -23,7 +24,8 @@ if str(SDK_DIR) not in sys.path:
 
 
 def matches(expected, actual):
-    """JSON-value equality where the string "<any>" in `expected` matches anything."""
+    """JSON-value equality where the string "<any>" in `expected` matches anything, and
+    "<rest>" as a list's last element matches the rest of the list (any length)."""
     if expected == ANY:
         return True
     if isinstance(expected, dict):
@@ -31,6 +33,13 @@ def matches(expected, actual):
             isinstance(actual, dict)
             and expected.keys() == actual.keys()
             and all(matches(v, actual[k]) for k, v in expected.items())
+        )
+    if isinstance(expected, list) and expected[-1:] == [REST]:
+        head = expected[:-1]
+        return (
+            isinstance(actual, list)
+            and len(actual) >= len(head)
+            and all(matches(e, a) for e, a in zip(head, actual))
         )
     if isinstance(expected, list):
         return (

@@ -139,7 +139,8 @@ def test_a_refused_suspending_op_ends_the_resume_with_the_acks_error(child):
 
 
 def test_a_retry_with_a_delay_suspends_and_the_next_resume_runs_the_next_attempt(child):
-    err = {"type": "ValueError", "message": "failed with key r-1/flap/1", "traceback": "<any>", "retryable": True}
+    err = {"type": "ValueError", "message": "failed with key r-1/flap/1", "traceback": "<any>", "retryable": True,
+           "types": ["ValueError", "Exception", "BaseException"]}
     child.send(resume("r-1.1", "patient"))
     child.expect(step("r-1.1", 0, "flap", "start", attempt=1))
     child.expect(step("r-1.1", 0, "flap", "retry", attempt=1, error=err, delay_ms=30000))
@@ -171,7 +172,8 @@ def test_a_retry_with_a_delay_suspends_and_the_next_resume_runs_the_next_attempt
 def test_a_fatal_step_is_not_retried(child):
     child.send(resume("f-1.1", "fatal_step"))
     child.expect(step("f-1.1", 0, "refuse", "start", attempt=1))
-    fatal = {"type": "Fatal", "message": "never again", "traceback": "<any>", "retryable": False}
+    fatal = {"type": "Fatal", "message": "never again", "traceback": "<any>", "retryable": False,
+             "types": ["Fatal", "Exception", "BaseException"]}
     child.expect(step("f-1.1", 0, "refuse", "fail", attempt=1, error=fatal))
     child.send(ack("f-1.1", 0))
     child.expect({"type": "result", "id": "f-1.1", "value": {"type": "Fatal", "message": "never again", "step": "refuse"}})

@@ -151,6 +151,17 @@ fn every_field_is_covered_and_unknown_fields_too() {
     let mut unknown = v.clone();
     unknown["later_field"] = json!(true);
     variants.push(unknown);
+    // A writer to the broker raising a limit or dropping the result: refused like any edit.
+    for (key, value) in [
+        ("time_limit_ms", json!(315_360_000_000u64)),
+        ("soft_time_limit_ms", json!(1)),
+        ("ignore_result", json!(true)),
+        ("max_retries", json!(1_000_000)),
+    ] {
+        let mut t = v.clone();
+        t[key] = value;
+        variants.push(t);
+    }
     for t in variants {
         let env: TaskEnvelope = match serde_json::from_value(t.clone()) {
             Ok(env) => env,

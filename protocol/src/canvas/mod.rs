@@ -66,7 +66,15 @@ pub enum Node {
     Task(Signature),
     Chain(Vec<Node>),
     Group(Vec<Node>),
-    Chord { header: Vec<Node>, body: Box<Node> },
+    /// A group and its body: with `complete` false, the body runs once every member
+    /// succeeded, with their results; with `complete` true (`on_complete` in a document), once
+    /// every member finished whatever the outcome, with their outcomes (see [`outcome`]).
+    Chord {
+        header: Vec<Node>,
+        body: Box<Node>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        complete: bool,
+    },
 }
 
 /// One step of what follows a task, applied in order to its result.
@@ -81,7 +89,27 @@ pub enum Step {
         group_id: String,
         index: u32,
         size: u32,
+        /// The group of an `on_complete` chord: a member joins when it finishes whatever the
+        /// outcome, with its [`outcome`] instead of its result.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        outcomes: bool,
     },
+}
+
+/// What a member of an `on_complete` chord joins with: `{"id", "state": "success", "result"}`,
+/// or `{"id", "state": "failure" | "expired", "error"}` (the task that ended the member: a
+/// chain member's last node, or the node that failed it).
+pub fn outcome(task_id: &str, state: &str, result: Option<&Value>, error: Option<Value>) -> Value {
+    let mut o = Map::new();
+    o.insert("id".into(), Value::String(task_id.to_string()));
+    o.insert("state".into(), Value::String(state.to_string()));
+    if let Some(r) = result {
+        o.insert("result".into(), r.clone());
+    }
+    if let Some(e) = error {
+        o.insert("error".into(), e);
+    }
+    Value::Object(o)
 }
 
 /// What a published task of a canvas carries: the canvas it belongs to, its own callbacks and
@@ -113,7 +141,7 @@ impl Node {
                     n.walk(&child(path, i), out);
                 }
             }
-            Node::Chord { header, body } => {
+            Node::Chord { header, body, .. } => {
                 for (i, n) in header.iter().enumerate() {
                     n.walk(&child(path, i), out);
                 }

@@ -97,21 +97,35 @@ fn chord(v: &Value, path: &str) -> Result<Node, CanvasError> {
             ),
         ));
     };
-    if let Some(k) = map.keys().find(|k| *k != "header" && *k != "body") {
+    if let Some(k) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "header" | "body" | "on_complete"))
+    {
         return Err(err(
             &at(path, k),
-            "unknown key (a chord has header and body)",
+            "unknown key (a chord has header and body, or header and on_complete)",
         ));
     }
     let header = map
         .get("header")
         .ok_or_else(|| err(&at(path, "header"), "missing"))?;
-    let body = map
-        .get("body")
-        .ok_or_else(|| err(&at(path, "body"), "missing"))?;
+    // `body` runs with the members' results once all succeeded; `on_complete` with their
+    // outcomes once all finished, whatever the outcomes.
+    let (key, body, complete) = match (map.get("body"), map.get("on_complete")) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                &at(path, "on_complete"),
+                "a chord has a body or an on_complete callback, not both",
+            ))
+        }
+        (Some(b), None) => ("body", b, false),
+        (None, Some(c)) => ("on_complete", c, true),
+        (None, None) => return Err(err(&at(path, "body"), "missing")),
+    };
     Ok(Node::Chord {
         header: list(header, &at(path, "header"), "chord header")?,
-        body: Box::new(node(body, &at(path, "body"))?),
+        body: Box::new(node(body, &at(path, key))?),
+        complete,
     })
 }
 
@@ -321,7 +335,7 @@ mod tests {
     #[test]
     fn shapes_parse_and_errors_name_the_path() {
         let doc = json!({"chord": {"header": [{"task": "add", "args": [1, 2]}, {"chain": [{"task": "a"}, {"group": [{"task": "b"}]}]}], "body": {"task": "tsum", "link_error": {"task": "alert"}}}});
-        let Node::Chord { header, body } = parse(&doc).unwrap() else {
+        let Node::Chord { header, body, .. } = parse(&doc).unwrap() else {
             panic!("a chord")
         };
         assert_eq!(header.len(), 2);

@@ -67,27 +67,51 @@ fn push(
                 out,
             );
         }
-        Node::Group(members) => group(canvas_id, members, path, input, rest, route, out),
-        Node::Chord { header, body } => {
+        Node::Group(members) => {
+            let g = Group {
+                members,
+                path,
+                outcomes: false,
+            };
+            group(canvas_id, g, input, rest, route, out)
+        }
+        Node::Chord {
+            header,
+            body,
+            complete,
+        } => {
             let mut steps = vec![Step::Run {
                 node: (**body).clone(),
                 path: format!("{path}b"),
             }];
             steps.extend(rest);
-            group(canvas_id, header, path, input, steps, route, out);
+            let g = Group {
+                members: header,
+                path,
+                outcomes: *complete,
+            };
+            group(canvas_id, g, input, steps, route, out);
         }
     }
 }
 
+/// A group's members at `path`; `outcomes`: an `on_complete` chord's (members join with their
+/// outcomes, failures included).
+struct Group<'a> {
+    members: &'a [Node],
+    path: &'a str,
+    outcomes: bool,
+}
+
 fn group(
     canvas_id: &str,
-    members: &[Node],
-    path: &str,
+    g: Group<'_>,
     input: Option<&Value>,
     rest: Vec<Step>,
     route: Route<'_>,
     out: &mut Vec<TaskEnvelope>,
 ) {
+    let (members, path) = (g.members, g.path);
     let group_id = stem_protocol::canvas::group_id(canvas_id, path);
     let size = members.len() as u32;
     for (i, m) in members.iter().enumerate() {
@@ -95,6 +119,7 @@ fn group(
             group_id: group_id.clone(),
             index: i as u32,
             size,
+            outcomes: g.outcomes,
         }];
         steps.extend(rest.iter().cloned());
         push(canvas_id, m, &child(path, i), input, steps, route, out);

@@ -6,6 +6,11 @@
 //! callbacks of every node that will now never run (a chord's body's, a chain's rest). Nothing
 //! follows a revoke: the canvas is revoked instead, so its other nodes do not run either.
 //!
+//! A member of an `on_complete` chord (a join with `outcomes`) joins when it finishes whatever
+//! the outcome, with its outcome (`{"id", "state", "result" | "error"}`) instead of its result:
+//! a failure stops at that join (the member's own rest is skipped) and does not fail the
+//! canvas; the completer carries on with the list of outcomes, in member order.
+//!
 //! The group state is written before the commit; a member counts once by its index, and only
 //! the completer's commit — fenced like every commit — publishes what follows the group.
 //! Alongside the follow-ups comes what the outcome settles ([`Settlement`]): the canvas's end
@@ -17,7 +22,7 @@ use super::settle::{is_node, Outcome, Settlement};
 use serde_json::{json, Value};
 use std::time::Duration;
 use stem_adapters::{Adapters, Result, Revocation};
-use stem_protocol::canvas::{task_id, Signature, Step};
+use stem_protocol::canvas::{outcome, task_id, Signature, Step};
 use stem_protocol::{TaskEnvelope, TaskRecord, TaskState};
 
 /// The follow-ups of `env`'s outcome `record` and what it settles, or nothing when it is not a
@@ -42,7 +47,15 @@ pub async fn follow_ups(
         TaskState::Success => {
             let result = record.result.clone().unwrap_or(Value::Null);
             let mut out = callbacks(&c.canvas_id, &env.id, "link", &c.link, &result, route);
-            let (next, end) = advance(adapters, ttl, &c.canvas_id, &c.steps, result, route).await?;
+            let (next, end) = advance(
+                adapters,
+                ttl,
+                (&c.canvas_id, &env.id),
+                &c.steps,
+                result,
+                route,
+            )
+            .await?;
             out.extend(next);
             if member {
                 settled.outcome = end.map(Outcome::Success);
@@ -54,12 +67,49 @@ pub async fn follow_ups(
             let info = json!({"task_id": env.id, "name": env.name, "error": record.error});
             let mut errbacks = c.link_error.clone();
             let mut top = true;
-            for step in &c.steps {
+            let mut out = Vec::new();
+            for (i, step) in c.steps.iter().enumerate() {
                 match step {
                     Step::Join {
                         group_id,
                         index,
                         size,
+                        outcomes: true,
+                    } => {
+                        // An on_complete chord's member: the failure joins as its outcome and
+                        // goes no further; the completer carries on with every outcome.
+                        top = false;
+                        let state = if record.state == TaskState::Expired {
+                            "expired"
+                        } else {
+                            "failure"
+                        };
+                        let error = record
+                            .error
+                            .as_ref()
+                            .and_then(|e| serde_json::to_value(e).ok());
+                        let joined = outcome(&env.id, state, None, error);
+                        if adapters
+                            .backend
+                            .group_join(group_id, *index, *size, &joined, ttl)
+                            .await?
+                        {
+                            let list = member_list(adapters, group_id).await?;
+                            let ids = (c.canvas_id.as_str(), env.id.as_str());
+                            let (next, end) =
+                                advance(adapters, ttl, ids, &c.steps[i + 1..], list, route).await?;
+                            out.extend(next);
+                            if member {
+                                settled.outcome = end.map(Outcome::Success);
+                            }
+                        }
+                        break;
+                    }
+                    Step::Join {
+                        group_id,
+                        index,
+                        size,
+                        ..
                     } => {
                         if !adapters
                             .backend
@@ -91,7 +141,14 @@ pub async fn follow_ups(
                         .map(|e| format!("{}: {}", e.kind, e.message)),
                 });
             }
-            let out = callbacks(&c.canvas_id, &env.id, "err", &errbacks, &info, route);
+            out.extend(callbacks(
+                &c.canvas_id,
+                &env.id,
+                "err",
+                &errbacks,
+                &info,
+                route,
+            ));
             Ok((out, settled))
         }
         TaskState::Revoked => {
@@ -130,7 +187,7 @@ pub async fn follow_ups(
 async fn advance(
     adapters: &Adapters,
     ttl: Duration,
-    canvas_id: &str,
+    (canvas_id, from): (&str, &str),
     steps: &[Step],
     mut input: Value,
     route: Route<'_>,
@@ -145,26 +202,38 @@ async fn advance(
                 group_id,
                 index,
                 size,
+                outcomes,
             } => {
+                // An on_complete chord's member joins with its outcome (`from` ended it).
+                let joined = if *outcomes {
+                    outcome(from, "success", Some(&input), None)
+                } else {
+                    input
+                };
                 let completes = adapters
                     .backend
-                    .group_join(group_id, *index, *size, &input, ttl)
+                    .group_join(group_id, *index, *size, &joined, ttl)
                     .await?;
                 if !completes {
                     return Ok((Vec::new(), None));
                 }
-                let results = adapters.backend.group_results(group_id).await?;
-                input = Value::Array(
-                    results
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|r| r.unwrap_or(Value::Null))
-                        .collect(),
-                );
+                input = member_list(adapters, group_id).await?;
             }
         }
     }
     Ok((Vec::new(), Some(input)))
+}
+
+/// A completed group's joined values, in member order.
+async fn member_list(adapters: &Adapters, group_id: &str) -> Result<Value> {
+    let results = adapters.backend.group_results(group_id).await?;
+    Ok(Value::Array(
+        results
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect(),
+    ))
 }
 
 /// `link` or `link_error` callbacks with `input` as their first argument (ids derived from the

@@ -75,7 +75,7 @@ pub async fn write_skipped(adapters: &Adapters, ttl: Duration, s: &Settlement) -
                 TaskState::Skipped,
                 Some(error(
                     "Skipped",
-                    format!("not run: canvas {} failed", s.canvas_id),
+                    format!("not run: a node before it in canvas {} failed", s.canvas_id),
                 )),
             ),
         };

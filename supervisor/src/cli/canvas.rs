@@ -127,6 +127,7 @@ fn print_view(view: &CanvasView, json: bool) -> CliResult {
             println!("      error: {e}");
         }
     }
+    println!("summary: {}", view.summary.line());
     if let Some(f) = &view.failed {
         println!("failed: {f}");
     }

@@ -44,6 +44,16 @@ pub struct EnqueueArgs {
     /// Override the manifest's max_retries for this task.
     #[arg(long)]
     pub max_retries: Option<u32>,
+    /// This task's hard time limit (`30s`, `2m`, a bare number of seconds); it may only lower
+    /// the manifest's `time_limit`.
+    #[arg(long, value_name = "DURATION")]
+    pub time_limit: Option<String>,
+    /// This task's soft time limit; it may only lower the manifest's `soft_time_limit`.
+    #[arg(long, value_name = "DURATION")]
+    pub soft_time_limit: Option<String>,
+    /// Keep no record of a success (for high-volume tasks); failures are recorded.
+    #[arg(long, conflicts_with = "wait")]
+    pub ignore_result: bool,
     /// A header, KEY=VALUE (repeatable).
     #[arg(long = "header", value_name = "KEY=VALUE")]
     pub headers: Vec<String>,
@@ -278,12 +288,37 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
             .map(|t| parse_duration_flag("unique-for", t))
             .transpose()?,
         expires: a.expires.as_deref().map(parse_expires).transpose()?,
+        overrides: crate::ops::overrides::Overrides {
+            time_limit: a
+                .time_limit
+                .as_deref()
+                .map(|t| parse_duration_flag("time-limit", t))
+                .transpose()?,
+            soft_time_limit: a
+                .soft_time_limit
+                .as_deref()
+                .map(|t| parse_duration_flag("soft-time-limit", t))
+                .transpose()?,
+            ignore_result: a.ignore_result,
+        },
         task: a.task.clone().unwrap_or_default(),
     };
     if options.unique_for.is_some() && options.unique_key.is_none() {
         return Err(CliError::usage(
             "--unique-for needs --unique-key (or set unique_for in the manifest to dedup by arguments)",
         ));
+    }
+    if let crate::ops::overrides::Overrides {
+        time_limit: Some(hard),
+        soft_time_limit: Some(soft),
+        ..
+    } = options.overrides
+    {
+        if soft >= hard {
+            return Err(CliError::usage(format!(
+                "--soft-time-limit ({soft:?}) must be shorter than --time-limit ({hard:?})"
+            )));
+        }
     }
     let manifest = ops::find_manifest(a.manifest.as_deref())?;
     let env = ops::envelope(&options, manifest.as_ref())?;

@@ -45,9 +45,12 @@ pub struct CanvasView {
     /// The final result, once there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
-    /// The node that failed, when one did.
+    /// The node that failed the canvas, when one did (a failure an `on_complete` chord
+    /// absorbs does not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// Nodes by outcome: succeeded, failed, pending, skipped, revoked.
+    pub summary: super::canvas_summary::Summary,
     pub nodes: Vec<NodeView>,
 }
 
@@ -113,13 +116,22 @@ fn doc_paths<'a>(node: &'a Node, path: &str) -> Vec<(String, &'a Signature)> {
             .enumerate()
             .flat_map(|(i, c)| doc_paths(c, &at(path, &format!("group[{i}]"))))
             .collect(),
-        Node::Chord { header, body } => {
+        Node::Chord {
+            header,
+            body,
+            complete,
+        } => {
             let mut out: Vec<_> = header
                 .iter()
                 .enumerate()
                 .flat_map(|(i, c)| doc_paths(c, &at(path, &format!("chord.header[{i}]"))))
                 .collect();
-            out.extend(doc_paths(body, &at(path, "chord.body")));
+            let key = if *complete {
+                "chord.on_complete"
+            } else {
+                "chord.body"
+            };
+            out.extend(doc_paths(body, &at(path, key)));
             out
         }
     }
@@ -174,6 +186,7 @@ pub async fn show(adapters: &Adapters, id: &str) -> OpsResult<CanvasView> {
     let mut nodes = Vec::new();
     let mut failed = None;
     let docs = doc_paths(&node, "");
+    let absorbed = super::canvas_summary::absorbed(&node, "");
     for ((path, _), (tpath, sig)) in docs.iter().zip(node.tasks("")) {
         let tid = task_id(id, &tpath);
         let rec = adapters.backend.get(&tid).await?;
@@ -187,7 +200,7 @@ pub async fn show(adapters: &Adapters, id: &str) -> OpsResult<CanvasView> {
         let failed_here = rec
             .as_ref()
             .is_some_and(|r| matches!(r.state, TaskState::Failure | TaskState::Expired));
-        if failed_here && failed.is_none() {
+        if failed_here && failed.is_none() && !absorbed.contains(&tpath) {
             failed = Some(if path.is_empty() {
                 tid.clone()
             } else {
@@ -224,6 +237,7 @@ pub async fn show(adapters: &Adapters, id: &str) -> OpsResult<CanvasView> {
         state: state.into(),
         result,
         failed,
+        summary: super::canvas_summary::Summary::of(&nodes),
         nodes,
     })
 }

@@ -100,6 +100,8 @@ pub struct EnqueueOptions {
     pub unique_for: Option<Duration>,
     /// Not started by then: recorded `expired` (default: the manifest's `expires`).
     pub expires: Option<Start>,
+    /// Lower time limits and `ignore_result` (see [`super::overrides`]).
+    pub overrides: super::overrides::Overrides,
 }
 
 impl EnqueueOptions {
@@ -176,6 +178,7 @@ pub fn envelope(
         .unwrap_or_else(|| DEFAULT_QUEUE.into());
     env.priority = options.priority;
     env.max_retries = options.max_retries;
+    super::overrides::apply(&mut env, &options.overrides, manifest)?;
     if let Some(id) = &options.id {
         env.id = id.clone();
     }

@@ -9,6 +9,7 @@
 
 pub mod bulk;
 pub mod canvas;
+pub mod canvas_summary;
 pub mod control;
 pub mod dlq;
 pub mod enqueue;
@@ -16,6 +17,7 @@ mod error;
 pub mod events;
 pub mod health;
 pub mod migrate;
+pub mod overrides;
 pub mod queue_tasks;
 pub mod queues;
 pub mod results;

@@ -33,6 +33,9 @@ pub const FIELDS: &[&str] = &[
     "unique_key",
     "unique_for",
     "expires",
+    "time_limit",
+    "soft_time_limit",
+    "ignore_result",
 ];
 
 /// How the body was written: one spec answers with one task, the others with a list.
@@ -209,6 +212,23 @@ fn apply(
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or_else(|| invalid(field, "expected a non-negative integer"))?,
             )
+        }
+        "time_limit" | "soft_time_limit" => {
+            let d = value
+                .as_f64()
+                .filter(|s| *s > 0.0)
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| invalid(field, "expected seconds, a number above 0"))?;
+            if field == "time_limit" {
+                o.overrides.time_limit = Some(d);
+            } else {
+                o.overrides.soft_time_limit = Some(d);
+            }
+        }
+        "ignore_result" => {
+            o.overrides.ignore_result = value
+                .as_bool()
+                .ok_or_else(|| invalid(field, "expected true or false"))?
         }
         "headers" => {
             let map = value

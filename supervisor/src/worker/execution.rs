@@ -140,6 +140,8 @@ async fn run_in_span(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let (began_tx, began_rx) = oneshot::channel();
+    // `ignore_result`: no `started` or progress records (a success leaves none at all).
+    let records = !envelope.ignore_result;
     let watcher = tokio::spawn(watch(
         ctx.clone(),
         receipt.clone(),
@@ -147,6 +149,7 @@ async fn run_in_span(
         record.clone(),
         rx,
         began_tx,
+        records,
     ));
     // A resume's step messages are journaled by their own task while the child runs.
     let (steps, workflow) = match resume {
@@ -186,7 +189,7 @@ async fn run_in_span(
         };
         tokio::select! {
             outcome = &mut execution => outcome,
-            Some(at) = began => {
+            Some(at) = began, if records => {
                 record.started_at = Some(at);
                 write(&ctx, &record).await;
                 execution.await
@@ -282,6 +285,7 @@ async fn watch(
     mut record: TaskRecord,
     mut rx: mpsc::UnboundedReceiver<ExecEvent>,
     began: oneshot::Sender<i64>,
+    records: bool,
 ) -> (Option<serde_json::Value>, Option<i64>) {
     let mut last_progress = None;
     let mut last_write: Option<Instant> = None;
@@ -307,7 +311,7 @@ async fn watch(
                 last_progress = Some(p.clone());
                 // At most a few writes a second, however fast a task reports; the final
                 // record carries the latest progress anyway.
-                if last_write.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                if records && last_write.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
                     last_write = Some(Instant::now());
                     record.updated_at = stem_protocol::now_ms();
                     write(&ctx, &record).await;

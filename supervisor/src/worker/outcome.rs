@@ -64,8 +64,11 @@ pub fn settle(
             record.result = Some(value);
             record.error = None;
             advance(&mut record, TaskState::Success);
+            // `ignore_result`: a first attempt's success leaves no record (none was written
+            // before it either); after a retry, the success replaces the `retry` record.
+            let keep = !env.ignore_result || env.attempt > 1;
             (
-                Commit::new(d.clone(), Some(record), Action::Ack),
+                Commit::new(d.clone(), keep.then_some(record), Action::Ack),
                 Outcome::Succeeded(t),
             )
         }

@@ -77,5 +77,8 @@ pub fn screen(
         let wait = Duration::from_millis((env.eta.unwrap_or(0) - now).max(0) as u64);
         return commit(outcome::release(d, wait, false));
     }
+    // The envelope may lower the manifest's time limits, never raise them.
+    let mut task = task;
+    stem_protocol::overrides::apply(&mut task, env);
     Screened::Run((**env).clone(), Box::new(task))
 }

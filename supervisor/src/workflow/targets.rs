@@ -159,9 +159,18 @@ pub async fn publish_call(
                 let secs = value.as_f64().filter(|s| *s >= 0.0 && s.is_finite()).ok_or_else(wrong)?;
                 options.start = Start::After(Duration::from_secs_f64(secs));
             }
+            "time_limit" | "soft_time_limit" => {
+                let secs = value.as_f64().filter(|s| *s > 0.0 && s.is_finite()).ok_or_else(wrong)?;
+                let limit = Some(Duration::try_from_secs_f64(secs).map_err(|_| wrong())?);
+                if key == "time_limit" {
+                    options.overrides.time_limit = limit;
+                } else {
+                    options.overrides.soft_time_limit = limit;
+                }
+            }
             other => {
                 return Err(bad(format!(
-                    "call {:?}: unknown option {other:?} (known: queue, priority, max_retries, countdown)",
+                    "call {:?}: unknown option {other:?} (known: queue, priority, max_retries, countdown, time_limit, soft_time_limit)",
                     call.task
                 )))
             }

@@ -144,9 +144,10 @@ pub async fn canvas_page(
         })
         .collect();
     let body = format!(
-        "<h1>Canvas <code id=\"canvas-id-shown\">{}</code> <span class=\"state {st}\">{st}</span></h1>{}{}{}",
+        "<h1>Canvas <code id=\"canvas-id-shown\">{}</code> <span class=\"state {st}\">{st}</span></h1>{}<p id=\"canvas-summary\">{}</p>{}{}",
         esc(&view.id),
         lookup_form(&view.id),
+        esc(&view.summary.line()),
         view.result
             .as_ref()
             .map(|r| format!("<h2>Result</h2><pre id=\"canvas-result\">{}</pre>", json(r)))
