@@ -36,6 +36,16 @@ echo "== Node SDK tests"
 [ -x sdk-node/node_modules/typescript/bin/tsc ] || (cd sdk-node && npm install --no-audit --no-fund --no-package-lock --silent)
 (cd sdk-node && node --test)
 
+echo "== Release artifacts: scripts/dist.sh, then installed fresh (tests/dist/check.sh)"
+# The release build (cargo profile dist), the wheel, the npm pair and the tarball into dist/;
+# then each is installed in a temporary folder with no cargo, rustc or checkout on PATH, and
+# runs a task from its SDK. dist.sh installs auditwheel and kubernetes-validate into
+# target/dist-venv (without network they skip, except with CI=true).
+dist_started=$(date +%s)
+scripts/dist.sh
+tests/dist/check.sh
+echo "== release artifacts: $(( $(date +%s) - dist_started ))s (build and checks)"
+
 echo "== Dashboard tests in headless chromium"
 # playwright-core (a dev dependency of tests/browser only) drives Debian's chromium; without
 # chromium they skip, except with CI=true, where they fail (.ci/run installs it).
