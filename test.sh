@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the Rust workspace (unit, contract, end-to-end) with nextest, the
-# Python SDK with pytest and the Node SDK with node --test. Redis and Postgres suites run
+# Python SDK with pytest and the Node SDK with node --test, then builds the release artifacts
+# (scripts/dist.sh) and installs them fresh (tests/dist/check.sh). Redis and Postgres suites run
 # against STEM_TEST_REDIS_URL / STEM_TEST_POSTGRES_URL; when those are unset and the local
 # services answer on their default ports, they are used; otherwise those suites skip, saying so.
 set -euo pipefail
