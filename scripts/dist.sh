@@ -44,6 +44,9 @@ cp dist/stem README.md "$stage/"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
   -C "$(dirname "$stage")" -cf - "$name" | gzip -n -9 > "dist/$name.tar.gz"
 (cd dist && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
+# The tarball's install step, as deploy/docker/Dockerfile runs it.
+rm -rf "$stage-installed"
+scripts/install_tarball.sh "dist/$name.tar.gz" "$stage-installed" >/dev/null
 
 echo "== Python wheels"
 wheel=$(python3 scripts/build_wheel.py --binary dist/stem --out dist)

@@ -162,6 +162,19 @@ line=$(run_clean "$clean_path" sh "$root/scripts/install_tarball.sh" "$dist/$tar
 tar_install=$(( $(now_ms) - t0 ))
 expect_version "installed from $tarball" "$line"
 [ -f "$tmp/prefix/share/doc/stem/README.md" ] || { echo "!! the tarball installed no README"; exit 1; }
+# A tarball whose contents changed after it was made is refused, naming the file.
+mkdir "$tmp/tampered"
+tar -xzf "$dist/$tarball" -C "$tmp/tampered"
+echo "changed" >> "$tmp/tampered/stem-$version-$arch-linux/README.md"
+tar -czf "$tmp/$tarball" -C "$tmp/tampered" "stem-$version-$arch-linux"
+if said=$(sh "$root/scripts/install_tarball.sh" "$tmp/$tarball" "$tmp/prefix-tampered" 2>&1); then
+  echo "!! install_tarball.sh installed a tampered tarball"; exit 1
+fi
+case "$said" in
+  *"README.md: FAILED"*"does not match its SHA-256 sum"*) echo "   a tampered tarball is refused: $(printf '%s' "$said" | tail -1)" ;;
+  *) echo "$said"; echo "!! install_tarball.sh refused a tampered tarball without naming the file"; exit 1 ;;
+esac
+[ ! -e "$tmp/prefix-tampered/bin/stem" ] || { echo "!! a tampered tarball left a stem behind"; exit 1; }
 
 echo "== deploy/"
 "$root/tests/dist/check_deploy.sh" "$tmp/prefix/bin/stem"
