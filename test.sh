@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the Rust workspace (unit, contract, end-to-end) with nextest, the
-# Python SDK with pytest and the Node SDK with node --test. Redis and Postgres suites run
+# Python SDK with pytest and the Node SDK with node --test, then builds the release artifacts
+# (scripts/dist.sh) and installs them fresh (tests/dist/check.sh). Redis and Postgres suites run
 # against STEM_TEST_REDIS_URL / STEM_TEST_POSTGRES_URL; when those are unset and the local
 # services answer on their default ports, they are used; otherwise those suites skip, saying so.
 set -euo pipefail
@@ -35,6 +36,16 @@ echo "== Node SDK tests"
 # typescript (a dev dependency only) lets the tests check index.d.ts with tsc --noEmit.
 [ -x sdk-node/node_modules/typescript/bin/tsc ] || (cd sdk-node && npm install --no-audit --no-fund --no-package-lock --silent)
 (cd sdk-node && node --test)
+
+echo "== Release artifacts: scripts/dist.sh, then installed fresh (tests/dist/check.sh)"
+# The release build (cargo profile dist), the wheel, the npm pair and the tarball into dist/;
+# then each is installed in a temporary folder with no cargo, rustc or checkout on PATH, and
+# runs a task from its SDK. dist.sh installs auditwheel and kubernetes-validate into
+# target/dist-venv (without network they skip, except with CI=true).
+dist_started=$(date +%s)
+scripts/dist.sh
+tests/dist/check.sh
+echo "== release artifacts: $(( $(date +%s) - dist_started ))s (build and checks)"
 
 echo "== Dashboard tests in headless chromium"
 # playwright-core (a dev dependency of tests/browser only) drives Debian's chromium; without

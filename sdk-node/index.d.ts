@@ -85,7 +85,7 @@ export interface ClientOptions {
   token?: string;
   /** Seconds per API request (long-polls get their wait on top); default 30. */
   timeout?: Duration;
-  /** CLI fallback: the stem binary; default `STEM_BIN`, else `stem` on PATH. */
+  /** CLI fallback: the stem binary; default `STEM_BIN`, else the one the platform package carries, else `stem` on PATH. */
   bin?: string;
   /** CLI fallback: passed as `--broker`. */
   broker?: string;

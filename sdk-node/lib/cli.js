@@ -1,5 +1,6 @@
-// The fallback when no API URL is given: run the `stem` CLI (STEM_BIN, else `stem` on PATH)
-// and parse its `--json` output. Needs no server: the embedded SQLite default just works.
+// The fallback when no API URL is given: run the `stem` CLI (STEM_BIN, else the binary this
+// install carries (lib/binary.js), else `stem` on PATH) and parse its `--json` output. Needs no
+// server: the embedded SQLite default just works.
 // What the CLI notes on stderr (a store it created, no live worker on the queue) is passed on
 // as a `StemWarning` (lib/cli-notes.js); a task name the manifest lacks is refused with
 // `code` `unknown_task`, as `stem serve` refuses it (UnknownTaskError).
@@ -8,6 +9,7 @@
 const { execFile } = require('node:child_process');
 const { StemCliError, UNKNOWN_TASK, unknownTaskName } = require('./producer-errors');
 const { emitCliNotes } = require('./cli-notes');
+const { packagedStem } = require('./binary');
 
 function parseJson(stdout) {
   const text = stdout.trim();
@@ -44,7 +46,7 @@ const ARGV_PAYLOAD_MAX = 64 * 1024;
 
 class CliTransport {
   constructor(options = {}) {
-    this.bin = options.bin || process.env.STEM_BIN || 'stem';
+    this.bin = options.bin || process.env.STEM_BIN || packagedStem() || 'stem';
     this.broker = options.broker;
     this.backend = options.backend;
     this.env = options.env;
@@ -135,7 +137,7 @@ class CliTransport {
       const child = execFile(this.bin, argv, options, (err, stdout, stderr) => {
         const details = { command, stdout, stderr };
         if (err && err.code === 'ENOENT') {
-          return reject(new StemCliError(`stem CLI not found at '${this.bin}': set STEM_BIN or put stem on PATH, or give new Client({ url }) to use stem serve`, details));
+          return reject(new StemCliError(`stem CLI not found at '${this.bin}': set STEM_BIN, install @stem/sdk with its platform package or put stem on PATH, or give new Client({ url }) to use stem serve`, details));
         }
         emitCliNotes(stderr);
         let reply;

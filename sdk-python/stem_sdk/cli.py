@@ -1,7 +1,8 @@
-"""The fallback when no API URL is given: run the `stem` CLI (`STEM_BIN`, else `stem` on
-PATH) and parse its `--json` output. Works with every store the CLI supports, configured
-the same way (`broker=`/`backend=`, or `STEM_BROKER_URL`/`STEM_RESULT_BACKEND_URL`), and
-needs no server: the embedded SQLite default just works.
+"""The fallback when no API URL is given: run the `stem` CLI (`STEM_BIN`, else the binary
+this package carries (stem_sdk.binary), else `stem` on PATH) and parse its `--json` output.
+Works with every store the CLI supports, configured the same way (`broker=`/`backend=`, or
+`STEM_BROKER_URL`/`STEM_RESULT_BACKEND_URL`), and needs no server: the embedded SQLite default
+just works.
 
 What the CLI notes on stderr while a command works (`note: created the embedded store ...`,
 `note: no live worker consumes queue ...`) is surfaced as a `StemWarning`; a task it refuses
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 from typing import Any, Dict, List, Optional, Type, Union
 
+from .binary import packaged_stem
 from .cli_notes import reason as _reason
 from .cli_notes import warn_notes
 from .producer_errors import CliInvalidTask, CliTaskNotFound, CliUnknownTask, StemCliError
@@ -28,7 +30,7 @@ ARGV_PAYLOAD_MAX = 64 * 1024
 class CliTransport:
     def __init__(self, broker: Optional[str] = None, backend: Optional[str] = None, bin: Optional[str] = None,
                  env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None):
-        self.bin = bin or os.environ.get("STEM_BIN") or shutil.which("stem") or "stem"
+        self.bin = bin or os.environ.get("STEM_BIN") or packaged_stem() or shutil.which("stem") or "stem"
         self.broker = broker
         self.backend = backend
         self.env = env
@@ -118,8 +120,8 @@ class CliTransport:
             )
         except FileNotFoundError:
             raise StemCliError(
-                "the stem CLI was not found at %r: set STEM_BIN or put stem on PATH, "
-                "or give Client(url=...) to use `stem serve`" % self.bin, command
+                "the stem CLI was not found at %r: set STEM_BIN, install the stem-sdk wheel that "
+                "carries it or put stem on PATH, or give Client(url=...) to use `stem serve`" % self.bin, command
             ) from None
         except subprocess.TimeoutExpired:
             raise TimeoutError("stem %s did not finish within %ss" % (argv[0], timeout)) from None

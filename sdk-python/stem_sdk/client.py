@@ -47,9 +47,9 @@ BATCH = 10_000
 class Client(WorkflowProducer):
     """A producer. `url`/`token`: the API (default `STEM_API_URL`/`STEM_API_TOKEN`);
     `timeout`: seconds per request. Without a URL: the CLI at `bin` (default `STEM_BIN`,
-    else `stem` on PATH) with `broker`/`backend` URLs, `env` and `cwd` for it. The schedule
-    and canvas helpers use that CLI even with a URL (they have no HTTP route). Workflow runs:
-    `start_workflow`, `workflow_run`, `emit`, ... (`stem_sdk.workflow_client`)."""
+    else the binary this package carries, else `stem` on PATH) with `broker`/`backend` URLs,
+    `env` and `cwd` for it. The schedule and canvas helpers use that CLI even with a URL (they
+    have no HTTP route). Workflow runs: `start_workflow`, `workflow_run`, `emit`, ... (`stem_sdk.workflow_client`)."""
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 30.0,
                  ssl_context: Any = None, broker: Optional[str] = None, backend: Optional[str] = None,

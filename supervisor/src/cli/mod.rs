@@ -33,7 +33,8 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Parser)]
 #[command(
     name = "stem",
-    version,
+    // "0.1.0 (commit 5b688a2e1c3d, features: sqlite redis postgres)", made by build.rs.
+    version = env!("STEM_VERSION_LINE"),
     about = "Stem: background jobs in any language, each in its own process",
     propagate_version = true
 )]
