@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0009_workflows",
         include_str!("migrations/0009_workflows.sql"),
     ),
+    (
+        10,
+        "0010_sql_enqueue",
+        include_str!("migrations/0010_sql_enqueue.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.
