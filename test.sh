@@ -29,6 +29,8 @@ fi
 
 echo "== Python SDK tests"
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# The Postgres helpers (stem_sdk.pg) are tested with the real drivers (test-only dependencies).
+python3 -c 'import psycopg, asyncpg' 2>/dev/null || python3 -m pip install --quiet "psycopg[binary]" asyncpg
 python3 -m pytest sdk-python/tests -q
 
 echo "== Node SDK tests"

@@ -21,6 +21,7 @@ import ssl
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from . import pg as _pg
 from . import schedules as _schedules
 from .cli import CliTransport
 from .http import MAX_POLL, _error_of, long_poll_query, task_error
@@ -138,10 +139,15 @@ class AsyncClient(AsyncWorkflowProducer):
                       headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
                       unique_key: Optional[str] = None, unique_for: Optional[Countdown] = None,
                       expires: Optional[Union[Countdown, Eta]] = None,
-                      wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncTaskResult":
+                      wait: bool = False, timeout: Optional[Duration] = None, conn: Any = None) -> "AsyncTaskResult":
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires)
+        if conn is not None:
+            # In conn's transaction (asyncpg or psycopg 3): published when it commits (stem_sdk.pg).
+            if wait:
+                raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
+            return AsyncTaskResult(await _pg.send_spec_async(conn, spec), self)
         sent = await self.task_request("POST", "/v1/tasks", spec)
         result = AsyncTaskResult(sent["id"], self, enqueued=sent)
         if wait:

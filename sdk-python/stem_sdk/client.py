@@ -29,6 +29,7 @@ import os
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from . import pg as _pg
 from . import schedules as _schedules
 from .cli import CliTransport
 from .http import HttpTransport
@@ -91,12 +92,17 @@ class Client(WorkflowProducer):
                 headers: Optional[Mapping[str, str]] = None, id: Optional[str] = None,
                 unique_key: Optional[str] = None, unique_for: Optional[Countdown] = None,
                 expires: Optional[Union[Countdown, Eta]] = None,
-                wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncResult":
+                wait: bool = False, timeout: Optional[Duration] = None, conn: Any = None) -> "AsyncResult":
         """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
-        finish; the handle's `get()` then answers at once."""
+        finish; the handle's `get()` then answers at once. With `conn` (a psycopg 3 connection),
+        in that connection's transaction instead: published when it commits (`stem_sdk.pg`)."""
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires)
+        if conn is not None:
+            if wait:
+                raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
+            return AsyncResult(_pg.send_spec(conn, spec), self)
         sent = self.transport.enqueue([spec])[0]
         result = AsyncResult(sent["id"], self, enqueued=sent)
         if wait:
