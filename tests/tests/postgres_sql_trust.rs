@@ -1,5 +1,5 @@
 //! Issue 26 with signing and encryption on: a task `SCHEMA.enqueue` wrote (unsigned, arguments
-//! in clear) is dead-lettered by a worker holding the keys, never run; a worker started with
+//! in clear) is dead-lettered by a worker holding the keys (either kind), never run; a worker started with
 //! `STEM_SQL_ENQUEUE=trust` runs it, and the record it writes is signed and sealed (no argument
 //! in clear in the results table); even then a row written by hand that claims to come from SQL
 //! but carries a workflow header is refused.
@@ -59,7 +59,16 @@ fn postgres_sql_enqueues_are_refused_under_signing_unless_the_worker_trusts_sql(
     let keys = keys();
     let vars: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
-    // The default level: refused.
+    // The default level: refused, with encryption alone as with signing.
+    let unsealed = sql_enqueue(&url, &ns, "marker-unsealed");
+    let worker = env.worker_with_env(&["--concurrency", "1"], &vars[1..]);
+    let dead = letter(&env, &unsealed);
+    let reason = dead["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("encryption:") && reason.contains("not sealed"),
+        "{dead}"
+    );
+    drop(worker);
     let refused = sql_enqueue(&url, &ns, "marker-refused");
     let worker = env.worker_with_env(&["--concurrency", "1"], &vars);
     let dead = letter(&env, &refused);
