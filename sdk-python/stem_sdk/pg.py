@@ -63,6 +63,9 @@ def _kind(conn: Any) -> str:
     module = type(conn).__module__ or ""
     if module.startswith("asyncpg") or (hasattr(conn, "fetchval") and not hasattr(conn, "cursor")):
         return "asyncpg"
+    if module.startswith("psycopg2"):
+        raise TypeError("psycopg2 connections are not supported: use psycopg 3, or call "
+                        "SELECT stem.enqueue(%s, %s::jsonb) on a cursor (docs/postgres.md)")
     if module.startswith("psycopg"):
         return "psycopg"
     if hasattr(conn, "execute") and hasattr(conn, "cursor"):
