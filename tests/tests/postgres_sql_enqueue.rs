@@ -109,6 +109,15 @@ fn postgres_sql_enqueue_of_a_unique_id_twice_is_one_task() {
         "{both}"
     );
     assert_eq!(enqueue("[3]"), "order-7");
+    // In one enqueue_many too: the first spec publishes, the second names it.
+    let many = psql(
+        &url,
+        &format!(
+            "SELECT array_to_string({ns}.enqueue_many('[{{\"task\": \"add\", \"id\": \"many-1\", \"args\": [6]}}, \
+             {{\"task\": \"add\", \"id\": \"many-1\", \"args\": [7]}}]'), ',')"
+        ),
+    );
+    assert_eq!(many, "many-1,many-1");
     // Like every other producer: the CLI sees the live SQL task as the holder.
     let cli = env
         .stem(&[
@@ -141,7 +150,8 @@ fn postgres_sql_enqueue_of_a_unique_id_twice_is_one_task() {
     })
     .unwrap_or_else(|| panic!("the second run did not finish\n{}", env.worker_logs()));
     assert_eq!(again["state"], "success", "{again}");
-    assert_eq!(env.read("ran.txt"), "[1]\n[8]\n");
+    assert_eq!(env.outcome("many-1")["result"], serde_json::json!([6]));
+    assert_eq!(env.read("ran.txt"), "[1]\n[6]\n[8]\n");
 
     // A unique key with a window dedups whatever the id, also after the task finished.
     let keyed = |id: &str| {

@@ -89,9 +89,13 @@ EXCEPTION WHEN invalid_text_representation THEN
 END
 $$;
 
--- One task; `at` names the caller in errors ('enqueue', 'enqueue_many[3]').
-CREATE FUNCTION enqueue_one(at text, task text, args jsonb, kwargs jsonb, options jsonb)
-RETURNS text LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
+-- One task checked and its unique lock taken (`at` names the caller in errors: 'enqueue',
+-- 'enqueue_many[3]'): the `tasks` row to insert (ready at `o_eta`, the later of its eta and
+-- now), or `o_fresh` false and the id of the live task that holds its lock. The callers insert.
+CREATE FUNCTION enqueue_prepare(at text, task text, args jsonb, kwargs jsonb, options jsonb,
+    OUT o_id text, OUT o_queue text, OUT o_priority smallint, OUT o_eta bigint,
+    OUT o_payload text, OUT o_created bigint, OUT o_fresh boolean)
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
 DECLARE
     known constant text[] := ARRAY['queue', 'id', 'priority', 'countdown', 'eta', 'expires',
                                    'unique_key', 'unique_for', 'headers'];
@@ -289,7 +293,9 @@ BEGIN
         END IF;
         IF other IS NOT NULL THEN
             -- A live task holds it: nothing is published; its id is the answer.
-            RETURN regexp_replace(other, '#[^#]*$', '');
+            o_id := regexp_replace(other, '#[^#]*$', '');
+            o_fresh := false;
+            RETURN;
         END IF;
     END IF;
 
@@ -304,10 +310,6 @@ BEGIN
             format('the task is %s bytes, more than the %s the postgres broker takes',
                    octet_length(payload), max_payload));
     END IF;
-    INSERT INTO queues (name) SELECT q WHERE NOT EXISTS (SELECT 1 FROM queues WHERE name = q)
-        ON CONFLICT (name) DO NOTHING;
-    INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at)
-    VALUES (task_id, q, prio, greatest(eta_ms, now_ms), greatest(eta_ms, now_ms), payload, now_ms);
     IF releases THEN
         -- A reused id's record follows the new run (`ops::unique::reset_record`).
         UPDATE results
@@ -319,7 +321,13 @@ BEGIN
                 'created_at', now_ms, 'updated_at', now_ms, 'run', holder)::text
         WHERE id = task_id;
     END IF;
-    RETURN task_id;
+    o_id := task_id;
+    o_queue := q;
+    o_priority := prio;
+    o_eta := greatest(eta_ms, now_ms);
+    o_payload := payload;
+    o_created := now_ms;
+    o_fresh := true;
 END
 $$;
 
@@ -328,20 +336,47 @@ $$;
 -- unique task, that task's id, and nothing is published).
 CREATE FUNCTION enqueue(task text, args jsonb DEFAULT '[]', kwargs jsonb DEFAULT '{}',
                         options jsonb DEFAULT '{}')
-RETURNS text LANGUAGE sql VOLATILE SET search_path FROM CURRENT AS $$
-    SELECT enqueue_one('enqueue', task, args, kwargs, options)
+RETURNS text LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
+DECLARE
+    r record;
+BEGIN
+    r := enqueue_prepare('enqueue', task, args, kwargs, options);
+    IF r.o_fresh THEN
+        INSERT INTO queues (name) SELECT r.o_queue
+        WHERE NOT EXISTS (SELECT 1 FROM queues WHERE name = r.o_queue)
+        ON CONFLICT (name) DO NOTHING;
+        INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at)
+        VALUES (r.o_id, r.o_queue, r.o_priority, r.o_eta, r.o_eta, r.o_payload, r.o_created);
+    END IF;
+    RETURN r.o_id;
+END
 $$;
 
--- Publishes every spec of the JSON array `specs` (`{"task": ..., "args": [...], "kwargs":
--- {...}, OPTION: ...}`, at most 10,000); returns their ids in order. One bad spec refuses the
--- whole call, naming its index.
+-- One spec of `enqueue_many` (`{"task": ..., "args": [...], "kwargs": {...}, OPTION: ...}`).
+CREATE FUNCTION enqueue_spec(at text, spec jsonb,
+    OUT o_id text, OUT o_queue text, OUT o_priority smallint, OUT o_eta bigint,
+    OUT o_payload text, OUT o_created bigint, OUT o_fresh boolean)
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
+BEGIN
+    IF jsonb_typeof(spec) <> 'object' THEN
+        PERFORM enqueue_refuse(at, 'spec',
+            'expected a JSON object like {"task": "NAME", "args": []}');
+    END IF;
+    IF jsonb_typeof(spec -> 'task') IS DISTINCT FROM 'string' THEN
+        PERFORM enqueue_refuse(at, 'task', 'expected a non-empty string');
+    END IF;
+    SELECT * INTO o_id, o_queue, o_priority, o_eta, o_payload, o_created, o_fresh
+    FROM enqueue_prepare(at, spec ->> 'task', coalesce(spec -> 'args', '[]'),
+                         coalesce(spec -> 'kwargs', '{}'), spec - 'task' - 'args' - 'kwargs');
+END
+$$;
+
+-- Publishes every spec of the JSON array `specs` (at most 10,000) with one insert (one
+-- wake-up); returns their ids in order. One bad spec refuses the whole call, naming its index.
 CREATE FUNCTION enqueue_many(specs jsonb) RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
 DECLARE
-    spec jsonb;
-    i bigint;
-    at text;
-    ids text[] := '{}';
+    ids text[];
 BEGIN
     IF jsonb_typeof(specs) IS DISTINCT FROM 'array' THEN
         PERFORM enqueue_refuse('enqueue_many', 'specs',
@@ -351,20 +386,25 @@ BEGIN
         PERFORM enqueue_refuse('enqueue_many', 'specs',
             jsonb_array_length(specs) || ' specs, more than 10000 in one call');
     END IF;
-    FOR spec, i IN SELECT value, n - 1 FROM jsonb_array_elements(specs) WITH ORDINALITY AS e(value, n)
-    LOOP
-        at := 'enqueue_many[' || i || ']';
-        IF jsonb_typeof(spec) <> 'object' THEN
-            PERFORM enqueue_refuse(at, 'spec',
-                'expected a JSON object like {"task": "NAME", "args": []}');
-        END IF;
-        IF jsonb_typeof(spec -> 'task') IS DISTINCT FROM 'string' THEN
-            PERFORM enqueue_refuse(at, 'task', 'expected a non-empty string');
-        END IF;
-        ids := ids || enqueue_one(at, spec ->> 'task', coalesce(spec -> 'args', '[]'),
-                                  coalesce(spec -> 'kwargs', '{}'),
-                                  spec - 'task' - 'args' - 'kwargs');
-    END LOOP;
+    -- Specs are prepared one after another in order (so of two with one unique id the first
+    -- publishes), then inserted in that order.
+    WITH prepared AS MATERIALIZED (
+        SELECT e.n, r.*
+        FROM jsonb_array_elements(specs) WITH ORDINALITY AS e(spec, n)
+        CROSS JOIN LATERAL enqueue_spec('enqueue_many[' || (e.n - 1) || ']', e.spec) AS r
+    ),
+    known AS (
+        INSERT INTO queues (name)
+        SELECT DISTINCT o_queue FROM prepared
+        WHERE o_fresh AND NOT EXISTS (SELECT 1 FROM queues WHERE name = o_queue)
+        ON CONFLICT (name) DO NOTHING
+    ),
+    published AS (
+        INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at)
+        SELECT o_id, o_queue, o_priority, o_eta, o_eta, o_payload, o_created
+        FROM prepared WHERE o_fresh ORDER BY n
+    )
+    SELECT coalesce(array_agg(o_id ORDER BY n), '{}') INTO ids FROM prepared;
     RETURN ids;
 END
 $$;
