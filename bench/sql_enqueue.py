@@ -1,6 +1,6 @@
 """Enqueue from SQL beside the other producers, on one Postgres namespace (`sql_enqueue.sh`
 starts the server and the worker): N tasks as N `SELECT ns.enqueue(...)` statements in one
-transaction, as one `ns.enqueue_many(...)` call, as one HTTP batch (`POST /v1/tasks`) and as
+transaction (one round trip each, and pipelined), as one `ns.enqueue_many(...)` call, as one HTTP batch (`POST /v1/tasks`) and as
 JSON lines into `stem enqueue --stdin`; then the wake-up latency of a committed SQL enqueue
 (COMMIT to the worker's `started_at`, both on this machine's clock). Prints one line per
 figure (`NAME N RATE` or `latency-sql N p50_ms max_ms`) and the ratios."""
@@ -37,6 +37,15 @@ with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("SELECT %s.enqueue('noop', %%s::jsonb, options => '{\"queue\": \"bench\"}')" % ns,
                              [json.dumps([i])])
     rates["sql-enqueue-tx"] = n / timed(statements)
+    drain(conn)
+
+    def pipelined():
+        # The same N statements, sent without waiting for each answer (psycopg's executemany
+        # pipelines them): what the round trips cost.
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany("SELECT %s.enqueue('noop', %%s::jsonb, options => '{\"queue\": \"bench\"}')" % ns,
+                            [[json.dumps([i])] for i in range(n)])
+    rates["sql-enqueue-tx-pipelined"] = n / timed(pipelined)
     drain(conn)
 
     specs = json.dumps([{"task": "noop", "args": [i], "queue": "bench"} for i in range(n)])
