@@ -15,6 +15,26 @@ BEGIN
 END
 $$;
 
+-- A random UUID v4 as text: `gen_random_uuid()` on PostgreSQL 13 and newer (built in), else
+-- one made from `md5` of random bits, the clock and the backend (11 and 12 have no built-in).
+DO $do$
+BEGIN
+    IF current_setting('server_version_num')::integer >= 130000 THEN
+        EXECUTE $f$CREATE FUNCTION enqueue_uuid() RETURNS text LANGUAGE sql VOLATILE
+            AS 'SELECT gen_random_uuid()::text'$f$;
+    ELSE
+        EXECUTE $f$CREATE FUNCTION enqueue_uuid() RETURNS text LANGUAGE sql VOLATILE AS $b$
+            SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-'
+                   || substr('89ab', 1 + floor(random() * 4)::integer, 1) || substr(h, 18, 3)
+                   || '-' || substr(h, 21, 12)
+            FROM (SELECT md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text
+                             || random()::text) AS h) AS r
+        $b$
+        $f$;
+    END IF;
+END
+$do$;
+
 -- Milliseconds in a duration: a number of seconds >= 0 or text like "250ms", "5s", "1.5m",
 -- "2h", "1d" (as the manifest and the CLI write them); NULL when it is neither.
 CREATE FUNCTION enqueue_duration_ms(d jsonb) RETURNS bigint
@@ -162,7 +182,7 @@ BEGIN
         END IF;
         task_id := v #>> '{}';
     ELSE
-        task_id := gen_random_uuid()::text;
+        task_id := enqueue_uuid();
     END IF;
     v := options -> 'priority';
     IF v IS NOT NULL THEN
@@ -259,8 +279,8 @@ BEGIN
        OR hdrs ->> 'traceparent' LIKE '__-00000000000000000000000000000000-%'
        OR hdrs ->> 'traceparent' LIKE '%-0000000000000000-__' THEN
         hdrs := hdrs || jsonb_build_object('traceparent',
-            '00-' || replace(gen_random_uuid()::text, '-', '') || '-'
-            || left(replace(gen_random_uuid()::text, '-', ''), 16) || '-01');
+            '00-' || replace(enqueue_uuid(), '-', '') || '-'
+            || left(replace(enqueue_uuid(), '-', ''), 16) || '-01');
     END IF;
     hdrs := hdrs || '{"stem-source": "sql"}';
 
@@ -272,7 +292,7 @@ BEGIN
         lock_key := 'id:' || task_id;
     END IF;
     IF lock_key IS NOT NULL THEN
-        holder := task_id || '#' || left(replace(gen_random_uuid()::text, '-', ''), 16);
+        holder := task_id || '#' || left(replace(enqueue_uuid(), '-', ''), 16);
         hdrs := hdrs || jsonb_build_object('stem-unique-key', lock_key,
                                            'stem-unique-holder', holder);
         IF window_ms IS NOT NULL THEN
@@ -387,8 +407,9 @@ BEGIN
             jsonb_array_length(specs) || ' specs, more than 10000 in one call');
     END IF;
     -- Specs are prepared one after another in order (so of two with one unique id the first
-    -- publishes), then inserted in that order.
-    WITH prepared AS MATERIALIZED (
+    -- publishes), then inserted in that order. `prepared` is read three times and calls a
+    -- volatile function, so it is computed once (materialized on every version).
+    WITH prepared AS (
         SELECT e.n, r.*
         FROM jsonb_array_elements(specs) WITH ORDINALITY AS e(spec, n)
         CROSS JOIN LATERAL enqueue_spec('enqueue_many[' || (e.n - 1) || ']', e.spec) AS r
