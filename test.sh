@@ -30,11 +30,15 @@ fi
 
 echo "== Python SDK tests"
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# The Postgres helpers (stem_sdk.pg) are tested with the real drivers (test-only dependencies).
+python3 -c 'import psycopg, asyncpg' 2>/dev/null || python3 -m pip install --quiet "psycopg[binary]" asyncpg
 python3 -m pytest sdk-python/tests -q
 
 echo "== Node SDK tests"
-# typescript (a dev dependency only) lets the tests check index.d.ts with tsc --noEmit.
-[ -x sdk-node/node_modules/typescript/bin/tsc ] || (cd sdk-node && npm install --no-audit --no-fund --no-package-lock --silent)
+# typescript (a dev dependency only) lets the tests check index.d.ts with tsc --noEmit; pg (a dev
+# dependency only) tests lib/pg.js against the real database.
+{ [ -x sdk-node/node_modules/typescript/bin/tsc ] && [ -d sdk-node/node_modules/pg ]; } \
+  || (cd sdk-node && npm install --no-audit --no-fund --no-package-lock --silent)
 (cd sdk-node && node --test)
 
 echo "== Release artifacts: scripts/dist.sh, then installed fresh (tests/dist/check.sh)"

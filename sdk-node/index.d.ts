@@ -9,6 +9,8 @@ export * from './lib/workflow-client.js';
 export * from './lib/canvas.js';
 export * from './lib/producer-errors.js';
 export * from './lib/cli-notes.js';
+export * as pg from './lib/pg.js';
+import type { PgQueryable } from './lib/pg.js';
 import type { CanvasDocument, CanvasNodeView, CanvasSubmitted, CanvasView } from './lib/canvas.js';
 import type { WorkflowClient, WorkflowRunState } from './lib/workflow-client.js';
 
@@ -139,6 +141,10 @@ export interface TaskOptions {
 }
 
 export interface EnqueueOptions extends TaskOptions {
+  /** Enqueue in this node-postgres client's current transaction (published when it commits; lib/pg.js). */
+  client?: PgQueryable;
+  /** With `client`: the namespace's schema (default: from STEM_NAMESPACE, else `stem`). */
+  schema?: string;
   /** Resolve only once the task finished. */
   wait?: boolean;
   /** With `wait`: reject with TaskTimeout after this many seconds. */

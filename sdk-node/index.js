@@ -16,6 +16,7 @@ const { redirectStdout } = require('./lib/wire');
 const { signature, chain, group, chord, CanvasResult } = require('./lib/canvas');
 const { seconds } = require('./lib/spec');
 const signing = require('./lib/signing');
+const pg = require('./lib/pg');
 
 // Under a Stem worker, keep stdout for the protocol from the first line a module prints.
 if (process.env.STEM_PROTOCOL) redirectStdout();
@@ -25,5 +26,5 @@ module.exports = {
   workflow, WorkflowContext, StepFailedError,
   Client, TaskResult, StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout,
   WorkflowRun, WorkflowFailedError,
-  signature, chain, group, chord, CanvasResult, seconds, signing,
+  signature, chain, group, chord, CanvasResult, seconds, signing, pg,
 };

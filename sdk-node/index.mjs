@@ -6,6 +6,6 @@ export const {
   workflow, WorkflowContext, StepFailedError,
   Client, TaskResult, StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTimeout,
   WorkflowRun, WorkflowFailedError,
-  signature, chain, group, chord, CanvasResult, seconds, signing,
+  signature, chain, group, chord, CanvasResult, seconds, signing, pg,
 } = sdk;
 export default sdk;

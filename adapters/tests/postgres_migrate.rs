@@ -44,7 +44,8 @@ async fn migrating_twice_is_a_no_op() {
             "0007_stats_minutes",
             "0008_unique_runs",
             "0009_workflows",
-            "0010_results_listing"
+            "0010_results_listing",
+            "0011_sql_enqueue"
         ]
     );
     let second = postgres::migrate(&url, &options).await.unwrap();
@@ -83,7 +84,8 @@ async fn concurrent_migrations_apply_each_once() {
             "0007_stats_minutes",
             "0008_unique_runs",
             "0009_workflows",
-            "0010_results_listing"
+            "0010_results_listing",
+            "0011_sql_enqueue"
         ]
     );
     drop_schema(&url, &options.namespace).await;

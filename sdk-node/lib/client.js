@@ -16,6 +16,7 @@ const { StemCliError, StemError, ApiError, UnknownTaskError, TaskFailed, TaskTim
 const { CliWorkflows, HttpWorkflows } = require('./workflow-transport');
 const { WorkflowProducer } = require('./workflow-client');
 const { TERMINAL_STATES, taskSpec, asSpec, seconds } = require('./spec');
+const pg = require('./pg');
 
 /** Tasks per request of enqueueMany (the API takes at most 10,000 per request). */
 const BATCH = 10000;
@@ -34,6 +35,12 @@ class Client {
   /** Enqueue task `name`; resolves to a TaskResult (with `wait`, once the task finished). */
   async enqueue(name, args = [], options = {}) {
     const spec = taskSpec(name, args, options);
+    if (options.client) {
+      // In the caller's own Postgres transaction: published when it commits (lib/pg.js).
+      if (options.wait) throw new TypeError('wait with client: the task is published when the client\'s transaction commits');
+      const id = await pg.sendSpec(options.client, spec, options.schema);
+      return new TaskResult(id, this, { id, state: 'pending' });
+    }
     if (options.wait && this.transport.enqueueAndWait) {
       const waited = await this.enqueueAndWait(spec, options.timeout);
       if (waited) return waited;

@@ -164,3 +164,13 @@ async function testingHelpers(): Promise<void> {
   void sum; void state; void types; void run.progress; void run.logs; void run.countdown;
 }
 void testingHelpers;
+// The Postgres helpers: enqueue in the app's own transaction.
+import { pg } from '../index.js';
+declare const db: pg.PgQueryable;
+async function inTransaction(client: Client): Promise<string[]> {
+  const id: string = await pg.enqueue(db, 'add', [1, 2], { schema: 'stem', priority: 3, uniqueKey: 'k' });
+  const ids: string[] = await pg.enqueueMany(db, [['add', [1]], { task: 'add', args: [2] }]);
+  const handle: TaskResult = await client.enqueue('add', [1], { client: db, schema: pg.schemaName('app') });
+  return [id, handle.id, ...ids];
+}
+void inTransaction;

@@ -21,6 +21,7 @@ import ssl
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from . import pg as _pg
 from . import schedules as _schedules
 from .cli import CliTransport
 from .http import MAX_POLL, _error_of, long_poll_query, task_error
@@ -140,13 +141,18 @@ class AsyncClient(AsyncWorkflowProducer):
                       expires: Optional[Union[Countdown, Eta]] = None,
                       time_limit: Optional[Duration] = None, soft_time_limit: Optional[Duration] = None,
                       ignore_result: bool = False,
-                      wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncTaskResult":
+                      wait: bool = False, timeout: Optional[Duration] = None, conn: Any = None) -> "AsyncTaskResult":
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires,
                          time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
         if wait and ignore_result:
             raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
+        if conn is not None:
+            # In conn's transaction (asyncpg or psycopg 3): published when it commits (stem_sdk.pg).
+            if wait:
+                raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
+            return AsyncTaskResult(await _pg.send_spec_async(conn, spec), self)
         sent = await self.task_request("POST", "/v1/tasks", spec)
         result = AsyncTaskResult(sent["id"], self, enqueued=sent)
         if wait:

@@ -29,6 +29,7 @@ import os
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from . import pg as _pg
 from . import schedules as _schedules
 from .cli import CliTransport
 from .http import HttpTransport
@@ -93,15 +94,20 @@ class Client(WorkflowProducer):
                 expires: Optional[Union[Countdown, Eta]] = None,
                 time_limit: Optional[Duration] = None, soft_time_limit: Optional[Duration] = None,
                 ignore_result: bool = False,
-                wait: bool = False, timeout: Optional[Duration] = None) -> "AsyncResult":
+                wait: bool = False, timeout: Optional[Duration] = None, conn: Any = None) -> "AsyncResult":
         """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
-        finish; the handle's `get()` then answers at once."""
+        finish; the handle's `get()` then answers at once. With `conn` (a psycopg 3 connection),
+        in that connection's transaction instead: published when it commits (`stem_sdk.pg`)."""
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires,
                          time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
         if wait and ignore_result:
             raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
+        if conn is not None:
+            if wait:
+                raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
+            return AsyncResult(_pg.send_spec(conn, spec), self)
         sent = self.transport.enqueue([spec])[0]
         result = AsyncResult(sent["id"], self, enqueued=sent)
         if wait:

@@ -62,6 +62,9 @@ pub struct Sealing {
 pub struct Security {
     pub signing: Option<Signing>,
     pub sealing: Option<Sealing>,
+    /// `STEM_SQL_ENQUEUE=trust`: tasks the Postgres SQL functions wrote (unsigned, arguments in
+    /// clear) are accepted despite signing and encryption (see [`super::sql_trust`]).
+    pub trust_sql: bool,
 }
 
 /// `ID:BASE64,ID:BASE64` from `var`, each decoded to exactly `len` bytes when given.
@@ -134,6 +137,7 @@ impl Security {
         Ok(Security {
             signing: signing(get)?,
             sealing: sealing(get)?,
+            trust_sql: super::sql_trust::trust_from(get)?,
         })
     }
 

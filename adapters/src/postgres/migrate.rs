@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0010_results_listing",
         include_str!("migrations/0010_results_listing.sql"),
     ),
+    (
+        11,
+        "0011_sql_enqueue",
+        include_str!("migrations/0011_sql_enqueue.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.

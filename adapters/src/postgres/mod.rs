@@ -5,7 +5,9 @@
 //! `open` applies pending migrations (`migrate`), starts one LISTEN connection whose
 //! notifications wake idle fetchers and waiters, and a periodic clean-up of expired rows. Every
 //! query is a `.sql` file in `sql/`, one statement each, prepared once per connection. Times are
-//! epoch milliseconds from the caller's clock, as in the other backends.
+//! epoch milliseconds from the caller's clock, as in the other backends. Migration 10 adds the
+//! SQL functions applications enqueue with in their own transaction (`SCHEMA.enqueue`,
+//! `enqueue_many`); no Rust code calls them.
 
 mod backend;
 mod broker;
