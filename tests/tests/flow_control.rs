@@ -2,7 +2,7 @@
 //! one-second window holds more starts than the rate plus the burst), `max_concurrency` holds
 //! across the fleet and a SIGKILLed worker's slot comes back after its lease, `--id` and
 //! `unique_for` dedup (also two producers racing), a stored pause outlives worker restarts and
-//! refuses unknown queues, and `--expires` records a task `expired` without running it. The
+//! refuses unknown queues and holds even what a fetch already waiting brings back, and `--expires` records a task `expired` without running it. The
 //! rate and concurrency cases run on SQLite and, when `STEM_TEST_REDIS_URL` is set, on Redis.
 
 use serde_json::Value;
@@ -276,6 +276,37 @@ fn a_stored_pause_outlives_worker_restarts() {
         "{}",
         env.worker_logs()
     );
+}
+
+#[test]
+fn a_pause_holds_what_a_fetch_already_waiting_brings_back() {
+    let env = Env::with_manifest("[tasks.mark]\nexec = [\"sh\", \"-c\", \"touch marked\"]\n");
+    env.enqueue("mark", &["--id", "warm-up"]);
+    let worker = env.worker(&[]);
+    assert_eq!(
+        env.outcome("warm-up")["state"],
+        "success",
+        "{}",
+        worker.log()
+    );
+    std::fs::remove_file(env.file("marked")).expect("the warm-up's mark");
+    let ping = env.stem(&["worker", "ping", "--json"]).success().json();
+    let id = ping
+        .as_object()
+        .and_then(|r| r.keys().next().cloned())
+        .unwrap_or_else(|| panic!("no worker answered: {ping}"));
+    // The worker waits in a fetch of `default`; this worker's own pause comes while it waits,
+    // and a task is published at once, before that fetch ends.
+    env.stem(&["worker", "pause", "--worker", &id, "--queue", "default"])
+        .success();
+    let task = env.enqueue("mark", &[]);
+    let ran = wait_for(Duration::from_secs(2), || env.file("marked").exists());
+    assert!(!ran, "a task of a paused queue ran\n{}", worker.log());
+    let sizes = env.stem(&["observe", "queues", "--json"]).success().json();
+    assert_eq!(sizes["default"]["ready"], 1, "given back, waiting: {sizes}");
+    env.stem(&["worker", "resume", "--worker", &id, "--queue", "default"])
+        .success();
+    assert_eq!(env.outcome(&task)["state"], "success", "{}", worker.log());
 }
 
 #[test]
