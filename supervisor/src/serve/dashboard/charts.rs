@@ -61,9 +61,15 @@ pub fn latency(id: &str, label: &str, points: &[Point], start: i64, end: i64) ->
     for i in 0..=4 {
         let t = start + (end - start) * i / 4;
         let stamp = time(t);
+        // The end labels stay inside the frame.
+        let anchor = match i {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             svg,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{} UTC</text>",
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{} UTC</text>",
             x(t),
             h - 6.0,
             stamp.get(11..16).unwrap_or(&stamp)
