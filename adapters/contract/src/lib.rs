@@ -23,6 +23,8 @@ mod revoke;
 mod schedule;
 mod util;
 mod workflow;
+mod workflow_emit;
+mod workflow_fixtures;
 
 pub use backend::*;
 pub use broker::*;
@@ -40,6 +42,7 @@ pub use peek::*;
 pub use revoke::*;
 pub use schedule::*;
 pub use workflow::*;
+pub use workflow_emit::*;
 
 /// Expands to one `#[tokio::test]` per contract case. The argument is an expression giving a
 /// future of `Option<Arc<dyn Store>>`, evaluated once per test; each must be a fresh, isolated

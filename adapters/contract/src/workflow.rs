@@ -1,93 +1,15 @@
 //! Contract cases of the `WorkflowStore`: idempotent starts, the claim rules (stale sequences,
 //! one claim per suspension, nudges), fenced step writes (a stale resume's write refused), final
-//! steps never rewritten, emits taking each waiter once under concurrent emitters, an emit and a
-//! timeout racing for one step, states only moving forward, rewind, listing and counts.
+//! steps never rewritten, states only moving forward, rewind, listing and counts; the emit cases
+//! are in `workflow_emit.rs`.
 
+use crate::workflow_fixtures::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use stem_adapters::connect::Store;
-use stem_adapters::workflow::{Claim, RunFilter, RunState, Waiter, WfRun, WfStep};
+use stem_adapters::workflow::{Claim, RunFilter, RunState};
 use stem_protocol::workflow::{StepKind, StepState};
 use stem_protocol::{new_task_id, now_ms};
-
-fn run(workflow: &str) -> WfRun {
-    let now = now_ms();
-    WfRun {
-        id: new_task_id(),
-        workflow: workflow.to_string(),
-        version: 1,
-        queue: "wf".to_string(),
-        state: RunState::Running,
-        data: r#"{"args":[1]}"#.to_string(),
-        outcome: None,
-        seq: 0,
-        resume_id: None,
-        generation: 0,
-        created_at: now,
-        updated_at: now,
-        suspended_at: None,
-        wake_at: None,
-        finished_at: None,
-    }
-}
-
-fn step(run: &str, index: u32, name: &str, kind: StepKind, state: StepState) -> WfStep {
-    let now = now_ms();
-    WfStep {
-        run: run.to_string(),
-        index,
-        name: name.to_string(),
-        kind,
-        state,
-        attempt: 1,
-        data: Some(format!(r#"{{"result":"{name}"}}"#)),
-        started_at: now,
-        updated_at: now,
-        finished_at: state.is_final().then_some(now),
-    }
-}
-
-fn waiter(topic: &str, run: &str, index: u32) -> Waiter {
-    Waiter {
-        topic: topic.to_string(),
-        run: run.to_string(),
-        index,
-        deadline: Some(now_ms() + 60_000),
-        since: now_ms(),
-    }
-}
-
-async fn started(store: &Arc<dyn Store>, workflow: &str) -> WfRun {
-    let r = run(workflow);
-    let (stored, new) = store.wf_start(&r).await.expect("wf_start");
-    assert!(new, "a run with a fresh id is new");
-    stored
-}
-
-async fn claim(store: &Arc<dyn Store>, id: &str, seq: u64, resume: &str, gen: u64) -> Claim {
-    store
-        .wf_claim(id, seq, resume, gen, now_ms())
-        .await
-        .expect("wf_claim")
-}
-
-fn claimed(c: &Claim) -> bool {
-    matches!(c, Claim::Claimed { .. })
-}
-
-/// Starts a run, claims it at `gen` and suspends it on `topic` at step 0.
-async fn waiting(store: &Arc<dyn Store>, topic: &str, gen: u64) -> WfRun {
-    let r = started(store, "order").await;
-    assert!(claimed(&claim(store, &r.id, 1, "r1", gen).await));
-    let s = step(&r.id, 0, "shipped", StepKind::Event, StepState::Waiting);
-    assert!(store.wf_write_step(gen, &s).await.unwrap());
-    let w = waiter(topic, &r.id, 0);
-    assert!(store
-        .wf_suspend(&r.id, gen, w.deadline, Some(&w), now_ms())
-        .await
-        .unwrap());
-    r
-}
 
 /// Starting a run twice with one id keeps the first.
 pub async fn wf_start_is_idempotent(store: Arc<dyn Store>) {
@@ -260,116 +182,6 @@ pub async fn wf_final_step_kept(store: Arc<dyn Store>) {
     assert_eq!(steps[0].state, StepState::Done);
     assert_eq!(steps[0].data, done.data);
     assert_eq!(steps[0].attempt, 1);
-}
-
-/// Concurrent emitters take each waiter once: every waiting run is woken exactly once, with the
-/// event in its step and the next sequence to publish.
-pub async fn wf_emit_takes_each_waiter_once(store: Arc<dyn Store>) {
-    let topic = format!("shipment.{}", new_task_id());
-    let mut ids = Vec::new();
-    for _ in 0..40 {
-        ids.push(waiting(&store, &topic, 50).await.id);
-    }
-    let other = waiting(&store, "another.topic", 50).await;
-    assert_eq!(
-        store.wf_waiters(Some(&topic), 1000).await.unwrap().len(),
-        40
-    );
-    let mut tasks = Vec::new();
-    for k in 0..8 {
-        let store = store.clone();
-        let topic = topic.clone();
-        tasks.push(tokio::spawn(async move {
-            store
-                .wf_emit(&topic, &format!("{{\"event\":{k}}}"), now_ms())
-                .await
-                .unwrap()
-        }));
-    }
-    let mut woken: HashMap<String, u32> = HashMap::new();
-    for t in tasks {
-        for w in t.await.unwrap() {
-            assert_eq!(
-                (w.index, w.seq, w.workflow.as_str(), w.queue.as_str()),
-                (0, 2, "order", "wf")
-            );
-            *woken.entry(w.run).or_default() += 1;
-        }
-    }
-    assert_eq!(woken.len(), 40, "every waiting run woken");
-    assert!(
-        woken.values().all(|&n| n == 1),
-        "each run woken once: {woken:?}"
-    );
-    for id in &ids {
-        let steps = store.wf_steps(id).await.unwrap();
-        assert_eq!(steps[0].state, StepState::Done);
-        assert!(steps[0]
-            .data
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("{\"event\":"));
-    }
-    assert!(store
-        .wf_waiters(Some(&topic), 1000)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        store
-            .wf_waiters(Some("another.topic"), 1000)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|w| w.run == other.id)
-            .count(),
-        1
-    );
-    assert!(
-        store
-            .wf_emit(&topic, "{}", now_ms())
-            .await
-            .unwrap()
-            .is_empty(),
-        "nobody waits any more"
-    );
-}
-
-/// An emit and a timeout race for one event step: whichever writes first wins.
-pub async fn wf_emit_and_timeout_race(store: Arc<dyn Store>) {
-    let topic = format!("t.{}", new_task_id());
-    // The timeout first: the emit then finds nobody.
-    let a = waiting(&store, &topic, 50).await;
-    assert!(claimed(&claim(&store, &a.id, 2, "timer", 60).await));
-    let mut timeout = step(&a.id, 0, "shipped", StepKind::Event, StepState::Done);
-    timeout.data = Some("{\"timed_out\":true}".into());
-    assert!(store.wf_write_step(60, &timeout).await.unwrap());
-    assert!(store
-        .wf_emit(&topic, "{}", now_ms())
-        .await
-        .unwrap()
-        .is_empty());
-    // The emit first: the timeout's write is refused.
-    let b = waiting(&store, &topic, 50).await;
-    assert_eq!(
-        store
-            .wf_emit(&topic, "{\"e\":1}", now_ms())
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(claimed(&claim(&store, &b.id, 2, "timer", 60).await));
-    let mut late = step(&b.id, 0, "shipped", StepKind::Event, StepState::Done);
-    late.data = Some("{\"timed_out\":true}".into());
-    assert!(
-        !store.wf_write_step(60, &late).await.unwrap(),
-        "the event was there first"
-    );
-    assert_eq!(
-        store.wf_steps(&b.id).await.unwrap()[0].data.as_deref(),
-        Some("{\"e\":1}")
-    );
 }
 
 /// A run's state only moves forward: once final, no claim, step, suspension or second end.
