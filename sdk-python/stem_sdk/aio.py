@@ -26,7 +26,7 @@ from . import schedules as _schedules
 from .cli import CliTransport
 from .http import MAX_POLL, _error_of, long_poll_query, task_error
 from .producer_errors import ApiError, StemError, TaskFailed, TaskTimeout
-from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
+from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, check_wait, chunks, seconds, task_spec
 from .workflow_aio import AsyncWorkflowProducer, AsyncWorkflowRun
 
 __all__ = ["AsyncClient", "AsyncTaskResult", "AsyncWorkflowRun"]
@@ -146,12 +146,9 @@ class AsyncClient(AsyncWorkflowProducer):
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires,
                          time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
-        if wait and ignore_result:
-            raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
+        check_wait(name, wait, ignore_result, conn is not None)
         if conn is not None:
             # In conn's transaction (asyncpg or psycopg 3): published when it commits (stem_sdk.pg).
-            if wait:
-                raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
             return AsyncTaskResult(await _pg.send_spec_async(conn, spec), self)
         sent = await self.task_request("POST", "/v1/tasks", spec)
         result = AsyncTaskResult(sent["id"], self, enqueued=sent)

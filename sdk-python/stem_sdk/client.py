@@ -35,7 +35,7 @@ from .cli import CliTransport
 from .http import HttpTransport
 from .producer_errors import (ApiError, InvalidTask, StemCliError, StemError, StemWarning, TaskFailed, TaskNotFound,
                               TaskTimeout, UnknownTask)
-from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, chunks, seconds, task_spec
+from .spec import TERMINAL_STATES, Countdown, Duration, Eta, TaskSpec, as_spec, check_wait, chunks, seconds, task_spec
 from .workflow_client import WorkflowProducer, WorkflowRun
 
 __all__ = ["ApiError", "AsyncResult", "Client", "InvalidTask", "StemCliError", "StemError", "StemWarning", "TaskFailed",
@@ -102,11 +102,8 @@ class Client(WorkflowProducer):
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires,
                          time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
-        if wait and ignore_result:
-            raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
+        check_wait(name, wait, ignore_result, conn is not None)
         if conn is not None:
-            if wait:
-                raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
             return AsyncResult(_pg.send_spec(conn, spec), self)
         sent = self.transport.enqueue([spec])[0]
         result = AsyncResult(sent["id"], self, enqueued=sent)

@@ -19,6 +19,15 @@ TaskSpec = Dict[str, Any]
 TERMINAL_STATES = ("success", "failure", "revoked", "expired", "skipped")
 
 
+def check_wait(name: str, wait: bool, ignore_result: bool, in_transaction: bool) -> None:
+    """Refuses a `wait` that cannot be kept: with `ignore_result` (no result to wait for) or in an
+    application's transaction (`conn=`: the task is published only when it commits)."""
+    if wait and ignore_result:
+        raise ValueError("task %r: wait needs a result to wait for: not with ignore_result" % (name,))
+    if wait and in_transaction:
+        raise ValueError("wait=True with conn: the task is published when conn's transaction commits")
+
+
 def task_spec(
     name: str,
     args: Sequence[Any] = (),
