@@ -10,86 +10,32 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { spawn, execFileSync } = require('child_process');
+const lib = require('./lib');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const STEM = process.env.STEM_BIN || path.join(ROOT, 'target', 'debug', 'stem');
-const ARTIFACTS = path.join(ROOT, 'target', 'browser-artifacts');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const PATIENCE = 60000;
-const skip = !CHROMIUM && 'no chromium';
+const { ARTIFACTS, PATIENCE, until, skip } = lib;
 
-if (!CHROMIUM && process.env.CI === 'true') {
-  throw new Error('chromium is not installed (apt-get install -y chromium): the dashboard tests cannot run');
-}
-
+let site;
 let dir;
-let env;
-let procs = [];
 let browser;
 let base; // tokenless
 let guarded; // the same store, with an admin and a read token
 
-function stem(args, input) {
-  return execFileSync(STEM, args, { cwd: dir, env, encoding: 'utf8', input });
-}
-
-function enqueue(task, args) {
-  return JSON.parse(stem(['enqueue', task, '--json', '--args', JSON.stringify(args)])).id;
-}
-
-function record(id) {
-  try {
-    return JSON.parse(stem(['result', id, '--json']));
-  } catch (e) {
-    return null;
-  }
-}
-
-async function until(what, check, within = PATIENCE) {
-  const deadline = Date.now() + within;
-  for (;;) {
-    const got = await check();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function start(args, logName, extraEnv = {}) {
-  const log = fs.openSync(path.join(dir, logName), 'w');
-  const p = spawn(STEM, args, { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', log] });
-  procs.push(p);
-  return p;
-}
-
-function serve(logName, extraEnv) {
-  const p = start(['serve', '--listen', '127.0.0.1:0'], logName, extraEnv);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    p.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    p.on('exit', () => reject(new Error(`stem serve exited: ${fs.readFileSync(path.join(dir, logName), 'utf8')}`)));
-  });
-}
+const stem = (args, input) => site.stem(args, input);
+const enqueue = (task, args) => site.enqueue(task, args);
+const record = (id) => site.record(id);
+const start = (args, logName, extraEnv) => site.start(args, logName, extraEnv);
 
 before(async () => {
-  if (!CHROMIUM) return;
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stem-console-'));
-  fs.writeFileSync(path.join(dir, 'stem.toml'), [
+  if (skip) return;
+  site = new lib.Site('stem-console-', {
+    'stem.toml': [
     '[runtimes.python]', 'command = ["python3", "tasks.py"]', 'isolation = "pool"', '',
     '[defaults]', 'max_retries = 0', '',
     '[tasks.echo]', 'runtime = "python"', '',
     '[tasks.fails_once]', 'runtime = "python"', '',
-  ].join('\n'));
-  fs.writeFileSync(path.join(dir, 'tasks.py'), [
+  ].join('\n'),
+    'tasks.py': [
     'import os',
     'from stem_sdk import run, task',
     '',
@@ -105,35 +51,21 @@ before(async () => {
     '    return "second time works"',
     '',
     'run()',
-  ].join('\n'));
-  env = { ...process.env, STEM_BROKER_URL: `sqlite://${path.join(dir, 'stem.db')}`, PYTHONPATH: path.join(ROOT, 'sdk-python') };
-  for (const k of ['STEM_RESULT_BACKEND_URL', 'STEM_NAMESPACE', 'STEM_API_TOKENS', 'STEM_MANIFEST']) delete env[k];
-  base = await serve('serve.log');
-  guarded = await serve('serve-tokens.log', { STEM_API_TOKENS: 'adm-token:admin,read-token:read' });
-  const { chromium } = require('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  ].join('\n'),
+  });
+  dir = site.dir;
+  base = await site.serve('serve.log');
+  guarded = await site.serve('serve-tokens.log', { STEM_API_TOKENS: 'adm-token:admin,read-token:read' });
+  browser = await lib.launch();
 });
 
 after(async () => {
   if (browser) await browser.close();
-  for (const p of procs) p.kill('SIGTERM');
-  procs = [];
+  if (site) site.stop();
 });
 
-/// A page that records every failed request (4xx/5xx answers and network failures).
-async function newPage(context) {
-  const page = await (context || browser).newPage({ viewport: { width: 1280, height: 900 } });
-  page.failed = [];
-  page.on('response', (r) => { if (r.status() >= 400) page.failed.push(`${r.status()} ${r.url()}`); });
-  page.on('requestfailed', (r) => {
-    // The event stream is cut when the page goes away: not a failure of the page.
-    if (!(r.url().endsWith('/v1/events') && /ABORTED/.test(r.failure().errorText))) {
-      page.failed.push(`${r.failure().errorText} ${r.url()}`);
-    }
-  });
-  page.on('dialog', (d) => d.accept());
-  return page;
-}
+/// A page (of the browser, or of `context`) that records every failed request.
+const newPage = (context) => lib.newPage(context || browser);
 
 test('empty lists say what would be there and the command that makes some', { skip }, async () => {
   const page = await newPage();
