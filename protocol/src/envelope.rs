@@ -37,6 +37,12 @@ pub const MAX_PRIORITY: u8 = 9;
 /// keeps the numbers sane.
 pub const MAX_TIME_LIMIT_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 
+/// The largest `fair_weight`.
+pub const MAX_FAIR_WEIGHT: u32 = 100;
+
+/// The longest fairness or debounce key, in bytes.
+pub const MAX_KEY_LEN: usize = 256;
+
 /// One task as published to a broker. Timestamps are Unix epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEnvelope {
@@ -84,6 +90,19 @@ pub struct TaskEnvelope {
     /// For a task of a canvas: its canvas and what follows it (see [`crate::canvas`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canvas: Option<Box<crate::canvas::Continuation>>,
+    /// The fairness key: within its queue and priority, tasks with keys are served round-robin
+    /// across keys (weighted by `fair_weight`), so a deep backlog of one key cannot starve
+    /// another (see `docs/fairness.md`). Stored in clear: the broker orders by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fair_key: Option<String>,
+    /// The weight of this task's fairness key (1 to [`MAX_FAIR_WEIGHT`], default 1): a key of
+    /// weight 3 gets three turns to one of weight 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fair_weight: Option<u32>,
+    /// Set on the one task that stands for a burst of debounced enqueues: the debounce key
+    /// whose latest arguments it runs with (see `docs/fairness.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debounce: Option<String>,
     /// `ALGORITHM:KEY_ID:BASE64`, the producer's signature of the task's id, name, arguments and
     /// creation time (set and checked by the codec when signing is configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +147,9 @@ impl TaskEnvelope {
             parent_id: None,
             group_id: None,
             canvas: None,
+            fair_key: None,
+            fair_weight: None,
+            debounce: None,
             signature: None,
             sealed: None,
         }
@@ -163,6 +185,21 @@ impl TaskEnvelope {
         }
         if self.attempt == 0 {
             return Err(format!("malformed task envelope {}: attempt 0", self.id));
+        }
+        if let Some(w) = self.fair_weight.filter(|w| *w == 0 || *w > MAX_FAIR_WEIGHT) {
+            return Err(format!(
+                "malformed task envelope {}: fair_weight {w} is not from 1 to {MAX_FAIR_WEIGHT}",
+                self.id
+            ));
+        }
+        for (field, value) in [("fair_key", &self.fair_key), ("debounce", &self.debounce)] {
+            if let Some(key) = value.as_ref().filter(|k| k.is_empty() || k.len() > MAX_KEY_LEN) {
+                return Err(format!(
+                    "malformed task envelope {}: {field} is {} bytes long (1 to {MAX_KEY_LEN})",
+                    self.id,
+                    key.len()
+                ));
+            }
         }
         for (field, value) in [
             ("time_limit_ms", self.time_limit_ms),

@@ -55,6 +55,13 @@ pub struct FlowLimits {
     pub max_concurrency: Option<u32>,
     pub unique_for: Option<Duration>,
     pub expires: Option<Duration>,
+    /// `max_concurrency` per value of this path.
+    pub max_concurrency_key: Option<String>,
+    /// Where the fairness key comes from when the producer gave none.
+    pub fair_key: Option<String>,
+    /// The shared `[limits.NAME]` this task passes, by name.
+    pub limits: Vec<(String, crate::fairness::LimitSpec)>,
+    pub debounce: Option<crate::fairness::Debounce>,
 }
 
 impl FlowLimits {
@@ -114,7 +121,7 @@ pub fn check_key_path(path: &str) -> Result<(), String> {
     }
 }
 
-fn key_value(path: &str, env: &TaskEnvelope) -> Option<String> {
+pub fn key_value(path: &str, env: &TaskEnvelope) -> Option<String> {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -8,6 +8,7 @@
 pub mod canvas;
 pub mod duration;
 pub mod envelope;
+pub mod fairness;
 pub mod flow;
 pub mod manifest;
 mod manifest_checks;

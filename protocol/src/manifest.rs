@@ -26,6 +26,9 @@ pub struct Manifest {
     /// `[workflows.NAME]`: durable workflows, whose resumes run as the task `wf:NAME`.
     #[serde(default)]
     pub workflows: BTreeMap<String, crate::manifest_workflows::WorkflowSpec>,
+    /// `[limits.NAME]`: a rate and/or concurrency limit shared by every task that names it.
+    #[serde(default)]
+    pub limits: BTreeMap<String, crate::fairness::LimitSpec>,
 }
 
 /// `[stem]`: connection and worker settings (CLI flags and `STEM_*` variables win over these).
@@ -148,6 +151,20 @@ pub struct TaskSpec {
     /// A task not started this long after it was enqueued is recorded `expired`, not run.
     #[serde(default, deserialize_with = "deserialize_opt")]
     pub expires: Option<Duration>,
+    /// `max_concurrency` per value of `kwargs.NAME`, `args.N` or `headers.NAME`.
+    pub max_concurrency_key: Option<String>,
+    /// Where a task's fairness key comes from when its producer gave none.
+    pub fair_key: Option<String>,
+    /// The `[limits.NAME]` tables this task also passes.
+    pub limits: Option<Vec<String>>,
+    /// A burst of enqueues within this window runs once, with the last arguments.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub debounce: Option<Duration>,
+    /// A debounced run is never put off longer than this after the burst's first enqueue.
+    #[serde(default, deserialize_with = "deserialize_opt")]
+    pub debounce_max_wait: Option<Duration>,
+    /// One debounce per value of this path (default: one per task name).
+    pub debounce_key: Option<String>,
 }
 
 /// Optional resource limits applied to a task's child.
@@ -294,6 +311,10 @@ impl Manifest {
                 max_concurrency: spec.max_concurrency,
                 unique_for: spec.unique_for,
                 expires: spec.expires,
+                max_concurrency_key: spec.max_concurrency_key.clone(),
+                fair_key: spec.fair_key.clone(),
+                limits: crate::fairness::shared_limits(self, spec),
+                debounce: crate::fairness::Debounce::of(spec),
             },
         })
     }

@@ -29,6 +29,7 @@ const TASK_CHECKS: &[Check<TaskSpec>] = &[
     task_limits_positive,
     task_soft_below_hard,
     task_flow,
+    task_fairness,
     task_retry_rules,
 ];
 
@@ -60,6 +61,10 @@ pub(crate) fn validate(m: &Manifest, text: &str, file: &str) -> Result<(), Manif
         for check in RUNTIME_CHECKS {
             check(m, rt).map_err(|p| fail(&format!("runtimes.{name}"), p))?;
         }
+    }
+    for (name, limit) in &m.limits {
+        crate::fairness::check_limit(limit)
+            .map_err(|(key, message)| fail(&format!("limits.{name}"), problem(key, message)))?;
     }
     for (name, task) in &m.tasks {
         for check in TASK_CHECKS {
@@ -159,6 +164,10 @@ fn task_kind(m: &Manifest, task: &TaskSpec) -> Result<(), Problem> {
 
 fn task_flow(_: &Manifest, task: &TaskSpec) -> Result<(), Problem> {
     crate::flow::check_task(task).map_err(|(key, message)| problem(key, message))
+}
+
+fn task_fairness(m: &Manifest, task: &TaskSpec) -> Result<(), Problem> {
+    crate::fairness::check_task(m, task).map_err(|(key, message)| problem(key, message))
 }
 
 fn task_retry_rules(_: &Manifest, task: &TaskSpec) -> Result<(), Problem> {

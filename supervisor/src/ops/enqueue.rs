@@ -102,6 +102,10 @@ pub struct EnqueueOptions {
     pub expires: Option<Start>,
     /// Lower time limits and `ignore_result` (see [`super::overrides`]).
     pub overrides: super::overrides::Overrides,
+    /// The fairness key (default: the manifest's `fair_key` path, if any).
+    pub fair_key: Option<String>,
+    /// The fairness key's weight (1 to 100).
+    pub fair_weight: Option<u32>,
 }
 
 impl EnqueueOptions {
@@ -216,6 +220,15 @@ pub fn envelope(
         window: options.unique_for.or(flow.unique_for),
     };
     super::unique::apply(&mut env, &want);
+    env.fair_key = options.fair_key.clone().or_else(|| flow.fair_key_of(&env));
+    env.fair_weight = options.fair_weight;
+    if env.fair_weight.is_some() && env.fair_key.is_none() {
+        return Err(OpsError::InvalidSpec {
+            field: "fair_weight".into(),
+            message: "a fair_weight needs a fair_key (given, or from the manifest's fair_key)"
+                .into(),
+        });
+    }
     env.validate().map_err(OpsError::InvalidEnvelope)?;
     Ok(env)
 }

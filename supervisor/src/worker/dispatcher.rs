@@ -289,7 +289,7 @@ impl Dispatcher {
                 Screened::Run(env, task) => {
                     let ticket = if over {
                         let flow = &task.flow;
-                        let free = flow.rate_limit.is_none() && flow.max_concurrency.is_none();
+                        let free = !flow.gated();
                         match self.ctx.executor.reserve_next(&task).filter(|_| free) {
                             Some(t) => Some(t),
                             None => {
@@ -352,11 +352,7 @@ impl Dispatcher {
                     let began = f.record.started_at.unwrap_or(r.started_at);
                     self.prefetch.observe(stem_protocol::now_ms() - began);
                 }
-                if let Some(key) = entry.gate.slot.take() {
-                    let store = self.config.adapters.flow.clone();
-                    let holder = receipt.clone();
-                    tokio::spawn(async move { store.release_slot(&key, &holder).await });
-                }
+                let slots = std::mem::take(&mut entry.gate.slots);
                 let d = entry.delivery.clone();
                 let Finished {
                     envelope,
@@ -366,6 +362,7 @@ impl Dispatcher {
                     settled,
                 } = *f;
                 self.observer().emit(Lifecycle::Ran(task_ref(&d)));
+                self.release_slots(slots, receipt);
                 let done = match settled {
                     Some(done) => *done,
                     None => outcome::settle(&d, &envelope, &task, record, outcome),

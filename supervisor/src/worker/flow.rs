@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use stem_adapters::{FlowControl, Payload};
+use stem_protocol::fairness::{Bucket, Slot};
 use stem_protocol::manifest::EffectiveTask;
 use stem_protocol::TaskEnvelope;
 use tokio::sync::mpsc;
@@ -36,18 +37,21 @@ pub struct GateState {
     pub held: bool,
     /// Passed: it may start.
     pub passed: bool,
-    /// The concurrency slot it holds (key), given back when it finishes.
-    pub slot: Option<String>,
+    /// The concurrency slots it holds, given back when it finishes.
+    pub slots: Vec<Slot>,
 }
 
 /// What the store said at the gate.
 pub enum GateVerdict {
-    Pass { slot: Option<String> },
+    Pass { slots: Vec<Slot> },
     Wait(Duration),
 }
 
-fn slot_key(task: &EffectiveTask) -> String {
-    format!("slots:{}", task.name)
+/// How many deliveries may wait at gates before one more over its limit is given back to the
+/// broker (after its wait) instead of held: a key over its limit must not fill the worker with
+/// its backlog while other keys' tasks wait in the queue.
+fn held_cap(concurrency: usize) -> usize {
+    (2 * concurrency).max(16)
 }
 
 impl Dispatcher {
@@ -55,7 +59,7 @@ impl Dispatcher {
     /// whether it must wait for the verdict instead of starting now.
     pub(super) fn gate(&mut self, receipt: &str, env: &TaskEnvelope, task: &EffectiveTask) -> bool {
         let flow = &task.flow;
-        if flow.rate_limit.is_none() && flow.max_concurrency.is_none() {
+        if !flow.gated() {
             return false;
         }
         let Some(entry) = self.entries.get_mut(receipt) else {
@@ -67,15 +71,12 @@ impl Dispatcher {
         entry.gate.checking = true;
         let store = self.config.adapters.flow.clone();
         let lease = self.config.lease;
-        let slot = flow.max_concurrency.map(|max| (slot_key(task), max));
-        let rate = flow
-            .rate_limit
-            .as_ref()
-            .map(|r| (flow.bucket(&task.name, env), r.per_second, flow.burst));
+        let slots = flow.slots(&task.name, env);
+        let buckets = flow.buckets(&task.name, env);
         let events = self.ctx.events.clone();
         let receipt = receipt.to_string();
         tokio::spawn(async move {
-            let verdict = check(store.as_ref(), &receipt, slot, rate, lease).await;
+            let verdict = check(store.as_ref(), &receipt, slots, buckets, lease).await;
             let _ = events.send(Event::Gated { receipt, verdict });
         });
         true
@@ -83,19 +84,25 @@ impl Dispatcher {
 
     /// Acts on a gate's verdict: start it, or hold it until the store says to look again.
     pub(super) fn gated(&mut self, receipt: String, verdict: GateVerdict) {
+        let crowded = self.held() >= held_cap(self.config.concurrency);
         let Some(entry) = self.entries.get_mut(&receipt) else {
             // Gone meanwhile (lease lost): give back what it took.
-            if let GateVerdict::Pass { slot: Some(key) } = verdict {
-                self.release_slot(key, receipt);
+            if let GateVerdict::Pass { slots } = verdict {
+                self.release_slots(slots, receipt);
             }
             return;
         };
         entry.gate.checking = false;
         match verdict {
-            GateVerdict::Pass { slot } => {
+            GateVerdict::Pass { slots } => {
                 entry.gate.passed = true;
-                entry.gate.slot = slot;
+                entry.gate.slots = slots;
                 self.push_waiting_front(receipt);
+            }
+            GateVerdict::Wait(wait) if crowded => {
+                // Enough wait here already: back to the broker until its wait is over.
+                let d = entry.delivery.clone();
+                self.send_commit(super::outcome::release(&d, wait.max(SLOT_RETRY), false));
             }
             GateVerdict::Wait(wait) => {
                 entry.gate.held = true;
@@ -166,39 +173,39 @@ impl Dispatcher {
             .count()
     }
 
-    /// Gives back the concurrency slot `receipt` holds, if any (its run is over).
+    /// Gives back the concurrency slots `receipt` holds, if any (its run is over).
     pub(super) fn finish_gate(&mut self, receipt: &str) {
-        let slot = self
+        let slots = self
             .entries
             .get_mut(receipt)
-            .and_then(|e| e.gate.slot.take());
-        if let Some(key) = slot {
-            self.release_slot(key, receipt.to_string());
-        }
+            .map(|e| std::mem::take(&mut e.gate.slots))
+            .unwrap_or_default();
+        self.release_slots(slots, receipt.to_string());
     }
 
-    fn release_slot(&self, key: String, holder: String) {
+    pub(super) fn release_slots(&self, slots: Vec<Slot>, holder: String) {
+        if slots.is_empty() {
+            return;
+        }
         let store = self.config.adapters.flow.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.release_slot(&key, &holder).await {
-                tracing::warn!(
-                    "cannot give back concurrency slot {key}: {e}; it frees at its lease end"
-                );
+            for slot in slots {
+                if let Err(e) = store.release_slot(&slot.key, &holder).await {
+                    tracing::warn!(
+                        "cannot give back concurrency slot {}: {e}; it frees at its lease end",
+                        slot.key
+                    );
+                }
             }
         });
     }
 
     /// With the lease tick: renews the slots of deliveries that hold one.
     pub(super) fn renew_slots(&self) {
-        let held: Vec<(String, String, u32)> = self
+        let held: Vec<(Slot, String)> = self
             .entries
             .iter()
-            .filter_map(|(receipt, e)| {
-                let key = e.gate.slot.clone()?;
-                let name = key.strip_prefix("slots:")?;
-                let max = self.config.manifest.effective(name)?.flow.max_concurrency?;
-                Some((key, receipt.clone(), max))
-            })
+            .flat_map(|(receipt, e)| e.gate.slots.iter().map(|s| (s.clone(), receipt.clone())))
             .collect();
         if held.is_empty() {
             return;
@@ -206,9 +213,9 @@ impl Dispatcher {
         let store = self.config.adapters.flow.clone();
         let lease = self.config.lease;
         tokio::spawn(async move {
-            for (key, holder, max) in held {
-                if let Err(e) = store.take_slot(&key, max, &holder, lease).await {
-                    tracing::warn!("cannot renew concurrency slot {key}: {e}");
+            for (slot, holder) in held {
+                if let Err(e) = store.take_slot(&slot.key, slot.max, &holder, lease).await {
+                    tracing::warn!("cannot renew concurrency slot {}: {e}", slot.key);
                 }
             }
         });
@@ -231,30 +238,41 @@ impl Dispatcher {
     }
 }
 
+/// Takes every slot, then a token from every bucket; on the first refusal gives back the slots
+/// taken and says how long to wait. (A token taken from an earlier bucket is spent: a bucket
+/// refills, and giving tokens back would let a crash overspend.)
 async fn check(
     store: &dyn FlowControl,
     receipt: &str,
-    slot: Option<(String, u32)>,
-    rate: Option<(String, f64, u32)>,
+    slots: Vec<Slot>,
+    buckets: Vec<Bucket>,
     lease: Duration,
 ) -> GateVerdict {
     let result: stem_adapters::Result<GateVerdict> = async {
-        if let Some((key, max)) = &slot {
-            if !store.take_slot(key, *max, receipt, lease).await? {
-                return Ok(GateVerdict::Wait(SLOT_RETRY));
+        let mut taken: Vec<&Slot> = Vec::new();
+        let mut verdict = None;
+        for slot in &slots {
+            if !store.take_slot(&slot.key, slot.max, receipt, lease).await? {
+                verdict = Some(GateVerdict::Wait(SLOT_RETRY));
+                break;
             }
+            taken.push(slot);
         }
-        if let Some((bucket, per_second, burst)) = &rate {
-            if let Some(wait) = store.take_token(bucket, *per_second, *burst).await? {
-                if let Some((key, _)) = &slot {
-                    store.release_slot(key, receipt).await?;
+        if verdict.is_none() {
+            for b in &buckets {
+                if let Some(wait) = store.take_token(&b.key, b.per_second, b.burst).await? {
+                    verdict = Some(GateVerdict::Wait(wait));
+                    break;
                 }
-                return Ok(GateVerdict::Wait(wait));
             }
         }
-        Ok(GateVerdict::Pass {
-            slot: slot.map(|(key, _)| key),
-        })
+        if let Some(wait) = verdict {
+            for slot in taken {
+                store.release_slot(&slot.key, receipt).await?;
+            }
+            return Ok(wait);
+        }
+        Ok(GateVerdict::Pass { slots })
     }
     .await;
     result.unwrap_or_else(|e| {
@@ -266,11 +284,10 @@ async fn check(
 /// Whether any task of the worker's manifest has a rate or concurrency limit.
 pub fn any_gated(config: &super::WorkerConfig) -> bool {
     let manifest = &config.manifest.manifest;
-    manifest.tasks.keys().any(|name| {
-        manifest
-            .effective(name)
-            .is_some_and(|t| t.flow.rate_limit.is_some() || t.flow.max_concurrency.is_some())
-    })
+    manifest
+        .task_names()
+        .iter()
+        .any(|name| manifest.effective(name).is_some_and(|t| t.flow.gated()))
 }
 
 /// The stored pauses now (none, after a warning, when the store cannot say).
