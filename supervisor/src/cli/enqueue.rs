@@ -68,6 +68,13 @@ pub struct EnqueueArgs {
     /// The dedup window for --unique-key (default: the manifest's unique_for), e.g. 10m.
     #[arg(long, value_name = "DURATION")]
     pub unique_for: Option<String>,
+    /// The fairness key (e.g. a tenant): keys in a queue are served round-robin (default: the
+    /// manifest's fair_key path).
+    #[arg(long, value_name = "KEY")]
+    pub fair_key: Option<String>,
+    /// The fairness key's weight, 1 to 100 (a key of weight 3 gets three turns to one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub fair_weight: Option<u32>,
     /// Record the task `expired`, unrun, if no worker started it by then: a duration (30s, 2m)
     /// or a time (RFC 3339 or epoch ms). Default: the manifest's `expires`.
     #[arg(long, value_name = "DURATION|TIME")]
@@ -301,6 +308,8 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
                 .transpose()?,
             ignore_result: a.ignore_result,
         },
+        fair_key: a.fair_key.clone(),
+        fair_weight: a.fair_weight,
         task: a.task.clone().unwrap_or_default(),
     };
     if options.unique_for.is_some() && options.unique_key.is_none() {

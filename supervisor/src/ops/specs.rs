@@ -36,6 +36,8 @@ pub const FIELDS: &[&str] = &[
     "time_limit",
     "soft_time_limit",
     "ignore_result",
+    "fair_key",
+    "fair_weight",
 ];
 
 /// How the body was written: one spec answers with one task, the others with a list.
@@ -157,6 +159,19 @@ fn apply(
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| invalid(field, "expected a non-empty string"))?;
             o.unique_key = Some(key.to_string());
+        }
+        "fair_key" => {
+            let key = value
+                .as_str()
+                .filter(|s| !s.is_empty() && s.len() <= stem_protocol::envelope::MAX_KEY_LEN)
+                .ok_or_else(|| invalid(field, "expected a string of 1 to 256 bytes"))?;
+            o.fair_key = Some(key.to_string());
+        }
+        "fair_weight" => {
+            let w = whole(value)
+                .filter(|w| (1..=100).contains(w))
+                .ok_or_else(|| invalid(field, "expected an integer from 1 to 100"))?;
+            o.fair_weight = Some(w as u32);
         }
         "unique_for" => {
             o.unique_for = Some(
