@@ -15,7 +15,7 @@ use stem_protocol::{now_ms, TaskEnvelope};
 const LEASE: Duration = Duration::from_secs(30);
 
 fn keyed(key: &str) -> TaskEnvelope {
-    let mut env = TaskEnvelope::new(&format!("t-{key}"));
+    let mut env = TaskEnvelope::new(format!("t-{key}"));
     env.fair_key = Some(key.to_string());
     env
 }
@@ -113,6 +113,8 @@ async fn garbage_in_the_fair_keys_is_delivered_as_malformed() {
         .arg("garbage")
         .arg("k:good")
         .arg("inf")
+        .arg("scan")
+        .arg("not a cursor")
         .exec_async(&mut conn)
         .await
         .unwrap();

@@ -99,7 +99,11 @@ end
 
 -- Prunes up to a page of key states at or below `clock` (they no longer change a vt).
 local function prune(state, clock)
-  local r = redis.call('HSCAN', state, redis.call('HGET', state, 'scan') or '0', 'COUNT', 50)
+  local r = redis.pcall('HSCAN', state, redis.call('HGET', state, 'scan') or '0', 'COUNT', 50)
+  if type(r) ~= 'table' or r.err then
+    -- a cursor no fetch wrote: start over
+    r = redis.call('HSCAN', state, '0', 'COUNT', 50)
+  end
   local fields = r[2]
   for i = 1, #fields - 1, 2 do
     if string.sub(fields[i], 1, 2) == 'k:' then
