@@ -3,6 +3,7 @@
 `process` and `pool` isolation both use this loop; `forkserver` reuses its pieces."""
 
 import json
+import json.encoder
 import json.scanner
 import os
 import sys
@@ -34,6 +35,29 @@ _scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defin
 def encode(message: Message) -> bytes:
     """One protocol line as bytes; raises TypeError/ValueError for what JSON can't hold."""
     return _encoder.encode(message).encode("utf-8") + b"\n"
+
+
+def _value_encoder() -> Callable[[Any], str]:
+    """A JSON value's text, as `encode` writes it, by the C encoder made once (not per call);
+    only the serve loop's thread uses it: its circular-reference marks are its own."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _encoder.encode
+    marks: Dict[int, Any] = {}
+    c_encode = make(marks, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+
+    def encode_value(value: Any) -> str:
+        try:
+            return "".join(c_encode(value, 0))
+        except BaseException:
+            marks.clear()  # a failure can leave a container's mark behind
+            raise
+
+    return encode_value
+
+
+_encode_value = _value_encoder()
+_encode_str = json.encoder.encode_basestring
 
 
 def decode(raw: bytes) -> Any:
@@ -205,7 +229,8 @@ def traceback_from(exc: BaseException, caller: Callable[..., Any]) -> Optional[T
 def result_line(ctx: context.TaskContext, value: Any) -> Outcome:
     """The task's `result` line for `value`, or the error of a value no line can hold."""
     try:
-        line = encode({"type": "result", "id": ctx.id, "value": value})
+        text = '{"type":"result","id":%s,"value":%s}\n' % (_encode_str(ctx.id), _encode_value(value))
+        line = text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         # Deterministic: running the task again would redo its work and fail the same way.
         return plain_error(
