@@ -58,7 +58,8 @@ class Input {
     let start = 0;
     let newline;
     while ((newline = chunk.indexOf(10, start)) !== -1) {
-      if (this.pendingBytes + newline - start > this.maxBytes) return this.end(new LineTooLong(this.pendingBytes + newline - start));
+      const length = this.pendingBytes + newline - start;
+      if (length > this.maxBytes) return this.end(new LineTooLong(length));
       if (this.pending.length === 0) {
         this.queue.push(text(chunk, start, newline));
       } else {
