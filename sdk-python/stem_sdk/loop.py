@@ -208,8 +208,8 @@ def execute(registry: Registry, channel: Channel, message: Message, reader: Opti
 def run_task(fn: Callable[..., Any], ctx: context.TaskContext) -> Outcome:
     """Runs the task: its `result` line, or the error payload of its failure."""
     try:
-        soft_limit.arm()
         try:
+            soft_limit.arm()
             value = fn(*ctx.args, **ctx.kwargs)
         finally:
             soft_limit.disarm()
