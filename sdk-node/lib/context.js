@@ -7,7 +7,14 @@ const { writeLine } = require('./wire');
 const finished = Symbol('finished');
 
 class Context {
-  /** @param {object} message a `task` line; @param {AbortSignal} signal */
+  #signal;
+  #makeSignal;
+
+  /**
+   * @param {object} message a `task` line
+   * @param {AbortSignal | (() => AbortSignal)} signal the signal, or what makes it on first use
+   *   (the serve loop's: most tasks never look at theirs)
+   */
   constructor(message, signal) {
     this.id = message.id;
     this.name = message.name;
@@ -18,10 +25,20 @@ class Context {
     this.softDeadline = message.soft_deadline;
     this.headers = Object.freeze({ ...(message.headers || {}) });
     this.kwargs = message.kwargs || {};
-    this.signal = signal;
+    if (typeof signal === 'function') this.#makeSignal = signal;
+    else this.#signal = signal;
     /** The span this task's own work hangs under (see lib/trace.js), or null. */
     this.traceparent = null;
     this[finished] = false;
+  }
+
+  /** Aborted (with SoftTimeLimitExceeded) when the soft time limit passes. */
+  get signal() {
+    if (this.#signal === undefined && this.#makeSignal !== undefined) {
+      this.#signal = this.#makeSignal();
+      this.#makeSignal = undefined;
+    }
+    return this.#signal;
   }
 
   /** Report progress: any JSON value, e.g. `{current: 3, total: 10}`. */

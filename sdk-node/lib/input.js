@@ -1,9 +1,15 @@
-// The child's stdin as a queue of protocol messages, pulled one at a time: the serve loop
-// takes `task` lines from it, and a running workflow step takes its `step_ack` from the same
-// queue (the loop is waiting on that task meanwhile, so the two never read at once).
+// The child's stdin as a queue of protocol messages: each chunk a read brings is split into
+// lines at once, and the serve loop takes them one by one — synchronously while lines are
+// waiting (`take`), so a batch of task lines runs without a trip through the event loop and
+// its answers go out in one write once the batch is done. A running workflow step takes its
+// `step_ack` from the same queue (the loop is waiting on that task meanwhile, so the two never
+// read at once).
 'use strict';
 
-const { readLines } = require('./lines');
+const { MAX_LINE_BYTES, LineTooLong } = require('./lines');
+
+/** Lines queued beyond this pause the stream until the loop has taken them. */
+const HIGH_WATER_LINES = 4096;
 
 function warn(text) {
   process.stderr.write(`stem: ${text}\n`);
@@ -20,36 +26,135 @@ function parse(line) {
   return null;
 }
 
+/** A line's text from `bytes` without its trailing `\r`. */
+function text(bytes, start, end) {
+  if (end > start && bytes[end - 1] === 13) end -= 1;
+  return bytes.toString('utf8', start, end);
+}
+
 class Input {
-  constructor(stream) {
-    this.lines = readLines(stream)[Symbol.asyncIterator]();
+  constructor(stream, maxBytes = MAX_LINE_BYTES) {
+    this.stream = stream;
+    this.maxBytes = maxBytes;
+    /** Whole lines read, not yet taken: strings, or the error that ends the stream. */
+    this.queue = [];
+    this.head = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.ended = false;
+    this.paused = false;
+    this.wake = null;
     /** True once EOF or `shutdown` was read: the child is to exit 0. */
     this.closed = false;
     /** What reading stdin threw (a line too long): the child is to exit 1. */
     this.failure = null;
+    stream.on('data', (chunk) => this.push(chunk));
+    stream.on('end', () => this.end());
+    stream.on('error', (err) => this.end(err));
+  }
+
+  push(chunk) {
+    if (this.ended) return;
+    let start = 0;
+    let newline;
+    while ((newline = chunk.indexOf(10, start)) !== -1) {
+      const length = this.pendingBytes + newline - start;
+      if (length > this.maxBytes) return this.end(new LineTooLong(length));
+      if (this.pending.length === 0) {
+        this.queue.push(text(chunk, start, newline));
+      } else {
+        const bytes = Buffer.concat([...this.pending, chunk.subarray(start, newline)]);
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.queue.push(text(bytes, 0, bytes.length));
+      }
+      start = newline + 1;
+    }
+    if (start < chunk.length) {
+      this.pending.push(chunk.subarray(start));
+      this.pendingBytes += chunk.length - start;
+      if (this.pendingBytes > this.maxBytes) return this.end(new LineTooLong(this.pendingBytes));
+    }
+    if (this.queue.length - this.head > HIGH_WATER_LINES && !this.paused) {
+      this.paused = true;
+      this.stream.pause();
+    }
+    this.poke();
+  }
+
+  /** EOF (the last line may lack its newline), or the error that ends reading. */
+  end(err) {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.pendingBytes > 0 && err === undefined) {
+      const bytes = Buffer.concat(this.pending);
+      this.queue.push(text(bytes, 0, bytes.length));
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (err !== undefined) {
+      this.queue.push(err instanceof Error ? err : new Error(String(err)));
+      this.stream.destroy();
+    }
+    this.poke();
+  }
+
+  poke() {
+    const wake = this.wake;
+    if (wake !== null) {
+      this.wake = null;
+      wake();
+    }
+  }
+
+  /** Whether a whole line is waiting (taking it needs no read). */
+  ready() {
+    return this.head < this.queue.length;
+  }
+
+  /**
+   * The next JSON object already read (blank and non-JSON lines skipped): undefined when
+   * none is waiting, null at EOF. Throws what ended reading (a line too long).
+   */
+  take() {
+    if (this.closed) return null;
+    while (this.head < this.queue.length) {
+      const line = this.queue[this.head];
+      this.queue[this.head++] = undefined;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+        if (this.paused && !this.ended) {
+          this.paused = false;
+          this.stream.resume();
+        }
+      }
+      if (typeof line !== 'string') {
+        this.failure = line;
+        this.closed = true;
+        throw line;
+      }
+      if (line.trim() === '') continue;
+      const message = parse(line);
+      if (message === null) continue;
+      if (message.type === 'shutdown') this.closed = true;
+      return message;
+    }
+    if (this.ended) {
+      this.closed = true;
+      return null;
+    }
+    return undefined;
   }
 
   /** The next JSON object on stdin (blank and non-JSON lines skipped), or null at EOF. */
   async next() {
-    if (this.closed) return null;
     for (;;) {
-      let step;
-      try {
-        step = await this.lines.next();
-      } catch (err) {
-        this.failure = err;
-        this.closed = true;
-        throw err;
-      }
-      if (step.done) {
-        this.closed = true;
-        return null;
-      }
-      if (step.value.trim() === '') continue;
-      const message = parse(step.value);
-      if (message === null) continue;
-      if (message.type === 'shutdown') this.closed = true;
-      return message;
+      const message = this.take();
+      if (message !== undefined) return message;
+      await new Promise((resolve) => {
+        this.wake = resolve;
+      });
     }
   }
 }

@@ -39,4 +39,4 @@ async function* readLines(stream, maxBytes = MAX_LINE_BYTES) {
   if (pendingBytes > 0) yield take(Buffer.alloc(0));
 }
 
-module.exports = { readLines, MAX_LINE_BYTES };
+module.exports = { readLines, LineTooLong, MAX_LINE_BYTES };

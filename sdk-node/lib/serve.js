@@ -5,7 +5,7 @@
 'use strict';
 
 const os = require('node:os');
-const { send, writeLine, redirectStdout, strictNumbers } = require('./wire');
+const { send, writeLine, hold, flush, redirectStdout, strictNumbers } = require('./wire');
 const { Context, finish } = require('./context');
 const trace = require('./trace');
 const { lookup, taskNames } = require('./registry');
@@ -20,7 +20,8 @@ const { version } = require('../package.json');
 const PROTOCOL_VERSION = 1;
 const DEFAULT_SOFT_SIGNAL = 'SIGUSR2';
 
-/** The task being run now: its context and the controller behind `ctx.signal`. */
+/** The task being run now: its context and the controller behind `ctx.signal` (made when
+ * the task first reads `ctx.signal`, or when the soft limit comes). */
 let running = null;
 let started = false;
 
@@ -57,7 +58,7 @@ function resultLine(ctx, value) {
 }
 
 function protocolRefusal(id, text) {
-  return writeLine(errorLine(id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
+  return hold(errorLine(id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
 }
 
 /** Run a plain task's handler: `{ value }` or `{ thrown }`. */
@@ -69,12 +70,16 @@ async function settleTask(fn, ctx, args) {
   }
 }
 
+/**
+ * Run one task line and hold its `result` or `error` for the batch's write (the loop flushes
+ * before it waits for more lines).
+ */
 async function runTask(message, input) {
   if (typeof message.id !== 'string') return warn('ignoring a task line without a string id');
   const entry = lookup(message.name);
   if (entry === undefined) {
     const text = `no task named '${message.name}' is registered`;
-    return writeLine(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
+    return hold(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
   }
   const { args = [], kwargs = {} } = message;
   if (!Array.isArray(args) || kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
@@ -84,10 +89,12 @@ async function runTask(message, input) {
     const invalid = message.workflow === undefined ? 'the task line has no workflow field' : invalidRun(message.workflow);
     if (invalid !== null) return protocolRefusal(message.id, `workflow task '${message.name}': ${invalid}`);
   }
-  const controller = new AbortController();
+  const slot = { ctx: null, controller: null };
+  const signal = () => controllerOf(slot).signal;
   const resume = entry.workflow ? new Resume(message, input) : null;
-  const ctx = resume === null ? new Context(message, controller.signal) : new WorkflowContext(message, controller.signal, resume);
-  running = { ctx, controller };
+  const ctx = resume === null ? new Context(message, signal) : new WorkflowContext(message, signal, resume);
+  slot.ctx = ctx;
+  running = slot;
   const span = trace.startSpan(ctx);
   const settled = resume === null ? await settleTask(entry.fn, ctx, args) : await resume.settle(entry.fn, ctx, args);
   let outcome = null;
@@ -104,8 +111,8 @@ async function runTask(message, input) {
   // Otherwise stdin closed while a step waited for its ack: no answer, the child exits.
   running = null;
   finish(ctx);
-  await span.end(failure);
-  if (outcome !== null) writeLine(outcome);
+  if (span !== null) await span.end(failure);
+  if (outcome !== null) hold(outcome);
 }
 
 function signalName(raw) {
@@ -117,9 +124,15 @@ function signalName(raw) {
   return name in os.constants.signals ? name : undefined;
 }
 
+function controllerOf(slot) {
+  if (slot.controller === null) slot.controller = new AbortController();
+  return slot.controller;
+}
+
 function onSoftLimit() {
-  if (running === null || running.controller.signal.aborted) return;
-  running.controller.abort(new SoftTimeLimitExceeded());
+  if (running === null) return;
+  const controller = controllerOf(running);
+  if (!controller.signal.aborted) controller.abort(new SoftTimeLimitExceeded());
 }
 
 /** Listen for the soft-limit signal named in STEM_SOFT_SIGNAL (SIGUSR2 by default). */
@@ -179,16 +192,22 @@ async function run() {
   const input = new Input(process.stdin);
   try {
     while (!input.closed) {
-      const message = await input.next();
+      let message = input.take();
+      if (message === undefined) {
+        flush(); // the batch is done: its answers go out in one write before the loop waits
+        message = await input.next();
+      }
       if (message === null || message.type === 'shutdown') break;
       if (message.type === 'task') await runTask(message, input);
       else if (message.type === 'step_ack') warn(`ignoring a step_ack no step waits for: ${JSON.stringify(message).slice(0, 200)}`);
       else warn(`ignoring a message of unknown type ${JSON.stringify(message.type)}`);
     }
   } catch (err) {
+    flush();
     warn(err.message);
     process.exit(1);
   }
+  flush();
   if (input.failure !== null) {
     warn(input.failure.message);
     process.exit(1);
@@ -196,4 +215,4 @@ async function run() {
   process.exit(0);
 }
 
-module.exports = { run };
+module.exports = { run, runTask };

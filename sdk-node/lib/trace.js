@@ -58,12 +58,17 @@ function nowNs() {
   return (BigInt(Date.now()) * 1000000n).toString();
 }
 
-/** Starts the child's span of `ctx`'s task; call end() before writing the outcome. */
+/**
+ * Starts the child's span of `ctx`'s task; call end() before writing the outcome. Null when
+ * the task's headers carry no traceparent: then nothing is named, set or exported
+ * (`ctx.traceparent` stays null).
+ */
 function startSpan(ctx) {
+  if (ctx.headers[HEADER] === undefined) return null;
   const parent = parse(ctx.headers[HEADER]);
   const url = parent === null ? null : endpoint();
-  const spanId = newId(8);
-  const start = nowNs();
+  const spanId = url === null ? '' : newId(8);
+  const start = url === null ? '' : nowNs();
   ctx.traceparent = parent === null ? null : format(url ? { ...parent, parentId: spanId } : parent);
   const saved = process.env.TRACEPARENT;
   if (ctx.traceparent !== null) process.env.TRACEPARENT = ctx.traceparent;

@@ -20,8 +20,34 @@ function writeAll(fd, buffer) {
   }
 }
 
-/** Write one protocol line. The supervisor gone (EPIPE) ends the child. */
+/** Answers held for their batch's one write (see `hold`), oldest first. */
+let held = [];
+
+/** Keep a task's answer line for the batch's write (`flush`, or the next `writeLine`). */
+function hold(text) {
+  held.push(text);
+}
+
+/** Write the held answers, if any, in one write. */
+function flush() {
+  if (held.length === 0) return;
+  const text = held.join('\n');
+  held = [];
+  writeText(text);
+}
+
+/** Write one protocol line now, after any held answers. */
 function writeLine(text) {
+  if (held.length !== 0) {
+    held.push(text);
+    text = held.join('\n');
+    held = [];
+  }
+  writeText(text);
+}
+
+/** Write lines (without the last newline). The supervisor gone (EPIPE) ends the child. */
+function writeText(text) {
   try {
     writeAll(STDOUT_FD, Buffer.from(text + '\n', 'utf8'));
   } catch (err) {
@@ -70,4 +96,4 @@ function redirectStdout() {
   }
 }
 
-module.exports = { send, writeLine, redirectStdout, strictNumbers };
+module.exports = { send, writeLine, hold, flush, redirectStdout, strictNumbers };

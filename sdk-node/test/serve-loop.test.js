@@ -171,3 +171,25 @@ test('a 10 MB result arrives whole; one past the line limit and NaN are refused'
     assert.equal(nan.error.retryable, false);
   });
 });
+
+test('task lines that come in one write are all answered, in order', async () => {
+  await withChild({}, async (child) => {
+    const line = (id, name, args = []) => JSON.stringify({ type: 'task', id, name, args, kwargs: {}, queue: 'default',
+      attempt: 1, retries_left: 0, headers: {} });
+    const batch = [line('b-1', 'nothing'), line('b-2', 'wait', [5]), line('b-3', 'missing'), 'not json',
+      line('b-4', 'signal_state'), line('b-5', 'nothing')].join('\n');
+    const split = line('b-6', 'wait', [1]);
+    child.process.stdin.write(`${batch}\n${split.slice(0, 7)}`);
+    child.process.stdin.write(`${split.slice(7)}\n`);
+    assert.deepEqual(await child.next(), { type: 'result', id: 'b-1', value: null });
+    assert.deepEqual(await child.next(), { type: 'result', id: 'b-2', value: 5 });
+    const unknown = await child.next();
+    assert.equal(unknown.id, 'b-3');
+    assert.equal(unknown.error.type, 'UnknownTask');
+    assert.deepEqual(await child.next(), { type: 'result', id: 'b-4', value: { aborted: false } });
+    assert.deepEqual(await child.next(), { type: 'result', id: 'b-5', value: null });
+    assert.deepEqual(await child.next(), { type: 'result', id: 'b-6', value: 1 });
+    child.send({ type: 'shutdown' });
+    assert.equal((await child.exited()).code, 0);
+  });
+});

@@ -10,21 +10,25 @@ import os
 import signal
 import sys
 import traceback
-from typing import IO, Any, Callable, NoReturn, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 from .errors import plain_error
+from .lines import LineReader
 from .loop import Channel, Message, dispatch, execute, read_messages
 from .registry import Registry, Workflow
 
 Prctl = Callable[..., Any]
 
 
-def serve_forked(registry: Registry, channel: Channel, reader: IO[bytes]) -> None:
+def serve_forked(registry: Registry, channel: Channel, reader: LineReader) -> None:
     """Read task lines and run each in a fork, one at a time, until `shutdown` or EOF."""
     prctl = _prctl()  # looked up once here, not imported again in every fork
-    for message in read_messages(reader):
-        if not dispatch(message, lambda m: run_in_fork(registry, channel, reader, m, prctl)):
-            return
+    try:
+        for message in read_messages(reader, channel):
+            if not dispatch(message, lambda m: run_in_fork(registry, channel, reader, m, prctl)):
+                return
+    finally:
+        channel.flush()
 
 
 def _prctl() -> Optional[Prctl]:
@@ -38,7 +42,7 @@ def _prctl() -> Optional[Prctl]:
         return None
 
 
-def run_in_fork(registry: Registry, channel: Channel, reader: IO[bytes], message: Message,
+def run_in_fork(registry: Registry, channel: Channel, reader: LineReader, message: Message,
                 prctl: Optional[Prctl] = None) -> None:
     fn = registry.get(message.get("name"))
     if fn is None or isinstance(fn, Workflow):
@@ -46,6 +50,7 @@ def run_in_fork(registry: Registry, channel: Channel, reader: IO[bytes], message
         # server reads), without forking.
         execute(registry, channel, message)
         return
+    channel.flush()  # held answers go out once, not again from the fork
     go_r, go_w = os.pipe()  # server -> fork: `forked` is written, start
     done_r, done_w = os.pipe()  # fork -> server: the answer is written
     sys.stdout.flush()
@@ -96,7 +101,7 @@ def _die_with_server(server_pid: int, prctl: Optional[Prctl]) -> None:
         os._exit(1)
 
 
-def _become_task_process(registry: Registry, channel: Channel, reader: IO[bytes], message: Message, go_r: int,
+def _become_task_process(registry: Registry, channel: Channel, reader: LineReader, message: Message, go_r: int,
                          done_w: int, server_pid: int, prctl: Optional[Prctl]) -> NoReturn:
     """The fork's whole life; never returns."""
     code = 1
@@ -116,6 +121,7 @@ def _become_task_process(registry: Registry, channel: Channel, reader: IO[bytes]
         os.close(reader_fd)  # the server owns the task stream
         if started:
             execute(registry, channel, message)
+            channel.flush()
             os.write(done_w, b"d")
             code = 0
     except BaseException:

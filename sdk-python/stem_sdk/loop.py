@@ -3,14 +3,17 @@
 `process` and `pool` isolation both use this loop; `forkserver` reuses its pieces."""
 
 import json
+import json.encoder
+import json.scanner
 import os
 import sys
 import threading
 from types import TracebackType
-from typing import IO, Any, Callable, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import context, trace
 from .errors import ErrorPayload, ProtocolBroken, error_payload, plain_error
+from .lines import LineReader
 from .registry import Registry, Workflow, default_registry
 from .softlimit import soft_limit
 
@@ -25,33 +28,97 @@ ISOLATION_MODES = ("process", "pool", "forkserver")
 MAX_LINE_BYTES = 16 * 1024 * 1024  # the supervisor refuses longer lines
 
 
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+
+
 def encode(message: Message) -> bytes:
     """One protocol line as bytes; raises TypeError/ValueError for what JSON can't hold."""
-    text = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.encode("utf-8") + b"\n"
+    return _encoder.encode(message).encode("utf-8") + b"\n"
+
+
+def _value_encoder() -> Callable[[Any], str]:
+    """A JSON value's text, as `encode` writes it, by the C encoder made once (not per call);
+    only the serve loop's thread uses it: its circular-reference marks are its own."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _encoder.encode
+    marks: Dict[int, Any] = {}
+    c_encode = make(marks, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+
+    def encode_value(value: Any) -> str:
+        try:
+            return "".join(c_encode(value, 0))
+        except BaseException:
+            marks.clear()  # a failure can leave a container's mark behind
+            raise
+
+    return encode_value
+
+
+_encode_value = _value_encoder()
+_encode_str = json.encoder.encode_basestring
+
+
+def decode(raw: bytes) -> Any:
+    """One line's JSON value; ValueError (json.loads's own) for what is not JSON."""
+    try:
+        text = raw.decode("utf-8").strip()
+        value, end = _scan(text, 0)
+        if end == len(text):
+            return value
+    except (UnicodeDecodeError, StopIteration, ValueError):
+        pass
+    return json.loads(raw)  # not the common case: json.loads says what is wrong, or decodes it
 
 
 class Channel:
-    """Writes protocol lines to the private protocol descriptor, whole and unbuffered."""
+    """Writes protocol lines to the private protocol descriptor, whole and unbuffered. A
+    task's answer may be held (`hold`) to go out with the rest of its batch in one write
+    (`flush`); every other line goes out at once, after what is held, so order is kept."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self._lock = threading.Lock()
+        self._held: List[bytes] = []
 
     def send(self, message: Message) -> None:
         self.write_line(encode(message))
 
     def write_line(self, data: bytes) -> None:
-        with soft_limit.writing(), self._lock:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view):]
+        """Writes `data` now, after any held answers."""
+        was_writing = soft_limit.begin_write()
+        try:
+            with self._lock:
+                if self._held:
+                    self._held.append(data)
+                    data = b"".join(self._held)
+                    self._held = []
+                self._write_all(data)
+        except BaseException:
+            soft_limit.abort_write(was_writing)
+            raise
+        soft_limit.end_write(was_writing)
+
+    def hold(self, data: bytes) -> None:
+        """Keeps an answer for the batch's write."""
+        self._held.append(data)
+
+    def flush(self) -> None:
+        """Writes the held answers, if any, in one write."""
+        if self._held:
+            self.write_line(b"")
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
 
 
-def claim_stdio() -> Tuple[int, IO[bytes]]:
+def claim_stdio() -> Tuple[int, LineReader]:
     """Keep fds 0 and 1 for the protocol on private descriptors; point fd 1 and
     `sys.stdout` at stderr (so `print` and C code writing to fd 1 go there) and fd 0 at
-    /dev/null (so a subprocess can't read task lines). Returns (out_fd, in_file)."""
+    /dev/null (so a subprocess can't read task lines). Returns (out_fd, reader)."""
     sys.stdout.flush()
     out_fd = os.dup(1)  # os.dup makes non-inheritable descriptors: subprocesses don't get them
     in_fd = os.dup(0)
@@ -60,7 +127,7 @@ def claim_stdio() -> Tuple[int, IO[bytes]]:
     os.dup2(devnull, 0)
     os.close(devnull)
     sys.stdout = sys.stderr
-    return out_fd, os.fdopen(in_fd, "rb")
+    return out_fd, LineReader(in_fd)
 
 
 def warn(text: str) -> None:
@@ -68,14 +135,21 @@ def warn(text: str) -> None:
     sys.stderr.flush()
 
 
-def read_messages(reader: IO[bytes]) -> Iterator[Message]:
+def read_messages(reader: LineReader, channel: Optional[Channel] = None) -> Iterator[Message]:
     """Supervisor messages, one per line; a line that isn't a JSON object is reported
-    on stderr and skipped."""
-    for raw in reader:
+    on stderr and skipped. Before a read that may block (no whole line buffered), the
+    channel's held answers and stderr are flushed: one write per batch."""
+    while True:
+        if channel is not None and not reader.waiting():
+            channel.flush()
+            sys.stderr.flush()
+        raw = reader.readline()
+        if not raw:
+            return
         if not raw.strip():
             continue
         try:
-            message = json.loads(raw)
+            message = decode(raw)
         except ValueError as exc:
             warn("ignoring a line that is not JSON (%s): %r" % (exc, raw[:200]))
             continue
@@ -99,22 +173,22 @@ def check_task(registry: Registry, message: Message) -> Optional[ErrorPayload]:
     return None
 
 
-def execute(registry: Registry, channel: Channel, message: Message, reader: Optional[IO[bytes]] = None) -> None:
-    """Run one task line's function and write its `result` or `error`. `reader` is the
-    supervisor's stream, which a workflow reads its steps' acks from (None in a fork, where
-    the server owns it)."""
-    task_id = message["id"]
-    refusal = check_task(registry, message)
-    if refusal is not None:
-        channel.send({"type": "error", "id": task_id, "error": refusal})
-        return
-    fn = registry.get(message["name"])
-    assert fn is not None  # check_task refused unknown names
+def execute(registry: Registry, channel: Channel, message: Message, reader: Optional[LineReader] = None) -> None:
+    """Run one task line's function and hand its `result` or `error` to the channel, held
+    for the batch's write (the serve loop flushes it before it waits for more lines).
+    `reader` is the supervisor's stream, which a workflow reads its steps' acks from (None
+    in a fork, where the server owns it)."""
+    fn = registry.get(message.get("name"))
+    if fn is None or type(message.get("args", ())) is not list or type(message.get("kwargs", {})) is not dict:
+        refusal = check_task(registry, message)
+        if refusal is not None:
+            channel.hold(encode({"type": "error", "id": message["id"], "error": refusal}))
+            return
+        assert fn is not None  # a list or dict subclass passes check_task
     ctx = context.TaskContext(message, channel)
     context.activate(ctx)
-    span = trace.TaskSpan(ctx).__enter__()
-    failure: Optional[ErrorPayload] = None
-    line: Optional[bytes] = None
+    span = trace.start_span(ctx)
+    outcome: Optional[Outcome] = None
     try:
         if isinstance(fn, Workflow):
             from .workflow_runner import run_workflow
@@ -122,25 +196,23 @@ def execute(registry: Registry, channel: Channel, message: Message, reader: Opti
             outcome = run_workflow(fn, ctx, message, channel, reader)
         else:
             outcome = run_task(fn, ctx)
-        if isinstance(outcome, dict):
-            failure = outcome
-        else:
-            line = outcome
     finally:
-        span.end(error=failure.get("message") if failure else None)
+        if span is not None:
+            span.end(error=outcome.get("message") if isinstance(outcome, dict) else None)
         context.activate(None)
-    if line is not None:
-        channel.write_line(line)
-    else:
-        channel.send({"type": "error", "id": task_id, "error": failure})
-    sys.stderr.flush()
+    if isinstance(outcome, dict):
+        outcome = encode({"type": "error", "id": ctx.id, "error": outcome})
+    channel.hold(outcome)
 
 
 def run_task(fn: Callable[..., Any], ctx: context.TaskContext) -> Outcome:
     """Runs the task: its `result` line, or the error payload of its failure."""
     try:
-        with soft_limit.armed():
+        try:
+            soft_limit.arm()
             value = fn(*ctx.args, **ctx.kwargs)
+        finally:
+            soft_limit.disarm()
     except (Exception, SystemExit) as exc:
         return error_payload(exc, traceback_from(exc, run_task))
     return result_line(ctx, value)
@@ -157,7 +229,8 @@ def traceback_from(exc: BaseException, caller: Callable[..., Any]) -> Optional[T
 def result_line(ctx: context.TaskContext, value: Any) -> Outcome:
     """The task's `result` line for `value`, or the error of a value no line can hold."""
     try:
-        line = encode({"type": "result", "id": ctx.id, "value": value})
+        text = '{"type":"result","id":%s,"value":%s}\n' % (_encode_str(ctx.id), _encode_value(value))
+        line = text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         # Deterministic: running the task again would redo its work and fail the same way.
         return plain_error(
@@ -190,11 +263,19 @@ def dispatch(message: Message, on_task: Callable[[Message], None]) -> bool:
     return True
 
 
-def serve(registry: Registry, channel: Channel, reader: IO[bytes]) -> None:
-    """`process` and `pool` isolation: tasks one after another in this process."""
-    for message in read_messages(reader):
-        if not dispatch(message, lambda m: execute(registry, channel, m, reader)):
-            return
+def serve(registry: Registry, channel: Channel, reader: LineReader) -> None:
+    """`process` and `pool` isolation: tasks one after another in this process; the answers
+    to the lines one read brought go out in one write, before the next read."""
+
+    def on_task(message: Message) -> None:
+        execute(registry, channel, message, reader)
+
+    try:
+        for message in read_messages(reader, channel):
+            if not dispatch(message, on_task):
+                return
+    finally:
+        channel.flush()
 
 
 def run(registry: Optional[Registry] = None, isolation: Optional[str] = None) -> None:

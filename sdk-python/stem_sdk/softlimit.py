@@ -49,29 +49,53 @@ class SoftLimit:
             return
         raise SoftTimeLimitExceeded()
 
+    def arm(self) -> None:
+        """The task body starts: the soft signal raises from here on."""
+        self._pending = False
+        self._armed = True
+
+    def disarm(self) -> None:
+        """The task body ended."""
+        self._armed = False
+        self._pending = False
+
     @contextmanager
     def armed(self) -> Iterator[None]:
         """The task body: the soft signal raises in here."""
-        self._pending = False
-        self._armed = True
+        self.arm()
         try:
             yield
         finally:
-            self._armed = False
+            self.disarm()
+
+    def begin_write(self) -> bool:
+        """A protocol write starts: the soft signal waits until it ends. Returns whether a
+        write was already under way (for `end_write`)."""
+        was_writing = self._writing
+        self._writing = True
+        return was_writing
+
+    def end_write(self, was_writing: bool) -> None:
+        """The write started by `begin_write` ended: raises the soft limit held back meanwhile."""
+        self._writing = was_writing
+        if not was_writing and self._pending and self._armed:
             self._pending = False
+            raise SoftTimeLimitExceeded()
+
+    def abort_write(self, was_writing: bool) -> None:
+        """The write started by `begin_write` failed: what it held back stays held."""
+        self._writing = was_writing
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """A protocol write: the soft signal waits until the line is out."""
-        was_writing = self._writing
-        self._writing = True
+        was_writing = self.begin_write()
         try:
             yield
-        finally:
-            self._writing = was_writing
-        if not was_writing and self._pending and self._armed:
-            self._pending = False
-            raise SoftTimeLimitExceeded()
+        except BaseException:
+            self.abort_write(was_writing)
+            raise
+        self.end_write(was_writing)
 
 
 soft_limit = SoftLimit()

@@ -104,7 +104,7 @@ class TaskSpan:
         self.ctx = ctx
         self.parent = parse(ctx.headers.get(HEADER))
         self.url = _endpoint() if self.parent is not None else None
-        self.span_id = new_id(8)
+        self.span_id = new_id(8) if self.url is not None else ""
         self.start_ns = 0
         self.saved_env: Optional[str] = None
 
@@ -148,6 +148,14 @@ class TaskSpan:
             "status": {"code": 2, "message": str(error)} if error else {"code": 1},
         }
         export(self.url, [span])
+
+
+def start_span(ctx: "TaskContext") -> Optional[TaskSpan]:
+    """The started span of `ctx`'s task, or None when its headers carry no traceparent (then
+    there is nothing to name, set or export: `ctx.traceparent` stays None)."""
+    if HEADER not in ctx.headers:
+        return None
+    return TaskSpan(ctx).__enter__()
 
 
 def export(url: str, spans: List[Dict[str, Any]]) -> None:

@@ -5,9 +5,10 @@ and so can a stream that breaks the protocol; the exchange records what ended it
 that catches the internal exceptions still cannot go on."""
 
 import json
-from typing import IO, Any, Dict, NoReturn, Optional
+from typing import Any, Dict, NoReturn, Optional
 
 from .errors import ErrorPayload, ProtocolBroken
+from .lines import LineReader
 from .loop import MAX_LINE_BYTES, Channel, encode
 from .softlimit import soft_limit
 
@@ -35,7 +36,7 @@ class Refused(Halt):
 class Exchange:
     """One resume's side of the step exchange."""
 
-    def __init__(self, channel: Channel, reader: IO[bytes], task_id: str) -> None:
+    def __init__(self, channel: Channel, reader: LineReader, task_id: str) -> None:
         self._channel = channel
         self._reader = reader
         self.task_id = task_id

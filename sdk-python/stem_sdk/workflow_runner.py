@@ -3,10 +3,11 @@
 the function's result, with `result` null when the run suspended, or with an `error` (the
 function's, a refused step's, a `Nondeterminism`)."""
 
-from typing import IO, Any, Optional
+from typing import Any, Optional
 
 from .context import TaskContext
 from .errors import ErrorPayload, ProtocolBroken, error_payload, plain_error
+from .lines import LineReader
 from .loop import Channel, Message, Outcome, encode, result_line, traceback_from
 from .registry import Workflow
 from .softlimit import soft_limit
@@ -29,7 +30,7 @@ def check_run(run: Any) -> Optional[str]:
 
 
 def run_workflow(wf: Workflow, task: TaskContext, message: Message, channel: Channel,
-                 reader: Optional[IO[bytes]]) -> Outcome:
+                 reader: Optional[LineReader]) -> Outcome:
     """Runs one resume: its `result` line, or the error payload of its failure."""
     run: Any = message.get("workflow")
     problem = check_run(run)
