@@ -66,6 +66,9 @@ pub(crate) fn shared_limits(m: &Manifest, spec: &TaskSpec) -> Vec<(String, Limit
 pub struct Slot {
     pub key: String,
     pub max: u32,
+    /// Which limit this is, without the key's value (`TASK.max_concurrency`,
+    /// `limits.NAME.max_concurrency`): a label for metrics.
+    pub limit: String,
 }
 
 /// A token bucket a task takes one token from before it starts.
@@ -74,6 +77,8 @@ pub struct Bucket {
     pub key: String,
     pub per_second: f64,
     pub burst: u32,
+    /// Which limit this is, without the key's value (`TASK.rate_limit`, `limits.NAME.rate`).
+    pub limit: String,
 }
 
 impl FlowLimits {
@@ -94,6 +99,7 @@ impl FlowLimits {
             out.push(Slot {
                 key: clip(key),
                 max,
+                limit: format!("{name}.max_concurrency"),
             });
         }
         for (limit, spec) in &self.limits {
@@ -101,6 +107,7 @@ impl FlowLimits {
                 out.push(Slot {
                     key: clip(shared_key("slots", limit, spec, env)),
                     max,
+                    limit: format!("limits.{limit}.max_concurrency"),
                 });
             }
         }
@@ -116,6 +123,7 @@ impl FlowLimits {
                 key: clip(self.bucket(name, env)),
                 per_second: rate.per_second,
                 burst: self.burst,
+                limit: format!("{name}.rate_limit"),
             });
         }
         for (limit, spec) in &self.limits {
@@ -124,6 +132,7 @@ impl FlowLimits {
                     key: clip(shared_key("rate", limit, spec, env)),
                     per_second: rate.per_second,
                     burst: spec.burst.unwrap_or(1).max(1),
+                    limit: format!("limits.{limit}.rate"),
                 });
             }
         }

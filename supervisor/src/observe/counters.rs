@@ -3,7 +3,9 @@
 
 use super::{Lifecycle, Sink};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct Counters {
@@ -18,6 +20,8 @@ pub struct Counters {
     leases_lost: AtomicU64,
     children_spawned: AtomicU64,
     children_recycled: AtomicU64,
+    /// Milliseconds deliveries waited at flow-control gates, by limit.
+    throttled_ms: Mutex<BTreeMap<String, u64>>,
 }
 
 fn bump(c: &AtomicU64) {
@@ -40,6 +44,7 @@ impl Counters {
             "leases_lost": get(&self.leases_lost),
             "children_spawned": get(&self.children_spawned),
             "children_recycled": get(&self.children_recycled),
+            "throttled_ms": self.throttled_ms.lock().map(|m| m.clone()).unwrap_or_default(),
         })
     }
 }
@@ -81,6 +86,12 @@ impl Sink for Counters {
             | Lifecycle::Started(_)
             | Lifecycle::Progress(..)
             | Lifecycle::GivenBack(_) => {}
+            Lifecycle::Throttled { limit, ms } => {
+                if let Ok(mut m) = self.throttled_ms.lock() {
+                    // Limits are named in the manifest (no key values): the map stays small.
+                    *m.entry(limit.clone()).or_default() += ms;
+                }
+            }
         }
     }
 }

@@ -80,7 +80,8 @@ impl Sink for EventSink {
             | Lifecycle::ChildSpawned { .. }
             | Lifecycle::ChildRecycled { .. }
             | Lifecycle::BrokerError { .. }
-            | Lifecycle::BrokerRecovered => return,
+            | Lifecycle::BrokerRecovered
+            | Lifecycle::Throttled { .. } => return,
         };
         self.buffer.lock().expect("events lock").push(TaskEvent {
             kind: kind.to_string(),

@@ -52,6 +52,7 @@ impl Sink for LogSink {
             | Lifecycle::Started(_)
             | Lifecycle::Progress(..)
             | Lifecycle::Ran(_)
+            | Lifecycle::Throttled { .. }
             | Lifecycle::BrokerError { .. } => {}
             Lifecycle::BrokerRecovered => tracing::info!("the broker answers again"),
             Lifecycle::WorkflowRun {

@@ -107,6 +107,12 @@ pub enum Lifecycle {
     },
     /// The broker answered again after errors.
     BrokerRecovered,
+    /// A delivery waited `ms` at a flow-control gate, held by `limit` (`TASK.max_concurrency`,
+    /// `limits.NAME.rate`, …), before it passed.
+    Throttled {
+        limit: String,
+        ms: u64,
+    },
     /// A workflow step journaled by the resume `task` (done, failed, retrying, waiting).
     WorkflowStep {
         task: TaskRef,

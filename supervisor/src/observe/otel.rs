@@ -37,6 +37,7 @@ struct Instruments {
     broker_recoveries: Counter<u64>,
     spawned: Counter<u64>,
     recycled: Counter<u64>,
+    throttled: Counter<u64>,
 }
 
 fn histogram(meter: &Meter, name: &'static str, what: &'static str) -> Histogram<f64> {
@@ -109,6 +110,11 @@ impl Instruments {
                 meter,
                 "stem.children.recycled",
                 "Children recycled, by runtime",
+            ),
+            throttled: counter(
+                meter,
+                "stem.flow.throttled",
+                "Milliseconds deliveries waited at flow-control gates, by limit",
             ),
         }
     }
@@ -284,6 +290,12 @@ impl Sink for OtelSink {
                 self.count(|m| &m.broker_errors, &[KeyValue::new("op", *op)])
             }
             Lifecycle::BrokerRecovered => self.count(|m| &m.broker_recoveries, &[]),
+            Lifecycle::Throttled { limit, ms } => {
+                if let Some(m) = &self.metrics {
+                    m.throttled
+                        .add(*ms, &[KeyValue::new("limit", limit.clone())]);
+                }
+            }
             Lifecycle::ChildSpawned { runtime, .. } => {
                 self.count(|m| &m.spawned, &[KeyValue::new("runtime", runtime.clone())])
             }

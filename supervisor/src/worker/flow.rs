@@ -11,6 +11,7 @@
 
 use super::delivery::{Outcome, Stage};
 use super::dispatcher::{Dispatcher, Event};
+use crate::observe::Lifecycle;
 use crate::ops::unique;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -39,12 +40,17 @@ pub struct GateState {
     pub passed: bool,
     /// The concurrency slots it holds, given back when it finishes.
     pub slots: Vec<Slot>,
+    /// Since when, and by which limit, it was first held (for the throttled-time metric).
+    pub throttled: Option<(std::time::Instant, String)>,
 }
 
 /// What the store said at the gate.
 pub enum GateVerdict {
-    Pass { slots: Vec<Slot> },
-    Wait(Duration),
+    Pass {
+        slots: Vec<Slot>,
+    },
+    /// Over `limit`: look again after the wait.
+    Wait(Duration, String),
 }
 
 /// How many deliveries may wait at gates before one more over its limit is given back to the
@@ -97,14 +103,28 @@ impl Dispatcher {
             GateVerdict::Pass { slots } => {
                 entry.gate.passed = true;
                 entry.gate.slots = slots;
+                if let Some((since, limit)) = entry.gate.throttled.take() {
+                    let ms = since.elapsed().as_millis() as u64;
+                    self.observer().emit(Lifecycle::Throttled { limit, ms });
+                }
                 self.push_waiting_front(receipt);
             }
-            GateVerdict::Wait(wait) if crowded => {
+            GateVerdict::Wait(wait, limit) if crowded => {
                 // Enough wait here already: back to the broker until its wait is over.
                 let d = entry.delivery.clone();
+                let ms = entry
+                    .gate
+                    .throttled
+                    .take()
+                    .map_or(0, |(since, _)| since.elapsed().as_millis() as u64);
                 self.send_commit(super::outcome::release(&d, wait.max(SLOT_RETRY), false));
+                self.observer().emit(Lifecycle::Throttled { limit, ms });
             }
-            GateVerdict::Wait(wait) => {
+            GateVerdict::Wait(wait, limit) => {
+                entry
+                    .gate
+                    .throttled
+                    .get_or_insert_with(|| (std::time::Instant::now(), limit));
                 entry.gate.held = true;
                 let events = self.ctx.events.clone();
                 tokio::spawn(async move {
@@ -253,7 +273,7 @@ async fn check(
         let mut verdict = None;
         for slot in &slots {
             if !store.take_slot(&slot.key, slot.max, receipt, lease).await? {
-                verdict = Some(GateVerdict::Wait(SLOT_RETRY));
+                verdict = Some(GateVerdict::Wait(SLOT_RETRY, slot.limit.clone()));
                 break;
             }
             taken.push(slot);
@@ -261,7 +281,7 @@ async fn check(
         if verdict.is_none() {
             for b in &buckets {
                 if let Some(wait) = store.take_token(&b.key, b.per_second, b.burst).await? {
-                    verdict = Some(GateVerdict::Wait(wait));
+                    verdict = Some(GateVerdict::Wait(wait, b.limit.clone()));
                     break;
                 }
             }
@@ -277,7 +297,7 @@ async fn check(
     .await;
     result.unwrap_or_else(|e| {
         tracing::warn!("flow control: {e}; trying again in {ERROR_RETRY:?}");
-        GateVerdict::Wait(ERROR_RETRY)
+        GateVerdict::Wait(ERROR_RETRY, "store error".into())
     })
 }
 
