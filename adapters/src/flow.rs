@@ -5,10 +5,13 @@
 //! - persisted queue pauses, seen by every worker, including those started later;
 //! - token buckets (`rate_limit`): `per_second` tokens a second up to `burst`;
 //! - counted slots (`max_concurrency`): at most `max` holders per key, each until its lease
-//!   ends, so a dead worker's slot comes back by itself.
+//!   ends, so a dead worker's slot comes back by itself;
+//! - debounce bursts (`debounce`): enqueues of one key within a window become one run of the
+//!   latest arguments (the design is in [`crate::debounce`]).
 //!
 //! Times are the store's clock where it has one (Redis `TIME`, Postgres `now()`).
 
+use crate::debounce::{DebouncePut, DebounceTake};
 use crate::{Result, ResultBackend};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -52,6 +55,27 @@ pub trait FlowControl: Send + Sync + 'static {
 
     /// Gives `holder`'s slot of `key` back (a no-op when it holds none).
     async fn release_slot(&self, key: &str, holder: &str) -> Result<()>;
+
+    /// One enqueue of debounce `key` (task id `id`, encoded envelope `payload`), in one atomic
+    /// step: it joins the key's open burst when that one is not due yet (the burst keeps this
+    /// payload, its due moves to `min(now + window, first + max_wait)`), else opens a new burst
+    /// of `id` due `now + window`. See [`crate::debounce`].
+    async fn debounce_put(
+        &self,
+        key: &str,
+        id: &str,
+        payload: &str,
+        window: Duration,
+        max_wait: Option<Duration>,
+    ) -> Result<DebouncePut>;
+
+    /// Asked before the burst `id` of `key` runs: `Wait(due)` while it is open and not due;
+    /// once due, closes it (later enqueues open a new burst) and hands its latest payload, as
+    /// often as asked until [`FlowControl::debounce_done`]; `Gone` when there is no such burst.
+    async fn debounce_take(&self, key: &str, id: &str) -> Result<DebounceTake>;
+
+    /// Forgets the burst `id` of `key` (its run's final outcome is committed).
+    async fn debounce_done(&self, key: &str, id: &str) -> Result<()>;
 }
 
 /// The task id of a run holder (`TASK_ID#NONCE`).

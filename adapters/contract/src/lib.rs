@@ -11,6 +11,7 @@ mod broker;
 mod commit;
 mod concurrency;
 mod control;
+mod debounce;
 mod delay;
 mod dlq;
 mod fairness;
@@ -32,6 +33,7 @@ pub use broker::*;
 pub use commit::*;
 pub use concurrency::*;
 pub use control::*;
+pub use debounce::*;
 pub use delay::*;
 pub use dlq::*;
 pub use fairness::*;
@@ -123,6 +125,11 @@ macro_rules! contract_tests {
             pauses_persist,
             token_bucket_limits_and_refills,
             slots_bounded_and_freed,
+            debounce_one_put,
+            debounce_puts_push_due_and_keep_the_last_payload,
+            debounce_max_wait_caps_the_due,
+            debounce_concurrent_puts_one_id,
+            debounce_take_waits_then_hands_the_payload,
             find_task_by_id,
             peek_lists_each_state,
             wf_start_is_idempotent,

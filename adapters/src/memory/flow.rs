@@ -1,6 +1,7 @@
 //! `FlowControl` in memory: unique locks, pauses, buckets and slots in the store's one state.
 
 use super::MemoryStore;
+use crate::debounce::{due_of, joins, take_step, Burst, DebouncePut, DebounceTake};
 use crate::flow::{bucket_step, FlowControl};
 use crate::Result;
 use async_trait::async_trait;
@@ -17,6 +18,9 @@ pub(crate) struct Flow {
     buckets: HashMap<String, (f64, i64)>,
     /// Slots: key → holder → expiry ms.
     slots: HashMap<String, HashMap<String, i64>>,
+    /// Debounce bursts by run id, and each key's open burst.
+    bursts: HashMap<String, Burst>,
+    open_bursts: HashMap<String, String>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -102,6 +106,80 @@ impl FlowControl for MemoryStore {
         if let Some(holders) = self.lock().flow.slots.get_mut(key) {
             holders.remove(holder);
         }
+        Ok(())
+    }
+
+    async fn debounce_put(
+        &self,
+        key: &str,
+        id: &str,
+        payload: &str,
+        window: Duration,
+        max_wait: Option<Duration>,
+    ) -> Result<DebouncePut> {
+        Ok(self.change(|s, now| {
+            let f = &mut s.flow;
+            let open = f.open_bursts.get(key).cloned();
+            if let Some(run) = open {
+                if let Some(b) = f.bursts.get_mut(&run).filter(|b| joins(b, now)) {
+                    b.payload = payload.into();
+                    b.due = due_of(now, b.first_at, window, max_wait);
+                    return DebouncePut {
+                        id: run,
+                        due: b.due,
+                        first: false,
+                    };
+                }
+                if let Some(b) = f.bursts.get_mut(&run) {
+                    b.open = false;
+                }
+            }
+            let due = due_of(now, now, window, max_wait);
+            let burst = Burst {
+                key: key.into(),
+                payload: payload.into(),
+                due,
+                first_at: now,
+                open: true,
+                taken_at: 0,
+            };
+            f.bursts.insert(id.into(), burst);
+            f.open_bursts.insert(key.into(), id.into());
+            DebouncePut {
+                id: id.into(),
+                due,
+                first: true,
+            }
+        }))
+    }
+
+    async fn debounce_take(&self, key: &str, id: &str) -> Result<DebounceTake> {
+        Ok(self.change(|s, now| {
+            let f = &mut s.flow;
+            let Some(b) = f.bursts.get(id).filter(|b| b.key == key) else {
+                return DebounceTake::Gone;
+            };
+            let (answer, after) = take_step(b, now);
+            if let Some(after) = after {
+                if f.open_bursts.get(key).is_some_and(|open| open == id) {
+                    f.open_bursts.remove(key);
+                }
+                f.bursts.insert(id.into(), after);
+            }
+            answer
+        }))
+    }
+
+    async fn debounce_done(&self, key: &str, id: &str) -> Result<()> {
+        self.change(|s, _| {
+            let f = &mut s.flow;
+            if f.bursts.get(id).is_some_and(|b| b.key == key) {
+                f.bursts.remove(id);
+                if f.open_bursts.get(key).is_some_and(|open| open == id) {
+                    f.open_bursts.remove(key);
+                }
+            }
+        });
         Ok(())
     }
 }

@@ -1,8 +1,10 @@
 //! `FlowControl` on Postgres: tables `flow_uniques`, `flow_paused`, `flow_buckets`,
-//! `flow_slots` (migration 6; the unique claim's take-over of a stale holder: migration 8); each read-modify-write is one call of a server-side function
+//! `flow_slots` (migration 6; the unique claim's take-over of a stale holder: migration 8),
+//! `flow_debounce` (migration 13); each read-modify-write is one call of a server-side function
 //! that takes a transaction-scoped advisory lock on its key and reads the server's clock.
 
 use super::PgStore;
+use crate::debounce::{DebouncePut, DebounceTake};
 use crate::flow::FlowControl;
 use crate::Result;
 use async_trait::async_trait;
@@ -90,6 +92,53 @@ impl FlowControl for PgStore {
     async fn release_slot(&self, key: &str, holder: &str) -> Result<()> {
         let sql = include_str!("sql/flow_release_slot.sql");
         self.execute("release slot", sql, &[&key, &holder])
+            .await
+            .map(drop)
+    }
+
+    async fn debounce_put(
+        &self,
+        key: &str,
+        id: &str,
+        payload: &str,
+        window: Duration,
+        max_wait: Option<Duration>,
+    ) -> Result<DebouncePut> {
+        let max_wait = max_wait.map(ms);
+        let rows = self
+            .query(
+                "debounce",
+                include_str!("sql/flow_debounce_put.sql"),
+                &[&key, &id, &payload, &ms(window), &max_wait],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| crate::AdapterError::transient("debounce: the server gave no answer"))?;
+        Ok(DebouncePut {
+            id: row.get("o_id"),
+            due: row.get("o_due"),
+            first: row.get("o_first"),
+        })
+    }
+
+    async fn debounce_take(&self, key: &str, id: &str) -> Result<DebounceTake> {
+        let sql = include_str!("sql/flow_debounce_take.sql");
+        let rows = self.query("debounce take", sql, &[&key, &id]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(DebounceTake::Gone);
+        };
+        let value: Option<String> = row.get("o_value");
+        Ok(match (row.get::<_, String>("o_what").as_str(), value) {
+            ("wait", Some(due)) => DebounceTake::Wait(due.parse().unwrap_or(0)),
+            ("take", Some(payload)) => DebounceTake::Take(payload),
+            _ => DebounceTake::Gone,
+        })
+    }
+
+    async fn debounce_done(&self, key: &str, id: &str) -> Result<()> {
+        let sql = include_str!("sql/flow_debounce_done.sql");
+        self.execute("debounce done", sql, &[&key, &id])
             .await
             .map(drop)
     }

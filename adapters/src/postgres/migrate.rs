@@ -2,6 +2,8 @@
 //! transaction and recorded in `schema_migrations`, on a dedicated connection holding a
 //! session advisory lock for the namespace, so concurrent `open`s and `stem migrate` runs apply
 //! each migration exactly once. An up-to-date schema is detected without taking the lock.
+//! Versions may have gaps (branches number their migrations apart): every version not yet
+//! recorded is applied, in order, so one merged in later below the highest applied still runs.
 
 use super::error::pg;
 use super::settings::Settings;
@@ -52,6 +54,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0011_sql_enqueue",
         include_str!("migrations/0011_sql_enqueue.sql"),
     ),
+    (
+        13,
+        "0013_debounce",
+        include_str!("migrations/0013_debounce.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.
@@ -67,8 +74,8 @@ pub(crate) async fn run(settings: &Settings) -> Result<Vec<String>> {
 }
 
 async fn apply(client: &tokio_postgres::Client, schema: &str) -> Result<Vec<String>> {
-    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current_version(client, schema).await? >= latest {
+    let applied = applied_versions(client, schema).await?;
+    if MIGRATIONS.iter().all(|m| applied.contains(&m.0)) {
         return Ok(Vec::new());
     }
     let key = format!("stem-migrate:{schema}");
@@ -109,9 +116,9 @@ async fn apply_locked(client: &tokio_postgres::Client, schema: &str) -> Result<V
         ))
         .await
         .map_err(|e| pg("migrate: create schema_migrations", e))?;
-    let current = current_version(client, schema).await?;
+    let done = applied_versions(client, schema).await?;
     let mut applied = Vec::new();
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| !done.contains(&m.0)) {
         let script = format!(
             "BEGIN;\n{sql}\n;INSERT INTO schema_migrations (version, name) VALUES ({version}, '{name}');\nCOMMIT;"
         );
@@ -124,22 +131,19 @@ async fn apply_locked(client: &tokio_postgres::Client, schema: &str) -> Result<V
     Ok(applied)
 }
 
-/// The highest applied version, 0 when the schema or its migrations table is missing.
-async fn current_version(client: &tokio_postgres::Client, schema: &str) -> Result<i32> {
+/// The applied versions, none when the schema or its migrations table is missing.
+async fn applied_versions(client: &tokio_postgres::Client, schema: &str) -> Result<Vec<i32>> {
     let table = format!("{schema}.schema_migrations");
     let row = client
         .query_one("SELECT to_regclass($1) IS NOT NULL AS present", &[&table])
         .await
         .map_err(|e| pg("migrate: inspect", e))?;
     if !row.get::<_, bool>("present") {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let row = client
-        .query_one(
-            &format!("SELECT coalesce(max(version), 0) AS v FROM {table}"),
-            &[],
-        )
+    let rows = client
+        .query(&format!("SELECT version FROM {table}"), &[])
         .await
         .map_err(|e| pg("migrate: inspect", e))?;
-    Ok(row.get("v"))
+    Ok(rows.iter().map(|r| r.get("version")).collect())
 }

@@ -1,9 +1,11 @@
 //! `FlowControl` for Redis: a unique lock is a string with a TTL (`{ns}:unique:{key}`), pauses a
 //! set (`{ns}:paused`), a token bucket a hash (`{ns}:bucket:{key}`), slots a sorted set of
-//! holders by lease end (`{ns}:slots:{key}`); every read-modify-write is one script on Redis's
+//! holders by lease end (`{ns}:slots:{key}`), a debounce burst a hash by run id
+//! (`{ns}:debounce:run:{id}`) with its key's open burst a string (`{ns}:debounce:open:{key}`); every read-modify-write is one script on Redis's
 //! clock.
 
 use super::{redis_error, scripts, RedisStore};
+use crate::debounce::{DebouncePut, DebounceTake, KEEP_TAKEN};
 use crate::flow::FlowControl;
 use crate::Result;
 use async_trait::async_trait;
@@ -97,5 +99,65 @@ impl FlowControl for RedisStore {
             .await
             .map(drop)
             .map_err(|e| redis_error("release slot", e))
+    }
+
+    async fn debounce_put(
+        &self,
+        key: &str,
+        id: &str,
+        payload: &str,
+        window: Duration,
+        max_wait: Option<Duration>,
+    ) -> Result<DebouncePut> {
+        let prefix = self.keys.debounce_run_prefix();
+        let (id, due, first): (String, i64, i64) = scripts::DEBOUNCE_PUT
+            .key(self.keys.debounce_open(key))
+            .key(format!("{prefix}{id}"))
+            .arg(id)
+            .arg(key)
+            .arg(payload)
+            .arg(ms(window))
+            .arg(max_wait.map_or(0, ms))
+            .arg(prefix)
+            .arg(ms(KEEP_TAKEN))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("debounce", e))?;
+        Ok(DebouncePut {
+            id,
+            due,
+            first: first == 1,
+        })
+    }
+
+    async fn debounce_take(&self, key: &str, id: &str) -> Result<DebounceTake> {
+        let prefix = self.keys.debounce_run_prefix();
+        let (what, value): (String, String) = scripts::DEBOUNCE_TAKE
+            .key(self.keys.debounce_open(key))
+            .key(format!("{prefix}{id}"))
+            .arg(id)
+            .arg(key)
+            .arg(ms(KEEP_TAKEN))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| redis_error("debounce take", e))?;
+        Ok(match what.as_str() {
+            "wait" => DebounceTake::Wait(value.parse().unwrap_or(0)),
+            "take" => DebounceTake::Take(value),
+            _ => DebounceTake::Gone,
+        })
+    }
+
+    async fn debounce_done(&self, key: &str, id: &str) -> Result<()> {
+        let prefix = self.keys.debounce_run_prefix();
+        scripts::DEBOUNCE_DONE
+            .key(self.keys.debounce_open(key))
+            .key(format!("{prefix}{id}"))
+            .arg(id)
+            .arg(key)
+            .invoke_async::<i64>(&mut self.conn())
+            .await
+            .map(drop)
+            .map_err(|e| redis_error("debounce done", e))
     }
 }

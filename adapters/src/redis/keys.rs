@@ -172,6 +172,16 @@ impl Keys {
         format!("{}:slots:{key}", self.global)
     }
 
+    /// A debounce key's open burst (its run id).
+    pub fn debounce_open(&self, key: &str) -> String {
+        format!("{}:debounce:open:{key}", self.global)
+    }
+
+    /// A debounce burst by run id: this prefix and the id.
+    pub fn debounce_run_prefix(&self) -> String {
+        format!("{}:debounce:run:", self.global)
+    }
+
     pub fn delayed(&self, queue: &str) -> String {
         format!("{}:delayed:{}", self.ns, self.q(queue))
     }

@@ -76,6 +76,12 @@ pub static TAKE_TOKEN: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/take_token.lua")));
 pub static TAKE_SLOT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/take_slot.lua")));
+pub static DEBOUNCE_PUT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/debounce_put.lua")));
+pub static DEBOUNCE_TAKE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/debounce_take.lua")));
+pub static DEBOUNCE_DONE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/debounce_done.lua")));
 pub static WF_START: LazyLock<Script> = LazyLock::new(|| with_wf(include_str!("lua/wf_start.lua")));
 pub static WF_CLAIM: LazyLock<Script> = LazyLock::new(|| with_wf(include_str!("lua/wf_claim.lua")));
 pub static WF_WRITE_STEP: LazyLock<Script> =

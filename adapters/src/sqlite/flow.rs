@@ -1,8 +1,9 @@
 //! `FlowControl` on SQLite: tables `stem_flow_uniques`, `stem_flow_paused`,
-//! `stem_flow_buckets`, `stem_flow_slots`; every read-modify-write is one `BEGIN IMMEDIATE`
+//! `stem_flow_buckets`, `stem_flow_slots`, `stem_flow_debounce` (in `debounce.rs`); every read-modify-write is one `BEGIN IMMEDIATE`
 //! transaction, so processes sharing the file take turns.
 
 use super::{clock, ms, SqliteStore};
+use crate::debounce::{DebouncePut, DebounceTake};
 use crate::flow::{bucket_step, FlowControl};
 use crate::Result;
 use async_trait::async_trait;
@@ -154,5 +155,32 @@ impl FlowControl for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn debounce_put(
+        &self,
+        key: &str,
+        id: &str,
+        payload: &str,
+        window: Duration,
+        max_wait: Option<Duration>,
+    ) -> Result<DebouncePut> {
+        let (key, id, payload) = (key.to_string(), id.to_string(), payload.to_string());
+        self.write(move |conn, ns| {
+            super::debounce::put(conn, ns, (&key, &id, &payload), window, max_wait)
+        })
+        .await
+    }
+
+    async fn debounce_take(&self, key: &str, id: &str) -> Result<DebounceTake> {
+        let (key, id) = (key.to_string(), id.to_string());
+        self.write(move |conn, ns| super::debounce::take(conn, ns, &key, &id))
+            .await
+    }
+
+    async fn debounce_done(&self, key: &str, id: &str) -> Result<()> {
+        let (key, id) = (key.to_string(), id.to_string());
+        self.write(move |conn, ns| super::debounce::done(conn, ns, &key, &id))
+            .await
     }
 }

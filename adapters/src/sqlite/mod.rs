@@ -21,6 +21,7 @@ mod clock;
 mod commit;
 mod control;
 mod db;
+mod debounce;
 mod dlq;
 mod flow;
 mod groups;

@@ -262,7 +262,7 @@ async fn from_stdin(conn: &ConnArgs, a: &EnqueueArgs) -> CliResult {
     }
     let mut ids = Vec::with_capacity(envelopes.len());
     for batch in envelopes.chunks(specs::MAX_BATCH) {
-        for sent in specs::publish_all(&adapters, batch).await? {
+        for sent in specs::publish_all(&adapters, manifest.as_ref(), batch).await? {
             if !a.json {
                 println!("{}", sent.id);
             }
@@ -358,7 +358,7 @@ pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
         }
         return Ok(());
     }
-    let sent = ops::publish(&adapters, &env).await?;
+    let sent = ops::publish(&adapters, manifest.as_ref(), &env).await?;
     if sent.duplicate && !a.json {
         eprintln!(
             "duplicate: task {} is already {} (nothing published)",

@@ -254,9 +254,17 @@ fn millis(d: Duration) -> i64 {
 }
 
 /// Publishes one task, unless it carries a unique lock a live task holds (then nothing is
-/// published and the existing task is returned, `duplicate`).
-pub async fn publish(adapters: &Adapters, env: &TaskEnvelope) -> OpsResult<Enqueued> {
+/// published and the existing task is returned, `duplicate`). A task `manifest` debounces joins
+/// its burst instead ([`super::debounce`]).
+pub async fn publish(
+    adapters: &Adapters,
+    manifest: Option<&LoadedManifest>,
+    env: &TaskEnvelope,
+) -> OpsResult<Enqueued> {
     check_payload(adapters, env)?;
+    if let Some(debounce) = super::debounce::of(manifest, env) {
+        return super::debounce::publish(adapters, &debounce, env).await;
+    }
     if let Some(held) = super::unique::claim(adapters, env).await? {
         return duplicate(adapters, held, &env.queue).await;
     }

@@ -65,7 +65,7 @@ fn options_become_the_envelope() {
 async fn a_published_task_is_fetched_and_its_result_awaited() {
     let adapters = memory("enqueue-publish").await;
     let env = envelope(&EnqueueOptions::new("t"), None).expect("valid");
-    let sent = publish(&adapters, &env).await.expect("published");
+    let sent = publish(&adapters, None, &env).await.expect("published");
     assert_eq!(sent.state, TaskState::Pending);
     assert_eq!(results::get(&adapters, &sent.id).await.expect("get"), None);
 

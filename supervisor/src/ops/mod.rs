@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod canvas;
 pub mod canvas_summary;
 pub mod control;
+pub mod debounce;
 pub mod dlq;
 pub mod enqueue;
 mod error;

@@ -35,5 +35,5 @@ pub async fn retry(
     options.args = record.args;
     options.kwargs = record.kwargs;
     options.queue = Some(record.queue);
-    publish(adapters, &envelope(&options, manifest)?).await
+    publish(adapters, manifest, &envelope(&options, manifest)?).await
 }

@@ -231,7 +231,7 @@ pub async fn run_now(
     let mut env = crate::beat::fire::envelope(&stored.schedule, now_ms(), queue, 0.0);
     env.id = stem_protocol::new_task_id();
     env.eta = None;
-    super::enqueue::publish(adapters, &env).await
+    super::enqueue::publish(adapters, manifest, &env).await
 }
 
 /// The next `count` fire times of `spec` from `from` (epoch ms), as RFC 3339.

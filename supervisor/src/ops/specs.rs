@@ -318,9 +318,11 @@ pub fn envelopes(
         .collect()
 }
 
-/// Publishes `envelopes` in one broker call.
+/// Publishes `envelopes` in one broker call (those `manifest` debounces join their bursts
+/// instead, one store call each: [`super::debounce`]).
 pub async fn publish_all(
     adapters: &Adapters,
+    manifest: Option<&LoadedManifest>,
     envelopes: &[TaskEnvelope],
 ) -> OpsResult<Vec<Enqueued>> {
     for (index, env) in envelopes.iter().enumerate() {
@@ -332,6 +334,12 @@ pub async fn publish_all(
     let mut out = Vec::with_capacity(envelopes.len());
     let mut fresh = Vec::with_capacity(envelopes.len());
     for env in envelopes {
+        if let Some(debounce) = super::debounce::of(manifest, env) {
+            out.push(Some(
+                super::debounce::publish(adapters, &debounce, env).await?,
+            ));
+            continue;
+        }
         match super::unique::claim(adapters, env).await? {
             Some(held) => out.push(Some(
                 super::enqueue::duplicate(adapters, held, &env.queue).await?,

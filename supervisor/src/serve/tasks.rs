@@ -29,7 +29,7 @@ pub async fn enqueue(
     let body = body_of(&state, body)?;
     let (shape, specs) = specs::parse_body(&body)?;
     let envelopes = specs::envelopes(shape, &specs, state.manifest.as_deref())?;
-    let sent = specs::publish_all(&state.adapters, &envelopes).await?;
+    let sent = specs::publish_all(&state.adapters, state.manifest.as_deref(), &envelopes).await?;
     Ok(Json(match shape {
         Shape::One => json!(sent[0]),
         Shape::Many => {

@@ -20,6 +20,8 @@ pub struct Entry {
     pub confirmed: std::time::Instant,
     /// Reserved and held out of the waiting line until an extend call confirms its lease.
     pub parked: bool,
+    /// Its payload is its debounce burst's latest envelope, taken from the store.
+    pub debounced: bool,
 }
 
 pub enum Stage {
@@ -68,12 +70,14 @@ pub enum Outcome {
         task: TaskRef,
         at_shutdown: bool,
     },
+    /// Acknowledged unrun and unrecorded: its debounce burst's run already finished.
+    Superseded(TaskRef),
 }
 
 impl Outcome {
     pub fn task(&self) -> &TaskRef {
         match self {
-            Outcome::Succeeded(t) | Outcome::Expired(t) => t,
+            Outcome::Succeeded(t) | Outcome::Expired(t) | Outcome::Superseded(t) => t,
             Outcome::Retried { task, .. }
             | Outcome::Failed { task, .. }
             | Outcome::Malformed { task, .. }

@@ -69,6 +69,11 @@ pub enum Event {
     Regate(String),
     /// The queues paused in the store now.
     Paused(Vec<String>),
+    /// The store's answer about a delivery's debounce burst.
+    Debounced {
+        receipt: String,
+        answer: Result<stem_adapters::DebounceTake, String>,
+    },
 }
 
 pub struct Dispatcher {
@@ -197,6 +202,7 @@ impl Dispatcher {
             Event::Gated { receipt, verdict } => self.gated(receipt, verdict),
             Event::Regate(receipt) => self.regate(receipt),
             Event::Paused(queues) => self.paused_changed(queues),
+            Event::Debounced { receipt, answer } => self.debounced(receipt, answer),
             Event::Signal => {
                 if self.phase == Phase::Running {
                     tracing::info!(
@@ -287,6 +293,9 @@ impl Dispatcher {
             match screen(&self.config, &self.revoked, &d) {
                 Screened::Commit(c, o) => self.send_commit((*c, o)),
                 Screened::Run(env, task) => {
+                    if self.debounce(&receipt, &env) {
+                        continue;
+                    }
                     let ticket = if over {
                         let flow = &task.flow;
                         let free = !flow.gated();
@@ -406,5 +415,6 @@ fn reserved(delivery: Delivery, confirmed: std::time::Instant) -> Entry {
         gate: Default::default(),
         confirmed,
         parked: false,
+        debounced: false,
     }
 }

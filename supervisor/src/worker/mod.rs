@@ -17,6 +17,7 @@
 pub mod commits;
 pub mod config;
 pub mod control;
+mod debounce;
 pub mod delivery;
 pub mod dispatcher;
 pub mod execution;

@@ -21,6 +21,7 @@ impl Dispatcher {
             match verdict {
                 Ok(Verdict::Applied) => {
                     self.release_unique(&entry.delivery.payload, &outcome);
+                    self.finish_debounce(&entry.delivery.payload, &outcome);
                     self.report(outcome)
                 }
                 Ok(Verdict::Stale { owner }) => self.observer().emit(Lifecycle::StaleCommit {
@@ -71,6 +72,7 @@ impl Dispatcher {
             Outcome::Malformed { task, reason } => Lifecycle::DeadLettered { task, reason },
             Outcome::Revoked { task, before_start } => Lifecycle::Revoked { task, before_start },
             Outcome::Expired(task) => Lifecycle::Expired(task),
+            Outcome::Superseded(_) => return,
             Outcome::Released { task, at_shutdown } => {
                 if !at_shutdown {
                     return;

@@ -178,7 +178,7 @@ pub async fn publish_call(
     }
     let env = enqueue::envelope(&options, Some(manifest))
         .map_err(|e| bad(format!("call {:?}: {e}", call.task)))?;
-    match enqueue::publish(adapters, &env).await {
+    match enqueue::publish(adapters, Some(manifest), &env).await {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == crate::ops::OpsErrorKind::Unavailable => Err(unavailable(e)),
         Err(e) => Err(bad(format!("call {:?}: {e}", call.task))),

@@ -191,6 +191,21 @@ CREATE TABLE IF NOT EXISTS stem_flow_slots (
     PRIMARY KEY (ns, key, holder)
 ) WITHOUT ROWID;
 
+-- Debounce bursts (`adapters/src/debounce.rs`) by run id; at most one open burst per key.
+CREATE TABLE IF NOT EXISTS stem_flow_debounce (
+    ns          TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    payload     TEXT    NOT NULL,
+    due         INTEGER NOT NULL,
+    first_at    INTEGER NOT NULL,
+    open        INTEGER NOT NULL,
+    taken_at    INTEGER NOT NULL,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS stem_flow_debounce_open
+    ON stem_flow_debounce (ns, key) WHERE open = 1;
+
 CREATE TABLE IF NOT EXISTS stem_stats_minutes (
     ns      TEXT    NOT NULL,
     minute  INTEGER NOT NULL,

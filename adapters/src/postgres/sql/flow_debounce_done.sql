@@ -1,0 +1,1 @@
+DELETE FROM flow_debounce WHERE id = $2 AND key = $1
