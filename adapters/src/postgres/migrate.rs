@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "0011_sql_enqueue",
         include_str!("migrations/0011_sql_enqueue.sql"),
     ),
+    (
+        12,
+        "0012_fairness",
+        include_str!("migrations/0012_fairness.sql"),
+    ),
 ];
 
 /// Applies pending migrations; returns the names of those it applied.
