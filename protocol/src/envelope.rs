@@ -193,7 +193,10 @@ impl TaskEnvelope {
             ));
         }
         for (field, value) in [("fair_key", &self.fair_key), ("debounce", &self.debounce)] {
-            if let Some(key) = value.as_ref().filter(|k| k.is_empty() || k.len() > MAX_KEY_LEN) {
+            if let Some(key) = value
+                .as_ref()
+                .filter(|k| k.is_empty() || k.len() > MAX_KEY_LEN)
+            {
                 return Err(format!(
                     "malformed task envelope {}: {field} is {} bytes long (1 to {MAX_KEY_LEN})",
                     self.id,

@@ -202,7 +202,10 @@ pub fn check_task(m: &Manifest, task: &TaskSpec) -> Result<(), (&'static str, St
             return Err(("debounce", "debounce must be longer than 0s".into()))
         }
         (None, Some(_)) => {
-            return Err(("debounce_max_wait", "debounce_max_wait needs a debounce".into()))
+            return Err((
+                "debounce_max_wait",
+                "debounce_max_wait needs a debounce".into(),
+            ))
         }
         (None, None) if task.debounce_key.is_some() => {
             return Err(("debounce_key", "debounce_key needs a debounce".into()))
@@ -240,9 +243,7 @@ pub fn check_limit(limit: &LimitSpec) -> Result<(), (&'static str, String)> {
     }
     match limit.burst {
         Some(0) => return Err(("burst", "burst must be at least 1".into())),
-        Some(_) if limit.rate.is_none() => {
-            return Err(("burst", "burst needs a rate".into()))
-        }
+        Some(_) if limit.rate.is_none() => return Err(("burst", "burst needs a rate".into())),
         _ => {}
     }
     if let Some(path) = &limit.key {

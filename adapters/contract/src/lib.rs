@@ -13,6 +13,7 @@ mod concurrency;
 mod control;
 mod delay;
 mod dlq;
+mod fairness;
 mod find;
 mod flow;
 mod groups;
@@ -33,6 +34,7 @@ pub use concurrency::*;
 pub use control::*;
 pub use delay::*;
 pub use dlq::*;
+pub use fairness::*;
 pub use find::*;
 pub use flow::*;
 pub use groups::*;
@@ -133,6 +135,11 @@ macro_rules! contract_tests {
             wf_state_only_forward,
             wf_rewind_discards_and_fences,
             wf_list_counts_waiters,
+            fair_round_robin_across_keys,
+            fair_new_key_joins_at_the_clock,
+            fair_weights,
+            fair_priority_and_unkeyed_first,
+            fair_leases_and_release_unchanged,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

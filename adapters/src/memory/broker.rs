@@ -20,8 +20,27 @@ fn ms(d: Duration) -> i64 {
 
 fn publish_one(state: &mut State, env: &TaskEnvelope, visible_at: i64, now: i64) {
     let seq = state.next_seq();
+    let queue = state.queue(&env.queue);
+    let vt = queue.next_vt(env);
     let item = Item {
         seq,
+        vt,
+        env: env.clone(),
+        deliveries: 0,
+    };
+    queue.put(item, visible_at, now);
+}
+
+/// Puts a released task back, keeping its virtual start (its turn) unless it was replaced
+/// with another key.
+fn republish(state: &mut State, lease_item: &Item, env: &TaskEnvelope, visible_at: i64, now: i64) {
+    if env.fair_key.is_none() || env.fair_key != lease_item.env.fair_key {
+        return publish_one(state, env, visible_at, now);
+    }
+    let seq = state.next_seq();
+    let item = Item {
+        seq,
+        vt: lease_item.vt,
         env: env.clone(),
         deliveries: 0,
     };
@@ -90,7 +109,7 @@ fn apply(state: &mut State, c: &Commit, records: Option<Duration>, now: i64) -> 
         Action::Ack => {}
         Action::Release { replacement, delay } => {
             let env = replacement.as_deref().unwrap_or(&lease.item.env).clone();
-            publish_one(state, &env, now + ms(*delay), now);
+            republish(state, &lease.item, &env, now + ms(*delay), now);
         }
         Action::DeadLetter(letter) => {
             let mut letter = (**letter).clone();

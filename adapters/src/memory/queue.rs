@@ -1,5 +1,7 @@
-//! One in-memory queue: ready tasks ordered by priority then publish order, delayed tasks ordered
-//! by eta, leased tasks by receipt, and the dead letters.
+//! One in-memory queue: ready tasks ordered by priority, then (unkeyed first) by virtual start
+//! for tasks with a fairness key, then publish order; delayed tasks ordered by eta, leased tasks
+//! by receipt, and the dead letters; and the fairness state (each key's last virtual start and
+//! the queue's clock, see `docs/fairness.md`).
 
 use crate::{DeadLetter, Held, Payload, Peeked, QueueCounts};
 use std::cmp::Reverse;
@@ -8,6 +10,8 @@ use stem_protocol::TaskEnvelope;
 
 pub(super) struct Item {
     pub seq: u64,
+    /// The virtual start of a keyed task (0 without a key: before every keyed task).
+    pub vt: u64,
     pub env: TaskEnvelope,
     /// Deliveries so far (0 until first fetched).
     pub deliveries: u32,
@@ -21,9 +25,24 @@ pub(super) struct Lease {
     pub owner: String,
 }
 
+type ReadyKey = (Reverse<u8>, u64, u64);
+
+fn ready_key(item: &Item) -> ReadyKey {
+    (Reverse(item.env.priority), item.vt, item.seq)
+}
+
+/// One step of a key's virtual time: a million divided by its weight.
+pub(super) fn fair_step(env: &TaskEnvelope) -> u64 {
+    1_000_000 / u64::from(env.fair_weight.unwrap_or(1).max(1))
+}
+
 #[derive(Default)]
 pub(super) struct Queue {
-    ready: BTreeMap<(Reverse<u8>, u64), Item>,
+    ready: BTreeMap<ReadyKey, Item>,
+    /// Each active key's last virtual start.
+    last_vt: HashMap<String, u64>,
+    /// The largest virtual start fetched so far.
+    clock: u64,
     delayed: BTreeMap<(i64, u64), Item>,
     pub leased: HashMap<String, Lease>,
     pub dead: VecDeque<DeadLetter>,
@@ -37,13 +56,21 @@ impl Queue {
             || self.leased.values().any(|l| l.item.env.id == id)
     }
 
+    /// The virtual start of a newly published task with a fairness key (0 without one).
+    pub fn next_vt(&mut self, env: &TaskEnvelope) -> u64 {
+        let Some(key) = &env.fair_key else { return 0 };
+        let last = self.last_vt.get(key).copied().unwrap_or(0);
+        let vt = last.max(self.clock) + fair_step(env);
+        self.last_vt.insert(key.clone(), vt);
+        vt
+    }
+
     /// Adds an item, ready now or at `visible_at` (epoch ms) when that is later than `now`.
     pub fn put(&mut self, item: Item, visible_at: i64, now: i64) {
         if visible_at > now {
             self.delayed.insert((visible_at, item.seq), item);
         } else {
-            self.ready
-                .insert((Reverse(item.env.priority), item.seq), item);
+            self.ready.insert(ready_key(&item), item);
         }
     }
 
@@ -54,8 +81,7 @@ impl Queue {
                 break;
             }
             let item = entry.remove();
-            self.ready
-                .insert((Reverse(item.env.priority), item.seq), item);
+            self.ready.insert(ready_key(&item), item);
         }
         let lapsed: Vec<String> = self
             .leased
@@ -66,15 +92,21 @@ impl Queue {
         for receipt in lapsed {
             if let Some(lease) = self.leased.remove(&receipt) {
                 let item = lease.item;
-                self.ready
-                    .insert((Reverse(item.env.priority), item.seq), item);
+                self.ready.insert(ready_key(&item), item);
             }
         }
     }
 
-    /// Takes the next ready task, highest priority then oldest.
+    /// Takes the next ready task: highest priority, then unkeyed oldest first, then keyed by
+    /// virtual start (which moves the clock; keys it has passed are forgotten).
     pub fn pop_ready(&mut self) -> Option<Item> {
-        self.ready.pop_first().map(|(_, item)| item)
+        let (_, item) = self.ready.pop_first()?;
+        if item.vt > self.clock {
+            self.clock = item.vt;
+            let clock = self.clock;
+            self.last_vt.retain(|_, vt| *vt > clock);
+        }
+        Some(item)
     }
 
     /// When something in this queue next becomes fetchable without a publish (epoch ms).
@@ -94,27 +126,27 @@ impl Queue {
         };
         match state {
             Held::Waiting => {
-                let mut due: Vec<(Reverse<u8>, u64, &Item)> = self
+                let mut due: Vec<(ReadyKey, &Item)> = self
                     .ready
                     .iter()
-                    .map(|((p, seq), item)| (*p, *seq, item))
+                    .map(|(k, item)| (*k, item))
                     .chain(
                         self.delayed
                             .iter()
                             .take_while(|((eta, _), _)| *eta <= now)
-                            .map(|(_, i)| (Reverse(i.env.priority), i.seq, i)),
+                            .map(|(_, i)| (ready_key(i), i)),
                     )
                     .chain(
                         self.leased
                             .values()
                             .filter(|l| l.until <= now)
-                            .map(|l| (Reverse(l.item.env.priority), l.item.seq, &l.item)),
+                            .map(|l| (ready_key(&l.item), &l.item)),
                     )
                     .collect();
-                due.sort_by_key(|(p, seq, _)| (*p, *seq));
+                due.sort_by_key(|(k, _)| *k);
                 due.into_iter()
                     .take(limit)
-                    .map(|(_, _, item)| seen(item, None, None))
+                    .map(|(_, item)| seen(item, None, None))
                     .collect()
             }
             Held::Delayed => self
