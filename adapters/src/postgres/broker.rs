@@ -142,7 +142,14 @@ impl Broker for PgStore {
                 "publish",
                 include_str!("sql/publish_fair.sql"),
                 &[
-                    &ids, &queues, &priorities, &etas, &payloads, &created, &keys, &steps,
+                    &ids,
+                    &queues,
+                    &priorities,
+                    &etas,
+                    &payloads,
+                    &created,
+                    &keys,
+                    &steps,
                 ],
             )
             .await?;

@@ -22,6 +22,7 @@ mod commit;
 mod control;
 mod db;
 mod dlq;
+mod fair;
 mod flow;
 mod groups;
 mod history;
@@ -156,7 +157,8 @@ impl SqliteStore {
 
 /// Deletes expired results, canvas groups, revocations, heartbeats, unique locks and slots (and
 /// buckets idle for an hour) of every namespace, control messages
-/// older than an hour, and all but the newest events of `ns`.
+/// older than an hour, fairness keys at or below their queue's clock, and all but the newest
+/// events of `ns`.
 fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
     for stmt in [
         sql::CLEANUP_RESULTS,
@@ -176,6 +178,7 @@ fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
     }
     conn.prepare_cached(sql::EVENT_TRIM)?
         .execute(rusqlite::params![ns, MAX_EVENTS])?;
+    fair::prune(conn)?;
     Ok(())
 }
 
