@@ -41,3 +41,31 @@ pub(super) fn prune(conn: &Connection) -> Result<()> {
     conn.prepare_cached(sql::FAIR_PRUNE)?.execute([])?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vt_follows_the_key_and_the_clock_and_passed_keys_are_pruned() {
+        let mut conn = super::super::db::connect(":memory:").unwrap();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(assign(&tx, "ns", "q", "a", 1_000_000).unwrap(), 1_000_000);
+        assert_eq!(assign(&tx, "ns", "q", "a", 1_000_000).unwrap(), 2_000_000);
+        assert_eq!(assign(&tx, "ns", "q", "b", 333_333).unwrap(), 333_333);
+        raise(&tx, "ns", "q", 1_500_000).unwrap();
+        raise(&tx, "ns", "q", 1_000_000).unwrap();
+        // A key idle below the clock starts at the clock: no banked credit.
+        assert_eq!(assign(&tx, "ns", "q", "c", 1_000_000).unwrap(), 2_500_000);
+        raise(&tx, "ns", "q", 2_000_000).unwrap();
+        prune(&tx).unwrap();
+        let left: Vec<String> = tx
+            .prepare("SELECT key FROM stem_fair_keys ORDER BY key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(left, ["c"], "a (2,000,000) and b are at or below the clock");
+    }
+}
