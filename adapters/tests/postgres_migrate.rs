@@ -45,7 +45,8 @@ async fn migrating_twice_is_a_no_op() {
             "0008_unique_runs",
             "0009_workflows",
             "0010_results_listing",
-            "0011_sql_enqueue"
+            "0011_sql_enqueue",
+            "0012_fairness"
         ]
     );
     let second = postgres::migrate(&url, &options).await.unwrap();
@@ -85,7 +86,8 @@ async fn concurrent_migrations_apply_each_once() {
             "0008_unique_runs",
             "0009_workflows",
             "0010_results_listing",
-            "0011_sql_enqueue"
+            "0011_sql_enqueue",
+            "0012_fairness"
         ]
     );
     drop_schema(&url, &options.namespace).await;
