@@ -1,4 +1,5 @@
-//! `Broker` and `BrokerAdmin` for Redis: publish in one pipeline, leased fetch (see
+//! `Broker` and `BrokerAdmin` for Redis: publish in one pipeline (one script when a task has a
+//! fair key, which needs its vt assigned atomically), leased fetch (see
 //! [`super::fetch`]), extend and commit (see [`super::commit`]), each one script call for the
 //! whole batch; dead letters in [`super::dead_letters`]. On a Redis Cluster publish and extend
 //! are split per queue ([`super::slotted`]).
@@ -15,37 +16,121 @@ use std::time::Duration;
 use stem_protocol::envelope::MAX_PRIORITY;
 use stem_protocol::{now_ms, TaskEnvelope};
 
-/// Where an envelope goes: its band stream when ready, its queue's delayed set when not.
+/// Where an envelope goes: its band stream when ready, its queue's delayed set when not; with a
+/// fair key, its band's fair zset when ready (see `lua/place.lua`).
 pub(super) struct Placement {
     pub key: String,
-    /// `ready` or `delayed`, as the scripts expect.
+    /// `ready`, `delayed`, `fair` or `fair_delayed`, as the scripts expect.
     pub mode: &'static str,
-    /// The stream field value or the delayed-set member.
+    /// The stream field value or the delayed-set member (for the fair modes the envelope: the
+    /// script builds the member).
     pub payload: String,
     pub due: i64,
+    /// The queue the task goes to.
+    pub queue: String,
+    pub fair: Option<FairPlace>,
+}
+
+/// What a keyed placement adds: where its queue's fairness state is, and its key and step.
+pub(super) struct FairPlace {
+    pub state: String,
+    pub wake: String,
+    pub key: String,
+    /// `1_000_000 / weight`.
+    pub step: u32,
+    pub band: u8,
+    /// A release keeping the vt of the entry it replaces (same queue only).
+    pub keep: bool,
+}
+
+impl Placement {
+    /// The placement's keys and arguments, in the order `read_place` of `lua/place.lua` reads
+    /// them.
+    pub(super) fn add_to(&self, call: &mut redis::ScriptInvocation<'_>) {
+        call.key(&self.key)
+            .arg(self.mode)
+            .arg(&self.payload)
+            .arg(self.due)
+            .arg(&self.queue);
+        if let Some(f) = &self.fair {
+            call.key(&f.state)
+                .key(&f.wake)
+                .arg(&f.key)
+                .arg(f.step)
+                .arg(f.band)
+                .arg(if f.keep { "1" } else { "0" });
+        }
+    }
 }
 
 impl RedisStore {
     /// Places `env`, ready at `due` (epoch ms) when that is in the future.
     pub(super) fn placement(&self, env: &TaskEnvelope, due: Option<i64>) -> Placement {
         let json = codec::encode_envelope(env);
-        match due.filter(|&due| due > now_ms()) {
+        let band = env.priority.min(MAX_PRIORITY);
+        let due = due.filter(|&due| due > now_ms());
+        let queue = env.queue.clone();
+        if let Some(key) = &env.fair_key {
+            let fair = FairPlace {
+                state: self.keys.fair_state(&env.queue),
+                wake: self.keys.wake(&env.queue),
+                key: key.clone(),
+                step: 1_000_000 / env.fair_weight.unwrap_or(1).max(1),
+                band,
+                keep: false,
+            };
+            let (key, mode, due) = match due {
+                Some(due) => (self.keys.delayed(&env.queue), "fair_delayed", due),
+                None => (self.keys.fair(&env.queue, band), "fair", 0),
+            };
+            return Placement {
+                key,
+                mode,
+                payload: json,
+                due,
+                queue,
+                fair: Some(fair),
+            };
+        }
+        match due {
             Some(due) => Placement {
                 key: self.keys.delayed(&env.queue),
                 mode: "delayed",
                 payload: delayed_member(env.priority, &json),
                 due,
+                queue,
+                fair: None,
             },
             None => Placement {
-                key: self.keys.stream(&env.queue, env.priority.min(MAX_PRIORITY)),
+                key: self.keys.stream(&env.queue, band),
                 mode: "ready",
                 payload: json,
                 due: 0,
+                queue,
+                fair: None,
             },
         }
     }
 
-    /// Adds the publish of `env` (to its stream, or its delayed set) to `pipe`.
+    /// One publish script call for `tasks` (some with a fair key; on a cluster all of one
+    /// queue, whose queues-set entry the caller made).
+    pub(super) async fn publish_script(&self, tasks: &[&TaskEnvelope]) -> Result<()> {
+        let mut call = scripts::PUBLISH.prepare_invoke();
+        match self.cluster() {
+            true => call.key(self.keys.fair_state(&tasks[0].queue)).arg("0"),
+            false => call.key(self.keys.queues()).arg("1"),
+        };
+        call.arg(tasks.len());
+        for env in tasks {
+            self.placement(env, env.eta).add_to(&mut call);
+        }
+        call.invoke_async::<i64>(&mut self.conn())
+            .await
+            .map(drop)
+            .map_err(|e| redis_error("publish", e))
+    }
+
+    /// Adds the publish of `env` (unkeyed: to its stream, or its delayed set) to `pipe`.
     pub(super) fn add_publish(&self, pipe: &mut redis::Pipeline, env: &TaskEnvelope) {
         let place = self.placement(env, env.eta);
         if place.mode == "delayed" {
@@ -110,6 +195,9 @@ impl Broker for RedisStore {
         }
         if self.cluster() {
             self.publish_slotted(tasks).await?;
+        } else if tasks.iter().any(|t| t.fair_key.is_some()) {
+            let all: Vec<&TaskEnvelope> = tasks.iter().collect();
+            self.publish_script(&all).await?;
         } else {
             let mut pipe = redis::pipe();
             pipe.atomic();
@@ -203,6 +291,9 @@ impl BrokerAdmin for RedisStore {
         call.key(self.keys.delayed(queue))
             .key(self.keys.dlq(queue))
             .arg(self.keys.group());
+        for band in 0..super::keys::BANDS {
+            call.key(self.keys.fair(queue, band));
+        }
         let (ready, delayed, leased, dead): (i64, u64, u64, u64) = call
             .invoke_async(&mut self.conn())
             .await

@@ -89,14 +89,7 @@ impl RedisStore {
                         item.add_to(&mut call, outbox);
                         items.push(item);
                     }
-                    None => {
-                        let place = self.placement(env, env.eta);
-                        call.key(&place.key)
-                            .arg(place.mode)
-                            .arg(&place.payload)
-                            .arg(place.due)
-                            .arg(&env.queue);
-                    }
+                    None => self.placement(env, env.eta).add_to(&mut call),
                 }
             }
             match &c.action {
@@ -123,12 +116,12 @@ impl RedisStore {
                             items.push(item);
                         }
                         _ => {
-                            let place = self.placement(env, due);
-                            call.key(&place.key)
-                                .arg(place.mode)
-                                .arg(&place.payload)
-                                .arg(place.due)
-                                .arg(&env.queue);
+                            let mut place = self.placement(env, due);
+                            // Back into its own queue, a keyed task keeps its vt (its turn).
+                            if let Some(fair) = place.fair.as_mut() {
+                                fair.keep = env.queue == d.queue;
+                            }
+                            place.add_to(&mut call);
                         }
                     }
                 }

@@ -41,17 +41,13 @@ impl RedisStore {
         if self.cluster() {
             return self.replay_slotted(queue, id, envelope).await;
         }
-        let place = self.placement(envelope, envelope.eta);
         let mut call = scripts::REPLAY.prepare_invoke();
         call.key(self.keys.dlq(queue))
             .key(self.keys.dlq_order(queue))
-            .key(&place.key)
             .key(self.keys.queues())
             .arg(id)
-            .arg(place.mode)
-            .arg(&place.payload)
-            .arg(place.due)
-            .arg(&envelope.queue);
+            .arg("1");
+        self.placement(envelope, envelope.eta).add_to(&mut call);
         let replayed: i64 = call
             .invoke_async(&mut self.conn())
             .await

@@ -1,8 +1,9 @@
 //! Leased fetch: one script call does the delayed-task mover, takeover of expired leases and the
 //! read of new entries, recording a lease for every entry it hands out (see `lua/fetch.lua`).
 //! When that finds nothing, a blocking XREAD on a dedicated connection waits, from the group's
-//! last-delivered id, for an entry that no consumer has seen yet, and the script runs again. The
-//! wait is capped by the next delayed task's due time, the next lease expiry and [`MAX_BLOCK`],
+//! last-delivered id, for an entry that no consumer has seen yet (or, on the queue's wake
+//! stream, for the marker of a keyed publish, whose task waits in a fair zset), and the script
+//! runs again. The wait is capped by the next delayed task's due time, the next lease expiry and [`MAX_BLOCK`],
 //! so a due task or an expired lease is picked up on time without busy polling. (Waiting with
 //! XREAD instead of XREADGROUP BLOCK means no entry is ever delivered without its lease being
 //! recorded in the same atomic step, even when a fetch is cancelled while it waits.)
@@ -37,8 +38,8 @@ struct Found {
     /// Milliseconds until the next lease expires, or -1.
     next_expiry: i64,
     deliveries: Vec<Delivery>,
-    /// Per stream (queues in order, bands high to low), the group's last-delivered id; empty
-    /// when deliveries were found.
+    /// Per queue in order, the group's last-delivered id of each stream (bands high to low),
+    /// then the last id of the queue's wake stream; empty when deliveries were found.
     last_ids: Vec<String>,
 }
 
@@ -181,9 +182,9 @@ impl RedisStore {
         block: Duration,
     ) -> RedisResult<()> {
         if self.cluster() && queues.len() > 1 {
-            let bands = usize::from(super::keys::BANDS);
+            let per = usize::from(super::keys::BANDS) + 1;
             let reads = queues.iter().enumerate().map(|(i, queue)| {
-                let ids = last_ids.get(i * bands..(i + 1) * bands).unwrap_or_default();
+                let ids = last_ids.get(i * per..(i + 1) * per).unwrap_or_default();
                 Box::pin(self.wait_for_new(std::slice::from_ref(queue), ids, block))
             });
             return futures_util::future::select_all(reads).await.0;
@@ -195,7 +196,8 @@ impl RedisStore {
             .arg(millis(block))
             .arg("STREAMS");
         for queue in queues {
-            cmd.arg(self.keys.streams_high_first(queue));
+            cmd.arg(self.keys.streams_high_first(queue))
+                .arg(self.keys.wake(queue));
         }
         cmd.arg(last_ids);
         self.blocking
@@ -254,10 +256,13 @@ impl RedisStore {
     ) -> RedisResult<Found> {
         let mut call = scripts::FETCH.prepare_invoke();
         for queue in queues {
-            call.key(self.keys.delayed(queue));
+            call.key(self.keys.delayed(queue))
+                .key(self.keys.fair_state(queue))
+                .key(self.keys.wake(queue));
             for band in (0..super::keys::BANDS).rev() {
                 call.key(self.keys.stream(queue, band))
-                    .key(self.keys.leases(queue, band));
+                    .key(self.keys.leases(queue, band))
+                    .key(self.keys.fair(queue, band));
             }
         }
         call.arg(self.keys.group())

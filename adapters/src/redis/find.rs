@@ -1,5 +1,5 @@
-//! Finding a task by id in the broker (`BrokerAdmin::find_task`): every queue's band streams
-//! and delayed set are read in pages (XRANGE / ZRANGE of a thousand), so Redis is never blocked
+//! Finding a task by id in the broker (`BrokerAdmin::find_task`): every queue's band streams,
+//! fair zsets (keyed tasks) and delayed set are read in pages (XRANGE / ZRANGE of a thousand), so Redis is never blocked
 //! for long; entries are matched on the envelope's `"id"` and confirmed by parsing. An
 //! operator's lookup, linear in the queued tasks.
 
@@ -38,25 +38,37 @@ pub(super) async fn find_task(store: &RedisStore, id: &str) -> Result<Option<Str
                 }
             }
         }
-        let delayed = store.keys.delayed(&queue);
-        let mut from = 0isize;
-        loop {
-            let members: Vec<String> = conn
-                .zrange(&delayed, from, from + PAGE as isize - 1)
-                .await
-                .map_err(|e| redis_error("find task", e))?;
-            let found = members.iter().any(|m| {
-                let json = m.split_once('|').map_or(m.as_str(), |(_, j)| j);
-                names(json, id, &needle)
-            });
-            if found {
+        let mut sets: Vec<String> = (0..super::keys::BANDS)
+            .map(|band| store.keys.fair(&queue, band))
+            .collect();
+        sets.push(store.keys.delayed(&queue));
+        for set in sets {
+            if in_set(&mut conn, &set, id, &needle).await? {
                 return Ok(Some(queue));
             }
-            if members.len() < PAGE {
-                break;
-            }
-            from += PAGE as isize;
         }
     }
     Ok(None)
+}
+
+/// Whether a member of zset `set` (`"{prefix}|{envelope}"`) is task `id`, read in pages.
+async fn in_set(conn: &mut super::Conn, set: &str, id: &str, needle: &str) -> Result<bool> {
+    let mut from = 0isize;
+    loop {
+        let members: Vec<String> = conn
+            .zrange(set, from, from + PAGE as isize - 1)
+            .await
+            .map_err(|e| redis_error("find task", e))?;
+        let found = members.iter().any(|m| {
+            let json = m.split_once('|').map_or(m.as_str(), |(_, j)| j);
+            names(json, id, needle)
+        });
+        if found {
+            return Ok(true);
+        }
+        if members.len() < PAGE {
+            return Ok(false);
+        }
+        from += PAGE as isize;
+    }
 }

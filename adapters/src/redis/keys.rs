@@ -5,7 +5,10 @@
 //! | --- | --- | --- |
 //! | `{ns}:q:{queue}:p{0-9}` | stream | ready and leased tasks of one priority band (field `e`) |
 //! | `{ns}:q:{queue}:p{0-9}:leases` | zset | leased entry ids scored by lease expiry (server ms) |
-//! | `{ns}:delayed:{queue}` | zset | `"{priority}|{envelope}"` scored by due time (epoch ms) |
+//! | `{ns}:q:{queue}:p{0-9}:fair` | zset | ready tasks with a fair key, `"{seq}|{envelope}"` scored by vt |
+//! | `{ns}:q:{queue}:fair` | hash | fairness state: `clock`, `seq`, `scan` (prune cursor), `k:{fair key}` → last vt |
+//! | `{ns}:q:{queue}:wake` | stream | one marker (MAXLEN 1) per keyed ready publish, to wake blocked fetches |
+//! | `{ns}:delayed:{queue}` | zset | `"{priority}|{envelope}"` (keyed: `"{priority}#{vt}#{seq}|{envelope}"`) scored by due time (epoch ms) |
 //! | `{ns}:dlq:{queue}` / `:order` / `:seq` | hash / zset / counter | dead letters by id, their order |
 //! | `{ns}:queues` | set | every queue seen by a publish or holding dead letters |
 //! | `{ns}:r:{task id}` | string | the task record JSON, with the record TTL |
@@ -30,6 +33,14 @@
 //! | `{ns}:wf:topic:{topic}` | zset | a topic's waiters, `{run}|{index}` scored by `since` |
 //! | `{ns}:wf:waiters` / `{ns}:wf:waiter` | zset / hash | every waiter (`{len(run)}:{run}|{index}|{topic}`) by `since` / its `{since}|{deadline}` |
 //! | `{ns}:wf:waits:{run}` | set | a run's waiters, `{index}|{topic}` (to drop them) |
+//!
+//! Fair dequeue (`fair_key`, see docs/redis.md): a task without a key takes today's path, an
+//! XADD to its band stream. A keyed task gets its virtual start (vt) when published (by the
+//! `place` prelude of the publishing scripts) and waits in its band's fair zset; the fetch
+//! script, per band after the stream's own entries, pops the lowest vts, appends them to the
+//! stream (with field `v`, the vt) and reads them at once, so leases, redelivery and commit are
+//! the stream's. `seq` (zero-padded) starts each member, so equal vts go oldest first and a
+//! member is unique even for a task published twice.
 //!
 //! In cluster mode ([`Keys::cluster`]) the same names carry Redis Cluster hash tags: a queue's
 //! keys put its (escaped) name in braces (`ns:q:{default}:p5`, `ns:delayed:{default}`,
@@ -112,6 +123,21 @@ impl Keys {
 
     pub fn stream(&self, queue: &str, band: u8) -> String {
         format!("{}:q:{}:p{band}", self.ns, self.q(queue))
+    }
+
+    /// A band's keyed tasks waiting for their turn, scored by vt.
+    pub fn fair(&self, queue: &str, band: u8) -> String {
+        format!("{}:q:{}:p{band}:fair", self.ns, self.q(queue))
+    }
+
+    /// A queue's fairness state: its clock, publish counter and last vt per key.
+    pub fn fair_state(&self, queue: &str) -> String {
+        format!("{}:q:{}:fair", self.ns, self.q(queue))
+    }
+
+    /// A queue's wake stream: a keyed publish adds a marker that ends a blocked fetch's wait.
+    pub fn wake(&self, queue: &str) -> String {
+        format!("{}:q:{}:wake", self.ns, self.q(queue))
     }
 
     pub fn leases(&self, queue: &str, band: u8) -> String {
@@ -301,6 +327,9 @@ mod tests {
         assert_eq!(k.streams_high_first("a")[9], "ns:q:a:p0");
         assert_eq!(delayed_member(3, "{}"), "3|{}");
         assert_eq!(k.record("x"), "ns:r:x");
+        assert_eq!(k.fair("default", 5), "ns:q:default:p5:fair");
+        assert_eq!(k.fair_state("default"), "ns:q:default:fair");
+        assert_eq!(k.wake("default"), "ns:q:default:wake");
     }
 
     #[test]
@@ -317,6 +346,10 @@ mod tests {
         assert_eq!(k.stream("", 0), "ns:q:{%}:p0");
         let slot = |key: &str| redis::cluster_routing::get_slot(key.as_bytes());
         assert_eq!(slot(&k.stream("a{b}", 9)), slot(&k.dlq_order("a{b}")));
+        assert_eq!(k.fair("default", 5), "ns:q:{default}:p5:fair");
+        for key in [k.fair("a{b}", 0), k.fair_state("a{b}"), k.wake("a{b}")] {
+            assert_eq!(slot(&key), slot(&k.delayed("a{b}")), "{key}");
+        }
         assert_eq!(slot(&k.record("t1")), slot(&k.heartbeats()));
         assert!(Keys::cluster("n{s").unwrap_err().contains("brace"));
     }

@@ -5,8 +5,8 @@
 //! the next fetch sweep of that queue once it is [`STALE`] old: follow-ups are at least once,
 //! never lost and never sent for a commit that was refused.
 
-use super::broker::Placement;
-use super::{redis_error, RedisStore};
+use super::broker::{FairPlace, Placement};
+use super::{redis_error, scripts, RedisStore};
 use crate::Result;
 use redis::ScriptInvocation;
 use std::collections::HashMap;
@@ -25,31 +25,53 @@ pub(super) struct Item {
 
 impl Item {
     fn json(&self) -> String {
-        serde_json::json!([
-            self.place.mode,
-            self.place.due,
-            self.queue,
-            self.place.key,
-            self.place.payload
-        ])
-        .to_string()
+        let p = &self.place;
+        let mut v = serde_json::json!([p.mode, p.due, self.queue, p.key, p.payload]);
+        if let (Some(f), Some(a)) = (&p.fair, v.as_array_mut()) {
+            a.extend([
+                f.state.clone().into(),
+                f.wake.clone().into(),
+                f.key.clone().into(),
+                f.step.into(),
+                f.band.into(),
+            ]);
+        }
+        v.to_string()
     }
 
     fn parse(field: &str, json: &str) -> Option<Item> {
-        let (mode, due, queue, key, payload): (String, i64, String, String, String) =
-            serde_json::from_str(json).ok()?;
+        let v: Vec<serde_json::Value> = serde_json::from_str(json).ok()?;
+        let text = |i: usize| v.get(i).and_then(|x| x.as_str()).map(str::to_string);
+        let mode = text(0)?;
+        let queue = text(2)?;
+        let fair = match v.len() {
+            5 => None,
+            10 => Some(FairPlace {
+                state: text(5)?,
+                wake: text(6)?,
+                key: text(7)?,
+                step: u32::try_from(v[8].as_u64()?).ok()?,
+                band: u8::try_from(v[9].as_u64()?).ok()?,
+                keep: false,
+            }),
+            _ => return None,
+        };
+        let mode = match (mode.as_str(), fair.is_some()) {
+            ("delayed", false) => "delayed",
+            ("fair_delayed", true) => "fair_delayed",
+            (_, true) => "fair",
+            _ => "ready",
+        };
         Some(Item {
             field: field.to_string(),
-            queue,
+            queue: queue.clone(),
             place: Placement {
-                key,
-                mode: if mode == "delayed" {
-                    "delayed"
-                } else {
-                    "ready"
-                },
-                payload,
-                due,
+                key: text(3)?,
+                mode,
+                payload: text(4)?,
+                due: v.get(1)?.as_i64()?,
+                queue,
+                fair,
             },
         })
     }
@@ -100,7 +122,16 @@ impl RedisStore {
                 "delayed" => cmd.arg(&p.key).arg(p.due).arg(&p.payload),
                 _ => cmd.arg(&p.key).arg("*").arg("e").arg(&p.payload),
             };
-            async move { cmd.exec_async(&mut conn).await }
+            async move {
+                if let Some(f) = &p.fair {
+                    // A keyed task gets its vt in its target queue's slot.
+                    let mut call = scripts::PUBLISH.prepare_invoke();
+                    call.key(&f.state).arg("0").arg(1);
+                    p.add_to(&mut call);
+                    return call.invoke_async::<i64>(&mut conn).await.map(drop);
+                }
+                cmd.exec_async(&mut conn).await
+            }
         });
         futures_util::future::try_join_all(sends)
             .await
@@ -152,11 +183,40 @@ mod tests {
                 mode: "delayed",
                 payload: "5|{}".into(),
                 due: 7,
+                queue: "q".into(),
+                fair: None,
             },
         };
         let back = Item::parse("1-a", &item.json()).unwrap();
         assert_eq!((back.queue, back.place.key), (item.queue, item.place.key));
         assert_eq!((back.place.mode, back.place.due), ("delayed", 7));
+        assert!(back.place.fair.is_none());
         assert!(Item::parse("1-a", "not json").is_none());
+        let keyed = Item {
+            field: "1-b".into(),
+            queue: "q".into(),
+            place: Placement {
+                key: "ns:q:{q}:p3:fair".into(),
+                mode: "fair",
+                payload: "{}".into(),
+                due: 0,
+                queue: "q".into(),
+                fair: Some(FairPlace {
+                    state: "ns:q:{q}:fair".into(),
+                    wake: "ns:q:{q}:wake".into(),
+                    key: "tenant".into(),
+                    step: 333_333,
+                    band: 3,
+                    keep: true,
+                }),
+            },
+        };
+        let back = Item::parse("1-b", &keyed.json()).unwrap();
+        let f = back.place.fair.unwrap();
+        assert_eq!(
+            (back.place.mode, f.key.as_str(), f.step, f.band),
+            ("fair", "tenant", 333_333, 3)
+        );
+        assert!(!f.keep);
     }
 }

@@ -1,6 +1,7 @@
 //! A look at the tasks a queue holds (`BrokerAdmin::peek`), in the states `counts.lua` counts:
 //! waiting — a band stream's entries past the consumer group's last-delivered id (acknowledged
-//! entries are deleted, so every entry up to it is leased), bands highest first; delayed — the
+//! entries are deleted, so every entry up to it is leased), then the band's keyed tasks by vt
+//! (the order a fetch takes them), bands highest first; delayed — the
 //! delayed set by due time; leased — the group's pending entries with their holder and the lease
 //! expiry from the band's lease set, soonest to run out first. Read-only, in pages of `limit`.
 
@@ -55,25 +56,28 @@ pub(super) async fn peek(
                 }
                 let stream = store.keys.stream(queue, band);
                 let len: usize = conn.xlen(&stream).await.map_err(fail)?;
-                if len == 0 {
-                    continue;
+                if len > 0 {
+                    waiting_entries(store, &stream, limit, &mut out).await?;
                 }
-                let groups: StreamInfoGroupsReply =
-                    conn.xinfo_groups(&stream).await.map_err(fail)?;
-                let start = groups
-                    .groups
-                    .iter()
-                    .find(|g| g.name == store.keys.group())
-                    .map_or("-".to_string(), |g| format!("({}", g.last_delivered_id));
-                let page: StreamRangeReply = conn
-                    .xrange_count(&stream, &start, "+", limit - out.len())
+                if out.len() >= limit {
+                    break;
+                }
+                let stop = (limit - out.len()).min(isize::MAX as usize) as isize - 1;
+                let keyed: Vec<Vec<u8>> = conn
+                    .zrange(store.keys.fair(queue, band), 0, stop)
                     .await
                     .map_err(fail)?;
-                out.extend(page.ids.iter().map(|entry| Peeked {
-                    payload: payload_of(entry),
-                    at: None,
-                    owner: None,
-                    deliveries: 0,
+                out.extend(keyed.iter().map(|member| {
+                    let json = match member.iter().position(|&b| b == b'|') {
+                        Some(bar) => &member[bar + 1..],
+                        None => member.as_slice(),
+                    };
+                    Peeked {
+                        payload: codec::decode_payload_bytes(json),
+                        at: None,
+                        owner: None,
+                        deliveries: 0,
+                    }
                 }));
             }
         }
@@ -114,4 +118,33 @@ pub(super) async fn peek(
         }
     }
     Ok(out)
+}
+
+/// The entries of band stream `stream` past the group's last-delivered id (not yet leased), up
+/// to `limit` in `out` in all.
+async fn waiting_entries(
+    store: &RedisStore,
+    stream: &str,
+    limit: usize,
+    out: &mut Vec<Peeked>,
+) -> Result<()> {
+    let mut conn = store.conn();
+    let fail = |e| redis_error("peek at a queue", e);
+    let groups: StreamInfoGroupsReply = conn.xinfo_groups(stream).await.map_err(fail)?;
+    let start = groups
+        .groups
+        .iter()
+        .find(|g| g.name == store.keys.group())
+        .map_or("-".to_string(), |g| format!("({}", g.last_delivered_id));
+    let page: StreamRangeReply = conn
+        .xrange_count(stream, &start, "+", limit - out.len())
+        .await
+        .map_err(fail)?;
+    out.extend(page.ids.iter().map(|entry| Peeked {
+        payload: payload_of(entry),
+        at: None,
+        owner: None,
+        deliveries: 0,
+    }));
+    Ok(())
 }

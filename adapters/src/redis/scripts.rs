@@ -1,6 +1,7 @@
 //! The Lua scripts, one file each under `lua/`, loaded once per process. Scripts that act on a
 //! receipt share the `owned` prelude, which checks that the lease the receipt names is still held;
-//! scripts that write records share `put_record`; the workflow scripts (`wf_*`) share `wf_lib`,
+//! scripts that write records share `put_record`; those that publish share `place` (where a task
+//! goes, and a keyed task's vt); the workflow scripts (`wf_*`) share `wf_lib`,
 //! their key names and helpers.
 //! `Script::invoke_async` sends EVALSHA and loads the script on NOSCRIPT, so a restarted Redis
 //! (which forgot its script cache) just works.
@@ -11,6 +12,11 @@ use std::sync::LazyLock;
 const OWNED: &str = include_str!("lua/owned.lua");
 const PUT_RECORD: &str = include_str!("lua/put_record.lua");
 const WF_LIB: &str = include_str!("lua/wf_lib.lua");
+const PLACE: &str = include_str!("lua/place.lua");
+
+fn with_place(body: &str) -> Script {
+    Script::new(&format!("{PLACE}\n{body}"))
+}
 
 fn with_owned(body: &str) -> Script {
     Script::new(&format!("{OWNED}\n{body}"))
@@ -21,8 +27,14 @@ fn with_wf(body: &str) -> Script {
 }
 
 pub static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fetch.lua")));
-pub static COMMIT: LazyLock<Script> =
-    LazyLock::new(|| with_owned(&format!("{PUT_RECORD}\n{}", include_str!("lua/commit.lua"))));
+pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
+    with_owned(&format!(
+        "{PUT_RECORD}\n{PLACE}\n{}",
+        include_str!("lua/commit.lua")
+    ))
+});
+pub static PUBLISH: LazyLock<Script> =
+    LazyLock::new(|| with_place(include_str!("lua/publish.lua")));
 pub static SET_RECORDS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{PUT_RECORD}\n{}",
@@ -37,7 +49,7 @@ pub static GROUP_FAIL: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/group_fail.lua")));
 pub static EXTEND: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/extend.lua")));
 pub static HELD: LazyLock<Script> = LazyLock::new(|| with_owned(include_str!("lua/held.lua")));
-pub static REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/replay.lua")));
+pub static REPLAY: LazyLock<Script> = LazyLock::new(|| with_place(include_str!("lua/replay.lua")));
 pub static DEAD_LETTERS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/dead_letters.lua")));
 pub static PURGE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/purge.lua")));

@@ -36,7 +36,8 @@ fn by_queue<'a>(
 
 impl RedisStore {
     /// Publish on a cluster: the queues set first (a queue listed before its task arrives is
-    /// harmless), then one atomic pipeline per queue. Atomic per queue, not across queues.
+    /// harmless), then one atomic pipeline per queue (a script call when a task has a fair
+    /// key). Atomic per queue, not across queues.
     pub(super) async fn publish_slotted(&self, tasks: &[TaskEnvelope]) -> Result<()> {
         let groups = by_queue(0..tasks.len(), |i| tasks[i].queue.as_str());
         let queues: Vec<&str> = groups.iter().map(|(q, _)| *q).collect();
@@ -46,18 +47,22 @@ impl RedisStore {
             .exec_async(&mut self.conn())
             .await
             .map_err(|e| redis_error("publish", e))?;
-        try_join_all(groups.iter().map(|(_, members)| {
+        try_join_all(groups.iter().map(|(_, members)| async move {
+            if members.iter().any(|&i| tasks[i].fair_key.is_some()) {
+                let batch: Vec<&TaskEnvelope> = members.iter().map(|&i| &tasks[i]).collect();
+                return self.publish_script(&batch).await;
+            }
             let mut pipe = redis::pipe();
             pipe.atomic();
             for &i in members {
                 self.add_publish(&mut pipe, &tasks[i]);
             }
-            let mut conn = self.conn();
-            async move { pipe.exec_async(&mut conn).await }
+            pipe.exec_async(&mut self.conn())
+                .await
+                .map_err(|e| redis_error("publish", e))
         }))
         .await
         .map(drop)
-        .map_err(|e| redis_error("publish", e))
     }
 
     /// Extend on a cluster: one script call per queue.
@@ -206,7 +211,9 @@ impl RedisStore {
         let mut call = scripts::REPLAY.prepare_invoke();
         call.key(self.keys.dlq(queue))
             .key(self.keys.dlq_order(queue))
-            .arg(id);
+            .key(self.keys.dlq(queue))
+            .arg(id)
+            .arg("0");
         item.add_to(&mut call, &outbox);
         let replayed: i64 = call
             .invoke_async(&mut self.conn())

@@ -329,7 +329,7 @@ impl Dispatcher {
                         });
                     }
                     self.running += 1;
-                    let run = execution::run(self.ctx.clone(), d, env, task, stop_rx, ticket);
+                    let run = execution::run(self.ctx.clone(), d, *env, task, stop_rx, ticket);
                     tokio::spawn(run);
                 }
             }

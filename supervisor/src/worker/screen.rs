@@ -12,7 +12,7 @@ use stem_protocol::manifest::EffectiveTask;
 use stem_protocol::{TaskEnvelope, TaskError};
 
 pub enum Screened {
-    Run(TaskEnvelope, Box<EffectiveTask>),
+    Run(Box<TaskEnvelope>, Box<EffectiveTask>),
     Commit(Box<Commit>, Outcome),
 }
 
@@ -80,5 +80,5 @@ pub fn screen(
     // The envelope may lower the manifest's time limits, never raise them.
     let mut task = task;
     stem_protocol::overrides::apply(&mut task, env);
-    Screened::Run((**env).clone(), Box::new(task))
+    Screened::Run(env.clone(), Box::new(task))
 }

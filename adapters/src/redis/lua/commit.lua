@@ -5,16 +5,18 @@
 -- atomic as a whole too.
 -- KEYS[1] the queues set, KEYS[2] the record index (in cluster mode, where one call covers one
 -- queue and writes no records, the queue's outbox twice), then per commit, in order: stream, lease zset; record key and waker
--- key when it has a record; one target key per follow-up; for a release its target (stream or
--- delayed zset); for a dead letter the dlq hash, order zset and sequence.
+-- key when it has a record; the keys of each follow-up's placement (see the `place` prelude); for
+-- a release its placement's keys; for a dead letter the dlq hash, order zset and sequence.
 -- ARGV: group, record ttl ms, waker ttl ms, number of commits, track queues ('1': add each
 -- target's queue to the queues set; '0' in cluster mode), then per commit:
 --   op ('ack'|'release'|'dead'), entry id, consumer, delivery count,
 --   has record ('1'|'0') [, record json, terminal ('1'|'0'), task id, updated_at],
---   number of follow-ups [, per follow-up: mode ('ready'|'delayed'), payload, due, queue],
---   for a release: mode, payload, due, queue; for a dead letter: letter id, letter json, queue.
---   Mode 'outbox' (cluster mode) stores the payload in the target hash (the queue's outbox)
---   under the field given as due, for the caller to publish to another slot.
+--   number of follow-ups [, per follow-up its placement's arguments: mode, payload, due, queue
+--   (+ the fair ones)], for a release its placement's arguments; for a dead letter: letter id,
+--   letter json, queue. Mode 'outbox' (cluster mode) stores the payload in the target hash (the
+--   queue's outbox) under the field given as due, for the caller to publish to another slot.
+--   A keyed release marked keep reuses the vt of the entry it replaces (field `v`, set when the
+--   fetch took it from the fair zset), so a retried or given-back task keeps its turn.
 -- Returns per commit '+' (applied) or '-' followed by the consumer now holding the entry.
 local group = ARGV[1]
 local ttl, waker_ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -37,16 +39,23 @@ local function key()
   return v
 end
 
-local function place(target, mode, payload, due, queue)
-  if mode == 'outbox' then
-    redis.call('HSET', target, due, payload)
-    return
-  elseif mode == 'delayed' then
-    redis.call('ZADD', target, due, payload)
-  else
-    redis.call('XADD', target, '*', 'e', payload)
+local function publish(p, vt)
+  place(p, vt)
+  if track and p.mode ~= 'outbox' then redis.call('SADD', queues, p.queue) end
+end
+
+-- The vt the fetch gave entry `id` (its field `v`), or nil.
+local function kept_vt(stream, id)
+  local e = redis.call('XRANGE', stream, id, id)
+  if #e == 0 then return nil end
+  local fields = e[1][2]
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == 'v' then
+      local vt = fair_num(fields[i + 1])
+      if vt > 0 then return vt end
+    end
   end
-  if track then redis.call('SADD', queues, queue) end
+  return nil
 end
 
 local function holder(stream, id)
@@ -65,17 +74,19 @@ for _ = 1, n do
   end
   local follow = {}
   for _ = 1, tonumber(arg()) do
-    follow[#follow + 1] = {key(), arg(), arg(), arg(), arg()}
+    follow[#follow + 1] = read_place(key, arg)
   end
   local action = {}
   if op == 'release' then
-    action = {key(), arg(), arg(), arg(), arg()}
+    action = read_place(key, arg)
   elseif op == 'dead' then
     action = {key(), key(), key(), arg(), arg(), arg()}
   end
   if not owned(stream, group, id, consumer, count) then
     out[#out + 1] = '-' .. holder(stream, id)
   else
+    local vt
+    if op == 'release' and action.keep then vt = kept_vt(stream, id) end
     redis.call('XACK', stream, group, id)
     redis.call('XDEL', stream, id)
     redis.call('ZREM', leases, id)
@@ -84,14 +95,14 @@ for _ = 1, n do
       if updated > newest then newest = updated end
     end
     if op == 'release' then
-      place(action[1], action[2], action[3], action[4], action[5])
+      publish(action, vt)
     elseif op == 'dead' then
       redis.call('HSET', action[1], action[4], action[5])
       redis.call('ZADD', action[2], redis.call('INCR', action[3]), action[4])
       if track then redis.call('SADD', queues, action[6]) end
     end
     for _, f in ipairs(follow) do
-      place(f[1], f[2], f[3], f[4], f[5])
+      publish(f)
     end
     out[#out + 1] = '+'
   end

@@ -1,44 +1,61 @@
 -- Leases up to ARGV[3] tasks for consumer ARGV[2] of group ARGV[1] in one atomic step.
--- KEYS: per queue, its delayed zset, then for each band (highest first) its stream and the
---   stream's lease zset (entry id scored by lease expiry, Redis server time in ms).
+-- KEYS: per queue, its delayed zset, its fair-state hash, its wake stream, then for each band
+--   (highest first) its stream, the stream's lease zset (entry id scored by lease expiry, Redis
+--   server time in ms) and the band's fair zset (keyed tasks scored by vt).
 -- ARGV: group, consumer, max, lease ms, reread own pending (1/0), sweep orphans (1/0), number
 --   of queues. Etas and leases are both judged on the server's clock, never the worker's.
 -- Steps:
--- 1. due delayed tasks move to their band stream (ZREM in the same script: exactly once);
+-- 1. due delayed tasks move to their band stream, or keyed ones ("{band}#{vt}#{member}") to
+--    their band's fair zset scored by their vt (ZREM in the same script: exactly once);
 -- 2. per band, highest first, per queue in the order given:
 --    a. at a consumer's first fetch, its own pending entries (XREADGROUP id 0);
 --    b. entries whose lease expired, claimed with XCLAIM (which counts a delivery);
 --    c. when sweeping, pending entries with no lease (their fetch died between read and
 --       record, which this script makes impossible, or they predate the lease sets) idle
 --       longer than the lease;
---    d. new entries (XREADGROUP >).
+--    d. new entries (XREADGROUP >);
+--    e. keyed tasks, lowest vt first (ZPOPMIN), appended to the stream (field `e` the envelope,
+--       `v` the vt) and read at once like d; the queue's clock rises to the largest vt taken and
+--       a few key states at or below it are pruned (HSCAN from a cursor kept in the hash).
 --    Every entry taken gets a lease until server time + lease.
 -- Returns {ms until the next delayed task is due or -1, ms until the next lease expires or -1,
---   {{queue index, band, id, deliveries, fields}}, {last delivered id per stream} when nothing
---   was taken (for the caller's blocking XREAD that waits for new entries), the generation of
---   the leases taken (server time in µs: later than every earlier lease's)}.
+--   {{queue index, band, id, deliveries, fields}}, {per queue the last delivered id per
+--   stream, then the last id of its wake stream} when nothing was taken (for the caller's blocking
+--   XREAD that waits for new entries), the generation of the leases taken (server time in µs:
+--   later than every earlier lease's)}.
 local group, consumer = ARGV[1], ARGV[2]
 local remaining = tonumber(ARGV[3])
 local lease = tonumber(ARGV[4])
 local reread, sweep = ARGV[5] == '1', ARGV[6] == '1'
 local nq = tonumber(ARGV[7])
-local BANDS, PER_QUEUE = 10, 21
+local BANDS, PER_QUEUE = 10, 33
+local FAIR_MAX = 9007199254740992
 local t = redis.call('TIME')
 local server_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local generation = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out = {}
 
 local function delayed_key(q) return KEYS[(q - 1) * PER_QUEUE + 1] end
+local function state_key(q) return KEYS[(q - 1) * PER_QUEUE + 2] end
+local function wake_key(q) return KEYS[(q - 1) * PER_QUEUE + 3] end
 -- slot 1 is band 9, slot 10 is band 0
-local function stream_key(q, slot) return KEYS[(q - 1) * PER_QUEUE + 2 * slot] end
-local function lease_key(q, slot) return KEYS[(q - 1) * PER_QUEUE + 2 * slot + 1] end
+local function stream_key(q, slot) return KEYS[(q - 1) * PER_QUEUE + 3 * slot + 1] end
+local function lease_key(q, slot) return KEYS[(q - 1) * PER_QUEUE + 3 * slot + 2] end
+local function fair_key(q, slot) return KEYS[(q - 1) * PER_QUEUE + 3 * slot + 3] end
 
 for q = 1, nq do
   local dkey = delayed_key(q)
   local due = redis.call('ZRANGEBYSCORE', dkey, '-inf', server_now, 'LIMIT', 0, 1000)
   for _, m in ipairs(due) do
-    local band = tonumber(string.sub(m, 1, 1))
-    redis.call('XADD', stream_key(q, BANDS - band), '*', 'e', string.sub(m, 3))
+    -- a member no publish wrote goes to band 0 as it is, to be delivered as malformed
+    local band = tonumber(string.sub(m, 1, 1)) or 0
+    local vt, member = string.match(m, '^%d#(%d+)#(.*)$')
+    vt = tonumber(vt)
+    if vt and vt < FAIR_MAX then
+      redis.call('ZADD', fair_key(q, BANDS - band), vt, member)
+    else
+      redis.call('XADD', stream_key(q, BANDS - band), '*', 'e', string.sub(m, 3))
+    end
     redis.call('ZREM', dkey, m)
   end
 end
@@ -80,6 +97,47 @@ local function claim(q, slot, ids)
   take(q, slot, claimed, false)
 end
 
+-- Prunes up to a page of key states at or below `clock` (they no longer change a vt).
+local function prune(state, clock)
+  local r = redis.pcall('HSCAN', state, redis.call('HGET', state, 'scan') or '0', 'COUNT', 50)
+  if type(r) ~= 'table' or r.err then
+    -- a cursor no fetch wrote: start over
+    r = redis.call('HSCAN', state, '0', 'COUNT', 50)
+  end
+  local fields = r[2]
+  for i = 1, #fields - 1, 2 do
+    if string.sub(fields[i], 1, 2) == 'k:' then
+      local vt = tonumber(fields[i + 1])
+      if not vt or vt <= clock then redis.call('HDEL', state, fields[i]) end
+    end
+  end
+  redis.call('HSET', state, 'scan', r[1])
+end
+
+-- Step e: up to `remaining` keyed tasks of band `slot` of queue `q`, lowest vt first.
+local function take_fair(q, slot)
+  local popped = redis.call('ZPOPMIN', fair_key(q, slot), remaining)
+  if #popped == 0 then return end
+  local key, state, top = stream_key(q, slot), state_key(q), 0
+  for i = 1, #popped - 1, 2 do
+    local m, vt = popped[i], tonumber(popped[i + 1])
+    local bar = string.find(m, '|', 1, true)
+    if bar then m = string.sub(m, bar + 1) end
+    redis.call('XADD', key, '*', 'e', m, 'v', popped[i + 1])
+    if vt and vt == vt and vt < FAIR_MAX and vt > top then top = vt end
+  end
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', remaining,
+    'STREAMS', key, '>')
+  if r then take(q, slot, r[1][2], true) end
+  local clock = tonumber(redis.call('HGET', state, 'clock'))
+  if not clock or clock ~= clock or clock >= FAIR_MAX then clock = 0 end
+  if top > clock then
+    clock = top
+    redis.call('HSET', state, 'clock', string.format('%.0f', clock))
+  end
+  prune(state, clock)
+end
+
 for slot = 1, BANDS do
   for q = 1, nq do
     if remaining <= 0 then break end
@@ -115,6 +173,7 @@ for slot = 1, BANDS do
         if r then take(q, slot, r[1][2], true) end
       end
     end
+    if remaining > 0 then take_fair(q, slot) end
   end
 end
 
@@ -152,6 +211,8 @@ if #out == 0 then
       end
       last_ids[#last_ids + 1] = last
     end
+    local w = redis.call('XREVRANGE', wake_key(q), '+', '-', 'COUNT', 1)
+    last_ids[#last_ids + 1] = (w[1] and w[1][1]) or '0-0'
   end
 end
 return {next_due, next_expiry, out, last_ids, generation}
