@@ -46,6 +46,7 @@ async fn migrating_twice_is_a_no_op() {
             "0009_workflows",
             "0010_results_listing",
             "0011_sql_enqueue",
+            "0012_fairness",
             "0013_debounce"
         ]
     );
@@ -87,6 +88,7 @@ async fn concurrent_migrations_apply_each_once() {
             "0009_workflows",
             "0010_results_listing",
             "0011_sql_enqueue",
+            "0012_fairness",
             "0013_debounce"
         ]
     );

@@ -13,6 +13,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use std::time::Duration;
+use stem_protocol::envelope::MAX_FAIR_WEIGHT;
 use stem_protocol::TaskEnvelope;
 use tokio::time::Instant;
 
@@ -52,7 +53,8 @@ impl PgStore {
                 &[&queues, &limit, &consumer, &token, &lease_ms],
             )
             .await?;
-        let mut picked: Vec<(i16, i64, i64, Delivery)> = rows
+        type Order = (std::cmp::Reverse<i16>, i64, i64, i64);
+        let mut picked: Vec<(Order, Delivery)> = rows
             .into_iter()
             .map(|row| {
                 let id: i64 = row.get("id");
@@ -65,12 +67,18 @@ impl PgStore {
                     generation: u64::try_from(row.get::<_, i64>("generation")).unwrap_or(0),
                     payload,
                 };
-                (row.get("priority"), row.get("eta"), id, delivery)
+                let order = (
+                    std::cmp::Reverse(row.get::<_, i16>("priority")),
+                    row.get("fair_vt"),
+                    row.get("eta"),
+                    id,
+                );
+                (order, delivery)
             })
             .collect();
         // UPDATE ... RETURNING does not keep the CTE's order.
-        picked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        Ok(picked.into_iter().map(|p| p.3).collect())
+        picked.sort_by_key(|p| p.0);
+        Ok(picked.into_iter().map(|p| p.1).collect())
     }
 
     /// When the fetch loop should look again if nothing wakes it.
@@ -85,6 +93,18 @@ impl PgStore {
             until = until.min(Instant::now() + Duration::from_millis(in_ms));
         }
         Ok(until)
+    }
+}
+
+/// A task's fairness key and step (1,000,000 / weight, the weight clamped to 1..=100); the step
+/// is 0 for an unkeyed task.
+pub(super) fn fair_fields(env: &TaskEnvelope) -> (Option<&str>, i64) {
+    match env.fair_key.as_deref() {
+        Some(key) => {
+            let weight = env.fair_weight.unwrap_or(1).clamp(1, MAX_FAIR_WEIGHT);
+            (Some(key), 1_000_000 / i64::from(weight))
+        }
+        None => (None, 0),
     }
 }
 
@@ -116,12 +136,32 @@ impl Broker for PgStore {
             payloads.push(payload);
             created.push(env.created_at);
         }
-        self.execute(
-            "publish",
-            include_str!("sql/publish.sql"),
-            &[&ids, &queues, &priorities, &etas, &payloads, &created],
-        )
-        .await?;
+        if tasks.iter().any(|t| t.fair_key.is_some()) {
+            let (keys, steps): (Vec<_>, Vec<_>) = tasks.iter().map(fair_fields).unzip();
+            self.execute(
+                "publish",
+                include_str!("sql/publish_fair.sql"),
+                &[
+                    &ids,
+                    &queues,
+                    &priorities,
+                    &etas,
+                    &payloads,
+                    &created,
+                    &keys,
+                    &steps,
+                ],
+            )
+            .await?;
+        } else {
+            // Unkeyed batches run the statement they ran before fairness existed.
+            self.execute(
+                "publish",
+                include_str!("sql/publish.sql"),
+                &[&ids, &queues, &priorities, &etas, &payloads, &created],
+            )
+            .await?;
+        }
         if tasks.len() >= ANALYZE_AFTER_BATCH {
             // A burst can grow the table far past what the planner's statistics (refreshed by
             // autovacuum only every minute or so) say; with stale ones the fetch plan sorts the

@@ -1,5 +1,5 @@
 //! The periodic clean-up: every minute, deletes expired results, revocations, heartbeats,
-//! beat claims, unique locks and slots (and buckets idle for an hour), control messages older than an hour, and events beyond the newest
+//! beat claims, unique locks and slots (and buckets idle for an hour), control messages older than an hour, fairness keys at or below their queue's clock, and events beyond the newest
 //! `KEEP_EVENTS`. Reads
 //! already ignore expired rows, so this only bounds the tables; errors are logged and retried
 //! on the next round.
@@ -60,5 +60,9 @@ async fn clean(pool: &Pool) -> Result<()> {
             .await
             .map_err(|e| super::error::pg(&format!("clean-up {what}"), e))?;
     }
+    client
+        .execute(include_str!("sql/cleanup_fair.sql"), &[])
+        .await
+        .map_err(|e| super::error::pg("clean-up fairness keys", e))?;
     Ok(())
 }

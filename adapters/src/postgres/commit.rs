@@ -4,7 +4,7 @@
 //! left open by a worker frozen between round trips (which would keep its row locks and make
 //! every other worker's `SKIP LOCKED` fetch skip those tasks).
 
-use super::broker::{parse_receipt, row_fields};
+use super::broker::{fair_fields, parse_receipt, row_fields};
 use super::error::corrupt;
 use super::{millis, PgStore};
 use crate::{codec, Action, Commit, Result, Verdict};
@@ -37,6 +37,8 @@ struct Columns {
     f_eta: Vec<Option<i64>>,
     f_payload: Vec<String>,
     f_created: Vec<i64>,
+    f_key: Vec<Option<String>>,
+    f_step: Vec<i64>,
 }
 
 impl Columns {
@@ -95,6 +97,9 @@ impl Columns {
             self.f_eta.push(eta);
             self.f_payload.push(body);
             self.f_created.push(env.created_at);
+            let (key, step) = fair_fields(env);
+            self.f_key.push(key.map(str::to_string));
+            self.f_step.push(step);
         }
         Ok(())
     }
@@ -144,6 +149,8 @@ impl PgStore {
                     &cols.f_eta,
                     &cols.f_payload,
                     &cols.f_created,
+                    &cols.f_key,
+                    &cols.f_step,
                 ],
             )
             .await?;

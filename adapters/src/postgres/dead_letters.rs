@@ -2,7 +2,7 @@
 //! JSON. Moving a delivery in and replaying one out are single statements (a DELETE in a CTE
 //! feeding the INSERT), so a task is never in both places or in neither.
 
-use super::broker::row_fields;
+use super::broker::{fair_fields, row_fields};
 use super::error::corrupt;
 use super::PgStore;
 use crate::{DeadLetter, Result};
@@ -33,6 +33,7 @@ impl PgStore {
         envelope: &TaskEnvelope,
     ) -> Result<bool> {
         let (eta, priority, payload) = row_fields(envelope);
+        let (key, step) = fair_fields(envelope);
         let rows = self
             .query(
                 "replay dead letter",
@@ -46,6 +47,8 @@ impl PgStore {
                     &eta,
                     &payload,
                     &envelope.created_at,
+                    &key,
+                    &step,
                 ],
             )
             .await?;

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0011_sql_enqueue.sql"),
     ),
     (
+        12,
+        "0012_fairness",
+        include_str!("migrations/0012_fairness.sql"),
+    ),
+    (
         13,
         "0013_debounce",
         include_str!("migrations/0013_debounce.sql"),

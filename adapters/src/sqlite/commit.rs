@@ -22,7 +22,7 @@ pub(super) fn commit(
     let mut out = Vec::with_capacity(commits.len());
     for c in commits {
         let d = &c.delivery;
-        let Some((queue, priority, raw)) = take(&tx, d)? else {
+        let Some((queue, priority, raw, fair)) = take(&tx, d)? else {
             out.push(Verdict::Stale {
                 owner: owner_of(&tx, &d.receipt)?,
             });
@@ -43,7 +43,8 @@ pub(super) fn commit(
                     None => (queue, priority, raw),
                 };
                 let at = now.saturating_add(delay.as_millis().min(i64::MAX as u128) as i64);
-                insert_task(&tx, ns, &queue, priority, at, &raw, now)?;
+                // The released task keeps its fairness key and virtual start: its turn.
+                insert_task(&tx, ns, &queue, priority, at, &raw, now, fair)?;
             }
             Action::DeadLetter(letter) => {
                 let mut letter = (**letter).clone();

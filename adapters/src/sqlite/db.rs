@@ -58,11 +58,29 @@ pub(super) fn connect(path: &str) -> Result<Connection> {
     let mut conn = conn;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(sql::SCHEMA)?;
+    add_fair_columns(&tx)?;
+    tx.execute_batch(sql::SCHEMA_FAIR)?;
     // Seeds the file's clock on first use, so every process judges times on one clock from
     // the start.
     super::clock::advance(&tx)?;
     tx.commit()?;
     Ok(conn)
+}
+
+/// Gives a `stem_tasks` made before fair dequeue its `fair_key` and `fair_vt` columns.
+fn add_fair_columns(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let has: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('stem_tasks') WHERE name = 'fair_vt')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        tx.execute_batch(
+            "ALTER TABLE stem_tasks ADD COLUMN fair_key TEXT;
+             ALTER TABLE stem_tasks ADD COLUMN fair_vt INTEGER NOT NULL DEFAULT 0;",
+        )?;
+    }
+    Ok(())
 }
 
 /// Switches the file to WAL. The switch takes an exclusive lock and SQLite does not run the

@@ -3,7 +3,7 @@
 //! two processes on one file never lease the same row.
 
 use super::wait::Attempt;
-use super::{clock, sql};
+use super::{clock, fair, sql};
 use crate::{codec, Delivery, Result};
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use std::cmp::Reverse;
@@ -27,7 +27,12 @@ pub(super) fn parse_receipt(receipt: &str) -> Option<(i64, &str)> {
     Some((id.parse().ok()?, token))
 }
 
-/// Inserts one task row, ready now or delayed until `visible_at` when that is in the future.
+/// A fairness key and the task's virtual start.
+pub(super) type Fair = Option<(String, i64)>;
+
+/// Inserts one task row, ready now or delayed until `visible_at` when that is in the future;
+/// a keyed one (`fair`) with its key and virtual start, an unkeyed one as before fairness.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn insert_task(
     tx: &Transaction<'_>,
     ns: &str,
@@ -36,12 +41,19 @@ pub(super) fn insert_task(
     visible_at: i64,
     payload: &str,
     now: i64,
+    fair: Fair,
 ) -> Result<()> {
     let state = if visible_at > now { DELAYED } else { READY };
     tx.prepare_cached(sql::QUEUE_SEEN)?
         .execute(params![ns, queue])?;
-    tx.prepare_cached(sql::TASK_INSERT)?
-        .execute(params![ns, queue, priority, state, visible_at, payload])?;
+    match fair {
+        None => tx
+            .prepare_cached(sql::TASK_INSERT)?
+            .execute(params![ns, queue, priority, state, visible_at, payload])?,
+        Some((key, vt)) => tx.prepare_cached(sql::TASK_INSERT_FAIR)?.execute(params![
+            ns, queue, priority, state, visible_at, payload, key, vt
+        ])?,
+    };
     Ok(())
 }
 
@@ -53,6 +65,13 @@ pub(super) fn insert_envelope(
 ) -> Result<()> {
     let visible_at = env.eta.unwrap_or(0);
     let priority = i64::from(env.priority);
+    let fair = match fair::key_and_step(env) {
+        Some((key, step)) => Some((
+            key.to_string(),
+            fair::assign(tx, ns, &env.queue, key, step)?,
+        )),
+        None => None,
+    };
     insert_task(
         tx,
         ns,
@@ -61,6 +80,7 @@ pub(super) fn insert_envelope(
         visible_at,
         &codec::encode_envelope(env),
         now,
+        fair,
     )
 }
 
@@ -72,6 +92,16 @@ pub(super) fn publish(conn: &mut Connection, ns: &str, tasks: &[TaskEnvelope]) -
     }
     tx.commit()?;
     Ok(())
+}
+
+/// A row the leasing statement returned.
+struct Leased {
+    id: i64,
+    priority: i64,
+    deliveries: u32,
+    payload: String,
+    keyed: bool,
+    vt: i64,
 }
 
 /// One leasing try: promotes due rows, leases up to `max`, and when nothing was ready says when
@@ -102,22 +132,27 @@ pub(super) fn fetch(
             .query_map(
                 params![ns, queue, left, token, consumer, now + lease_ms],
                 |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                    ))
+                    Ok(Leased {
+                        id: r.get(0)?,
+                        priority: r.get(1)?,
+                        deliveries: r.get(2)?,
+                        payload: r.get(3)?,
+                        keyed: r.get::<_, Option<String>>(4)?.is_some(),
+                        vt: r.get(5)?,
+                    })
                 },
             )?
-            .collect::<rusqlite::Result<Vec<(i64, i64, u32, String)>>>()?;
-        rows.sort_by_key(|(id, priority, _, _)| (Reverse(*priority), *id));
-        out.extend(rows.into_iter().map(|(id, _, deliveries, raw)| Delivery {
-            receipt: format!("{id}:{token}"),
+            .collect::<rusqlite::Result<Vec<Leased>>>()?;
+        rows.sort_by_key(|r| (Reverse(r.priority), r.vt, r.id));
+        if let Some(vt) = rows.iter().filter(|r| r.keyed).map(|r| r.vt).max() {
+            fair::raise(&tx, ns, queue, vt)?;
+        }
+        out.extend(rows.into_iter().map(|r| Delivery {
+            receipt: format!("{}:{token}", r.id),
             queue: queue.clone(),
-            deliveries,
+            deliveries: r.deliveries,
             generation: 0,
-            payload: codec::decode_payload(raw),
+            payload: codec::decode_payload(r.payload),
         }));
     }
     if !out.is_empty() {
@@ -173,19 +208,24 @@ pub(super) fn extend(
     Ok(lost)
 }
 
-/// Deletes the leased row of `delivery` if its receipt still holds the lease; returns the row's
-/// queue, priority and payload.
-pub(super) fn take(
-    tx: &Transaction<'_>,
-    delivery: &Delivery,
-) -> Result<Option<(String, i64, String)>> {
+/// A leased row taken out: its queue, priority, payload and fairness key and virtual start.
+pub(super) type Taken = (String, i64, String, Fair);
+
+/// Deletes the leased row of `delivery` if its receipt still holds the lease; returns it.
+pub(super) fn take(tx: &Transaction<'_>, delivery: &Delivery) -> Result<Option<Taken>> {
     let Some((id, token)) = parse_receipt(&delivery.receipt) else {
         return Ok(None);
     };
     let mut stmt = tx.prepare_cached(sql::TASK_TAKE)?;
     let mut rows = stmt.query(params![id, token])?;
     match rows.next()? {
-        Some(row) => Ok(Some((row.get(0)?, row.get(1)?, row.get(2)?))),
+        Some(row) => {
+            let fair = row
+                .get::<_, Option<String>>(3)?
+                .map(|key| Ok::<_, rusqlite::Error>((key, row.get(4)?)))
+                .transpose()?;
+            Ok(Some((row.get(0)?, row.get(1)?, row.get(2)?, fair)))
+        }
         None => Ok(None),
     }
 }

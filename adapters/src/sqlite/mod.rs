@@ -23,6 +23,7 @@ mod control;
 mod db;
 mod debounce;
 mod dlq;
+mod fair;
 mod flow;
 mod groups;
 mod history;
@@ -157,7 +158,8 @@ impl SqliteStore {
 
 /// Deletes expired results, canvas groups, revocations, heartbeats, unique locks and slots (and
 /// buckets idle for an hour) of every namespace, control messages
-/// older than an hour, and all but the newest events of `ns`.
+/// older than an hour, fairness keys at or below their queue's clock, and all but the newest
+/// events of `ns`.
 fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
     for stmt in [
         sql::CLEANUP_RESULTS,
@@ -177,6 +179,7 @@ fn cleanup(conn: &mut Connection, ns: &str, now: i64) -> Result<()> {
     }
     conn.prepare_cached(sql::EVENT_TRIM)?
         .execute(rusqlite::params![ns, MAX_EVENTS])?;
+    fair::prune(conn)?;
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 --   release: $10 delay ms, $11 payload (null: the same), $12 task id, $13 queue, $14 priority;
 --   dead letter: $15 queue, $16 letter id, $17 letter JSON, $18 dead_at.
 -- $9 how long records are kept (ms). Follow-ups (arrays): $19 commit index (1-based),
---   $20 task id, $21 queue, $22 priority, $23 eta (null: now), $24 payload, $25 created_at.
+--   $20 task id, $21 queue, $22 priority, $23 eta (null: now), $24 payload, $25 created_at,
+--   $26 fairness key (null: none), $27 fairness step (1,000,000 / weight).
+-- A release keeps its row, so its fairness key and virtual start.
 -- Every "now" (a release's ready-at, a follow-up's earliest start, records' expiry) is the
 -- server's clock at the statement's start, never the worker's.
 -- Returns per commit its index, whether it was applied, and the lease owner now when not.
@@ -68,21 +70,46 @@ recorded AS (
        OR results.expires_at <= (extract(epoch FROM statement_timestamp()) * 1000)::bigint
 ),
 f AS (
-    SELECT * FROM UNNEST($19::bigint[], $20::text[], $21::text[], $22::smallint[], $23::bigint[],
-                         $24::text[], $25::bigint[])
-        WITH ORDINALITY AS f(n, task_id, queue, priority, eta, payload, created_at, k)
+    SELECT f.*,
+           sum(f.step) OVER (PARTITION BY f.queue, f.fair_key ORDER BY f.k) AS upto
+    FROM UNNEST($19::bigint[], $20::text[], $21::text[], $22::smallint[], $23::bigint[],
+                $24::text[], $25::bigint[], $26::text[], $27::bigint[])
+        WITH ORDINALITY AS f(n, task_id, queue, priority, eta, payload, created_at, fair_key,
+                             step, k)
+    WHERE f.n IN (SELECT h.n FROM held h)
+),
+spans AS (
+    SELECT f.queue, f.fair_key, sum(f.step)::bigint AS total
+    FROM f WHERE f.fair_key IS NOT NULL
+    GROUP BY f.queue, f.fair_key
+),
+-- Keyed follow-ups get virtual starts as in publish_fair.sql (no row when none is keyed).
+fair AS (
+    INSERT INTO fair_keys AS k (queue, key, last_vt)
+    SELECT s.queue, s.fair_key, coalesce(fc.vt, 0) + s.total
+    FROM spans s LEFT JOIN fair_clocks fc ON fc.queue = s.queue
+    ORDER BY s.queue, s.fair_key
+    ON CONFLICT (queue, key) DO UPDATE
+    SET last_vt = greatest(k.last_vt, EXCLUDED.last_vt - (
+        SELECT s.total FROM spans s WHERE s.queue = k.queue AND s.fair_key = k.key
+    )) + (SELECT s.total FROM spans s WHERE s.queue = k.queue AND s.fair_key = k.key)
+    RETURNING k.queue, k.key, k.last_vt
 ),
 followed AS (
-    INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at)
+    INSERT INTO tasks (task_id, queue, priority, eta, visible_at, payload, created_at, fair_key,
+                       fair_vt)
     SELECT f.task_id, f.queue, f.priority, greatest(f.eta, clock.now),
-           greatest(f.eta, clock.now), f.payload, f.created_at
-    FROM clock, f JOIN held h ON h.n = f.n
+           greatest(f.eta, clock.now), f.payload, f.created_at, f.fair_key,
+           coalesce(fair.last_vt - s.total + f.upto, 0)
+    FROM clock, f
+    LEFT JOIN spans s ON s.queue = f.queue AND s.fair_key = f.fair_key
+    LEFT JOIN fair ON fair.queue = f.queue AND fair.key = f.fair_key
     ORDER BY f.k
 ),
 known AS (
     INSERT INTO queues (name)
     SELECT DISTINCT q FROM (
-        SELECT f.queue AS q FROM f JOIN held h ON h.n = f.n
+        SELECT f.queue AS q FROM f
         UNION SELECT h.rel_queue FROM held h WHERE h.rel_queue IS NOT NULL
     ) AS names
     ON CONFLICT (name) DO NOTHING

@@ -11,6 +11,7 @@ WHERE queue = $1
       END
 ORDER BY
   CASE WHEN $2::text = 'waiting' THEN -priority ELSE 0 END,
+  CASE WHEN $2::text = 'waiting' THEN fair_vt ELSE 0 END,
   CASE WHEN $2::text = 'waiting' THEN eta ELSE visible_at END,
   id
 LIMIT $3

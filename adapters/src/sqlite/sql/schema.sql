@@ -24,10 +24,12 @@ CREATE TABLE IF NOT EXISTS stem_tasks (
     deliveries  INTEGER NOT NULL DEFAULT 0,
     token       TEXT,
     owner       TEXT,
-    payload     TEXT    NOT NULL
+    payload     TEXT    NOT NULL,
+    -- Fair dequeue: the task's fairness key (NULL: none) and virtual start (0 when unkeyed).
+    -- Files made before fairness get these columns from `schema_fair.sql`'s caller.
+    fair_key    TEXT,
+    fair_vt     INTEGER NOT NULL DEFAULT 0
 );
--- Fetch order: highest priority, then oldest, among ready tasks.
-CREATE INDEX IF NOT EXISTS stem_tasks_ready ON stem_tasks (ns, queue, state, priority DESC, id);
 -- Delayed tasks falling due and leases running out.
 CREATE INDEX IF NOT EXISTS stem_tasks_due ON stem_tasks (ns, queue, state, visible_at);
 

@@ -10,5 +10,6 @@ WHERE ns = ?1 AND queue = ?2
       END
 ORDER BY
   CASE WHEN ?4 = 0 THEN -priority ELSE visible_at END,
+  CASE WHEN ?4 = 0 THEN fair_vt ELSE 0 END,
   id
 LIMIT ?5
