@@ -61,7 +61,7 @@ class CliTransport:
             # The CLI takes RFC 3339 as it is, and epoch milliseconds.
             argv.append("--eta=%s" % (spec["eta"] if isinstance(spec["eta"], str) else _eta_ms(spec["eta"])))
         for flag in ("priority", "max_retries", "id", "unique_key", "unique_for", "expires",
-                     "time_limit", "soft_time_limit"):
+                     "time_limit", "soft_time_limit", "fair_key", "fair_weight"):
             if flag in spec:
                 argv.append("--%s=%s" % (flag.replace("_", "-"), spec[flag]))
         if spec.get("ignore_result"):
