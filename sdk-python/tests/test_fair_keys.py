@@ -192,3 +192,30 @@ def test_a_weight_without_a_key_is_refused_by_the_server_naming_fair_weight(serv
         Client(url=url).enqueue("echo", queue=a_queue(), fair_weight=2)
     with pytest.raises(InvalidTask, match="fair_weight"):
         Client(broker=db, backend=db, cwd=str(tmp)).enqueue("echo", queue=a_queue(), fair_weight=2)
+
+
+PG_URL = os.environ.get("STEM_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not (STEM_BIN and PG_URL), reason="needs STEM_BIN and STEM_TEST_POSTGRES_URL")
+def test_the_sql_function_has_no_fairness_fields_so_the_sdk_refuses_them_first(tmp_path):
+    psycopg = pytest.importorskip("psycopg")
+    namespace = "sdkfair_%s" % uuid.uuid4().hex[:12]
+    schema = pg.schema_name(namespace)
+    env = dict(os.environ, STEM_BROKER_URL=PG_URL, STEM_RESULT_BACKEND_URL=PG_URL, STEM_NAMESPACE=namespace)
+    subprocess.run([STEM_BIN, "migrate"], env=env, cwd=str(tmp_path), check=True, capture_output=True)
+    try:
+        with psycopg.connect(PG_URL) as conn:
+            # Were the SDK to pass them through, the database would refuse them by name: the
+            # day it takes them, this fails and the SDK should send them.
+            with pytest.raises(psycopg.errors.InvalidParameterValue, match=r"enqueue: options.fair_key: unknown option"):
+                with conn.transaction():
+                    conn.execute("SELECT %s.enqueue('echo', '[]', '{}', '{\"fair_key\": \"t\"}')" % schema)
+            with conn.transaction():
+                with pytest.raises(ValueError, match=r"^enqueue: fair_key: "):
+                    pg.enqueue(conn, "echo", fair_key="t", schema=schema)
+                # Nothing was sent: the transaction goes on.
+                assert pg.enqueue(conn, "echo", schema=schema)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS %s CASCADE" % schema)
