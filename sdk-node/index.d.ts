@@ -138,6 +138,15 @@ export interface TaskOptions {
   /** Keep no record of a success (for high-volume tasks); failures are recorded. Not with `wait`. */
   ignoreResult?: boolean;
   ignore_result?: boolean;
+  /** The fairness key (a tenant, say; 1 to 256 bytes of UTF-8): within a queue and priority,
+   * tasks with keys are served round-robin across keys. Default: the manifest's `fair_key` path.
+   * Not with `client` (the SQL enqueue takes no fairness key). */
+  fairKey?: string;
+  fair_key?: string;
+  /** The key's weight, an integer from 1 to 100: a key of weight 3 gets three turns to one of
+   * weight 1. Needs a key (given, or from the manifest's `fair_key` path). */
+  fairWeight?: number;
+  fair_weight?: number;
 }
 
 export interface EnqueueOptions extends TaskOptions {
@@ -153,7 +162,7 @@ export interface EnqueueOptions extends TaskOptions {
 
 /** One task of `enqueueMany`: a spec as the API takes it, or `[name, args, options]`. */
 export type TaskSpec =
-  | ({ task: string; args?: unknown[] } & Omit<TaskOptions, 'maxRetries'>)
+  | ({ task: string; args?: unknown[] } & Omit<TaskOptions, 'maxRetries' | 'fairKey' | 'fairWeight'>)
   | [string, unknown[]?, TaskOptions?];
 
 export interface TaskErrorInfo {

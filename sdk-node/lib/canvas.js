@@ -52,6 +52,10 @@ class Signature extends Canvas {
     super();
     if (typeof task !== 'string' || task.trim() === '') throw new TypeError(`a signature names its task, got ${JSON.stringify(task)}`);
     if (!Array.isArray(args)) throw new TypeError(`signature ${task}: args is an array, got ${JSON.stringify(args)}`);
+    for (const field of ['fairKey', 'fair_key', 'fairWeight', 'fair_weight']) {
+      // A canvas document has no fairness fields (protocol/PROTOCOL.md, "Canvas"): refused, not dropped.
+      if (options[field] !== undefined) throw new TypeError(`signature ${task}: ${field} is not a canvas option (queue, priority, countdown, maxRetries, headers); enqueue keyed tasks with Client.enqueue`);
+    }
     this.task = task;
     this.args = [...args];
     this.kwargs = { ...(options.kwargs || {}) };

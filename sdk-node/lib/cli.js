@@ -111,6 +111,9 @@ class CliTransport {
     if (spec.time_limit !== undefined) argv.push('--time-limit', String(spec.time_limit));
     if (spec.soft_time_limit !== undefined) argv.push('--soft-time-limit', String(spec.soft_time_limit));
     if (spec.ignore_result) argv.push('--ignore-result');
+    // `--flag=VALUE`: a key starting with "-" is not taken for a flag.
+    if (spec.fair_key !== undefined) argv.push(`--fair-key=${spec.fair_key}`);
+    if (spec.fair_weight !== undefined) argv.push(`--fair-weight=${spec.fair_weight}`);
     for (const [k, v] of Object.entries(spec.headers || {})) argv.push('--header', `${k}=${v}`);
     return argv;
   }

@@ -14,6 +14,8 @@
 // pass `schema` otherwise. Options are the spec's (queue, id, priority, countdown/eta, expires,
 // uniqueKey, uniqueFor, headers); the database refuses any other with SQLSTATE 22023, and the
 // rejection is pg's own error, inside the caller's transaction like any failed statement.
+// The SQL functions take no fairness key: fairKey / fairWeight are refused here (a TypeError,
+// before anything is sent) rather than dropped; enqueue keyed tasks through the Client.
 'use strict';
 
 const { taskSpec, asSpec } = require('./spec');
@@ -42,8 +44,22 @@ function checkedClient(client) {
   return client;
 }
 
+/** Spec fields `SCHEMA.enqueue` does not take, refused before sending. */
+const NOT_IN_SQL = [['fair_key', 'fairKey'], ['fair_weight', 'fairWeight']];
+
+/** `spec`, refused when it has a field the SQL enqueue does not take (dropping it would lose it unsaid). */
+function sqlSpec(spec, at = 'enqueue') {
+  for (const [field, camel] of NOT_IN_SQL) {
+    if (spec[field] !== undefined || spec[camel] !== undefined) {
+      throw new TypeError(`${at}: ${field}: enqueue from SQL takes no fairness key (SCHEMA.enqueue has no ${field} option): enqueue this task through the Client (the API or the CLI)`);
+    }
+  }
+  return spec;
+}
+
 /** Publish a spec already built in `client`'s transaction; resolves to the task id. */
 async function sendSpec(client, spec, schema) {
+  sqlSpec(spec);
   const sql = `SELECT ${checkedSchema(schema)}.enqueue($1, $2::jsonb, $3::jsonb, $4::jsonb) AS id`;
   const { task, args, kwargs, ...options } = spec;
   const reply = await checkedClient(client).query(sql, [task, JSON.stringify(args || []), JSON.stringify(kwargs || {}), JSON.stringify(options)]);
@@ -58,7 +74,7 @@ async function enqueue(client, name, args = [], options = {}) {
 /** Publish many tasks (specs or [name, args, options], at most 10,000) in one statement; resolves to their ids in order. */
 async function enqueueMany(client, tasks, options = {}) {
   const sql = `SELECT to_json(${checkedSchema(options.schema)}.enqueue_many($1::jsonb)) AS ids`;
-  const specs = Array.from(tasks, asSpec);
+  const specs = Array.from(tasks, (t, i) => sqlSpec(asSpec(t), `enqueueMany[${i}]`));
   const reply = await checkedClient(client).query(sql, [JSON.stringify(specs)]);
   const ids = reply.rows[0].ids;
   return (typeof ids === 'string' ? JSON.parse(ids) : ids).map(String);

@@ -1,6 +1,8 @@
 // The task spec a producer sends ({task, args, kwargs, ...}), from the same options as the
 // Python SDK: queue, countdown (seconds or "5s"), eta (a Date, an RFC 3339 string or epoch
-// milliseconds), priority (0-9), maxRetries (or max_retries), headers, id. A task enqueued while
+// milliseconds), priority (0-9), maxRetries (or max_retries), headers, id, fairKey (or fair_key:
+// a tenant, say; within a queue and priority, keys are served round-robin) and fairWeight (or
+// fair_weight, 1-100). A task enqueued while
 // a task runs (or with TRACEPARENT set) carries that trace context in headers.traceparent.
 'use strict';
 
@@ -45,7 +47,45 @@ function taskSpec(name, args = [], options = {}) {
     if (options.wait) throw new TypeError(`task '${name}': wait needs a result to wait for: not with ignoreResult`);
     spec.ignore_result = true;
   }
+  // A weight without a key is sent as it is: the manifest's fair_key path may give the key
+  // (else the server refuses it).
+  const fairKey = options.fairKey !== undefined ? options.fairKey : options.fair_key;
+  if (fairKey !== undefined) spec.fair_key = fairKey;
+  const fairWeight = options.fairWeight !== undefined ? options.fairWeight : options.fair_weight;
+  if (fairWeight !== undefined) spec.fair_weight = fairWeight;
+  checkFair(name, spec);
   return spec;
+}
+
+/** The longest fairness key in bytes of UTF-8, and the largest weight (the envelope's limits). */
+const MAX_FAIR_KEY_BYTES = 256;
+const MAX_FAIR_WEIGHT = 100;
+
+/**
+ * Refuses a spec's fair_key that is not a string of 1 to 256 bytes (UTF-8) and a fair_weight
+ * that is not an integer from 1 to 100, naming the task and the field (as the caller spelled
+ * it: `fairKey` for enqueue options, `fair_key` for a spec object).
+ */
+function checkFair(name, spec, camel = true) {
+  const [keyName, weightName] = camel ? ['fairKey', 'fairWeight'] : ['fair_key', 'fair_weight'];
+  if (spec.fair_key !== undefined) {
+    const key = spec.fair_key;
+    if (typeof key !== 'string') throw new TypeError(`task '${name}': ${keyName} must be a string, got ${JSON.stringify(key)}`);
+    if (!key.isWellFormed()) throw new RangeError(`task '${name}': ${keyName} is not valid UTF-8 (a lone surrogate)`);
+    const size = Buffer.byteLength(key, 'utf8');
+    if (size < 1 || size > MAX_FAIR_KEY_BYTES) {
+      throw new RangeError(`task '${name}': ${keyName} must be 1 to ${MAX_FAIR_KEY_BYTES} bytes of UTF-8, got ${size}`);
+    }
+  }
+  if (spec.fair_weight !== undefined) {
+    const weight = spec.fair_weight;
+    if (typeof weight !== 'number' || !Number.isInteger(weight)) {
+      throw new TypeError(`task '${name}': ${weightName} must be an integer from 1 to ${MAX_FAIR_WEIGHT}, got ${JSON.stringify(weight)}`);
+    }
+    if (weight < 1 || weight > MAX_FAIR_WEIGHT) {
+      throw new RangeError(`task '${name}': ${weightName} must be from 1 to ${MAX_FAIR_WEIGHT}, got ${weight}`);
+    }
+  }
 }
 
 const UNITS = {
@@ -78,7 +118,9 @@ function seconds(value) {
 /** A spec from a spec object, or a [name, args, options] array. */
 function asSpec(item) {
   if (Array.isArray(item)) return taskSpec(item[0], item[1], item[2]);
-  return { ...item };
+  const spec = { ...item };
+  checkFair(spec.task, spec, false);
+  return spec;
 }
 
-module.exports = { TERMINAL_STATES, taskSpec, asSpec, seconds };
+module.exports = { TERMINAL_STATES, taskSpec, asSpec, seconds, checkFair, MAX_FAIR_KEY_BYTES, MAX_FAIR_WEIGHT };

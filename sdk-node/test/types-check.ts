@@ -58,6 +58,14 @@ async function main(): Promise<void> {
   console.log(same, kept, await handle.wait({ timeout: 1 }));
   const record: TaskRecord = await handle.wait();
   const later = await client.enqueue('add', [], { eta: new Date() });
+  const keyed: TaskResult = await client.enqueue('add', [1, 2], { fairKey: 'tenant-a', fairWeight: 3 });
+  const keyedSnake: TaskResult = await client.enqueue('add', [1, 2], { fair_key: 'tenant-b', fair_weight: 1 });
+  await client.enqueueMany([['add', [1], { fairKey: 'tenant-a' }], { task: 'add', args: [2], fair_key: 'tenant-b', fair_weight: 2 }]);
+  // @ts-expect-error a weight is a number
+  await client.enqueue('add', [1], { fairKey: 't', fairWeight: '3' });
+  // @ts-expect-error a canvas signature takes no fairness key
+  signature('add', [1], { fairKey: 't' });
+  void keyed; void keyedSnake;
   const unique = await client.enqueue('add', [], { uniqueKey: 'k', uniqueFor: '10m', expires: '30s' });
   const dup: boolean = unique.duplicate;
   void dup;

@@ -141,11 +141,13 @@ class AsyncClient(AsyncWorkflowProducer):
                       expires: Optional[Union[Countdown, Eta]] = None,
                       time_limit: Optional[Duration] = None, soft_time_limit: Optional[Duration] = None,
                       ignore_result: bool = False,
+                      fair_key: Optional[str] = None, fair_weight: Optional[int] = None,
                       wait: bool = False, timeout: Optional[Duration] = None, conn: Any = None) -> "AsyncTaskResult":
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires,
-                         time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
+                         time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result,
+                         fair_key=fair_key, fair_weight=fair_weight)
         check_wait(name, wait, ignore_result, conn is not None)
         if conn is not None:
             # In conn's transaction (asyncpg or psycopg 3): published when it commits (stem_sdk.pg).

@@ -61,7 +61,7 @@ class CliTransport:
             # The CLI takes RFC 3339 as it is, and epoch milliseconds.
             argv.append("--eta=%s" % (spec["eta"] if isinstance(spec["eta"], str) else _eta_ms(spec["eta"])))
         for flag in ("priority", "max_retries", "id", "unique_key", "unique_for", "expires",
-                     "time_limit", "soft_time_limit"):
+                     "time_limit", "soft_time_limit", "fair_key", "fair_weight"):
             if flag in spec:
                 argv.append("--%s=%s" % (flag.replace("_", "-"), spec[flag]))
         if spec.get("ignore_result"):
@@ -138,9 +138,13 @@ class CliTransport:
 
 #: The CLI's reasons (without "error: ") for a task the manifest does not declare, a task
 #: option it refuses (clap's `invalid value 'X' for '--flag'`, its own `--flag ...` checks, an
-#: envelope rule, a field of a `--stdin` line), and an id it knows nothing of.
+#: envelope rule, a field of a `--stdin` line, a spec field judged with the manifest like
+#: `fair_weight: a fair_weight needs a fair_key`), and an id it knows nothing of.
 _UNKNOWN_TASK = re.compile(r'(stdin line \d+: )?unknown task "')
-_INVALID_TASK = re.compile(r"stdin line \d+: [\w.\[\]]+: |invalid value '.*' for '--|--[\w-]+|malformed task envelope")
+_SPEC_FIELDS = ("countdown|eta|priority|max_retries|headers|id|unique_key|unique_for|expires|time_limit|"
+                "soft_time_limit|ignore_result|fair_key|fair_weight")
+_INVALID_TASK = re.compile(r"stdin line \d+: [\w.\[\]]+: |invalid value '.*' for '--|--[\w-]+|malformed task envelope|"
+                           r"(%s): " % _SPEC_FIELDS)
 _TASK_NOT_FOUND = re.compile(r'no task ".*" is known')
 
 

@@ -94,14 +94,18 @@ class Client(WorkflowProducer):
                 expires: Optional[Union[Countdown, Eta]] = None,
                 time_limit: Optional[Duration] = None, soft_time_limit: Optional[Duration] = None,
                 ignore_result: bool = False,
+                fair_key: Optional[str] = None, fair_weight: Optional[int] = None,
                 wait: bool = False, timeout: Optional[Duration] = None, conn: Any = None) -> "AsyncResult":
         """Enqueue task `name`. With `wait`, also wait (up to `timeout` seconds) for it to
         finish; the handle's `get()` then answers at once. With `conn` (a psycopg 3 connection),
-        in that connection's transaction instead: published when it commits (`stem_sdk.pg`)."""
+        in that connection's transaction instead: published when it commits (`stem_sdk.pg`).
+        `fair_key` (a tenant, say) and `fair_weight` (1-100): within a queue and priority, keys
+        are served round-robin, weighted (not with `conn`: the SQL enqueue has no such fields)."""
         spec = task_spec(name, args, kwargs, queue=queue, countdown=countdown, eta=eta, priority=priority,
                          max_retries=max_retries, headers=headers, id=id,
                          unique_key=unique_key, unique_for=unique_for, expires=expires,
-                         time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result)
+                         time_limit=time_limit, soft_time_limit=soft_time_limit, ignore_result=ignore_result,
+                         fair_key=fair_key, fair_weight=fair_weight)
         check_wait(name, wait, ignore_result, conn is not None)
         if conn is not None:
             return AsyncResult(_pg.send_spec(conn, spec), self)

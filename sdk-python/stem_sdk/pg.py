@@ -16,7 +16,9 @@ return the usual handle. The schema is the namespace's (`STEM_NAMESPACE`, defaul
 mapped as the worker maps it); pass `schema=` otherwise. Options are the spec's (`queue`,
 `id`, `priority`, `countdown`/`eta`, `expires`, `unique_key`, `unique_for`, `headers`); any
 other is refused by the database. A refusal is the driver's own error (SQLSTATE 22023),
-raised inside the caller's transaction like any failed statement.
+raised inside the caller's transaction like any failed statement. The SQL functions take no
+fairness key: `fair_key` / `fair_weight` are refused here (`ValueError`, before anything is
+sent) rather than dropped; enqueue keyed tasks through `Client` (the API or the CLI).
 """
 
 import json
@@ -54,7 +56,27 @@ def spec_of(name: str, args: Sequence[Any] = (), kwargs: Optional[Mapping[str, A
     return task_spec(name, args, kwargs, **{k: v for k, v in options.items() if v is not None})
 
 
+#: Spec fields `SCHEMA.enqueue` does not take and the SDK refuses before sending.
+NOT_IN_SQL = ("fair_key", "fair_weight")
+
+
+def _sql_spec(spec: TaskSpec, at: str = "enqueue") -> TaskSpec:
+    """`spec`, refused (`ValueError` naming `at` and the field) when it has a field the SQL
+    enqueue does not take: it would be lost, not refused, were it dropped here."""
+    for field in NOT_IN_SQL:
+        if field in spec:
+            raise ValueError("%s: %s: enqueue from SQL takes no fairness key (SCHEMA.enqueue has no "
+                             "%s option): enqueue this task through Client (the API or the CLI)"
+                             % (at, field, field))
+    return spec
+
+
+def _specs_json(tasks: Iterable[Union[TaskSpec, Sequence[Any]]]) -> str:
+    return json.dumps([_sql_spec(as_spec(t), "enqueue_many[%d]" % i) for i, t in enumerate(tasks)])
+
+
 def _split(spec: TaskSpec) -> List[str]:
+    _sql_spec(spec)
     options = {k: v for k, v in spec.items() if k not in ("task", "args", "kwargs")}
     return [spec["task"], json.dumps(spec.get("args", [])), json.dumps(spec.get("kwargs", {})), json.dumps(options)]
 
@@ -102,7 +124,7 @@ def enqueue_many(conn: Any, tasks: Iterable[Union[TaskSpec, Sequence[Any]]], *, 
     sql = _sql("psycopg", _schema(schema), True)
     if _kind(conn) != "psycopg" or _is_async(conn):
         raise TypeError("this connection is asynchronous: await stem_sdk.pg.enqueue_many_async(conn, ...)")
-    specs = json.dumps([as_spec(t) for t in tasks])
+    specs = _specs_json(tasks)
     row = conn.execute(sql, [specs]).fetchone()
     return [str(i) for i in row[0]]
 
@@ -131,7 +153,7 @@ async def enqueue_many_async(conn: Any, tasks: Iterable[Union[TaskSpec, Sequence
     """`enqueue_many` on an asyncpg connection or a psycopg 3 `AsyncConnection`."""
     kind = _kind(conn)
     sql = _sql(kind, _schema(schema), True)
-    specs = json.dumps([as_spec(t) for t in tasks])
+    specs = _specs_json(tasks)
     if kind == "asyncpg":
         ids = await conn.fetchval(sql, specs)
     elif not _is_async(conn):

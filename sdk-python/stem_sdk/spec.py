@@ -1,7 +1,8 @@
 """The task spec a producer sends (`{"task", "args", "kwargs", ...}`), built from the same
 options in both SDKs: `queue`, `countdown` (seconds, a `timedelta` or `"5s"`), `eta` (a
 `datetime`, an RFC 3339 string or epoch milliseconds), `priority` (0-9), `max_retries`,
-`headers`, `id`. A task enqueued while a task runs (or with `TRACEPARENT` set) carries that
+`headers`, `id`, `fair_key` (a tenant, say: within a queue and priority, keys are served
+round-robin) and `fair_weight` (1-100). A task enqueued while a task runs (or with `TRACEPARENT` set) carries that
 trace context in `headers["traceparent"]`."""
 
 import datetime as _dt
@@ -46,10 +47,16 @@ def task_spec(
     time_limit: Optional[Duration] = None,
     soft_time_limit: Optional[Duration] = None,
     ignore_result: bool = False,
+    fair_key: Optional[str] = None,
+    fair_weight: Optional[int] = None,
 ) -> TaskSpec:
     """The JSON spec of one task; options left as `None` are not sent (server defaults).
     `time_limit` / `soft_time_limit` (seconds or text like "30s") may only lower the
-    manifest's; `ignore_result` keeps no record of a success."""
+    manifest's; `ignore_result` keeps no record of a success. `fair_key` (1 to 256 bytes) and
+    `fair_weight` (1 to 100; a key of weight 3 gets three turns to one of weight 1): within a
+    queue and priority, tasks with keys are served round-robin across keys. A weight without
+    a key is sent as it is: the manifest's `fair_key` path may give the key (else the server
+    refuses it)."""
     if countdown is not None and eta is not None:
         raise ValueError("give countdown or eta, not both")
     if isinstance(args, (str, bytes, bytearray)) or not isinstance(args, Iterable):
@@ -96,7 +103,41 @@ def task_spec(
             spec[field] = value
     if ignore_result:
         spec["ignore_result"] = True
+    if fair_key is not None:
+        spec["fair_key"] = fair_key
+    if fair_weight is not None:
+        spec["fair_weight"] = fair_weight
+    check_fair(name, spec)
     return spec
+
+
+#: The longest fairness key, in bytes of UTF-8 (the envelope's limit).
+MAX_FAIR_KEY_BYTES = 256
+#: The largest fairness weight.
+MAX_FAIR_WEIGHT = 100
+
+
+def check_fair(name: str, spec: Mapping[str, Any]) -> None:
+    """Refuses a spec's `fair_key` that is not a string of 1 to 256 bytes (UTF-8) and a
+    `fair_weight` that is not an integer from 1 to 100, naming the task and the field."""
+    key = spec.get("fair_key")
+    if "fair_key" in spec:
+        if not isinstance(key, str):
+            raise TypeError("task %r: fair_key must be a string, got %s" % (name, type(key).__name__))
+        try:
+            size = len(key.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValueError("task %r: fair_key is not valid UTF-8 (a lone surrogate)" % (name,)) from None
+        if not 1 <= size <= MAX_FAIR_KEY_BYTES:
+            raise ValueError("task %r: fair_key must be 1 to %d bytes of UTF-8, got %d"
+                             % (name, MAX_FAIR_KEY_BYTES, size))
+    weight = spec.get("fair_weight")
+    if "fair_weight" in spec:
+        if isinstance(weight, bool) or not isinstance(weight, int):
+            raise TypeError("task %r: fair_weight must be an integer from 1 to %d, got %r"
+                            % (name, MAX_FAIR_WEIGHT, weight))
+        if not 1 <= weight <= MAX_FAIR_WEIGHT:
+            raise ValueError("task %r: fair_weight must be from 1 to %d, got %d" % (name, MAX_FAIR_WEIGHT, weight))
 
 
 _UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
@@ -145,7 +186,9 @@ def _eta(eta: Eta) -> Union[str, int]:
 def as_spec(item: Union[TaskSpec, Sequence[Any]]) -> TaskSpec:
     """A spec from a dict (already one) or a `(name, args[, kwargs])` tuple."""
     if isinstance(item, Mapping):
-        return dict(item)
+        spec = dict(item)
+        check_fair(str(spec.get("task")), spec)
+        return spec
     name, *rest = item
     return task_spec(name, *rest)
 

@@ -65,6 +65,9 @@ pub struct QueuedTask {
     /// Absent when the envelope is sealed (encryption on): only the supervisor opens it.
     pub args: Option<Vec<Value>>,
     pub kwargs: Option<Map<String, Value>>,
+    /// The fairness key and its weight, when the task has one (kept in clear even when sealed).
+    pub fair_key: Option<String>,
+    pub fair_weight: Option<u32>,
     pub sealed: bool,
     /// Why the entry is not a task envelope, when it is not.
     pub malformed: Option<String>,
@@ -85,6 +88,8 @@ fn listed(p: Peeked) -> QueuedTask {
                 deliveries: p.deliveries,
                 args: (!sealed).then_some(env.args),
                 kwargs: (!sealed).then_some(env.kwargs),
+                fair_key: env.fair_key,
+                fair_weight: env.fair_weight,
                 sealed,
                 malformed: None,
             }
@@ -100,6 +105,8 @@ fn listed(p: Peeked) -> QueuedTask {
             deliveries: p.deliveries,
             args: None,
             kwargs: None,
+            fair_key: None,
+            fair_weight: None,
             sealed: false,
             malformed: Some(reason),
         },
@@ -153,6 +160,8 @@ mod tests {
         let now = TaskEnvelope::new("now");
         let mut secret = TaskEnvelope::new("secret");
         secret.sealed = Some("k1:AAAA".into());
+        secret.fair_key = Some("tenant-a".into());
+        secret.fair_weight = Some(3);
         adapters
             .broker
             .publish(&[first.clone(), again.clone(), now.clone(), secret.clone()])
@@ -168,6 +177,15 @@ mod tests {
         assert_eq!(ids(retrying), [again.id.clone()]);
         let waiting = tasks(&adapters, q, QueueList::Waiting, 10).await.unwrap();
         assert_eq!(ids(waiting.clone()), [now.id.clone(), secret.id.clone()]);
+        assert_eq!(
+            (waiting[0].fair_key.as_deref(), waiting[0].fair_weight),
+            (None, None)
+        );
+        assert_eq!(
+            (waiting[1].fair_key.as_deref(), waiting[1].fair_weight),
+            (Some("tenant-a"), Some(3)),
+            "the fairness key is listed, also when sealed"
+        );
         assert!(
             waiting[1].sealed && waiting[1].args.is_none(),
             "sealed args stay hidden"
