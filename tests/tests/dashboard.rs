@@ -1,6 +1,7 @@
 //! Issue 14: the dashboard behind tokens: a page without a token answers the sign-in form (401),
 //! the form's cookie lets GET pages through, and an action needs the header (a cookie alone is
-//! refused, so another site cannot post with it). The pages escape what tasks carry.
+//! refused, so another site cannot post with it). The pages escape what tasks carry; a queue
+//! page counts its fairness keys.
 
 use stem_e2e::http::Server;
 use stem_e2e::Env;
@@ -80,4 +81,25 @@ fn the_queues_page_shows_a_stored_pause() {
     env.stem(&["queue", "pause", "default"]).success();
     let after = server.get("/ui/queues").body;
     assert!(after.as_str().unwrap().contains(">paused<"), "{after}");
+}
+
+#[test]
+fn a_queue_page_counts_its_fairness_keys_escaped() {
+    let env = Env::with_manifest("[tasks.ok]\nexec = [\"true\"]\n");
+    env.stem(&["enqueue", "ok", "--fair-key", "acme", "--repeat", "3"])
+        .success();
+    env.stem(&["enqueue", "ok", "--fair-key", "<b>evil</b>"])
+        .success();
+    env.enqueue("ok", &[]);
+    let server = Server::start(&env, &[], &[]);
+    let page = server.get("/ui/queues/default");
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap_or("").to_string();
+    assert!(html.contains("id=\"fair-keys\""), "{html}");
+    assert!(
+        html.contains("<td><code>acme</code></td><td>3</td><td>0</td>"),
+        "three waiting for acme, none leased: {html}"
+    );
+    assert!(!html.contains("<b>evil</b>"), "a key is shown as text");
+    assert!(html.contains("&lt;b&gt;evil&lt;/b&gt;"), "{html}");
 }

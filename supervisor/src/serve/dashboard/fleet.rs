@@ -241,14 +241,15 @@ pub async fn workers_page(
         format!("<p id=\"paused\">Paused: {}</p>", paused.join(", "))
     };
     let body = format!(
-        "<h1>Workers</h1>{}{paused}<h2>Running tasks</h2>{}",
+        "<h1>Workers</h1>{}{paused}<h2>Running tasks</h2>{}{}",
         list("workers", &head, &rows, NO_WORKERS),
         list(
             "running",
             &["worker", "task", "name", "pid", "running for"],
             &running,
             "No task is running now."
-        )
+        ),
+        super::fair_keys::throttled(&fleet)
     );
     Ok(page("Workers", "/ui/workers", &body))
 }

@@ -6,6 +6,7 @@
 
 mod charts;
 mod dead_letters;
+mod fair_keys;
 mod fleet;
 mod html;
 mod plans;

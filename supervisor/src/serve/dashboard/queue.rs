@@ -44,12 +44,15 @@ fn row(t: &QueuedTask, list: QueueList, admin: bool, now: i64) -> Vec<String> {
     } else {
         format!("<a href=\"/ui/tasks/{}\">{}</a>", url(&t.id), esc(&t.id))
     };
-    let mut cells = vec![
-        id,
-        esc(&t.task),
-        t.priority.to_string(),
-        t.attempt.to_string(),
-    ];
+    let task = match &t.fair_key {
+        Some(k) => format!(
+            "{} <small class=\"muted\">key {}</small>",
+            esc(&t.task),
+            esc(k)
+        ),
+        None => esc(&t.task),
+    };
+    let mut cells = vec![id, task, t.priority.to_string(), t.attempt.to_string()];
     match list {
         QueueList::Waiting => cells.push(esc(&time(t.created_at))),
         QueueList::Scheduled | QueueList::Retrying => cells.push(match t.at {
@@ -165,6 +168,7 @@ pub async fn show(
             action("Resume", &format!("{path}/resume"), "{}", None)
         ));
     }
+    body.push_str(&super::fair_keys::section(&state.adapters, &queue).await?);
     body.push_str(&tabs(&queue, current, &size));
     let mut head = vec!["id", "task", "priority", "attempt"];
     match current {
