@@ -8,7 +8,6 @@
 //! start as run slots free up; a slot frees as soon as the child is done, while its outcome
 //! commits. At shutdown, reserved deliveries are given back; the loop ends when the map is empty.
 
-use super::commits::Committed;
 use super::delivery::{task_ref, Entry, Outcome, Stage};
 use super::execution::{self, Finished, RunContext};
 use super::fetcher::FetchRequest;
@@ -17,64 +16,17 @@ use super::{outcome, WorkerConfig};
 use crate::exec::limits::StopRequest;
 use crate::observe::counters::Counters;
 use crate::observe::{Lifecycle, Observer};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use stem_adapters::{Commit, ControlRequest, Delivery, Revocation};
+use stem_adapters::{Commit, Delivery, Revocation};
 use stem_protocol::manifest::TaskKind;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 /// Most deliveries asked for in one fetch.
 pub(super) const MAX_FETCH: usize = 64;
 
-/// Shutdown phases, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    Running,
-    /// Stop fetching; finish running tasks; give reserved ones back.
-    Warm,
-    /// Kill running children and give their tasks back.
-    Cold,
-}
-
-pub enum ExecUpdate {
-    Pid(u32),
-    Finished(Box<Finished>),
-}
-
-/// Everything the dispatcher reacts to.
-pub enum Event {
-    /// A fetch's answer and when it was sent.
-    Fetched(Result<Vec<Delivery>, String>, std::time::Instant),
-    Exec {
-        receipt: String,
-        update: ExecUpdate,
-    },
-    Committed(Committed),
-    /// An extend call's answer: the receipts it carried, when it was sent, and those lost.
-    Extended(super::leases::Extended),
-    Revoked(Revocation),
-    Control(ControlRequest, oneshot::Sender<Value>),
-    /// Stats for a heartbeat.
-    Snapshot(oneshot::Sender<Value>),
-    /// SIGTERM or SIGINT: the first starts a warm shutdown, the next a cold one.
-    Signal,
-    /// A flow-control gate's verdict on a delivery.
-    Gated {
-        receipt: String,
-        verdict: super::flow::GateVerdict,
-    },
-    /// A held delivery's wait is over.
-    Regate(String),
-    /// The queues paused in the store now.
-    Paused(Vec<String>),
-    /// The store's answer about a delivery's debounce burst.
-    Debounced {
-        receipt: String,
-        answer: Result<stem_adapters::DebounceTake, String>,
-    },
-}
+pub use super::events::{Event, ExecUpdate, Phase};
 
 pub struct Dispatcher {
     pub(super) config: Arc<WorkerConfig>,

@@ -20,6 +20,7 @@ pub mod control;
 mod debounce;
 pub mod delivery;
 pub mod dispatcher;
+mod events;
 pub mod execution;
 pub mod fetcher;
 pub mod flow;
