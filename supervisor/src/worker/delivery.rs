@@ -22,6 +22,8 @@ pub struct Entry {
     pub parked: bool,
     /// Its payload is its debounce burst's latest envelope, taken from the store.
     pub debounced: bool,
+    /// Its virtual start in the worker's waiting line (0 without a fairness key).
+    pub fair_vt: u64,
 }
 
 pub enum Stage {

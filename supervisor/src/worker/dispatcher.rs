@@ -34,6 +34,7 @@ pub struct Dispatcher {
     pub(super) counters: Arc<Counters>,
     pub(super) entries: HashMap<String, Entry>,
     pub(super) waiting: VecDeque<String>,
+    pub(super) local_fair: super::local_fair::LocalFair,
     pub(super) running: usize,
     pub(super) revoked: HashMap<String, Revocation>,
     pub(super) paused: HashSet<String>,
@@ -74,6 +75,7 @@ impl Dispatcher {
             counters,
             entries: HashMap::new(),
             waiting: VecDeque::new(),
+            local_fair: Default::default(),
             running: 0,
             revoked,
             paused: HashSet::new(),
@@ -214,8 +216,9 @@ impl Dispatcher {
             return;
         }
         self.observer().emit(Lifecycle::Received(task_ref(&d)));
-        self.waiting.push_back(d.receipt.clone());
-        self.entries.insert(d.receipt.clone(), reserved(d, sent));
+        let receipt = d.receipt.clone();
+        self.entries.insert(receipt.clone(), reserved(d, sent));
+        self.join_waiting(receipt);
     }
 
     /// Starts reserved deliveries, in fetch order, while run slots are free; beyond them, one
@@ -235,6 +238,7 @@ impl Dispatcher {
             let Some(receipt) = self.waiting.pop_front() else {
                 return;
             };
+            self.left_waiting(&receipt);
             let Some(d) = self.entries.get(&receipt).map(|e| e.delivery.clone()) else {
                 continue;
             };
@@ -368,5 +372,6 @@ fn reserved(delivery: Delivery, confirmed: std::time::Instant) -> Entry {
         confirmed,
         parked: false,
         debounced: false,
+        fair_vt: 0,
     }
 }

@@ -27,6 +27,7 @@ pub mod flow;
 pub mod heartbeat;
 pub mod history;
 pub mod leases;
+mod local_fair;
 pub mod outcome;
 pub mod report;
 pub mod retry;
