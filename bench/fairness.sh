@@ -92,10 +92,10 @@ for store in $STORES; do
     t0=$(date +%s.%N)
     # Busy on A's backlog: a tenth of it (at most 5,000) done.
     want=$((N_A - (N_A / 10 < 5000 ? N_A / 10 : 5000)))
-    while [ "$(ready)" -gt "$want" ]; do sleep 0.1; done
+    while [ "$(ready)" -gt "$want" ]; do sleep 0.5; done
     t1=$(date +%s.%N); left=$(ready)
     "$STEM_BIN" enqueue b --repeat "$N_B" "${keys_b[@]}" >/dev/null
-    while [ "$(done_b)" -lt "$N_B" ]; do sleep 0.1; done
+    while [ "$(done_b)" -lt "$N_B" ]; do sleep 0.5; done
     "$STEM_BIN" tasks list --task b --state success --limit 100000 --json > "b-$store-$mode.json"
     python3 - "$store" "$mode" "$C" "$N_A" "$left" "$t0" "$t1" "b-$store-$mode.json" <<'PY'
 import json, sys

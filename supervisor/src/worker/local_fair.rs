@@ -48,6 +48,7 @@ impl Dispatcher {
             return;
         };
         let vt = self.local_fair.next_vt(key, env.fair_weight);
+        self.prefetch.saw_fair_key();
         entry.fair_vt = vt;
         let vt_of = |r: &String| self.entries.get(r).map_or(0, |e| e.fair_vt);
         let mut at = self.waiting.len();

@@ -7,7 +7,10 @@
 
 use super::dispatcher::{Dispatcher, Phase, MAX_FETCH};
 use super::fetcher::FetchRequest;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long after the last delivery with a fairness key an adaptive window stays narrow.
+const FAIR_SPELL: Duration = Duration::from_secs(5);
 
 /// The work, per run slot, that an adaptive window holds ahead.
 pub const HOLD: Duration = Duration::from_millis(100);
@@ -22,6 +25,8 @@ pub struct Prefetch {
     adaptive: bool,
     /// Moving average of run times, ms (none until a run finished).
     average_ms: Option<f64>,
+    /// Until when deliveries with fairness keys were lately seen.
+    fair_until: Option<Instant>,
 }
 
 impl Prefetch {
@@ -31,7 +36,21 @@ impl Prefetch {
             floor: flag.unwrap_or(4 * concurrency),
             adaptive: flag.is_none(),
             average_ms: None,
+            fair_until: None,
         }
+    }
+
+    /// A delivery with a fairness key arrived: for the next few seconds an adaptive window holds
+    /// one delivery ahead per slot and fetches as soon as it has room, so a key that became
+    /// active waits for at most a slot's worth of other keys' tasks held here (the broker
+    /// already serves keys round-robin).
+    pub fn saw_fair_key(&mut self) {
+        self.fair_until = Some(Instant::now() + FAIR_SPELL);
+    }
+
+    /// Whether the window is narrow for fairness now.
+    pub fn fair(&self) -> bool {
+        self.adaptive && self.fair_until.is_some_and(|t| Instant::now() < t)
     }
 
     /// A run took `ms` (from its start to its child's answer).
@@ -45,6 +64,9 @@ impl Prefetch {
 
     /// Deliveries to hold ahead of `concurrency` slots now.
     pub fn current(&self, concurrency: usize) -> usize {
+        if self.fair() {
+            return concurrency.max(1);
+        }
         match (self.adaptive, self.average_ms) {
             (true, Some(avg)) => {
                 // Runs shorter than 0.1 ms count as 0.1 ms (times are whole milliseconds).
@@ -86,7 +108,9 @@ impl Dispatcher {
         let free = (window + held).saturating_sub(self.entries.len());
         // While enough wait, fetch in batches (half the window, at most half a fetch), so a
         // busy worker neither asks one at a time nor stops at half of a large prefetch.
-        let wanted = if self.waiting.len() >= self.config.concurrency {
+        let wanted = if self.prefetch.fair() {
+            1
+        } else if self.waiting.len() >= self.config.concurrency {
             (window / 2).clamp(1, MAX_FETCH / 2)
         } else {
             1
@@ -114,6 +138,20 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fairness_keys_narrow_an_adaptive_window_only() {
+        let mut p = Prefetch::new(None, 2);
+        p.observe(1);
+        assert_eq!(p.current(2), 200);
+        p.saw_fair_key();
+        assert!(p.fair());
+        assert_eq!(p.current(2), 2, "one ahead per slot while keys are seen");
+        let mut fixed = Prefetch::new(Some(50), 2);
+        fixed.saw_fair_key();
+        assert!(!fixed.fair(), "--prefetch is kept as given");
+        assert_eq!(fixed.current(2), 50);
+    }
 
     #[test]
     fn a_fixed_prefetch_never_moves() {
