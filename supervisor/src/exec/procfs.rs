@@ -109,6 +109,21 @@ impl Table {
 }
 
 /// Whether `pid`'s environment holds `name=value`.
+/// The children of `pid` (of every thread of it) from `/proc/PID/task/*/children`: a few small
+/// reads instead of the whole table. `None` when the kernel does not offer the file.
+pub fn children(pid: u32) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("children");
+        let text = std::fs::read_to_string(path).ok()?;
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    Some(out)
+}
+
 pub fn environ_has(pid: u32, name: &str, value: &str) -> bool {
     let Ok(env) = fs::read(format!("/proc/{pid}/environ")) else {
         return false;

@@ -164,7 +164,29 @@ impl Inner {
         self.stop_and_kill(&[]);
     }
 
+    /// Whether the tree surely holds no process but `keep`, found without reading the whole of
+    /// /proc (which a warm child's every task end would otherwise pay): its cgroup lists only
+    /// them; or, tracked, its root is kept, it was never seen with another member, no kept
+    /// process has a child and the worker has no orphan it did not spawn.
+    fn nothing_else(&self, keep: &[u32]) -> bool {
+        if let Some(cg) = lock(&self.cgroup).as_ref() {
+            return cg.pids().iter().all(|p| keep.contains(p));
+        }
+        if lock(&self.root).is_some_and(|r| !keep.contains(&r.pid))
+            || !lock(&self.seen).iter().all(|p| keep.contains(&p.pid))
+        {
+            return false;
+        }
+        let childless = |pid: u32| procfs::children(pid).is_some_and(|c| c.is_empty());
+        keep.iter().all(|p| childless(*p))
+            && procfs::children(std::process::id())
+                .is_some_and(|c| c.iter().all(|p| super::reaper::is_owned(*p)))
+    }
+
     fn stop_and_kill(&self, keep: &[u32]) {
+        if !keep.is_empty() && self.nothing_else(keep) {
+            return;
+        }
         let mut stopped: BTreeSet<Proc> = BTreeSet::new();
         for _ in 0..50 {
             let table = procfs::table();
