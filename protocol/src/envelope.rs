@@ -40,8 +40,12 @@ pub const MAX_TIME_LIMIT_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 /// The largest `fair_weight`.
 pub const MAX_FAIR_WEIGHT: u32 = 100;
 
-/// The longest fairness or debounce key, in bytes.
-pub const MAX_KEY_LEN: usize = 256;
+/// The longest fairness or debounce key, in bytes (a producer's key is at most
+/// [`MAX_KEY_CHARS`] characters, which this holds in any UTF-8).
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// The longest fairness key a producer may give, in characters.
+pub const MAX_KEY_CHARS: usize = 256;
 
 /// One task as published to a broker. Timestamps are Unix epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

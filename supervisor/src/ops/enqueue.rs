@@ -220,6 +220,15 @@ pub fn envelope(
         window: options.unique_for.or(flow.unique_for),
     };
     super::unique::apply(&mut env, &want);
+    if let Some(key) = &options.fair_key {
+        let n = key.chars().count();
+        if n == 0 || n > stem_protocol::envelope::MAX_KEY_CHARS {
+            return Err(OpsError::InvalidSpec {
+                field: "fair_key".into(),
+                message: format!("expected a string of 1 to 256 characters, got {n}"),
+            });
+        }
+    }
     env.fair_key = options.fair_key.clone().or_else(|| flow.fair_key_of(&env));
     env.fair_weight = options.fair_weight;
     if env.fair_weight.is_some() && env.fair_key.is_none() {

@@ -163,8 +163,10 @@ fn apply(
         "fair_key" => {
             let key = value
                 .as_str()
-                .filter(|s| !s.is_empty() && s.len() <= stem_protocol::envelope::MAX_KEY_LEN)
-                .ok_or_else(|| invalid(field, "expected a string of 1 to 256 bytes"))?;
+                .filter(|s| {
+                    !s.is_empty() && s.chars().count() <= stem_protocol::envelope::MAX_KEY_CHARS
+                })
+                .ok_or_else(|| invalid(field, "expected a string of 1 to 256 characters"))?;
             o.fair_key = Some(key.to_string());
         }
         "fair_weight" => {
