@@ -182,7 +182,12 @@ fn nondeterminism_and_rewind() {
         .stem(&["wf", "rewind", &run, "--to", "charge", "--json"])
         .success()
         .json();
-    assert_eq!(rewound["state"], "suspended", "{rewound}");
+    // Rewound to suspended, with a resume on its way: a quick worker may already be running it
+    // when the command reads the run back.
+    assert!(
+        rewound["state"] == "suspended" || rewound["state"] == "running",
+        "{rewound}"
+    );
     emit_when_waiting(&env, &run, "shipment.o3", r#"{"tracking":"T-4"}"#);
     let done = wait_state(&env, &run, "completed");
     assert_eq!(done["result"]["tracking"], "T-4", "{done}");
