@@ -22,6 +22,9 @@ pub enum SupervisorMessage {
     Shutdown,
     /// A workflow step's `step` message is durable (or refused: the resume must stop).
     StepAck(crate::workflow::StepAck),
+    /// Do not start task `id`, queued ahead on a pipelining child: answer `withdrawn` when its
+    /// turn comes (ignored if it already started).
+    Withdraw { id: String },
 }
 
 /// One task for a child to run, with its context.
@@ -40,6 +43,13 @@ pub struct TaskRequest {
     /// Soft deadline (epoch ms) at which the soft-limit signal is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soft_deadline: Option<i64>,
+    /// A line written ahead of its start (pipelining): the hard limit in ms from the task's
+    /// own start, in place of `deadline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_ms: Option<u64>,
+    /// A line written ahead: the soft limit in ms from the task's own start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_time_limit_ms: Option<u64>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// A workflow resume (`wf:NAME`): the run to replay and its journal.
@@ -56,6 +66,10 @@ pub enum ChildMessage {
         protocol: u32,
         sdk: String,
         tasks: Vec<String>,
+        /// How many task lines the child takes ahead of the one it runs (and it honours
+        /// `withdraw`); absent: one at a time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pipeline: Option<u32>,
     },
     /// Fork-server isolation only: the server forked process `pid` (its own process group
     /// leader) to run task `id`; limits and revokes signal that group.
@@ -76,6 +90,8 @@ pub enum ChildMessage {
     },
     /// A workflow resume reached a step (see [`crate::workflow::StepOp`]).
     Step(crate::workflow::StepMessage),
+    /// Task `id`, queued ahead, was withdrawn before it started (it ran nothing).
+    Withdrawn { id: String },
 }
 
 /// A task failure as the child reports it (and as the result record keeps it).
@@ -160,6 +176,7 @@ impl ChildMessage {
             ChildMessage::Heartbeat { .. } => "heartbeat",
             ChildMessage::Log { .. } => "log",
             ChildMessage::Step(_) => "step",
+            ChildMessage::Withdrawn { .. } => "withdrawn",
         }
     }
 
@@ -182,7 +199,8 @@ impl ChildMessage {
             | ChildMessage::Error { id, .. }
             | ChildMessage::Progress { id, .. }
             | ChildMessage::Heartbeat { id }
-            | ChildMessage::Log { id, .. } => Some(id),
+            | ChildMessage::Log { id, .. }
+            | ChildMessage::Withdrawn { id } => Some(id),
             ChildMessage::Step(m) => Some(&m.id),
         }
     }

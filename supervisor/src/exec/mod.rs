@@ -209,6 +209,8 @@ impl Executor {
                     retries_left,
                     deadline: task.time_limit.map(|d| now + d.as_millis() as i64),
                     soft_deadline: task.soft_time_limit.map(|d| now + d.as_millis() as i64),
+                    time_limit_ms: None,
+                    soft_time_limit_ms: None,
                     headers: envelope.headers.clone(),
                     workflow: events.workflow_run(),
                 };
@@ -234,6 +236,7 @@ impl Executor {
                         }
                     },
                 };
+                pool.track(&session, request.workflow.is_some());
                 // Limits count from the moment the child starts the task.
                 let limits = Limits::new(
                     task.soft_time_limit,
@@ -281,10 +284,7 @@ async fn queued_on(
         return Queued::Acquire;
     };
     let handed = |h: Result<Handoff, _>| match h {
-        Ok(Handoff::Session(s, written)) => {
-            pool.track(&s);
-            Queued::Got(s, written)
-        }
+        Ok(Handoff::Session(s, written)) => Queued::Got(s, written),
         _ => Queued::Acquire,
     };
     tokio::select! {
@@ -293,7 +293,7 @@ async fn queued_on(
             if !queued.cancel() {
                 // The handoff was already sent: the child may hold this task's line.
                 if let Ok(Handoff::Session(s, written)) = rx.await {
-                    pool.track(&s);
+                    pool.track(&s, false);
                     pool.release(*s, !written);
                 }
             }
