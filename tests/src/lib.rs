@@ -371,6 +371,7 @@ pub use worker::Worker;
 pub mod procs;
 
 pub mod chaos;
+pub mod pipeline;
 
 pub use stores::{service_url, unique_namespace};
 

@@ -3,35 +3,13 @@
 //! limit counts from its own start, a crash ahead of it moves it to a fresh child (it is not
 //! lost and not failed), and revoking it while it waits means it never runs.
 
-use serde_json::Value;
-use stem_e2e::{fake_runtime, wait_for, Env, PATIENCE};
+use stem_e2e::pipeline::{self, pool_stats, sleep_args};
+use stem_e2e::{wait_for, Env, PATIENCE};
 
 const FAKE: &str = env!("CARGO_BIN_EXE_stem-fake-task");
 
-/// One pool child (pool_size 1, concurrency 1): a task beyond the first is queued on it.
 fn one_child(extra: &str) -> Env {
-    Env::with_manifest(&format!(
-        "{}pool_size = 1\n\n[defaults]\nmax_retries = 0\n\n\
-         [tasks.sleep]\nruntime = \"fake\"\ntime_limit = \"1s\"\n\n\
-         [tasks.exit_early]\nruntime = \"fake\"\n\n[tasks.echo]\nruntime = \"fake\"\n{extra}",
-        fake_runtime("fake", FAKE, "pool")
-    ))
-}
-
-fn sleep_args(secs: f64, marker: &std::path::Path) -> String {
-    serde_json::json!([secs, marker.display().to_string()]).to_string()
-}
-
-fn pool_stats(env: &Env) -> Value {
-    let stats = env.stem(&["worker", "stats", "--json"]).success().json();
-    let pools = stats.as_object().unwrap().values().next().unwrap()["pools"].clone();
-    pools
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["runtime"] == "fake")
-        .cloned()
-        .unwrap_or(Value::Null)
+    pipeline::one_child(FAKE, false, extra)
 }
 
 #[test]
@@ -118,7 +96,11 @@ fn a_queued_task_revoked_with_terminate_never_runs_and_the_one_ahead_finishes() 
 #[test]
 fn a_misspelt_measuring_knob_is_an_error_naming_it() {
     let env = one_child("");
-    for (var, value) in [("STEM_PIPELINE", "off"), ("STEM_RUNTIME_THREADS", "4")] {
+    for (var, value) in [
+        ("STEM_PIPELINE", "off"),
+        ("STEM_RUNTIME_THREADS", "4"),
+        ("STEM_PIPELINE_DEPTH", "64"),
+    ] {
         let out = env
             .command(env.path())
             .env(var, value)

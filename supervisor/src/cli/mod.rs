@@ -95,9 +95,19 @@ pub enum Command {
 impl Command {
     /// `stem worker` runs on a single-threaded runtime (see `main.rs`); `STEM_RUNTIME_THREADS=1`
     /// or `=multi` overrides that for any command (for measuring one against the other).
-    /// The measuring knobs `STEM_RUNTIME_THREADS` (`1` or `multi`) and `STEM_PIPELINE` (`0` or
-    /// `1`), checked before anything runs: a misspelt value is an error, not silently ignored.
+    /// The measuring knobs `STEM_RUNTIME_THREADS` (`1` or `multi`), `STEM_PIPELINE` (`0` or
+    /// `1`) and `STEM_PIPELINE_DEPTH` (1 to 32: a fixed pipelining depth instead of the
+    /// adaptive one), checked before anything runs: a misspelt value is an error, not silently
+    /// ignored.
     pub fn check_knobs() -> Result<(), String> {
+        if let Ok(v) = std::env::var("STEM_PIPELINE_DEPTH") {
+            let max = crate::exec::pool::MAX_DEPTH;
+            if !v.parse::<usize>().is_ok_and(|n| (1..=max).contains(&n)) {
+                return Err(format!(
+                    "STEM_PIPELINE_DEPTH must be a whole number from 1 to {max}, not {v:?}"
+                ));
+            }
+        }
         for (var, allowed) in [
             ("STEM_RUNTIME_THREADS", ["1", "multi"]),
             ("STEM_PIPELINE", ["0", "1"]),

@@ -1,19 +1,22 @@
-//! Pipelining into warm children: a `pool` child that is running a task can hold the next one.
-//! Each busy child has one [`NextSlot`]; the dispatcher claims it (a [`Ticket`]) before it
-//! starts a run beyond its concurrency; the run deposits its request and waits. The session
-//! writes the next task's line the moment it has read the answer to the current one — in the
-//! same poll, before the outcome goes anywhere — so the child goes from one task to the next
-//! without waiting for the dispatcher, the commit or a new run to be set up. The line is not
-//! written earlier on purpose: until then the queued task can be withdrawn (revoked, cold
-//! shutdown) without the child ever seeing it, and its deadlines are set when it starts. The
-//! child is then handed to the queued run ([`Handoff`]), or, when the current task broke it,
-//! the queued run starts on another child.
+//! Pipelining into warm children: a `pool` child that is running a task can hold the next ones.
+//! Each busy child has a [`NextSlot`], a short queue; the dispatcher claims a place in it (a
+//! [`Ticket`]) before it starts a run beyond its concurrency; the run deposits its request and
+//! waits. A child that said `pipeline` in its hello gets the queued lines at once, written
+//! ahead of its current task (limits relative, counted from each task's own start), so it goes
+//! from task to task without waiting for the supervisor; any other child gets the next line the
+//! moment it has answered the one before (in the same poll that reads the answer). A queued run
+//! that stops waiting (revoke with terminate, cold shutdown) is withdrawn: dropped if its line
+//! was not written, else sent `withdraw` (the child answers `withdrawn` when its turn comes, or
+//! the child, which started it anyway, is killed). The child is handed to the front run when the
+//! task before it ends ([`Handoff`]), or, when that task broke it, every queued run starts on
+//! another child.
 
 use super::session::Session;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stem_protocol::{SupervisorMessage, TaskRequest};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 /// What a queued run gets when the task before it ends.
 pub enum Handoff {
@@ -23,27 +26,78 @@ pub enum Handoff {
     Fresh,
 }
 
-#[derive(Default)]
-struct State {
-    /// A ticket holds the slot.
-    claimed: bool,
-    /// The queued task's request and its (soft, hard) time limits, deposited, not yet written.
-    request: Option<(TaskRequest, Option<Duration>, Option<Duration>)>,
-    /// The queued line is in the child's stdin.
+/// A queued run's line: its request and (soft, hard) limits until written.
+type Pending = (TaskRequest, Option<Duration>, Option<Duration>);
+
+struct Entry {
+    seq: u64,
+    id: String,
+    pending: Option<Pending>,
+    /// The line is in the child's stdin.
     written: bool,
-    /// The queued run gave up after its line was written: the child runs it anyway, so it is
-    /// killed, never reused.
-    poisoned: bool,
+    /// Its run stopped waiting after the line was written: a `withdraw` is due (or sent).
+    withdrawing: bool,
+    withdraw_sent: bool,
+    workflow: bool,
     waiter: Option<oneshot::Sender<Handoff>>,
-    /// Counts the tasks ended on this child, so a late cancel does not touch the next one's
-    /// slot.
-    epoch: u64,
 }
 
-/// The one-deep queue of a busy pool child.
-#[derive(Default)]
+struct State {
+    /// Places claimed by tickets, not yet deposited.
+    claimed: usize,
+    entries: VecDeque<Entry>,
+    next_seq: u64,
+    /// A run owns the child (it is serving a task): deposits are served.
+    active: bool,
+    /// The running task is a workflow resume: nothing may follow it on the stream.
+    running_workflow: bool,
+    /// The child ran (or may run) a task that must not run on it: it is killed, never reused.
+    poisoned: bool,
+    /// How many runs may wait here (the pool's adaptive depth, at most the child's pipeline).
+    capacity: usize,
+    /// The child takes lines ahead (`hello.pipeline`).
+    ahead: bool,
+    /// How many it said it takes.
+    ahead_max: usize,
+}
+
+/// The queue of a busy pool child.
 pub struct NextSlot {
     state: Mutex<State>,
+    /// Wakes the session's run loop: lines or withdraws to write.
+    wake: Notify,
+}
+
+impl Default for NextSlot {
+    fn default() -> Self {
+        NextSlot {
+            state: Mutex::new(State {
+                claimed: 0,
+                entries: VecDeque::new(),
+                next_seq: 0,
+                active: false,
+                running_workflow: false,
+                poisoned: false,
+                capacity: 1,
+                ahead: false,
+                ahead_max: 0,
+            }),
+            wake: Notify::new(),
+        }
+    }
+}
+
+/// Lines written ahead are at most this long; a longer one waits for its turn.
+const AHEAD_MAX_BYTES: usize = 64 * 1024;
+
+/// What [`NextSlot::settle`] decided as the current task ended.
+pub struct Settled {
+    /// The front run, handed the child (with whether its line is written).
+    pub next: Option<(oneshot::Sender<Handoff>, bool)>,
+    /// Runs that must start on another child.
+    pub fresh: Vec<oneshot::Sender<Handoff>>,
+    /// Some queued line is in the child's stdin, or it is poisoned: kill it if not handed on.
+    pub holds_lines: bool,
 }
 
 impl NextSlot {
@@ -51,64 +105,205 @@ impl NextSlot {
         self.state.lock().expect("next-slot lock")
     }
 
-    /// Whether the slot could be claimed now.
-    pub fn free(&self) -> bool {
-        let s = self.lock();
-        !s.claimed && !s.poisoned
+    /// The child's hello said it takes `n` lines ahead.
+    pub fn set_ahead(&self, n: Option<u32>) {
+        let mut s = self.lock();
+        s.ahead_max = n.unwrap_or(0) as usize;
+        s.ahead = s.ahead_max > 0;
     }
 
-    /// Claims the slot for a queued run, unless another holds it.
+    /// A run took the child for a task (a workflow resume or not); `capacity` is how many
+    /// runs may queue behind it now.
+    pub fn begin(&self, workflow: bool, capacity: usize) {
+        let mut s = self.lock();
+        s.active = true;
+        s.running_workflow = workflow;
+        s.capacity = if s.ahead {
+            capacity.clamp(1, s.ahead_max)
+        } else {
+            1
+        };
+    }
+
+    fn room(s: &State) -> bool {
+        s.active
+            && !s.poisoned
+            && !s.running_workflow
+            && !s.entries.back().is_some_and(|e| e.workflow)
+            && s.entries.len() + s.claimed < s.capacity
+    }
+
+    /// Whether a place could be claimed now, and how many runs wait here.
+    pub fn open(&self) -> Option<usize> {
+        let s = self.lock();
+        Self::room(&s).then_some(s.entries.len() + s.claimed)
+    }
+
+    /// Claims a place for a queued run, unless the queue is full.
     pub fn claim(self: &Arc<Self>) -> Option<Ticket> {
         let mut s = self.lock();
-        if s.claimed || s.poisoned {
+        if !Self::room(&s) {
             return None;
         }
-        s.claimed = true;
+        s.claimed += 1;
         Some(Ticket {
             slot: Some(self.clone()),
-            epoch: s.epoch,
         })
     }
 
-    /// The deposited task's line with its deadlines from now, for the session to write as the
-    /// child becomes free.
-    pub fn take_line(&self) -> Option<String> {
+    /// The lines to write now: on a child that takes lines ahead, every deposited line not yet
+    /// written (in order, up to the first long one), with limits relative to each task's start;
+    /// on any child, the `withdraw` of every written line whose run stopped waiting. Empty when
+    /// nothing is due.
+    pub fn due(&self) -> String {
         let mut s = self.lock();
-        let (mut request, soft, hard) = s.request.take()?;
-        s.written = true;
-        drop(s);
-        let now = stem_protocol::now_ms();
-        request.deadline = hard.map(|d| now + d.as_millis() as i64);
-        request.soft_deadline = soft.map(|d| now + d.as_millis() as i64);
-        Some(SupervisorMessage::Task(request).to_line())
+        let mut bytes = String::new();
+        if s.ahead && !s.poisoned {
+            for e in s.entries.iter_mut() {
+                if e.written {
+                    if e.withdrawing && !e.withdraw_sent {
+                        e.withdraw_sent = true;
+                        let id = e.id.clone();
+                        bytes.push_str(&SupervisorMessage::Withdraw { id }.to_line());
+                    }
+                    continue;
+                }
+                let Some((request, soft, hard)) = e.pending.as_ref() else {
+                    continue;
+                };
+                let mut request = request.clone();
+                request.deadline = None;
+                request.soft_deadline = None;
+                request.time_limit_ms = hard.map(|d| d.as_millis() as u64);
+                request.soft_time_limit_ms = soft.map(|d| d.as_millis() as u64);
+                let line = SupervisorMessage::Task(request).to_line();
+                if line.len() > AHEAD_MAX_BYTES {
+                    break;
+                }
+                e.pending = None;
+                e.written = true;
+                bytes.push_str(&line);
+            }
+        }
+        bytes
     }
 
-    /// When the current task ended: the waiting run (if any), whether its line was written, and
-    /// whether the child must not serve again because of it. The slot is empty afterwards.
-    pub fn settle(&self) -> (Option<oneshot::Sender<Handoff>>, bool, bool) {
-        let mut guard = self.lock();
-        let epoch = guard.epoch + 1;
-        let s = std::mem::replace(
-            &mut *guard,
-            State {
-                epoch,
-                ..State::default()
-            },
-        );
-        (s.waiter, s.written, s.poisoned)
+    /// As the current task answers: the front run's line, if not yet written, with its
+    /// deadlines from now; on a child that takes lines ahead, also the short lines behind it
+    /// not yet written (limits relative), up to the first long one.
+    pub fn at_turn(&self) -> Option<String> {
+        let mut s = self.lock();
+        if s.poisoned {
+            return None;
+        }
+        let now = stem_protocol::now_ms();
+        let ahead = s.ahead;
+        let mut bytes = String::new();
+        for (i, e) in s.entries.iter_mut().enumerate() {
+            if i > 0 && !ahead {
+                break;
+            }
+            let Some((request, soft, hard)) = e.pending.as_ref() else {
+                continue;
+            };
+            let mut request = request.clone();
+            if i == 0 {
+                request.deadline = hard.map(|d| now + d.as_millis() as i64);
+                request.soft_deadline = soft.map(|d| now + d.as_millis() as i64);
+            } else {
+                request.deadline = None;
+                request.soft_deadline = None;
+                request.time_limit_ms = hard.map(|d| d.as_millis() as u64);
+                request.soft_time_limit_ms = soft.map(|d| d.as_millis() as u64);
+            }
+            let line = SupervisorMessage::Task(request).to_line();
+            if i > 0 && line.len() > AHEAD_MAX_BYTES {
+                break;
+            }
+            e.pending = None;
+            e.written = true;
+            bytes.push_str(&line);
+        }
+        (!bytes.is_empty()).then_some(bytes)
+    }
+
+    /// The front queued task when its run stopped waiting after its line was written: the
+    /// child answers `withdrawn` for it next, or starts it.
+    pub fn front_withdrawing(&self) -> Option<String> {
+        let s = self.lock();
+        let e = s.entries.front()?;
+        (e.written && e.withdrawing).then(|| e.id.clone())
+    }
+
+    /// The child answered `withdrawn` for `id`: its entry goes. False if no written entry
+    /// was being withdrawn under that id.
+    pub fn withdrawn(&self, id: &str) -> bool {
+        let mut s = self.lock();
+        let Some(at) = s
+            .entries
+            .iter()
+            .position(|e| e.id == id && e.written && e.withdrawing)
+        else {
+            return false;
+        };
+        s.entries.remove(at);
+        true
+    }
+
+    /// The child will not serve again because of a queued task (it started one withdrawn, or
+    /// did not answer a withdraw).
+    pub fn poison(&self) {
+        self.lock().poisoned = true;
+    }
+
+    /// Waits until something may be due (a deposit or a withdraw).
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    /// Whether the child takes lines ahead.
+    pub fn ahead(&self) -> bool {
+        self.lock().ahead
+    }
+
+    /// When the current task ended: the front run gets the child if it is `fit`; else every
+    /// queued run starts elsewhere. The slot keeps the runs behind the front one.
+    pub fn settle(&self, fit: bool) -> Settled {
+        let mut s = self.lock();
+        s.running_workflow = false;
+        let holds_lines = s.poisoned || s.entries.iter().any(|e| e.written);
+        if fit && !s.poisoned {
+            if let Some(front) = s.entries.pop_front() {
+                s.running_workflow = front.workflow;
+                if let Some(waiter) = front.waiter {
+                    return Settled {
+                        next: Some((waiter, front.written)),
+                        fresh: Vec::new(),
+                        holds_lines,
+                    };
+                }
+            }
+        }
+        s.active = false;
+        s.claimed = 0;
+        let fresh = s.entries.drain(..).filter_map(|e| e.waiter).collect();
+        Settled {
+            next: None,
+            fresh,
+            holds_lines,
+        }
     }
 }
 
-/// A claim on a busy child's next slot, taken by the dispatcher before it starts the run.
-/// Dropped unused, it frees the slot.
+/// A claim on a place in a busy child's queue, taken by the dispatcher before it starts the
+/// run. Dropped unused, it frees the place.
 pub struct Ticket {
     slot: Option<Arc<NextSlot>>,
-    epoch: u64,
 }
 
 impl Ticket {
-    /// Puts the run's request in the slot; the receiver gets the child when the current task
-    /// ends. None when that task ended before the deposit (acquire a child as usual).
+    /// Puts the run's request in the queue; the receiver gets the child when the tasks ahead
+    /// end. None when the child stopped serving before the deposit (acquire a child as usual).
     pub fn deposit(
         mut self,
         request: TaskRequest,
@@ -117,15 +312,34 @@ impl Ticket {
     ) -> Option<(Queued, oneshot::Receiver<Handoff>)> {
         let slot = self.slot.take()?;
         let mut s = slot.lock();
-        if s.epoch != self.epoch {
+        s.claimed = s.claimed.saturating_sub(1);
+        if !s.active
+            || s.poisoned
+            || s.running_workflow
+            || s.entries.back().is_some_and(|e| e.workflow)
+        {
             return None;
         }
         let (tx, rx) = oneshot::channel();
-        s.request = Some((request, soft, hard));
-        s.waiter = Some(tx);
-        let epoch = s.epoch;
+        let seq = s.next_seq;
+        s.next_seq += 1;
+        let workflow = request.workflow.is_some();
+        s.entries.push_back(Entry {
+            seq,
+            id: request.id.clone(),
+            pending: Some((request, soft, hard)),
+            written: false,
+            withdrawing: false,
+            withdraw_sent: false,
+            workflow,
+            waiter: Some(tx),
+        });
+        let ahead = s.ahead;
         drop(s);
-        Some((Queued { slot, epoch }, rx))
+        if ahead {
+            slot.wake.notify_one();
+        }
+        Some((Queued { slot, seq }, rx))
     }
 }
 
@@ -133,35 +347,44 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
             let mut s = slot.lock();
-            if s.epoch == self.epoch {
-                s.claimed = false;
-            }
+            s.claimed = s.claimed.saturating_sub(1);
         }
     }
 }
 
-/// A run waiting in a busy child's slot.
+/// A run waiting in a busy child's queue.
 pub struct Queued {
     slot: Arc<NextSlot>,
-    epoch: u64,
+    seq: u64,
 }
 
 impl Queued {
-    /// The run stops waiting (revoked, cold shutdown). Its request is withdrawn if not yet
-    /// written; if it was (the stop came in the instant between the answer and the handoff),
-    /// the child is poisoned: it will not serve again. False when the handoff was already
-    /// sent: the receiver holds it.
+    /// The run stops waiting (revoked with terminate, cold shutdown). Its request is dropped
+    /// if not yet written; if it was, a child that takes lines ahead is sent `withdraw` (and
+    /// killed should it start the task anyway), any other is poisoned (the stop came in the
+    /// instant between the answer and the handoff). False when the handoff was already sent:
+    /// the receiver holds it.
     pub fn cancel(self) -> bool {
         let mut s = self.slot.lock();
-        if s.epoch != self.epoch {
+        let Some(at) = s.entries.iter().position(|e| e.seq == self.seq) else {
             return false;
+        };
+        if !s.entries[at].written {
+            s.entries.remove(at);
+            return true;
         }
-        if s.written {
+        let ahead = s.ahead;
+        let e = &mut s.entries[at];
+        e.waiter = None;
+        e.pending = None;
+        if ahead {
+            e.withdrawing = true;
+            drop(s);
+            self.slot.wake.notify_one();
+        } else {
+            s.entries.remove(at);
             s.poisoned = true;
         }
-        s.request = None;
-        s.waiter = None;
-        s.claimed = false;
         true
     }
 }

@@ -12,7 +12,13 @@ use crate::observe::{Lifecycle, Observer};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use stem_protocol::manifest::{Isolation, Rlimits};
+
+/// The work a busy child's queue holds ahead, by the pool's recent run times.
+const AHEAD_WORK: Duration = Duration::from_millis(1);
+/// The most tasks queued on one busy child (the SDKs take 32 lines ahead).
+pub const MAX_DEPTH: usize = 32;
 
 pub struct RuntimePool {
     pub name: String,
@@ -25,8 +31,12 @@ pub struct RuntimePool {
     /// Children running a task (pool isolation): pid, tasks served once the current one ends,
     /// and the slot for the next.
     busy: Mutex<Vec<(u32, u32, Arc<NextSlot>)>>,
-    /// Busy children may hold the next task (pool isolation; `STEM_PIPELINE=0` turns it off).
+    /// Busy children may hold the next tasks (pool isolation; `STEM_PIPELINE=0` turns it off).
     pipelines: bool,
+    /// Moving average of a task's run on a child, start to answer (ns; 0 until one ended).
+    avg_run_ns: AtomicU64,
+    /// `STEM_PIPELINE_DEPTH`: a fixed depth instead of the adaptive one (measuring, tests).
+    fixed_depth: Option<usize>,
     started: AtomicU64,
     recycled: AtomicU64,
     replaced: AtomicU64,
@@ -72,6 +82,10 @@ impl RuntimePool {
             pipelines: isolation == Isolation::Pool
                 && max_memory_mb.is_none()
                 && std::env::var("STEM_PIPELINE").map_or(true, |v| v != "0"),
+            avg_run_ns: AtomicU64::new(0),
+            fixed_depth: std::env::var("STEM_PIPELINE_DEPTH")
+                .ok()
+                .and_then(|v| v.parse().ok()),
             started: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
             replaced: AtomicU64::new(0),
@@ -151,43 +165,70 @@ impl RuntimePool {
             return self.start_with(rlimits);
         }
         let idle = self.idle.lock().expect("pool lock").pop();
-        let session = match idle {
+        Ok(match idle {
             Some(s) => s,
             None => self.start()?,
-        };
-        self.track(&session);
-        Ok(session)
+        })
     }
 
-    /// Notes a child as running a task (its next slot can be claimed).
-    pub fn track(&self, session: &Session) {
+    /// How many tasks may queue on a busy child: enough to cover about [`AHEAD_WORK`] of the
+    /// runs lately seen (at least one, at most [`MAX_DEPTH`]), so short tasks stream into a
+    /// child that takes lines ahead while long ones are never held behind another child's.
+    fn depth(&self) -> usize {
+        if let Some(n) = self.fixed_depth {
+            return n.clamp(1, MAX_DEPTH);
+        }
+        let avg = self.avg_run_ns.load(Ordering::Relaxed);
+        if avg == 0 {
+            return 1;
+        }
+        (AHEAD_WORK.as_nanos() as u64 / avg).clamp(1, MAX_DEPTH as u64) as usize
+    }
+
+    /// Notes a child as running a task (a workflow resume or not): tasks may queue on it.
+    pub fn track(&self, session: &Session, workflow: bool) {
         if self.pipelines {
+            session.next.begin(workflow, self.depth());
             let entry = (session.pid, session.served + 1, session.next.clone());
             self.busy.lock().expect("pool lock").push(entry);
         }
     }
 
-    /// The first `pick` of the next slots a queued run may take: only in pool isolation, when
-    /// no child is idle, and not on a child its current task wears out.
-    fn first_open<T>(&self, pick: impl FnMut(&Arc<NextSlot>) -> Option<T>) -> Option<T> {
+    /// The busy child a queued run may wait on: only in pool isolation, when no child is idle,
+    /// not on a child its queued tasks would wear out; the one with the fewest waiting.
+    fn open_slot(&self) -> Option<Arc<NextSlot>> {
         if !self.pipelines || !self.idle.lock().expect("pool lock").is_empty() {
             return None;
         }
         let busy = self.busy.lock().expect("pool lock");
         busy.iter()
-            .filter(|(_, served, _)| self.max_tasks.is_none_or(|m| *served < m))
-            .map(|(_, _, slot)| slot)
-            .find_map(pick)
+            .filter_map(|(_, served, slot)| {
+                let waiting = slot.open()?;
+                let fits = self
+                    .max_tasks
+                    .is_none_or(|m| *served as usize + waiting < m as usize);
+                fits.then_some((waiting, slot))
+            })
+            .min_by_key(|(waiting, _)| *waiting)
+            .map(|(_, slot)| slot.clone())
     }
 
-    /// Whether `reserve_next` could find a slot now.
+    /// Whether `reserve_next` could find a place now.
     pub fn can_queue(&self) -> bool {
-        self.first_open(|slot| slot.free().then_some(())).is_some()
+        self.open_slot().is_some()
     }
 
-    /// A claim on the next slot of a busy child, for a run beyond the slots that are free.
+    /// A claim on a place in a busy child's queue, for a run beyond the slots that are free.
     pub fn reserve_next(&self) -> Option<Ticket> {
-        self.first_open(|slot| slot.claim())
+        self.open_slot()?.claim()
+    }
+
+    /// Folds a task's run time into the moving average the depth follows.
+    fn observe_run(&self, run: Duration) {
+        let ns = (run.as_nanos() as u64).max(1);
+        let avg = self.avg_run_ns.load(Ordering::Relaxed);
+        let next = if avg == 0 { ns } else { (avg * 4 + ns) / 5 };
+        self.avg_run_ns.store(next.max(1), Ordering::Relaxed);
     }
 
     /// Gives a child back after a task: handed straight to the task queued on it when healthy,
@@ -203,30 +244,36 @@ impl RuntimePool {
             .lock()
             .expect("pool lock")
             .retain(|(pid, _, _)| *pid != session.pid);
-        let (waiter, written, poisoned) = session.next.settle();
         let worn = healthy
             && (self.max_tasks.is_some_and(|m| session.served >= m)
                 || self
                     .max_memory_mb
                     .is_some_and(|m| rss_mb(session.pid).is_some_and(|rss| rss > m)));
-        if let Some(tx) = waiter {
-            if healthy && !worn && !poisoned {
-                match tx.send(Handoff::Session(Box::new(session), written)) {
-                    Ok(()) => {
-                        self.handed_over.fetch_add(1, Ordering::Relaxed);
-                        return;
-                    }
-                    Err(Handoff::Session(s, _)) => session = *s,
-                    Err(Handoff::Fresh) => unreachable!("sent a session"),
+        if let Some(run) = session.last_run.take() {
+            self.observe_run(run);
+        }
+        let mut settled = session.next.settle(healthy && !worn);
+        if let Some((tx, written)) = settled.next.take() {
+            match tx.send(Handoff::Session(Box::new(session), written)) {
+                Ok(()) => {
+                    self.handed_over.fetch_add(1, Ordering::Relaxed);
+                    return;
                 }
-            } else {
-                let _ = tx.send(Handoff::Fresh);
+                Err(Handoff::Session(s, _)) => {
+                    // The front run is gone: every other queued run starts elsewhere.
+                    session = *s;
+                    settled.fresh.extend(session.next.settle(false).fresh);
+                }
+                Err(Handoff::Fresh) => unreachable!("sent a session"),
             }
         }
-        if !healthy || written || poisoned {
+        for tx in settled.fresh {
+            let _ = tx.send(Handoff::Fresh);
+        }
+        if !healthy || settled.holds_lines {
             self.replaced.fetch_add(1, Ordering::Relaxed);
             let why = if healthy {
-                "holding a queued task that moved to another child; replaced"
+                "holding queued tasks that moved to another child; replaced"
             } else {
                 "broken by its last task; replaced"
             };

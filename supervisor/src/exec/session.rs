@@ -46,8 +46,10 @@ pub struct Session {
     pub served: u32,
     forkserver: bool,
     label: String,
-    /// The next task queued on this child while it runs one (pool pipelining).
+    /// The tasks queued on this child while it runs one (pool pipelining).
     pub next: Arc<NextSlot>,
+    /// How long the last task took from its start to its answer (the pool's adaptive depth).
+    pub last_run: Option<Duration>,
 }
 
 impl Session {
@@ -69,6 +71,7 @@ impl Session {
             forkserver,
             label: spec.display(),
             next: Arc::default(),
+            last_run: None,
         })
     }
 
@@ -96,8 +99,9 @@ impl Session {
                 Err(e) => return Err(format!("cannot read the hello of `{}`: {e:?}", self.label)),
             };
             match ChildMessage::parse_line(&bytes) {
-                Ok(ChildMessage::Hello { protocol, tasks, .. }) if protocol == PROTOCOL_VERSION => {
+                Ok(ChildMessage::Hello { protocol, tasks, pipeline, .. }) if protocol == PROTOCOL_VERSION => {
                     self.served_tasks = Some(tasks.iter().cloned().collect());
+                    self.next.set_ahead(pipeline);
                     return Ok(tasks);
                 }
                 Ok(ChildMessage::Hello { protocol, sdk, .. }) => {
@@ -138,6 +142,7 @@ impl Session {
             Some(write_line(self.stdin.take(), line))
         };
         let next = self.next.clone();
+        let began = Instant::now();
         let mut target = (!self.forkserver).then_some(self.pid);
         if let Some(pid) = target {
             events.send(ExecEvent::Started { pid });
@@ -155,6 +160,15 @@ impl Session {
                 stdin = async { write.as_mut().expect("writing").await }, if write.is_some() => {
                     write = None;
                     self.stdin = stdin;
+                    continue;
+                }
+                // Lines of tasks queued behind this one, and withdraws, for a child that takes
+                // them ahead (not once the task is being stopped by force).
+                _ = next.woken(), if write.is_none() && forced.is_none() => {
+                    let due = next.due();
+                    if !due.is_empty() {
+                        write = Some(write_line(self.stdin.take(), due));
+                    }
                     continue;
                 }
                 answer = async { ack.as_mut().expect("acking").await }, if ack.is_some() => {
@@ -190,7 +204,7 @@ impl Session {
                         Err(reason) => return self.broken(reason),
                     };
                     match msg {
-                        ChildMessage::Hello { protocol, sdk, tasks } => {
+                        ChildMessage::Hello { protocol, sdk, tasks, pipeline } => {
                             if self.served_tasks.is_some() {
                                 return self.broken("child sent a second hello".into());
                             }
@@ -200,6 +214,7 @@ impl Session {
                                 ));
                             }
                             self.served_tasks = Some(tasks.into_iter().collect());
+                            self.next.set_ahead(pipeline);
                         }
                         ChildMessage::Forked { id, pid } if self.forkserver && id == req.id => {
                             target = Some(pid);
@@ -220,16 +235,21 @@ impl Session {
                         }
                         ChildMessage::Result { value, .. } => {
                             self.kill_leftovers(target);
+                            self.last_run = Some(began.elapsed());
                             self.write_next(&next, write.take(), forced).await;
                             return self.answered(Ok(value), forced, limits);
                         }
                         ChildMessage::Error { error, .. } => {
                             self.kill_leftovers(target);
+                            self.last_run = Some(began.elapsed());
                             self.write_next(&next, write.take(), forced).await;
                             return self.answered(Err(error), forced, limits);
                         }
                         ChildMessage::Forked { .. } => {
                             return self.broken("child sent `forked` outside fork-server isolation".into());
+                        }
+                        ChildMessage::Withdrawn { .. } => {
+                            return self.broken("child answered `withdrawn` for the task it runs".into());
                         }
                         ChildMessage::Step(step) => {
                             let answered = !matches!(step.op, StepOp::Start { .. });
@@ -309,9 +329,11 @@ impl Session {
         }
     }
 
-    /// As the task answers: writes the line of the task queued on this child, so the child
-    /// starts it now (not when a child stopped by force: it will not serve again). A write in
-    /// flight is completed first; a child that does not read within the grace is not reused.
+    /// As the task answers: writes what is still unwritten of the tasks queued on this child,
+    /// so the child starts the next one now (not when a child stopped by force: it will not
+    /// serve again), then reads the `withdrawn` of each withdrawn task at the front. A write in
+    /// flight is completed first; a child that does not read, or answer a withdraw, within the
+    /// grace is not reused.
     async fn write_next(&mut self, next: &NextSlot, write: Option<Write>, forced: Option<Forced>) {
         if let Some(write) = write {
             self.stdin = tokio::time::timeout(EXIT_GRACE, write).await.ok().flatten();
@@ -319,9 +341,36 @@ impl Session {
         if forced.is_some() || self.forkserver || self.stdin.is_none() {
             return;
         }
-        if let Some(line) = next.take_line() {
-            let write = write_line(self.stdin.take(), line);
+        if let Some(lines) = next.at_turn() {
+            let write = write_line(self.stdin.take(), lines);
             self.stdin = tokio::time::timeout(EXIT_GRACE, write).await.ok().flatten();
+        }
+        if !next.ahead() {
+            return;
+        }
+        let due = next.due();
+        if !due.is_empty() {
+            let write = write_line(self.stdin.take(), due);
+            self.stdin = tokio::time::timeout(EXIT_GRACE, write).await.ok().flatten();
+        }
+        while let Some(id) = next.front_withdrawing() {
+            let line = tokio::time::timeout(EXIT_GRACE, self.lines.next_line()).await;
+            let answered = match line {
+                Ok(Ok(Some(bytes))) => match ChildMessage::parse_line(&bytes) {
+                    Ok(ChildMessage::Withdrawn { id: got }) if got == id => {
+                        tracing::info!(task = %id, pid = self.pid, "withdrew a queued task from its child before it started");
+                        next.withdrawn(&id)
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if !answered {
+                // It started the task (or said something else): it runs what must not run.
+                tracing::info!(task = %id, pid = self.pid, "a withdrawn task started on its child; the child is killed");
+                next.poison();
+                return;
+            }
         }
     }
 }

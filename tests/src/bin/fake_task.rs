@@ -10,6 +10,10 @@
 //! (starts `sleep 1000` in its group, ignores TERM, then hangs), `whoami` (returns its pid),
 //! `retries_left` (returns the request's `retries_left`, null when it has none), `sleep`
 //! (appends its id to the file args[1] names, if any, sleeps args[0] seconds, returns its pid).
+//! With `FAKE_PIPELINE=N` in its environment it says `pipeline: N` in its hello and serves as
+//! the protocol asks of such a child: lines read by a thread as they come, `withdraw` honoured
+//! up to the withdrawn task's turn (unless `FAKE_IGNORE_WITHDRAW` is set too), each answer
+//! written before the next task starts; `backlog` returns how many task lines wait behind it.
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,9 +40,16 @@ fn main() {
         "whoami",
         "retries_left",
         "sleep",
+        "backlog",
     ];
-    let hello =
+    let pipeline: Option<u32> = std::env::var("FAKE_PIPELINE")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut hello =
         serde_json::json!({"type": "hello", "protocol": 1, "sdk": "fake/1", "tasks": tasks});
+    if let Some(n) = pipeline {
+        hello["pipeline"] = serde_json::json!(n);
+    }
     writeln!(out, "{hello}").unwrap();
     out.flush().unwrap();
     let soft = Arc::new(AtomicBool::new(false));
@@ -48,10 +59,8 @@ fn main() {
         _ => signal_hook::consts::SIGUSR1,
     };
     signal_hook::flag::register(soft_sig, soft.clone()).unwrap();
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        let line = line.unwrap();
-        let msg: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let mut lines = Lines::start();
+    while let Some(msg) = lines.next_task(&mut out) {
         if msg["type"] == "shutdown" {
             return;
         }
@@ -133,6 +142,7 @@ fn main() {
                 answer(serde_json::json!(std::process::id()))
             }
             "retries_left" => answer(msg["retries_left"].clone()),
+            "backlog" => answer(serde_json::json!(lines.backlog())),
             "retry_me" => {
                 serde_json::json!({"type": "error", "id": id, "error": {"type": "Retry", "message": "later", "traceback": "", "retryable": true, "countdown": 0.2}})
             }
@@ -140,6 +150,78 @@ fn main() {
         };
         writeln!(out, "{reply}").unwrap();
         out.flush().unwrap();
+    }
+}
+
+/// The supervisor's lines, read by a thread: a task at a time, withdraws taken out of order.
+struct Lines {
+    rx: std::sync::mpsc::Receiver<serde_json::Value>,
+    queued: std::collections::VecDeque<serde_json::Value>,
+    withdrawn: std::collections::HashSet<String>,
+}
+
+impl Lines {
+    fn start() -> Lines {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { return };
+                let msg: serde_json::Value = serde_json::from_str(&line).unwrap();
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines {
+            rx,
+            queued: Default::default(),
+            withdrawn: Default::default(),
+        }
+    }
+
+    /// Task lines read (or waiting to be) beyond the current one.
+    fn backlog(&mut self) -> usize {
+        while let Ok(msg) = self.rx.try_recv() {
+            self.take(msg);
+        }
+        self.queued.len()
+    }
+
+    fn take(&mut self, msg: serde_json::Value) {
+        if msg["type"] == "withdraw" && std::env::var_os("FAKE_IGNORE_WITHDRAW").is_some() {
+            return;
+        }
+        if msg["type"] == "withdraw" {
+            self.withdrawn
+                .insert(msg["id"].as_str().unwrap_or("").to_string());
+        } else {
+            self.queued.push_back(msg);
+        }
+    }
+
+    /// The next task (or shutdown), after everything already waiting has been read; a
+    /// withdrawn task is answered `withdrawn` in its place. None at EOF.
+    fn next_task(&mut self, out: &mut impl Write) -> Option<serde_json::Value> {
+        loop {
+            while let Ok(msg) = self.rx.try_recv() {
+                self.take(msg);
+            }
+            if self.queued.is_empty() {
+                self.withdrawn.clear();
+                let msg = self.rx.recv().ok()?;
+                self.take(msg);
+                continue;
+            }
+            let msg = self.queued.pop_front()?;
+            let id = msg["id"].as_str().unwrap_or("").to_string();
+            if self.withdrawn.remove(&id) {
+                let line = serde_json::json!({"type": "withdrawn", "id": id});
+                writeln!(out, "{line}").unwrap();
+                out.flush().unwrap();
+                continue;
+            }
+            return Some(msg);
+        }
     }
 }
 
