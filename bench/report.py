@@ -39,14 +39,15 @@ BROKERS = ["sqlite", "redis", "postgres"]
 # (label, stem mode, peer id, target ratio or None[, the one broker it is about])
 RATIOS = [
     ("python pool / bullmq in-process c=50", "py-pool", "bullmq", 1.0, "redis"),
-    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 4.0, "redis"),
-    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 3.0, "sqlite", "postgres"),
+    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 5.0, "redis"),
+    ("python pool / bullmq sandboxed", "py-pool", "bullmq-sandboxed", 4.0, "sqlite", "postgres"),
     ("python pool / graphile-worker in-process", "py-pool", "gw-js", 1.0, "postgres"),
-    ("python pool / celery prefork", "py-pool", "celery", 10.0),
+    ("python pool / celery prefork", "py-pool", "celery", 12.0),
     ("python forkserver / rq fork-per-job", "py-forkserver", "rq-fork", 25.0),
-    ("batch enqueue / bullmq addBulk", "enqueue:py-pool", "bullmq-addbulk", 2.0),
+    ("batch enqueue / bullmq addBulk", "enqueue:py-pool", "bullmq-addbulk", 2.0, "sqlite", "redis"),
+    ("batch enqueue / bullmq addBulk", "enqueue:py-pool", "bullmq-addbulk", 3.0, "postgres"),
     ("node pool / bullmq sandboxed", "node-pool", "bullmq-sandboxed", None),
-    ("node pool / bullmq in-process c=50", "node-pool", "bullmq", None),
+    ("node pool / bullmq in-process c=50", "node-pool", "bullmq", 1.0, "redis"),
     ("python pool / rq SimpleWorker", "py-pool", "rq-simple", None),
     ("python process / graphile noop_py", "py-process", "gw-py", None),
     ("python process -I -S / graphile noop_py", "py-process-isolated", "gw-py", None),
@@ -100,6 +101,12 @@ def main():
             " no broker, no supervisor"
         )
         for key, r in floors.items():
+            if key == "py-fork-bare":
+                out.append(
+                    "  %-34s %7s %10s   (%d processes at once, all together)"
+                    % ("python bare fork+_exit+waitpid", r[3], fmt_rate(r[4]), conc)
+                )
+                continue
             out.append(
                 "  %-34s %7s %10s   %s"
                 % (MODE_NAMES.get(key, key) + " child", r[3], fmt_rate(r[4]), r[5] or "(x%d slots: %s)" % (conc, fmt_rate(r[4] * conc)))
@@ -223,6 +230,18 @@ def main():
                     " the supervisor and the broker"
                     % (MODE_NAMES[mode], b, per_task, 1e6 / f[4], per_task - 1e6 / f[4])
                 )
+    bare = floors.get("py-fork-bare")
+    for b in present:
+        s = stem.get(("py-forkserver", b))
+        if s and s[4] and bare and bare[4]:
+            per_task, floor = conc * 1e6 / s[4], conc * 1e6 / bare[4]
+            ratio = per_task / floor
+            lines.append(
+                "  %-22s %-8s %7.0f us per task per slot vs a bare fork+_exit+waitpid (%d at once)"
+                " %5.0f us: %.2fx (target <= 1.5x%s)"
+                % (MODE_NAMES["py-forkserver"], b, per_task, conc, floor, ratio,
+                   " ok" if ratio <= 1.5 else " NO")
+            )
     if lines:
         out.append("")
         out.append("Warm modes: where the time per task goes (wall per task per slot = %d / tasks/s)" % conc)

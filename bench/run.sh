@@ -133,6 +133,12 @@ floor() {
 say "child floor (one slot, no broker)"
 floor py-pool "$(size 5000 500)" pool
 floor py-forkserver "$(size 1000 100)" forkserver
+# The fork server's floor: bare fork + _exit + waitpid of the warm interpreter, C at once.
+if r=$("$PY" "$here/fork_floor.py" "$C" "$(size 1000 100)" 2>"$work/fork-floor.err"); then
+  record floor py-fork-bare - "$(size 1000 100)" "$r" ""
+else
+  record floor py-fork-bare - 0 0 "failed: $(tail -n 1 "$work/fork-floor.err")"
+fi
 floor node-pool "$(size 5000 500)" pool node
 # ---- peers -----------------------------------------------------------------------------------
 # peer ID N CMD...: runs one peer script, records its drain (and addBulk enqueue) rate.
@@ -229,7 +235,7 @@ drain() {
   record enqueue "$mode" "$broker" "$n" "$enq_rate" ""
   local t0 t1 rc=0
   t0=$(now)
-  env "${envs[@]}" STEM_LOG=info,stem::worker::settle=debug,stem::observe::log=debug timeout "${DRAIN_TIMEOUT:-600}" \
+  env "${envs[@]}" STEM_LOG=info,stem::observe::log=debug timeout "${DRAIN_TIMEOUT:-600}" \
     "$stem" worker --manifest "$manifest" --concurrency "$C" --burst >>"$log" 2>&1 || rc=$?
   t1=$(now)
   local d drate wrate ok failed tail
