@@ -20,15 +20,15 @@ function writeAll(fd, buffer) {
   }
 }
 
-/** Answers held for their batch's one write (see `hold`), oldest first. */
+/** Lines held for the next write (see `hold`), oldest first. */
 let held = [];
 
-/** Keep a task's answer line for the batch's write (`flush`, or the next `writeLine`). */
+/** Keep a line (a `withdrawn`) for the next write (`flush`, or the next `writeLine`). */
 function hold(text) {
   held.push(text);
 }
 
-/** Write the held answers, if any, in one write. */
+/** Write the held lines, if any, in one write. */
 function flush() {
   if (held.length === 0) return;
   const text = held.join('\n');
@@ -36,7 +36,7 @@ function flush() {
   writeText(text);
 }
 
-/** Write one protocol line now, after any held answers. */
+/** Write one protocol line now, after any held lines, in one write. */
 function writeLine(text) {
   if (held.length !== 0) {
     held.push(text);
