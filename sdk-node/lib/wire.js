@@ -46,10 +46,24 @@ function writeLine(text) {
   writeText(text);
 }
 
+/**
+ * Write all of `text` to `fd`: as a string first (no Buffer made for it: one per task's answer
+ * is garbage the collector feels), then, after a partial write, the rest as bytes.
+ */
+function writeString(fd, text) {
+  let written = 0;
+  try {
+    written = fs.writeSync(fd, text);
+  } catch (err) {
+    if (err.code !== 'EAGAIN') throw err;
+  }
+  if (written < Buffer.byteLength(text)) writeAll(fd, Buffer.from(text, 'utf8').subarray(written));
+}
+
 /** Write lines (without the last newline). The supervisor gone (EPIPE) ends the child. */
 function writeText(text) {
   try {
-    writeAll(STDOUT_FD, Buffer.from(text + '\n', 'utf8'));
+    writeString(STDOUT_FD, text + '\n');
   } catch (err) {
     if (err.code === 'EPIPE') {
       process.stderr.write('stem: the supervisor closed the protocol pipe; exiting\n');

@@ -114,9 +114,11 @@ class Channel:
             self.write_line(b"")
 
     def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
+        written = os.write(self.fd, data)
+        if written < len(data):  # a partial write (a long line): the rest, without copies
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(self.fd, view):]
 
 
 def claim_stdio() -> Tuple[int, LineReader]:
