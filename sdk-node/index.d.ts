@@ -29,9 +29,11 @@ export declare class Context {
   readonly attempt: number;
   /** Retries that remain after this attempt. */
   readonly retriesLeft: number;
-  /** Hard deadline, epoch milliseconds (the process group is killed then), when set. */
+  /** Hard deadline, epoch milliseconds (the process group is killed then), when set. For a task
+   * line written ahead (pipelining), the task's own start plus its `time_limit_ms`. */
   readonly deadline?: number;
-  /** Soft deadline, epoch milliseconds (`signal` is aborted then), when set. */
+  /** Soft deadline, epoch milliseconds (`signal` is aborted then), when set. For a task line
+   * written ahead, the task's own start plus its `soft_time_limit_ms`. */
   readonly softDeadline?: number;
   readonly headers: Readonly<Record<string, string>>;
   /** The W3C traceparent this task's own work hangs under while it runs (the SDK's span of the

@@ -6,6 +6,11 @@ const { writeLine } = require('./wire');
 
 const finished = Symbol('finished');
 
+/** `started` plus a relative limit in ms, or undefined without one. */
+function after(started, limitMs) {
+  return typeof limitMs === 'number' && Number.isFinite(limitMs) ? started + limitMs : undefined;
+}
+
 class Context {
   #signal;
   #makeSignal;
@@ -23,6 +28,12 @@ class Context {
     this.retriesLeft = message.retries_left;
     this.deadline = message.deadline;
     this.softDeadline = message.soft_deadline;
+    if (message.time_limit_ms !== undefined || message.soft_time_limit_ms !== undefined) {
+      // A line written ahead (pipelining): its limits count from this task's own start.
+      const started = Date.now();
+      if (this.deadline === undefined) this.deadline = after(started, message.time_limit_ms);
+      if (this.softDeadline === undefined) this.softDeadline = after(started, message.soft_time_limit_ms);
+    }
     this.headers = Object.freeze({ ...(message.headers || {}) });
     this.kwargs = message.kwargs || {};
     if (typeof signal === 'function') this.#makeSignal = signal;

@@ -1,15 +1,20 @@
 // The child's stdin as a queue of protocol messages: each chunk a read brings is split into
-// lines at once, and the serve loop takes them one by one — synchronously while lines are
-// waiting (`take`), so a batch of task lines runs without a trip through the event loop and
-// its answers go out in one write once the batch is done. A running workflow step takes its
-// `step_ack` from the same queue (the loop is waiting on that task meanwhile, so the two never
-// read at once).
+// lines at once, and the serve loop takes them one by one (`take` while lines are waiting). A
+// running workflow step takes its `step_ack` from the same queue (the loop is waiting on that
+// task meanwhile, so the two never read at once).
+//
+// Pipelining: `withdraw` lines are out of band. They are taken aside as they are read, never
+// queued, and their ids noted in `withdrawn` while lines wait ahead of them (a withdraw follows
+// its task's line: one read while nothing waits names no waiting task). The serve loop looks a
+// task's id up there when its turn comes, and forgets the noted ids when no line is left.
 'use strict';
 
 const { MAX_LINE_BYTES, LineTooLong } = require('./lines');
 
 /** Lines queued beyond this pause the stream until the loop has taken them. */
 const HIGH_WATER_LINES = 4096;
+/** What a `withdraw` line holds (its type); lines without it are queued without a look. */
+const WITHDRAW_MARKER = '"withdraw"';
 
 function warn(text) {
   process.stderr.write(`stem: ${text}\n`);
@@ -48,6 +53,8 @@ class Input {
     this.closed = false;
     /** What reading stdin threw (a line too long): the child is to exit 1. */
     this.failure = null;
+    /** Ids of queued tasks a `withdraw` named (see the top of this file). */
+    this.withdrawn = new Set();
     stream.on('data', (chunk) => this.push(chunk));
     stream.on('end', () => this.end());
     stream.on('error', (err) => this.end(err));
@@ -55,18 +62,21 @@ class Input {
 
   push(chunk) {
     if (this.ended) return;
+    const marked = chunk.includes(WITHDRAW_MARKER);
     let start = 0;
     let newline;
     while ((newline = chunk.indexOf(10, start)) !== -1) {
       const length = this.pendingBytes + newline - start;
       if (length > this.maxBytes) return this.end(new LineTooLong(length));
       if (this.pending.length === 0) {
-        this.queue.push(text(chunk, start, newline));
+        const line = text(chunk, start, newline);
+        if (!marked || !this.#aside(line)) this.queue.push(line);
       } else {
         const bytes = Buffer.concat([...this.pending, chunk.subarray(start, newline)]);
         this.pending = [];
         this.pendingBytes = 0;
-        this.queue.push(text(bytes, 0, bytes.length));
+        const line = text(bytes, 0, bytes.length);
+        if (!this.#aside(line)) this.queue.push(line);
       }
       start = newline + 1;
     }
@@ -80,6 +90,26 @@ class Input {
       this.stream.pause();
     }
     this.poke();
+  }
+
+  /** Whether `line` is a `withdraw` (taken aside, its id noted if lines wait ahead of it). */
+  #aside(line) {
+    if (!line.includes(WITHDRAW_MARKER)) return false;
+    let message;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return false;
+    }
+    if (message === null || typeof message !== 'object' || message.type !== 'withdraw') return false;
+    if (typeof message.id !== 'string') warn(`ignoring a withdraw line without an id: ${line.slice(0, 200)}`);
+    else if (this.head < this.queue.length) this.withdrawn.add(message.id);
+    return true;
+  }
+
+  /** No line is waiting: the noted withdrawals are moot. */
+  forget() {
+    if (this.withdrawn.size !== 0) this.withdrawn.clear();
   }
 
   /** EOF (the last line may lack its newline), or the error that ends reading. */
@@ -99,11 +129,14 @@ class Input {
     this.poke();
   }
 
+  // The waiting reader goes on in the event loop's check phase, not in the poll phase that read
+  // the data: its next turn through the loop (the serve loop's, before a task written ahead)
+  // then polls stdin again, so a withdraw written while a task ran is read before the next.
   poke() {
     const wake = this.wake;
     if (wake !== null) {
       this.wake = null;
-      wake();
+      setImmediate(wake);
     }
   }
 

@@ -1,7 +1,9 @@
 // The child's serve loop: announce the registered tasks, run each `task` line through its
 // handler (one at a time; a workflow's `wf:NAME` task as one resume of its run, reading its
-// steps' acks from the same stdin), write its `result` or `error`, and exit 0 on `shutdown`
-// or EOF.
+// steps' acks from the same stdin), write its `result` or `error` as it ends, and exit 0 on
+// `shutdown` or EOF. It pipelines (`hello.pipeline`): task lines written ahead wait in the
+// input, each task is answered before the next starts, and a task a `withdraw` named is
+// answered `withdrawn` instead of run.
 'use strict';
 
 const os = require('node:os');
@@ -18,6 +20,8 @@ const { invalidRun } = require('./journal');
 const { version } = require('../package.json');
 
 const PROTOCOL_VERSION = 1;
+/** How many task lines the loop takes ahead of the task it runs (`hello.pipeline`). */
+const PIPELINE = 32;
 const DEFAULT_SOFT_SIGNAL = 'SIGUSR2';
 
 /** The task being run now: its context and the controller behind `ctx.signal` (made when
@@ -58,7 +62,7 @@ function resultLine(ctx, value) {
 }
 
 function protocolRefusal(id, text) {
-  return hold(errorLine(id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
+  return writeLine(errorLine(id, { type: 'ProtocolError', message: text, traceback: '', retryable: false }));
 }
 
 /** Run a plain task's handler: `{ value }` or `{ thrown }`. */
@@ -71,15 +75,15 @@ async function settleTask(fn, ctx, args) {
 }
 
 /**
- * Run one task line and hold its `result` or `error` for the batch's write (the loop flushes
- * before it waits for more lines).
+ * Run one task line and write its `result` or `error` as it ends, in one write, before anything
+ * else runs (the supervisor counts the next task's limits from it).
  */
 async function runTask(message, input) {
   if (typeof message.id !== 'string') return warn('ignoring a task line without a string id');
   const entry = lookup(message.name);
   if (entry === undefined) {
     const text = `no task named '${message.name}' is registered`;
-    return hold(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
+    return writeLine(errorLine(message.id, { type: 'UnknownTask', message: text, traceback: '', retryable: false }));
   }
   const { args = [], kwargs = {} } = message;
   if (!Array.isArray(args) || kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
@@ -112,7 +116,7 @@ async function runTask(message, input) {
   running = null;
   finish(ctx);
   if (span !== null) await span.end(failure);
-  if (outcome !== null) hold(outcome);
+  if (outcome !== null) writeLine(outcome);
 }
 
 function signalName(raw) {
@@ -188,19 +192,38 @@ async function run() {
   checkIsolation();
   installSoftLimit();
   installCrashReport();
-  send({ type: 'hello', protocol: PROTOCOL_VERSION, sdk: `stem-node/${version}`, tasks: taskNames() });
+  send({ type: 'hello', protocol: PROTOCOL_VERSION, sdk: `stem-node/${version}`, tasks: taskNames(), pipeline: PIPELINE });
   const input = new Input(process.stdin);
+  const { withdrawn } = input;
   try {
     while (!input.closed) {
-      let message = input.take();
+      let message;
+      if (input.ready()) {
+        // Lines wait: one turn of the event loop first reads what else came on stdin (a
+        // withdraw of one of them) without blocking.
+        await new Promise(setImmediate);
+        message = input.take();
+      }
       if (message === undefined) {
-        flush(); // the batch is done: its answers go out in one write before the loop waits
+        flush(); // held `withdrawn` lines go out before the loop waits
+        input.forget();
         message = await input.next();
       }
       if (message === null || message.type === 'shutdown') break;
-      if (message.type === 'task') await runTask(message, input);
-      else if (message.type === 'step_ack') warn(`ignoring a step_ack no step waits for: ${JSON.stringify(message).slice(0, 200)}`);
-      else warn(`ignoring a message of unknown type ${JSON.stringify(message.type)}`);
+      if (message.type === 'task') {
+        if (withdrawn.size !== 0 && withdrawn.delete(message.id)) {
+          hold(JSON.stringify({ type: 'withdrawn', id: message.id })); // out with the next write
+          continue;
+        }
+        flush(); // before the task starts, not after it: a task that hangs holds nothing
+        await runTask(message, input);
+      } else if (message.type === 'withdraw') {
+        // Not taken aside (the last line, unterminated): it names no waiting task.
+      } else if (message.type === 'step_ack') {
+        warn(`ignoring a step_ack no step waits for: ${JSON.stringify(message).slice(0, 200)}`);
+      } else {
+        warn(`ignoring a message of unknown type ${JSON.stringify(message.type)}`);
+      }
     }
   } catch (err) {
     flush();

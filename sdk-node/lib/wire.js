@@ -20,15 +20,15 @@ function writeAll(fd, buffer) {
   }
 }
 
-/** Answers held for their batch's one write (see `hold`), oldest first. */
+/** Lines held for the next write (see `hold`), oldest first. */
 let held = [];
 
-/** Keep a task's answer line for the batch's write (`flush`, or the next `writeLine`). */
+/** Keep a line (a `withdrawn`) for the next write (`flush`, or the next `writeLine`). */
 function hold(text) {
   held.push(text);
 }
 
-/** Write the held answers, if any, in one write. */
+/** Write the held lines, if any, in one write. */
 function flush() {
   if (held.length === 0) return;
   const text = held.join('\n');
@@ -36,7 +36,7 @@ function flush() {
   writeText(text);
 }
 
-/** Write one protocol line now, after any held answers. */
+/** Write one protocol line now, after any held lines, in one write. */
 function writeLine(text) {
   if (held.length !== 0) {
     held.push(text);
@@ -46,10 +46,24 @@ function writeLine(text) {
   writeText(text);
 }
 
+/**
+ * Write all of `text` to `fd`: as a string first (no Buffer made for it: one per task's answer
+ * is garbage the collector feels), then, after a partial write, the rest as bytes.
+ */
+function writeString(fd, text) {
+  let written = 0;
+  try {
+    written = fs.writeSync(fd, text);
+  } catch (err) {
+    if (err.code !== 'EAGAIN') throw err;
+  }
+  if (written < Buffer.byteLength(text)) writeAll(fd, Buffer.from(text, 'utf8').subarray(written));
+}
+
 /** Write lines (without the last newline). The supervisor gone (EPIPE) ends the child. */
 function writeText(text) {
   try {
-    writeAll(STDOUT_FD, Buffer.from(text + '\n', 'utf8'));
+    writeString(STDOUT_FD, text + '\n');
   } catch (err) {
     if (err.code === 'EPIPE') {
       process.stderr.write('stem: the supervisor closed the protocol pipe; exiting\n');

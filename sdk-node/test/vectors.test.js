@@ -1,6 +1,8 @@
 // Replays every protocol/vectors/*.jsonl transcript (fork-server ones aside) against a real
 // child running the fixture tasks (and, for workflow_*.jsonl, the fixture workflows too),
-// comparing what it writes as JSON values.
+// comparing what it writes as JSON values. The `to_child` lines that follow one another are
+// written with one write, so the child reads them together, as a pipelining supervisor's lines
+// written ahead (the `withdraw` in pipeline.jsonl is read before its task's turn, every time).
 'use strict';
 
 const { test } = require('node:test');
@@ -64,11 +66,16 @@ for (const file of files) {
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line));
     const child = new Child(file.startsWith('workflow_') ? 'vector-workflows.js' : 'vector-tasks.js');
+    let unsent = [];
     try {
       for (const [index, step] of steps.entries()) {
         if ('to_child' in step) {
-          child.send(step.to_child);
+          unsent.push(step.to_child);
         } else {
+          if (unsent.length > 0) {
+            child.sendAll(unsent);
+            unsent = [];
+          }
           const actual = await child.next();
           const where = mismatch(actual, step.from_child);
           assert.equal(
@@ -78,6 +85,7 @@ for (const file of files) {
           );
         }
       }
+      if (unsent.length > 0) child.sendAll(unsent);
       const { code } = await child.exited();
       assert.equal(code, 0, `exit status; stderr:\n${child.stderr}`);
       assert.deepEqual(child.lines.filter((line) => line !== ''), [], 'no stdout lines beyond the transcript');

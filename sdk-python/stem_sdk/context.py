@@ -2,6 +2,7 @@
 attempt, retries_left, deadline, soft_deadline, headers, traceparent) and adds `progress()`,
 `heartbeat()` and `log()`, which write protocol lines for the task."""
 
+import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 if TYPE_CHECKING:
@@ -22,6 +23,13 @@ class TaskContext:
         self.retries_left: int = message.get("retries_left", 0)
         self.deadline: Optional[int] = message.get("deadline")  # epoch ms of the hard limit, or None
         self.soft_deadline: Optional[int] = message.get("soft_deadline")  # epoch ms of the soft limit, or None
+        if "time_limit_ms" in message or "soft_time_limit_ms" in message:
+            # A line written ahead (pipelining): its limits count from this task's own start.
+            started = int(time.time() * 1000)
+            if self.deadline is None:
+                self.deadline = _from(started, message.get("time_limit_ms"))
+            if self.soft_deadline is None:
+                self.soft_deadline = _from(started, message.get("soft_time_limit_ms"))
         self.headers: Dict[str, Any] = dict(message.get("headers") or {})
         # The span this task's own work hangs under (set while it runs; see stem_sdk.trace).
         self.traceparent: Optional[str] = None
@@ -40,6 +48,13 @@ class TaskContext:
 
     def __repr__(self) -> str:
         return "<TaskContext %s id=%s attempt=%s>" % (self.name, self.id, self.attempt)
+
+
+def _from(started: int, limit_ms: Any) -> Optional[int]:
+    """`started` plus a relative limit in ms, or None without a limit (or with one not a number)."""
+    if isinstance(limit_ms, bool) or not isinstance(limit_ms, (int, float)):
+        return None
+    return started + int(limit_ms)
 
 
 _active: Optional[TaskContext] = None

@@ -50,7 +50,7 @@ def run_in_fork(registry: Registry, channel: Channel, reader: LineReader, messag
         # server reads), without forking.
         execute(registry, channel, message)
         return
-    channel.flush()  # held answers go out once, not again from the fork
+    channel.flush()  # held lines go out once, not again from the fork
     go_r, go_w = os.pipe()  # server -> fork: `forked` is written, start
     done_r, done_w = os.pipe()  # fork -> server: the answer is written
     sys.stdout.flush()

@@ -1,6 +1,8 @@
 """The serve loop: claims stdin/stdout for the protocol, says `hello`, then runs each
 `task` line's function and answers with `result` or `error` until `shutdown` or EOF.
-`process` and `pool` isolation both use this loop; `forkserver` reuses its pieces."""
+`process` and `pool` isolation both use this loop, and pipeline: they take task lines written
+ahead, answer each task as it ends (before the next starts) and honour `withdraw`;
+`forkserver` reuses its pieces, one line at a time."""
 
 import json
 import json.encoder
@@ -9,7 +11,7 @@ import os
 import sys
 import threading
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from . import context, trace
 from .errors import ErrorPayload, ProtocolBroken, error_payload, plain_error
@@ -26,6 +28,8 @@ SDK_VERSION = "0.1.0"
 SDK_NAME = "stem-python/" + SDK_VERSION
 ISOLATION_MODES = ("process", "pool", "forkserver")
 MAX_LINE_BYTES = 16 * 1024 * 1024  # the supervisor refuses longer lines
+#: How many task lines a pipelining serve loop takes ahead of the task it runs (`hello.pipeline`).
+PIPELINE = 32
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -73,9 +77,9 @@ def decode(raw: bytes) -> Any:
 
 
 class Channel:
-    """Writes protocol lines to the private protocol descriptor, whole and unbuffered. A
-    task's answer may be held (`hold`) to go out with the rest of its batch in one write
-    (`flush`); every other line goes out at once, after what is held, so order is kept."""
+    """Writes protocol lines to the private protocol descriptor, whole and unbuffered, each
+    with one write. A line may be held (`hold`: a `withdrawn`) to go out with the next write or
+    at `flush`, whichever comes first; held lines go out before the next, so order is kept."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -101,18 +105,20 @@ class Channel:
         soft_limit.end_write(was_writing)
 
     def hold(self, data: bytes) -> None:
-        """Keeps an answer for the batch's write."""
+        """Keeps a line for the next write."""
         self._held.append(data)
 
     def flush(self) -> None:
-        """Writes the held answers, if any, in one write."""
+        """Writes the held lines, if any, in one write."""
         if self._held:
             self.write_line(b"")
 
     def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
+        written = os.write(self.fd, data)
+        if written < len(data):  # a partial write (a long line): the rest, without copies
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(self.fd, view):]
 
 
 def claim_stdio() -> Tuple[int, LineReader]:
@@ -135,14 +141,49 @@ def warn(text: str) -> None:
     sys.stderr.flush()
 
 
-def read_messages(reader: LineReader, channel: Optional[Channel] = None) -> Iterator[Message]:
+class Withdrawals:
+    """The ids `withdraw` lines named (a pipelining child's): taken aside from the stream as
+    they are read, looked up when a task line's turn comes. A withdraw follows its task's line,
+    so one read while no line is buffered names nothing that waits (ignored), and the noted ids
+    are moot once no line is buffered (the serve loop clears them then): the set stays small."""
+
+    MARKER = b'"withdraw"'
+
+    def __init__(self) -> None:
+        self.ids: Set[str] = set()
+
+    def take(self, raw: bytes, queued: bool) -> bool:
+        """Whether `raw` (a line holding the marker) is a `withdraw`; notes its id if it is and
+        lines are `queued` ahead of it."""
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            return False
+        if not isinstance(message, dict) or message.get("type") != "withdraw":
+            return False
+        if not isinstance(message.get("id"), str):
+            warn("ignoring a withdraw line without an id: %r" % (raw[:200],))
+        elif queued:
+            self.ids.add(message["id"])
+        return True
+
+
+def read_messages(reader: LineReader, channel: Optional[Channel] = None,
+                  withdrawals: Optional[Withdrawals] = None) -> Iterator[Message]:
     """Supervisor messages, one per line; a line that isn't a JSON object is reported
     on stderr and skipped. Before a read that may block (no whole line buffered), the
-    channel's held answers and stderr are flushed: one write per batch."""
+    channel's held lines and stderr are flushed and the noted withdrawals forgotten; with
+    `withdrawals`, before a line already buffered is taken, what else has arrived is read
+    without blocking (so a `withdraw` is seen before its task's turn)."""
     while True:
-        if channel is not None and not reader.waiting():
-            channel.flush()
-            sys.stderr.flush()
+        if not reader.waiting():
+            if channel is not None:
+                channel.flush()
+                sys.stderr.flush()
+            if withdrawals is not None:
+                withdrawals.ids.clear()
+        elif withdrawals is not None:
+            reader.poll()
         raw = reader.readline()
         if not raw:
             return
@@ -159,8 +200,11 @@ def read_messages(reader: LineReader, channel: Optional[Channel] = None) -> Iter
         yield message
 
 
-def hello(registry: Registry) -> Message:
-    return {"type": "hello", "protocol": PROTOCOL_VERSION, "sdk": SDK_NAME, "tasks": registry.names()}
+def hello(registry: Registry, pipeline: bool = False) -> Message:
+    message: Message = {"type": "hello", "protocol": PROTOCOL_VERSION, "sdk": SDK_NAME, "tasks": registry.names()}
+    if pipeline:
+        message["pipeline"] = PIPELINE
+    return message
 
 
 def check_task(registry: Registry, message: Message) -> Optional[ErrorPayload]:
@@ -174,15 +218,15 @@ def check_task(registry: Registry, message: Message) -> Optional[ErrorPayload]:
 
 
 def execute(registry: Registry, channel: Channel, message: Message, reader: Optional[LineReader] = None) -> None:
-    """Run one task line's function and hand its `result` or `error` to the channel, held
-    for the batch's write (the serve loop flushes it before it waits for more lines).
+    """Run one task line's function and write its `result` or `error` as it ends (one write,
+    before anything else runs: the supervisor counts the next task's limits from it).
     `reader` is the supervisor's stream, which a workflow reads its steps' acks from (None
     in a fork, where the server owns it)."""
     fn = registry.get(message.get("name"))
     if fn is None or type(message.get("args", ())) is not list or type(message.get("kwargs", {})) is not dict:
         refusal = check_task(registry, message)
         if refusal is not None:
-            channel.hold(encode({"type": "error", "id": message["id"], "error": refusal}))
+            channel.write_line(encode({"type": "error", "id": message["id"], "error": refusal}))
             return
         assert fn is not None  # a list or dict subclass passes check_task
     ctx = context.TaskContext(message, channel)
@@ -202,7 +246,7 @@ def execute(registry: Registry, channel: Channel, message: Message, reader: Opti
         context.activate(None)
     if isinstance(outcome, dict):
         outcome = encode({"type": "error", "id": ctx.id, "error": outcome})
-    channel.hold(outcome)
+    channel.write_line(outcome)
 
 
 def run_task(fn: Callable[..., Any], ctx: context.TaskContext) -> Outcome:
@@ -258,20 +302,32 @@ def dispatch(message: Message, on_task: Callable[[Message], None]) -> bool:
             warn("ignoring a task line without an id: %r" % (message,))
         else:
             on_task(message)
+    elif kind == "withdraw":
+        pass  # not taken aside (a fork server, never written ahead): names no waiting task
     else:
         warn("ignoring a message of unknown type %r" % (kind,))
     return True
 
 
 def serve(registry: Registry, channel: Channel, reader: LineReader) -> None:
-    """`process` and `pool` isolation: tasks one after another in this process; the answers
-    to the lines one read brought go out in one write, before the next read."""
+    """`process` and `pool` isolation: tasks one after another in this process, each answered
+    as it ends. Lines written ahead wait in the reader; a task a `withdraw` named is answered
+    `withdrawn` (held to go out with the next write, at the latest before the next task starts
+    or the loop waits) and not run."""
+    withdrawals = Withdrawals()
+    reader.set_aside(Withdrawals.MARKER, withdrawals.take)
+    withdrawn = withdrawals.ids
 
     def on_task(message: Message) -> None:
+        if withdrawn and message["id"] in withdrawn:
+            withdrawn.discard(message["id"])
+            channel.hold(encode({"type": "withdrawn", "id": message["id"]}))
+            return
+        channel.flush()
         execute(registry, channel, message, reader)
 
     try:
-        for message in read_messages(reader, channel):
+        for message in read_messages(reader, channel, withdrawals):
             if not dispatch(message, on_task):
                 return
     finally:
@@ -295,7 +351,7 @@ def run(registry: Optional[Registry] = None, isolation: Optional[str] = None) ->
         warn(str(exc))
         sys.exit(2)
     try:
-        channel.send(hello(registry))
+        channel.send(hello(registry, pipeline=isolation != "forkserver"))
         if isolation == "forkserver":
             from .forkserver import serve_forked
 

@@ -79,6 +79,12 @@ class Child:
         self.proc.stdin.write((json.dumps(message) + "\n").encode())
         self.proc.stdin.flush()
 
+    def send_all(self, messages):
+        """Writes the lines of `messages` with one write (a child reads them with one read)."""
+        data = "".join(json.dumps(message) + "\n" for message in messages).encode()
+        assert len(data) <= select.PIPE_BUF, "one write of %d bytes may reach the child in pieces" % len(data)
+        os.write(self.proc.stdin.fileno(), data)
+
     def recv(self, timeout=10.0):
         """The next stdout line as JSON, or None at EOF."""
         deadline = time.monotonic() + timeout

@@ -78,3 +78,49 @@ def test_line_reader_cuts_at_the_limit():
     assert reader.readline(5) == b"xy\n"
     assert read_all(reader, 4) == [b"0123", b"4567", b"89"]
     reader.close()
+
+
+def test_line_reader_poll_takes_what_came_without_blocking():
+    r, w = os.pipe()
+    reader = LineReader(r)
+    reader.poll()  # nothing came: back at once
+    assert not reader.waiting()
+    os.write(w, b"one\ntw")
+    reader.poll()
+    assert reader.waiting()
+    os.write(w, b"o\n")
+    reader.poll()
+    assert read_all_waiting(reader) == [b"one\n", b"two\n"]
+    os.close(w)
+    reader.poll()
+    reader.poll()  # at EOF: no read
+    assert reader.readline() == b""
+    reader.close()
+
+
+def read_all_waiting(reader):
+    out = []
+    while reader.waiting():
+        out.append(reader.readline())
+    return out
+
+
+def test_line_reader_sets_marked_lines_aside_saying_whether_lines_wait_ahead():
+    r, w = os.pipe()
+    reader = LineReader(r)
+    offered = []
+
+    def take(line, queued):
+        offered.append((line, queued))
+        return line.startswith(b"MARK")
+
+    reader.set_aside(b"MARK", take)
+    os.write(w, b"MARK first\nx\nMARK second\nnot MARK\ny\nMA")
+    assert reader.readline() == b"x\n"
+    os.write(w, b"RK split\nz\n")
+    assert read_all_waiting(reader) == [b"not MARK\n", b"y\n"]
+    assert reader.readline() == b"z\n"
+    assert offered == [(b"MARK first\n", False), (b"MARK second\n", True), (b"not MARK\n", True),
+                       (b"MARK split\n", False)]
+    os.close(w)
+    reader.close()

@@ -13,7 +13,7 @@ from conftest import FIXTURES, SDK_DIR, task_message, wait_until
 
 def test_print_fd1_and_subprocess_output_go_to_stderr(spawn):
     child = spawn()
-    child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>"})
+    child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>", "pipeline": 32})
     child.send(task_message("t-1", "noisy"))
     child.expect({"type": "result", "id": "t-1", "value": "quiet"})
     assert child.finish() == 0
@@ -25,7 +25,7 @@ def test_print_fd1_and_subprocess_output_go_to_stderr(spawn):
 
 def test_hello_names_the_sdk_and_sorted_tasks(spawn):
     child = spawn()
-    hello = child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>"})
+    hello = child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>", "pipeline": 32})
     assert hello["sdk"].startswith("stem-python/")
     assert hello["tasks"] == sorted(hello["tasks"]) and "sleepy" in hello["tasks"]
     child.send({"type": "shutdown"})

@@ -32,7 +32,7 @@ def test_without_an_endpoint_the_task_sees_the_supervisors_span(spawn, monkeypat
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     child = spawn()
-    child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>"})
+    child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>", "pipeline": 32})
     child.send(task_message("t-1", "trace_context", headers={"traceparent": SUPERVISOR}))
     got = child.expect({"type": "result", "id": "t-1", "value": "<any>"})["value"]
     assert got == {"traceparent": SUPERVISOR, "env": SUPERVISOR, "header": SUPERVISOR}
@@ -74,7 +74,7 @@ def test_the_childs_span_is_exported_with_the_supervisors_span_as_parent(spawn):
     receiver = Receiver()
     try:
         child = spawn(env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
-        child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>"})
+        child.expect({"type": "hello", "protocol": 1, "sdk": "<any>", "tasks": "<any>", "pipeline": 32})
         child.send(task_message("t-1", "trace_context", headers={"traceparent": SUPERVISOR}))
         got = child.expect({"type": "result", "id": "t-1", "value": "<any>"})["value"]
         child.send(task_message("t-2", "nested_failure", headers={"traceparent": SUPERVISOR}))
