@@ -158,6 +158,10 @@ impl NextSlot {
     pub fn due(&self) -> String {
         let mut s = self.lock();
         let mut bytes = String::new();
+        // Lines go in groups: none while the child still holds more than half the queue's
+        // worth unstarted, so it reads many at once rather than one per task.
+        let unstarted = s.entries.iter().filter(|e| e.written).count();
+        let top_up = unstarted <= s.capacity / 2;
         if s.ahead && !s.poisoned {
             for e in s.entries.iter_mut() {
                 if e.written {
@@ -166,6 +170,9 @@ impl NextSlot {
                         let id = e.id.clone();
                         bytes.push_str(&SupervisorMessage::Withdraw { id }.to_line());
                     }
+                    continue;
+                }
+                if !top_up {
                     continue;
                 }
                 let Some((request, soft, hard)) = e.pending.as_ref() else {
@@ -189,18 +196,20 @@ impl NextSlot {
     }
 
     /// As the current task answers: the front run's line, if not yet written, with its
-    /// deadlines from now; on a child that takes lines ahead, also the short lines behind it
-    /// not yet written (limits relative), up to the first long one.
+    /// deadlines from now; on a child that takes lines ahead and holds no more than half its
+    /// queue's worth unstarted, also the short lines behind it not yet written (limits
+    /// relative), up to the first long one.
     pub fn at_turn(&self) -> Option<String> {
         let mut s = self.lock();
         if s.poisoned {
             return None;
         }
         let now = stem_protocol::now_ms();
-        let ahead = s.ahead;
+        let unstarted = s.entries.iter().filter(|e| e.written).count();
+        let more = s.ahead && unstarted <= s.capacity / 2;
         let mut bytes = String::new();
         for (i, e) in s.entries.iter_mut().enumerate() {
-            if i > 0 && !ahead {
+            if i > 0 && !more {
                 break;
             }
             let Some((request, soft, hard)) = e.pending.as_ref() else {
@@ -259,6 +268,13 @@ impl NextSlot {
     /// Waits until something may be due (a deposit or a withdraw).
     pub async fn woken(&self) {
         self.wake.notified().await
+    }
+
+    /// A task started on the child: lines held back for a group may be due now.
+    pub fn nudge(&self) {
+        if self.lock().ahead {
+            self.wake.notify_one();
+        }
     }
 
     /// Whether the child takes lines ahead.

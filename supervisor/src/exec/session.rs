@@ -142,6 +142,7 @@ impl Session {
             Some(write_line(self.stdin.take(), line))
         };
         let next = self.next.clone();
+        next.nudge();
         let began = Instant::now();
         let mut target = (!self.forkserver).then_some(self.pid);
         if let Some(pid) = target {
