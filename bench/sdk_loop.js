@@ -1,7 +1,7 @@
 // The Node SDK's own CPU per task: the serve loop's runTask in this process, no pipe: the task
 // line's parse, the context, the call, the answer's encoding; writes to fd 1 are counted in
-// memory (fs.writeSync replaced), answers flushed once per 32 tasks as the loop does for a
-// batch. Prints the best of ROUNDS runs of N no-op tasks as "US_CPU_PER_TASK".
+// memory (fs.writeSync replaced), each answer written as its task ends (the flush every 32
+// tasks, kept for SDKs that hold answers, has nothing to do). Prints the best of ROUNDS runs of N no-op tasks as "US_CPU_PER_TASK".
 //
 // usage: node sdk_loop.js [N [ROUNDS]] [SDK_DIR]
 'use strict';

@@ -1,6 +1,7 @@
 """The Python SDK's own CPU per task: `loop.execute` in this process on an in-memory channel
 (no pipe, no syscall): the task line's parse, the context, the call, the answer's encoding,
-answers flushed once per 32 tasks as the serve loop does for a batch. Prints the best of
+each answer written as its task ends (the channel's flush, kept every 32 tasks for SDKs that
+hold answers, has nothing to do). Prints the best of
 ROUNDS runs of N no-op tasks as "US_CPU_PER_TASK".
 
 usage: sdk_loop.py [N [ROUNDS]]"""
