@@ -57,7 +57,7 @@ fn queued_lines_go_ahead_and_limits_count_from_each_tasks_own_start() {
 }
 
 #[test]
-fn every_task_queued_behind_a_crash_runs_once_on_a_fresh_child_at_the_same_attempt() {
+fn every_task_queued_behind_a_crash_runs_once_on_one_fresh_child_at_the_same_attempt() {
     let env = ahead("");
     let crash = env.enqueue("exit_early", &[]);
     let behind: Vec<String> = (0..4)
@@ -72,6 +72,9 @@ fn every_task_queued_behind_a_crash_runs_once_on_a_fresh_child_at_the_same_attem
         assert_eq!(r["result"], serde_json::json!([i]), "{r}");
         assert_eq!(r["attempt"], 1, "it never ran before: {r}");
     }
+    // The moved tasks wait for the replacement child; they do not each start one.
+    let pool = pool_stats(&env);
+    assert_eq!(pool["started"], 2, "{pool}");
     worker.assert_alive();
 }
 

@@ -224,17 +224,29 @@ impl Executor {
                 let (mut session, written) = match queued {
                     Queued::Got(s, written) => (*s, written),
                     Queued::Stopped(f) => return forced_outcome(f, limits, String::new()),
-                    Queued::Acquire => match pool.acquire(task.rlimits) {
-                        Ok(s) => (s, false),
-                        Err(e) => {
-                            return RunOutcome {
-                                result: Err(spawn::spawn_error(&e)),
-                                stderr: String::new(),
-                                forced: None,
-                                healthy: false,
+                    Queued::Acquire | Queued::Moved => {
+                        let acquired = if matches!(queued, Queued::Moved) {
+                            tokio::select! {
+                                got = pool.acquire_moved(task.rlimits) => got,
+                                forced = hard_stop(stop) => {
+                                    return forced_outcome(forced, limits, String::new())
+                                }
+                            }
+                        } else {
+                            pool.acquire(task.rlimits)
+                        };
+                        match acquired {
+                            Ok(s) => (s, false),
+                            Err(e) => {
+                                return RunOutcome {
+                                    result: Err(spawn::spawn_error(&e)),
+                                    stderr: String::new(),
+                                    forced: None,
+                                    healthy: false,
+                                }
                             }
                         }
-                    },
+                    }
                 };
                 pool.track(&session, request.workflow.is_some());
                 // Limits count from the moment the child starts the task.
@@ -269,8 +281,11 @@ enum Queued {
     Got(Box<session::Session>, bool),
     /// Stopped while it waited (revoked with terminate, cold shutdown): never started.
     Stopped(Forced),
-    /// The task before it ended without handing the child over: acquire one as usual.
+    /// Not queued: acquire a child as usual.
     Acquire,
+    /// The task before it ended without handing the child over: another child, bounded by
+    /// the pool's size (`RuntimePool::acquire_moved`).
+    Moved,
 }
 
 /// Waits in the claimed slot of a busy child until the task ahead ends, or a stop comes.
@@ -281,11 +296,11 @@ async fn queued_on(
     stop: &mut StopReceiver,
 ) -> Queued {
     let Some((queued, mut rx)) = ticket.deposit(request.clone(), soft, hard) else {
-        return Queued::Acquire;
+        return Queued::Moved;
     };
     let handed = |h: Result<Handoff, _>| match h {
         Ok(Handoff::Session(s, written)) => Queued::Got(s, written),
-        _ => Queued::Acquire,
+        _ => Queued::Moved,
     };
     tokio::select! {
         h = &mut rx => handed(h),

@@ -6,6 +6,7 @@
 
 use super::next::{Handoff, NextSlot, Ticket};
 use super::session::Session;
+use super::session::{Live, LiveToken};
 use super::spawn::SpawnSpec;
 use super::unix::rss_mb;
 use crate::observe::{Lifecycle, Observer};
@@ -37,6 +38,8 @@ pub struct RuntimePool {
     avg_run_ns: AtomicU64,
     /// `STEM_PIPELINE_DEPTH`: a fixed depth instead of the adaptive one (measuring, tests).
     fixed_depth: Option<usize>,
+    /// Children alive (each session holds a token), woken as one goes idle or is gone.
+    live: Arc<Live>,
     started: AtomicU64,
     recycled: AtomicU64,
     replaced: AtomicU64,
@@ -83,6 +86,7 @@ impl RuntimePool {
                 && max_memory_mb.is_none()
                 && std::env::var("STEM_PIPELINE").map_or(true, |v| v != "0"),
             avg_run_ns: AtomicU64::new(0),
+            live: Arc::default(),
             fixed_depth: std::env::var("STEM_PIPELINE_DEPTH")
                 .ok()
                 .and_then(|v| v.parse().ok()),
@@ -95,8 +99,9 @@ impl RuntimePool {
     }
 
     /// Reports a child that started.
-    fn spawned(&self, started: std::io::Result<Session>) -> std::io::Result<Session> {
-        if let Ok(s) = &started {
+    fn spawned(&self, mut started: std::io::Result<Session>) -> std::io::Result<Session> {
+        if let Ok(s) = &mut started {
+            s.live = Some(LiveToken::new(&self.live));
             self.observer.emit(Lifecycle::ChildSpawned {
                 runtime: self.name.clone(),
                 pid: s.pid,
@@ -169,6 +174,24 @@ impl RuntimePool {
             Some(s) => s,
             None => self.start()?,
         })
+    }
+
+    /// A child for a run that was queued on a busy child and moved off it (that child broke or
+    /// was worn): an idle one, or a new one while fewer than the pool's size are alive, else
+    /// the first to go idle — so the runs queued behind a crash do not each start a child.
+    pub async fn acquire_moved(&self, rlimits: Rlimits) -> std::io::Result<Session> {
+        loop {
+            let ready = self.live.changed.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(s) = self.idle.lock().expect("pool lock").pop() {
+                return Ok(s);
+            }
+            if self.live.count.load(Ordering::Relaxed) < self.size {
+                return self.acquire(rlimits);
+            }
+            ready.await;
+        }
     }
 
     /// How many tasks may queue on a busy child: enough to cover about [`AHEAD_WORK`] of the
@@ -296,6 +319,8 @@ impl RuntimePool {
         let mut idle = self.idle.lock().expect("pool lock");
         if idle.len() < self.size {
             idle.push(session);
+            drop(idle);
+            self.live.changed.notify_one();
         } else {
             drop(idle);
             tokio::spawn(session.close());
