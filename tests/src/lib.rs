@@ -289,6 +289,8 @@ mod tasks;
 
 /// A running `stem worker` and how it is stopped.
 pub mod worker;
+/// The workflow API of `stem serve`: its world and requests.
+pub mod workflow_api;
 pub mod workflows;
 pub use worker::Worker;
 
