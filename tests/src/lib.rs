@@ -300,6 +300,9 @@ pub mod procs;
 pub mod chaos;
 pub mod pipeline;
 
+/// Flow control read off finished tasks: success records, starts, overlaps.
+pub mod flow;
+
 pub use stores::{service_url, unique_namespace};
 
 /// The stores a scenario runs on (SQLite, Redis, Postgres, Redis with Postgres records).
