@@ -2,50 +2,13 @@
 //! (`STEM_TEST_POSTGRES_URL`; skipped when unset): exactly-once delivery across two stores,
 //! lease takeover, malformed rows, and NOTIFY wake-ups between stores.
 
+mod postgres_support;
+
+use postgres_support::Fixture;
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stem_adapters::connect::Store;
-use stem_adapters::{postgres, ConnectOptions, Payload};
+use stem_adapters::Payload;
 use stem_protocol::{now_ms, TaskEnvelope, TaskRecord, TaskState};
-
-struct Fixture {
-    url: String,
-    options: ConnectOptions,
-}
-
-impl Fixture {
-    fn new() -> Option<Fixture> {
-        let Ok(url) = std::env::var("STEM_TEST_POSTGRES_URL") else {
-            eprintln!("skipping: STEM_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let options = ConnectOptions {
-            namespace: format!("t{}", uuid::Uuid::new_v4().simple()),
-        };
-        Some(Fixture { url, options })
-    }
-
-    async fn store(&self) -> Arc<dyn Store> {
-        postgres::open(&self.url, &self.options).await.unwrap()
-    }
-
-    async fn sql(&self, sql: &str) {
-        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client.batch_execute(sql).await.unwrap();
-    }
-
-    async fn cleanup(self) {
-        self.sql(&format!(
-            "DROP SCHEMA IF EXISTS {} CASCADE",
-            self.options.namespace
-        ))
-        .await;
-    }
-}
 
 fn task(queue: &str) -> TaskEnvelope {
     let mut env = TaskEnvelope::new("add");

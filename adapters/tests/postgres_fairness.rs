@@ -5,59 +5,17 @@
 
 #![cfg(feature = "postgres")]
 
+mod postgres_support;
+
+use postgres_support::Fixture;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stem_adapters::connect::Store;
-use stem_adapters::{postgres, Action, Commit, ConnectOptions};
+use stem_adapters::{Action, Commit};
 use stem_protocol::TaskEnvelope;
 
 const LEASE: Duration = Duration::from_secs(300);
-
-struct Fixture {
-    url: String,
-    options: ConnectOptions,
-}
-
-impl Fixture {
-    fn new() -> Option<Fixture> {
-        let Ok(url) = std::env::var("STEM_TEST_POSTGRES_URL") else {
-            eprintln!("skipping: STEM_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let options = ConnectOptions {
-            namespace: format!("t{}", uuid::Uuid::new_v4().simple()),
-        };
-        Some(Fixture { url, options })
-    }
-
-    async fn store(&self) -> Arc<dyn Store> {
-        postgres::open(&self.url, &self.options).await.unwrap()
-    }
-
-    async fn client(&self) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("SET search_path TO {}", self.options.namespace))
-            .await
-            .unwrap();
-        client
-    }
-
-    async fn cleanup(self) {
-        let client = self.client().await;
-        client
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {} CASCADE",
-                self.options.namespace
-            ))
-            .await
-            .unwrap();
-    }
-}
 
 fn task(key: Option<&str>) -> TaskEnvelope {
     let mut env = TaskEnvelope::new("add");

@@ -6,55 +6,19 @@
 //! suspension racing an emit leaves no waiter of a done step; an emit racing timeout writes
 //! gives each event step one winner.
 
+mod postgres_support;
+
+use postgres_support::Fixture;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use stem_adapters::connect::Store;
 use stem_adapters::workflow::{Claim, RunState, Waiter, WfRun, WfStep};
-use stem_adapters::{postgres, ConnectOptions};
 use stem_protocol::workflow::{StepKind, StepState};
 use stem_protocol::{new_task_id, now_ms};
 
 /// Races per test: each is its own run, all started at once.
 const RACES: usize = 40;
-
-struct Fixture {
-    url: String,
-    options: ConnectOptions,
-}
-
-impl Fixture {
-    fn new() -> Option<Fixture> {
-        let Ok(url) = std::env::var("STEM_TEST_POSTGRES_URL") else {
-            eprintln!("skipping: STEM_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let options = ConnectOptions {
-            namespace: format!("t{}", uuid::Uuid::new_v4().simple()),
-        };
-        Some(Fixture { url, options })
-    }
-
-    async fn stores(&self) -> (Arc<dyn Store>, Arc<dyn Store>) {
-        let a = postgres::open(&self.url, &self.options).await.unwrap();
-        let b = postgres::open(&self.url, &self.options).await.unwrap();
-        (a, b)
-    }
-
-    async fn cleanup(self) {
-        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {} CASCADE",
-                self.options.namespace
-            ))
-            .await
-            .unwrap();
-    }
-}
 
 fn new_run() -> WfRun {
     let now = now_ms();
@@ -141,7 +105,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn emitters_of_overlapping_topics_take_each_waiter_once() {
     let Some(fx) = Fixture::new() else { return };
-    let (a, b) = fx.stores().await;
+    let (a, b) = (fx.store().await, fx.store().await);
     let (ta, tb) = (
         format!("a.{}", new_task_id()),
         format!("b.{}", new_task_id()),
@@ -203,7 +167,7 @@ async fn emitters_of_overlapping_topics_take_each_waiter_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rewind_racing_a_fenced_write_leaves_no_later_step() {
     let Some(fx) = Fixture::new() else { return };
-    let (a, b) = fx.stores().await;
+    let (a, b) = (fx.store().await, fx.store().await);
     let mut races = Vec::new();
     for _ in 0..RACES {
         let id = claimed(&a, 10).await;
@@ -236,7 +200,7 @@ async fn rewind_racing_a_fenced_write_leaves_no_later_step() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_racing_a_suspension_leaves_no_waiter() {
     let Some(fx) = Fixture::new() else { return };
-    let (a, b) = fx.stores().await;
+    let (a, b) = (fx.store().await, fx.store().await);
     let topic = format!("c.{}", new_task_id());
     let mut races = Vec::new();
     for _ in 0..RACES {
@@ -279,7 +243,7 @@ async fn cancel_racing_a_suspension_leaves_no_waiter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn suspension_racing_an_emit_leaves_no_waiter_of_a_done_step() {
     let Some(fx) = Fixture::new() else { return };
-    let (a, b) = fx.stores().await;
+    let (a, b) = (fx.store().await, fx.store().await);
     let mut races = Vec::new();
     for _ in 0..RACES {
         let topic = format!("s.{}", new_task_id());
@@ -319,7 +283,7 @@ async fn suspension_racing_an_emit_leaves_no_waiter_of_a_done_step() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn emit_racing_timeouts_gives_each_step_one_winner() {
     let Some(fx) = Fixture::new() else { return };
-    let (a, b) = fx.stores().await;
+    let (a, b) = (fx.store().await, fx.store().await);
     let topic = format!("t.{}", new_task_id());
     let mut ids = Vec::new();
     for _ in 0..RACES {

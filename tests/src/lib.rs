@@ -24,8 +24,6 @@ const STEM_VARS: &[&str] = &[
     "STEM_WORKER_ID",
 ];
 
-/// The `stem` binary built next to this test executable (`target/debug/stem` for
-/// `target/debug/deps/<test>`), so one `CARGO_TARGET_DIR` serves both.
 /// Runs `cmd` to its end and keeps what it printed.
 fn output(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("run the stem binary");
@@ -36,6 +34,8 @@ fn output(cmd: &mut Command) -> Output {
     }
 }
 
+/// The `stem` binary built next to this test executable (`target/debug/stem` for
+/// `target/debug/deps/<test>`), so one `CARGO_TARGET_DIR` serves both.
 pub fn stem_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -277,84 +277,6 @@ impl Env {
     pub fn stem_in(&self, cwd: &Path, args: &[&str]) -> Output {
         output(self.command(cwd).args(args))
     }
-
-    /// `stem enqueue TASK ARGS... --json`: the new task's id.
-    pub fn enqueue(&self, task: &str, args: &[&str]) -> String {
-        let mut all = vec!["enqueue", task, "--json"];
-        all.extend_from_slice(args);
-        let out = self.stem(&all).success();
-        out.json()["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("enqueue printed no id: {out:?}"))
-            .to_string()
-    }
-
-    /// `stem result ID --json` (the record, or `{"state": "pending"}`).
-    /// The task's status as `stem result --json` prints it (`unknown`, exit 1, for an id no
-    /// store knows yet, e.g. a canvas member not published).
-    pub fn record(&self, id: &str) -> Value {
-        let out = self.stem(&["result", id, "--json"]);
-        let json = out.json();
-        assert!(
-            out.ok() || json["state"] == "unknown",
-            "stem failed: {out:?}"
-        );
-        json
-    }
-
-    /// Waits until the task's record is terminal; panics after `PATIENCE`.
-    pub fn outcome(&self, id: &str) -> Value {
-        self.outcome_within(id, PATIENCE)
-    }
-
-    pub fn outcome_within(&self, id: &str, within: Duration) -> Value {
-        let mut last = Value::Null;
-        let done = wait_for(within, || {
-            last = self.record(id);
-            matches!(
-                last["state"].as_str(),
-                Some("success" | "failure" | "revoked" | "expired")
-            )
-        });
-        assert!(
-            done,
-            "task {id} did not finish within {within:?}: {last}\n{}",
-            self.worker_logs()
-        );
-        last
-    }
-
-    /// Waits until the task's record is in `state`.
-    pub fn wait_state(&self, id: &str, state: &str) -> Value {
-        let mut last = Value::Null;
-        let seen = wait_for(PATIENCE, || {
-            last = self.record(id);
-            last["state"] == state
-        });
-        assert!(
-            seen,
-            "task {id} never reached {state}: {last}\n{}",
-            self.worker_logs()
-        );
-        last
-    }
-
-    /// `stem observe queues --json` counts of one queue (zeros when the broker has not seen it).
-    pub fn queue_counts(&self, queue: &str) -> Value {
-        let all = self
-            .stem(&["observe", "queues", "--queues", queue, "--json"])
-            .success()
-            .json();
-        all[queue].clone()
-    }
-
-    /// Whether the queue holds nothing ready, delayed or leased.
-    pub fn queue_drained(&self, queue: &str) -> bool {
-        let c = self.queue_counts(queue);
-        ["ready", "delayed", "leased"]
-            .iter()
-            .all(|k| c[k].as_u64().unwrap_or(0) == 0)
-    }
 }
 
 /// A fake-task runtime table for a manifest: `[runtimes.NAME]` running `program`.
@@ -362,8 +284,13 @@ pub fn fake_runtime(name: &str, program: &str, isolation: &str) -> String {
     format!("[runtimes.{name}]\ncommand = [{program:?}]\nisolation = {isolation:?}\n")
 }
 
+/// Enqueueing, records, outcomes and queue counts of a world.
+mod tasks;
+
 /// A running `stem worker` and how it is stopped.
 pub mod worker;
+/// The workflow API of `stem serve`: its world and requests.
+pub mod workflow_api;
 pub mod workflows;
 pub use worker::Worker;
 
@@ -372,6 +299,9 @@ pub mod procs;
 
 pub mod chaos;
 pub mod pipeline;
+
+/// Flow control read off finished tasks: success records, starts, overlaps.
+pub mod flow;
 
 pub use stores::{service_url, unique_namespace};
 

@@ -3,34 +3,16 @@
 //! are served round-robin — while without keys (FIFO) they start last. Judged by the order of
 //! the recorded starts, not by timings.
 
-use serde_json::Value;
+use stem_e2e::flow::succeeded;
 use stem_e2e::stores::{world, Store};
-use stem_e2e::{wait_for, Env, PATIENCE};
+use stem_e2e::{Env, PATIENCE};
 
 const MANIFEST: &str = "[tasks.a]\nexec = [\"true\"]\n\n[tasks.b]\nexec = [\"true\"]\n";
 
-fn done(env: &Env, task: &str, want: usize) -> Vec<Value> {
-    let mut got = Vec::new();
-    let ok = wait_for(PATIENCE * 6, || {
-        let out = env.stem(&[
-            "tasks", "list", "--task", task, "--state", "success", "--limit", "10000", "--json",
-        ]);
-        got = out.json().as_array().cloned().unwrap_or_default();
-        got.len() >= want
-    });
-    assert!(
-        ok,
-        "{} of {want} {task} done\n{}",
-        got.len(),
-        env.worker_logs()
-    );
-    got
-}
-
 /// The rank (0-based, among every start) of B's last start.
 fn last_b_rank(env: &Env) -> usize {
-    let a = done(env, "a", 300);
-    let b = done(env, "b", 10);
+    let a = succeeded(env, "a", 300, PATIENCE * 6);
+    let b = succeeded(env, "b", 10, PATIENCE * 6);
     let mut starts: Vec<(i64, bool)> = a
         .iter()
         .map(|r| (r["started_at"].as_i64().unwrap(), false))

@@ -6,42 +6,9 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+use stem_e2e::flow::{busiest_second, max_overlap, starts, succeeded};
 use stem_e2e::stores::{world, Store};
 use stem_e2e::{wait_for, Env, PATIENCE};
-
-fn succeeded(env: &Env, task: &str, want: usize) -> Vec<Value> {
-    let mut got = Vec::new();
-    let done = wait_for(PATIENCE * 2, || {
-        let out = env.stem(&[
-            "tasks", "list", "--task", task, "--state", "success", "--limit", "10000", "--json",
-        ]);
-        got = out.json().as_array().cloned().unwrap_or_default();
-        got.len() >= want
-    });
-    assert!(
-        done,
-        "{} of {want} {task} tasks succeeded\n{}",
-        got.len(),
-        env.worker_logs()
-    );
-    got
-}
-
-/// The most runs of `records` that overlapped in time.
-fn max_overlap<'a>(records: impl IntoIterator<Item = &'a Value>) -> usize {
-    let mut edges: Vec<(i64, i32)> = Vec::new();
-    for r in records {
-        edges.push((r["started_at"].as_i64().unwrap(), 1));
-        edges.push((r["finished_at"].as_i64().unwrap(), -1));
-    }
-    edges.sort(); // an end before a start at the same millisecond
-    let (mut now, mut most) = (0i32, 0i32);
-    for (_, d) in edges {
-        now += d;
-        most = most.max(now);
-    }
-    most as usize
-}
 
 fn per_key_concurrency(store: Store, test: &str) {
     let manifest = "[tasks.work]\nexec = [\"sh\", \"-c\", \"sleep 0.5\"]\nmax_concurrency = 2\nmax_concurrency_key = \"args.0\"\n";
@@ -64,7 +31,7 @@ fn per_key_concurrency(store: Store, test: &str) {
     });
     assert!(running, "nothing started\n{}", env.worker_logs());
     workers[0].kill();
-    let done = succeeded(&env, "work", 20);
+    let done = succeeded(&env, "work", 20, PATIENCE * 2);
     let mut by_key: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for r in &done {
         let key = r["args"][0].as_str().unwrap_or("?").to_string();
@@ -146,25 +113,17 @@ fn shared_limits(store: Store, test: &str) {
     for task in ["ping", "pong"] {
         env.stem(&["enqueue", task, "--repeat", "15"]).success();
     }
-    let mut stripe = succeeded(&env, "charge", 6);
-    stripe.extend(succeeded(&env, "refund", 6));
+    let mut stripe = succeeded(&env, "charge", 6, PATIENCE * 2);
+    stripe.extend(succeeded(&env, "refund", 6, PATIENCE * 2));
     let most = max_overlap(&stripe);
     assert!(
         most <= 2,
         "{most} charge/refund runs at once with a shared max_concurrency = 2\n{stripe:?}"
     );
-    let mut api = succeeded(&env, "ping", 15);
-    api.extend(succeeded(&env, "pong", 15));
-    let mut at: Vec<i64> = api
-        .iter()
-        .map(|r| r["started_at"].as_i64().unwrap())
-        .collect();
-    at.sort();
-    let busiest = at
-        .iter()
-        .map(|t| at.iter().filter(|u| **u >= *t && **u < t + 1000).count())
-        .max()
-        .unwrap();
+    let mut api = succeeded(&env, "ping", 15, PATIENCE * 2);
+    api.extend(succeeded(&env, "pong", 15, PATIENCE * 2));
+    let at = starts(&api);
+    let busiest = busiest_second(&at);
     // Tokens are taken at the gate; a start is recorded a spawn later, so one start of slack.
     assert!(
         busiest <= 10 + 2 + 1,

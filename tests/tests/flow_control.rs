@@ -8,35 +8,9 @@
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
+use stem_e2e::flow::{busiest_second, max_overlap, starts, succeeded};
 use stem_e2e::stores::{world, Store};
 use stem_e2e::{wait_for, Env, PATIENCE};
-
-fn records(env: &Env, task: &str, want: usize) -> Vec<Value> {
-    let mut got = Vec::new();
-    let done = wait_for(PATIENCE, || {
-        let out = env.stem(&[
-            "tasks", "list", "--task", task, "--state", "success", "--limit", "10000", "--json",
-        ]);
-        got = out.json().as_array().cloned().unwrap_or_default();
-        got.len() >= want
-    });
-    assert!(
-        done,
-        "{} of {want} {task} tasks succeeded\n{}",
-        got.len(),
-        env.worker_logs()
-    );
-    got
-}
-
-fn starts(records: &[Value]) -> Vec<i64> {
-    let mut at: Vec<i64> = records
-        .iter()
-        .map(|r| r["started_at"].as_i64().unwrap())
-        .collect();
-    at.sort();
-    at
-}
 
 fn rate_limit_holds(store: Store, test: &str) {
     let manifest = "[tasks.tick]\nexec = [\"true\"]\nrate_limit = \"10/s\"\nburst = 2\n";
@@ -47,12 +21,8 @@ fn rate_limit_holds(store: Store, test: &str) {
         .map(|_| env.worker(&["--concurrency", "4"]))
         .collect();
     env.stem(&["enqueue", "tick", "--repeat", "40"]).success();
-    let at = starts(&records(&env, "tick", 40));
-    let busiest = at
-        .iter()
-        .map(|t| at.iter().filter(|u| **u >= *t && **u < t + 1000).count())
-        .max()
-        .unwrap();
+    let at = starts(&succeeded(&env, "tick", 40, PATIENCE));
+    let busiest = busiest_second(&at);
     assert!(busiest <= 10 + 2, "{busiest} starts in one second: {at:?}");
     let span = at.last().unwrap() - at.first().unwrap();
     assert!(
@@ -71,21 +41,6 @@ fn rate_limit_holds_across_workers_redis() {
     rate_limit_holds(Store::Redis, "rate_limit_holds_across_workers_redis");
 }
 
-fn max_overlap(records: &[Value]) -> usize {
-    let mut edges: Vec<(i64, i32)> = Vec::new();
-    for r in records {
-        edges.push((r["started_at"].as_i64().unwrap(), 1));
-        edges.push((r["finished_at"].as_i64().unwrap(), -1));
-    }
-    edges.sort(); // an end before a start at the same millisecond
-    let (mut now, mut most) = (0i32, 0i32);
-    for (_, d) in edges {
-        now += d;
-        most = most.max(now);
-    }
-    most as usize
-}
-
 fn concurrency_limit_holds(store: Store, test: &str) {
     let manifest = "[tasks.slow]\nexec = [\"sh\", \"-c\", \"sleep 0.3\"]\nmax_concurrency = 2\n";
     let Some(env) = world(store, manifest, test) else {
@@ -95,7 +50,7 @@ fn concurrency_limit_holds(store: Store, test: &str) {
         .map(|_| env.worker(&["--concurrency", "4"]))
         .collect();
     env.stem(&["enqueue", "slow", "--repeat", "12"]).success();
-    let done = records(&env, "slow", 12);
+    let done = succeeded(&env, "slow", 12, PATIENCE);
     let most = max_overlap(&done);
     assert!(
         most <= 2,

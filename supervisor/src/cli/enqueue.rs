@@ -1,16 +1,17 @@
 //! `stem enqueue TASK`: publish a task (routed by the manifest when one is at hand), print its
 //! id, and with `--wait` its outcome. The envelope is built and checked by
-//! [`crate::ops::enqueue`].
+//! [`crate::ops::enqueue`]; `--stdin` (one task spec a line) is read in the `stdin` module.
 
 use super::conn::ConnArgs;
 use super::output::print_json;
 use super::{CliError, CliResult};
 use crate::ops::enqueue::{self as ops, EnqueueOptions, Start};
-use crate::ops::specs;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod stdin;
 
 #[derive(Args)]
 pub struct EnqueueArgs {
@@ -225,59 +226,9 @@ fn parse_expires(text: &str) -> CliResult<Start> {
     Ok(Start::At(at))
 }
 
-/// `--stdin`: every line a task spec, checked whole, then published in batches.
-async fn from_stdin(conn: &ConnArgs, a: &EnqueueArgs) -> CliResult {
-    use std::io::Read;
-    let mut body = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut body)
-        .map_err(|e| CliError::failed(format!("cannot read stdin: {e}")))?;
-    let manifest = ops::find_manifest(a.manifest.as_deref())?;
-    let mut envelopes = Vec::new();
-    let mut specs_read = Vec::new();
-    for (n, line) in body.split(|b| *b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let spec: serde_json::Value = serde_json::from_slice(line)
-            .map_err(|e| CliError::usage(format!("stdin line {}: malformed JSON: {e}", n + 1)))?;
-        let options = specs::options(&spec)
-            .map_err(|e| CliError::usage(format!("stdin line {}: {e}", n + 1)))?;
-        let env = ops::envelope(&options, manifest.as_ref())
-            .map_err(|e| CliError::usage(format!("stdin line {}: {e}", n + 1)))?;
-        envelopes.push(env);
-        specs_read.push(options);
-    }
-    let settings = manifest.as_ref().map(|m| m.manifest.stem.clone());
-    let adapters = conn.connect(settings.as_ref()).await?;
-    // Countdowns and expiries run on the store's clock: measure it, then compute them again.
-    if crate::ops::time::clock_skew(adapters.broker.as_ref())
-        .await
-        .is_ok()
-    {
-        envelopes = specs_read
-            .iter()
-            .map(|o| ops::envelope(o, manifest.as_ref()))
-            .collect::<Result<_, _>>()?;
-    }
-    let mut ids = Vec::with_capacity(envelopes.len());
-    for batch in envelopes.chunks(specs::MAX_BATCH) {
-        for sent in specs::publish_all(&adapters, manifest.as_ref(), batch).await? {
-            if !a.json {
-                println!("{}", sent.id);
-            }
-            ids.push(sent.id);
-        }
-    }
-    if a.json {
-        print_json(&serde_json::json!({"count": ids.len(), "ids": ids}))?;
-    }
-    Ok(())
-}
-
 pub async fn run(conn: &ConnArgs, a: EnqueueArgs) -> CliResult {
     if a.stdin {
-        return from_stdin(conn, &a).await;
+        return stdin::run(conn, &a).await;
     }
     let options = EnqueueOptions {
         args: parse_json("args", &a.args, "a JSON array")?,
