@@ -126,3 +126,29 @@ fn a_child_that_starts_a_withdrawn_task_is_killed_and_the_tasks_behind_run_elsew
     assert_eq!(pool["started"], 2, "the child was replaced: {pool}");
     assert!(pool["replaced"].as_u64().unwrap_or(0) >= 1, "{pool}");
 }
+
+#[test]
+fn a_child_that_says_a_running_task_was_withdrawn_fails_it_and_is_replaced() {
+    let env = ahead("[tasks.lie_withdrawn]\nruntime = \"fake\"\n");
+    let lie = env.enqueue("lie_withdrawn", &[]);
+    let behind: Vec<String> = (0..3)
+        .map(|i| env.enqueue("echo", &["--args", &format!("[{i}]")]))
+        .collect();
+    let mut worker = env.worker_with_env(&["--concurrency", "1"], &[DEPTH]);
+    let r = env.outcome(&lie);
+    assert_eq!(r["state"], "failure", "{r}");
+    assert_eq!(r["error"]["type"], "ProtocolError", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("withdrawn"),
+        "{r}"
+    );
+    for id in &behind {
+        let r = env.outcome(id);
+        assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
+        assert_eq!(r["attempt"], 1, "{r}");
+    }
+    worker.assert_alive();
+}

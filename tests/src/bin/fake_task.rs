@@ -13,7 +13,8 @@
 //! With `FAKE_PIPELINE=N` in its environment it says `pipeline: N` in its hello and serves as
 //! the protocol asks of such a child: lines read by a thread as they come, `withdraw` honoured
 //! up to the withdrawn task's turn (unless `FAKE_IGNORE_WITHDRAW` is set too), each answer
-//! written before the next task starts; `backlog` returns how many task lines wait behind it.
+//! written before the next task starts; `backlog` returns how many task lines wait behind it;
+//! `lie_withdrawn` answers `withdrawn` for itself (no task may be withdrawn once it runs).
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +42,7 @@ fn main() {
         "retries_left",
         "sleep",
         "backlog",
+        "lie_withdrawn",
     ];
     let pipeline: Option<u32> = std::env::var("FAKE_PIPELINE")
         .ok()
@@ -143,6 +145,7 @@ fn main() {
             }
             "retries_left" => answer(msg["retries_left"].clone()),
             "backlog" => answer(serde_json::json!(lines.backlog())),
+            "lie_withdrawn" => serde_json::json!({"type": "withdrawn", "id": id}),
             "retry_me" => {
                 serde_json::json!({"type": "error", "id": id, "error": {"type": "Retry", "message": "later", "traceback": "", "retryable": true, "countdown": 0.2}})
             }
