@@ -12,11 +12,14 @@
 //! another child.
 
 use super::session::Session;
+pub use claims::{Queued, Ticket};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stem_protocol::{SupervisorMessage, TaskRequest};
 use tokio::sync::{oneshot, Notify};
+
+mod claims;
 
 /// What a queued run gets when the task before it ends.
 pub enum Handoff {
@@ -100,6 +103,22 @@ pub struct Settled {
     pub holds_lines: bool,
 }
 
+/// A queued task's line written ahead of its start: its limits relative to that start.
+fn ahead_line((request, soft, hard): &Pending) -> String {
+    let mut request = request.clone();
+    request.deadline = None;
+    request.soft_deadline = None;
+    request.time_limit_ms = hard.map(|d| d.as_millis() as u64);
+    request.soft_time_limit_ms = soft.map(|d| d.as_millis() as u64);
+    SupervisorMessage::Task(request).to_line()
+}
+
+/// Lines go in groups: none more while the child still holds more than half the queue's worth
+/// unstarted, so it reads many at once rather than one per task.
+fn top_up(s: &State) -> bool {
+    s.entries.iter().filter(|e| e.written).count() <= s.capacity / 2
+}
+
 impl NextSlot {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("next-slot lock")
@@ -158,10 +177,7 @@ impl NextSlot {
     pub fn due(&self) -> String {
         let mut s = self.lock();
         let mut bytes = String::new();
-        // Lines go in groups: none while the child still holds more than half the queue's
-        // worth unstarted, so it reads many at once rather than one per task.
-        let unstarted = s.entries.iter().filter(|e| e.written).count();
-        let top_up = unstarted <= s.capacity / 2;
+        let top_up = top_up(&s);
         if s.ahead && !s.poisoned {
             for e in s.entries.iter_mut() {
                 if e.written {
@@ -175,15 +191,10 @@ impl NextSlot {
                 if !top_up {
                     continue;
                 }
-                let Some((request, soft, hard)) = e.pending.as_ref() else {
+                let Some(pending) = e.pending.as_ref() else {
                     continue;
                 };
-                let mut request = request.clone();
-                request.deadline = None;
-                request.soft_deadline = None;
-                request.time_limit_ms = hard.map(|d| d.as_millis() as u64);
-                request.soft_time_limit_ms = soft.map(|d| d.as_millis() as u64);
-                let line = SupervisorMessage::Task(request).to_line();
+                let line = ahead_line(pending);
                 if line.len() > AHEAD_MAX_BYTES {
                     break;
                 }
@@ -205,27 +216,24 @@ impl NextSlot {
             return None;
         }
         let now = stem_protocol::now_ms();
-        let unstarted = s.entries.iter().filter(|e| e.written).count();
-        let more = s.ahead && unstarted <= s.capacity / 2;
+        let more = s.ahead && top_up(&s);
         let mut bytes = String::new();
         for (i, e) in s.entries.iter_mut().enumerate() {
             if i > 0 && !more {
                 break;
             }
-            let Some((request, soft, hard)) = e.pending.as_ref() else {
+            let Some(pending) = e.pending.as_ref() else {
                 continue;
             };
-            let mut request = request.clone();
-            if i == 0 {
+            let line = if i == 0 {
+                let (request, soft, hard) = pending;
+                let mut request = request.clone();
                 request.deadline = hard.map(|d| now + d.as_millis() as i64);
                 request.soft_deadline = soft.map(|d| now + d.as_millis() as i64);
+                SupervisorMessage::Task(request).to_line()
             } else {
-                request.deadline = None;
-                request.soft_deadline = None;
-                request.time_limit_ms = hard.map(|d| d.as_millis() as u64);
-                request.soft_time_limit_ms = soft.map(|d| d.as_millis() as u64);
-            }
-            let line = SupervisorMessage::Task(request).to_line();
+                ahead_line(pending)
+            };
             if i > 0 && line.len() > AHEAD_MAX_BYTES {
                 break;
             }
@@ -308,99 +316,5 @@ impl NextSlot {
             fresh,
             holds_lines,
         }
-    }
-}
-
-/// A claim on a place in a busy child's queue, taken by the dispatcher before it starts the
-/// run. Dropped unused, it frees the place.
-pub struct Ticket {
-    slot: Option<Arc<NextSlot>>,
-}
-
-impl Ticket {
-    /// Puts the run's request in the queue; the receiver gets the child when the tasks ahead
-    /// end. None when the child stopped serving before the deposit (acquire a child as usual).
-    pub fn deposit(
-        mut self,
-        request: TaskRequest,
-        soft: Option<Duration>,
-        hard: Option<Duration>,
-    ) -> Option<(Queued, oneshot::Receiver<Handoff>)> {
-        let slot = self.slot.take()?;
-        let mut s = slot.lock();
-        s.claimed = s.claimed.saturating_sub(1);
-        if !s.active
-            || s.poisoned
-            || s.running_workflow
-            || s.entries.back().is_some_and(|e| e.workflow)
-        {
-            return None;
-        }
-        let (tx, rx) = oneshot::channel();
-        let seq = s.next_seq;
-        s.next_seq += 1;
-        let workflow = request.workflow.is_some();
-        s.entries.push_back(Entry {
-            seq,
-            id: request.id.clone(),
-            pending: Some((request, soft, hard)),
-            written: false,
-            withdrawing: false,
-            withdraw_sent: false,
-            workflow,
-            waiter: Some(tx),
-        });
-        let ahead = s.ahead;
-        drop(s);
-        if ahead {
-            slot.wake.notify_one();
-        }
-        Some((Queued { slot, seq }, rx))
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            let mut s = slot.lock();
-            s.claimed = s.claimed.saturating_sub(1);
-        }
-    }
-}
-
-/// A run waiting in a busy child's queue.
-pub struct Queued {
-    slot: Arc<NextSlot>,
-    seq: u64,
-}
-
-impl Queued {
-    /// The run stops waiting (revoked with terminate, cold shutdown). Its request is dropped
-    /// if not yet written; if it was, a child that takes lines ahead is sent `withdraw` (and
-    /// killed should it start the task anyway), any other is poisoned (the stop came in the
-    /// instant between the answer and the handoff). False when the handoff was already sent:
-    /// the receiver holds it.
-    pub fn cancel(self) -> bool {
-        let mut s = self.slot.lock();
-        let Some(at) = s.entries.iter().position(|e| e.seq == self.seq) else {
-            return false;
-        };
-        if !s.entries[at].written {
-            s.entries.remove(at);
-            return true;
-        }
-        let ahead = s.ahead;
-        let e = &mut s.entries[at];
-        e.waiter = None;
-        e.pending = None;
-        if ahead {
-            e.withdrawing = true;
-            drop(s);
-            self.slot.wake.notify_one();
-        } else {
-            s.entries.remove(at);
-            s.poisoned = true;
-        }
-        true
     }
 }

@@ -6,7 +6,6 @@
 
 use super::next::{Handoff, NextSlot, Ticket};
 use super::session::Session;
-use super::session::{Live, LiveToken};
 use super::spawn::SpawnSpec;
 use super::unix::rss_mb;
 use crate::observe::{Lifecycle, Observer};
@@ -45,6 +44,33 @@ pub struct RuntimePool {
     replaced: AtomicU64,
     handed_over: AtomicU64,
     observer: Observer,
+}
+
+/// A pool's live children: how many, and a wake-up when one goes idle or is gone.
+#[derive(Default)]
+pub struct Live {
+    pub count: std::sync::atomic::AtomicUsize,
+    pub changed: tokio::sync::Notify,
+}
+
+/// A child's place in its pool's count, given back (with a wake-up) as it drops.
+pub struct LiveToken(Arc<Live>);
+
+impl LiveToken {
+    pub fn new(live: &Arc<Live>) -> LiveToken {
+        live.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LiveToken(live.clone())
+    }
+}
+
+impl Drop for LiveToken {
+    fn drop(&mut self) {
+        self.0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.changed.notify_one();
+    }
 }
 
 /// A pool's state for `stem worker stats`.

@@ -51,34 +51,7 @@ pub struct Session {
     /// How long the last task took from its start to its answer (the pool's adaptive depth).
     pub last_run: Option<Duration>,
     /// Counts this child among its pool's live ones until it is dropped.
-    pub live: Option<LiveToken>,
-}
-
-/// A pool's live children: how many, and a wake-up when one goes idle or is gone.
-#[derive(Default)]
-pub struct Live {
-    pub count: std::sync::atomic::AtomicUsize,
-    pub changed: tokio::sync::Notify,
-}
-
-/// A child's place in its pool's count, given back (with a wake-up) as it drops.
-pub struct LiveToken(Arc<Live>);
-
-impl LiveToken {
-    pub fn new(live: &Arc<Live>) -> LiveToken {
-        live.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        LiveToken(live.clone())
-    }
-}
-
-impl Drop for LiveToken {
-    fn drop(&mut self) {
-        self.0
-            .count
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        self.0.changed.notify_one();
-    }
+    pub live: Option<super::pool::LiveToken>,
 }
 
 impl Session {
