@@ -36,3 +36,14 @@ pub fn pool_stats(env: &Env) -> Value {
         .cloned()
         .unwrap_or(Value::Null)
 }
+
+/// Waits for each task of `ids` to succeed; the pids they returned (`sleep`, `whoami`), in order.
+pub fn pids_of(env: &Env, ids: &[String]) -> Vec<u64> {
+    ids.iter()
+        .map(|id| {
+            let r = env.outcome(id);
+            assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
+            r["result"].as_u64().expect("the child's pid")
+        })
+        .collect()
+}

@@ -3,7 +3,7 @@
 //! limit counts from its own start, a crash ahead of it moves it to a fresh child (it is not
 //! lost and not failed), and revoking it while it waits means it never runs.
 
-use stem_e2e::pipeline::{self, pool_stats, sleep_args};
+use stem_e2e::pipeline::{self, pids_of, pool_stats, sleep_args};
 use stem_e2e::{wait_for, Env, PATIENCE};
 
 const FAKE: &str = env!("CARGO_BIN_EXE_stem-fake-task");
@@ -22,14 +22,7 @@ fn queued_tasks_run_on_the_busy_child_with_limits_from_their_own_start() {
         .map(|_| env.enqueue("sleep", &["--args", &sleep_args(0.6, &marker)]))
         .collect();
     let mut worker = env.worker(&["--concurrency", "1"]);
-    let pids: Vec<u64> = ids
-        .iter()
-        .map(|id| {
-            let r = env.outcome(id);
-            assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
-            r["result"].as_u64().expect("the child's pid")
-        })
-        .collect();
+    let pids = pids_of(&env, &ids);
     assert!(
         pids.iter().all(|p| *p == pids[0]),
         "one child ran them all: {pids:?}"

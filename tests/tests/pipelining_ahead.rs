@@ -5,7 +5,7 @@
 //! it never runs and the child serves on — or, when the child starts it anyway, the child is
 //! killed and the tasks behind it run elsewhere.
 
-use stem_e2e::pipeline::{one_child, pool_stats, sleep_args};
+use stem_e2e::pipeline::{one_child, pids_of, pool_stats, sleep_args};
 use stem_e2e::{wait_for, Env, PATIENCE};
 
 const FAKE: &str = env!("CARGO_BIN_EXE_stem-fake-task");
@@ -27,14 +27,7 @@ fn queued_lines_go_ahead_and_limits_count_from_each_tasks_own_start() {
         .collect();
     let backlog: Vec<String> = (0..6).map(|_| env.enqueue("backlog", &[])).collect();
     let mut worker = env.worker_with_env(&["--concurrency", "1"], &[DEPTH]);
-    let pids: Vec<u64> = slow
-        .iter()
-        .map(|id| {
-            let r = env.outcome(id);
-            assert_eq!(r["state"], "success", "{r}\n{}", env.worker_logs());
-            r["result"].as_u64().expect("the child's pid")
-        })
-        .collect();
+    let pids = pids_of(&env, &slow);
     assert!(pids.iter().all(|p| *p == pids[0]), "one child: {pids:?}");
     // Lines were waiting in the child when those tasks started.
     let most = backlog
